@@ -117,8 +117,9 @@ class ImageInputError(ValueError):
         return located
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Keep the error picklable (multiprocessing, caches) despite keyword-only arguments.
-        return (_rebuild, (self.detail, self.reason, self.source, self.message_index, self.part_index))
+        """Keep the error picklable (multiprocessing, caches) despite keyword-only arguments."""
+        state = (self.detail, self.reason, self.source, self.message_index, self.part_index)
+        return (_rebuild, state)
 
 
 def _rebuild(

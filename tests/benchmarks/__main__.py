@@ -7,8 +7,9 @@ timings, such as memory). Nothing here fails on time: ratios are reported, not a
 from __future__ import annotations
 
 import importlib
-import platform
+import os
 import pkgutil
+import platform
 import sys
 from pathlib import Path
 
@@ -21,7 +22,10 @@ def main(selected: list[str]) -> None:
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     if selected:
         names = [n for n in names if any(s in n for s in selected)]
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, {platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, {platform.platform()}"
+    )
     print(HEADER)
     for name in names:
         module = importlib.import_module(f"tests.benchmarks.{name}")

@@ -1,0 +1,478 @@
+"""ChatFlexAI: LangChain's chat model for FlexAI's OpenAI-compatible inference API.
+
+Knows FlexAI's protocol on top of langchain-openai's transport: defaults (endpoint, key, model),
+identity (provider name, serialization namespace), the non-OpenAI ``reasoning_content`` field,
+FlexAI's error semantics, and the point where every outgoing message list is handed to
+:mod:`langchain_flexai.content`. Knows nothing about the shapes of content or about pixels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import openai
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.utils import from_env, secret_from_env
+from langchain_openai.chat_models._client_utils import (
+    _get_default_async_httpx_client,
+    _get_default_httpx_client,
+    _resolve_socket_options,
+    _resolve_sync_and_async_api_keys,
+)
+from langchain_openai.chat_models.base import BaseChatOpenAI
+from pydantic import ConfigDict, Field, SecretStr, model_validator
+from typing_extensions import Self
+
+from langchain_flexai._version import __version__
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError, to_flexai_error
+from langchain_flexai.content import ImageStats, PreparedMessages, ToolImages, prepare_messages
+from langchain_flexai.images import ImagePolicy
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForLLMRun,
+        CallbackManagerForLLMRun,
+    )
+    from langchain_core.language_models import LanguageModelInput
+    from langchain_core.language_models.chat_models import LangSmithParams
+
+DEFAULT_API_BASE = "https://tokens.flex.ai/v1"
+DEFAULT_MODEL = "phi-4-multimodal-instruct"
+PROVIDER = "flexai"
+MISSING_KEY_MESSAGE = (
+    "No FlexAI API key: set the FLEXAI_API_KEY environment variable or pass api_key=... "
+    "(get a key at https://console.flex.ai). To try things offline, use "
+    "langchain_flexai.testing.FlexAIEmulator."
+)
+
+
+class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
+    r"""FlexAI chat model, with first-class image input for FlexAI's vision models.
+
+    FlexAI serves open-weight models behind an OpenAI-compatible API. `ChatFlexAI` maps every
+    LangChain image shape (OpenAI `image_url`, LangChain v0/v1 image blocks, Anthropic, Gemini and
+    Bedrock shapes, images inside tool results) to parts FlexAI accepts, validating, converting and
+    downscaling images on the way, and never opening a file or fetching a URL named in content.
+
+    ## Setup
+
+    ```bash
+    pip install -U langchain-flexai
+    export FLEXAI_API_KEY="your-api-key"
+    ```
+
+    ## Key init args — completion params
+
+    | arg | meaning |
+    |---|---|
+    | `model` | FlexAI model id, default `phi-4-multimodal-instruct` |
+    | `temperature` | sampling temperature |
+    | `max_tokens` | maximum tokens to generate (reasoning vision models need a generous one) |
+
+    ## Key init args — client params
+
+    | arg | meaning |
+    |---|---|
+    | `api_key` | FlexAI key; read from `FLEXAI_API_KEY` when not given |
+    | `base_url` | default `https://tokens.flex.ai/v1`; read from `FLEXAI_API_BASE` |
+    | `max_retries` | retries for 429, 5xx and timeouts, honouring `Retry-After` (default 3) |
+    | `timeout` | request timeout in seconds |
+    | `image_policy` | an `ImagePolicy`: size, pixel, byte and count limits for images |
+    | `tool_images` | where images returned by tools go: `"user_message"`, `"keep"`, `"error"` |
+
+    ## Instantiate
+
+    ```python
+    from langchain_flexai import ChatFlexAI
+
+    model = ChatFlexAI(model="phi-4-multimodal-instruct", temperature=0, max_tokens=512)
+    ```
+
+    ## Invoke
+
+    ```python
+    messages = [
+        ("system", "You are a helpful assistant."),
+        ("human", "Say hello in French."),
+    ]
+    model.invoke(messages)
+    ```
+
+    ## Stream
+
+    ```python
+    for chunk in model.stream(messages):
+        print(chunk.text, end="")
+    ```
+
+    Usage arrives in the last chunk: `stream_usage` is on by default, because FlexAI reports
+    usage on a stream only when asked.
+
+    ## Async
+
+    ```python
+    await model.ainvoke(messages)
+    async for chunk in model.astream(messages):
+        ...
+    await model.abatch([messages, messages])
+    ```
+
+    Image preparation runs in a worker thread on async paths, so the event loop never stalls.
+
+    ## Tool calling
+
+    ```python
+    from pydantic import BaseModel, Field
+
+    class GetWeather(BaseModel):
+        '''Get the current weather in a given location.'''
+
+        location: str = Field(..., description="The city, e.g. Paris")
+
+    model_with_tools = model.bind_tools([GetWeather])
+    model_with_tools.invoke("What is the weather in Paris?").tool_calls
+    ```
+
+    ## Structured output
+
+    ```python
+    class Caption(BaseModel):
+        '''A caption for an image.'''
+
+        caption: str
+
+    model.with_structured_output(Caption, method="json_schema").invoke("Caption: a red square")
+    ```
+
+    ## Image input
+
+    ```python
+    from langchain_core.messages import HumanMessage
+    from langchain_flexai import image_block
+
+    message = HumanMessage(
+        content=[
+            {"type": "text", "text": "What is in this picture?"},
+            image_block("photo.jpg"),  # a local file, read by your code: the trusted door
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+        ]
+    )
+    model.invoke([message])
+    ```
+
+    Any LangChain image shape works; https URLs go through untouched, inline images are checked,
+    converted to JPEG/PNG/WebP/GIF, rotated upright and downscaled as the `image_policy` says.
+
+    ## Token usage
+
+    ```python
+    ai_msg = model.invoke(messages)
+    ai_msg.usage_metadata
+    # {"input_tokens": 28, "output_tokens": 5, "total_tokens": 33}
+    ```
+
+    ## Response metadata
+
+    ```python
+    ai_msg.response_metadata
+    # {"model_provider": "flexai", "model_name": "phi-4-multimodal-instruct",
+    #  "finish_reason": "stop", "token_usage": {...}, "images_sent": 1, ...}
+    ```
+
+    Reasoning models that return FlexAI's `reasoning_content` field surface it in
+    `additional_kwargs["reasoning_content"]` and as a `reasoning` block in `content_blocks`.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model_name: str = Field(default=DEFAULT_MODEL, alias="model")
+    """FlexAI model id (the bare id, e.g. `gemma-4-31b-it`, not the Hugging Face id)."""
+
+    openai_api_key: (  # type: ignore[assignment]
+        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
+    ) = Field(
+        alias="api_key",
+        default_factory=secret_from_env("FLEXAI_API_KEY", default=None),
+    )
+    """FlexAI API key; read from the `FLEXAI_API_KEY` environment variable when not given."""
+
+    openai_api_base: str | None = Field(
+        alias="base_url",
+        default_factory=from_env("FLEXAI_API_BASE", default=DEFAULT_API_BASE),
+    )
+    """Base URL of FlexAI's API; read from `FLEXAI_API_BASE`, default `https://tokens.flex.ai/v1`."""
+
+    stream_usage: bool | None = True
+    """Ask for token usage on streams (FlexAI sends it only when `include_usage` is requested)."""
+
+    max_retries: int | None = 3
+    """Retries for 429, 5xx, timeouts and connection errors, with exponential backoff that honours
+    FlexAI's `Retry-After`. 400, 401, 402 and 404 are never retried."""
+
+    image_policy: ImagePolicy | None = None
+    """Limits and conversions for images in messages; `None` uses `ImagePolicy()`'s defaults."""
+
+    tool_images: ToolImages = "user_message"
+    """Images returned inside a `ToolMessage`: moved into one user message right after the run of
+    tool messages (`"user_message"`, what vision models read best), kept in the tool message
+    (`"keep"`), or refused (`"error"`)."""
+
+    @model_validator(mode="after")
+    def validate_environment(self) -> Self:
+        """Require a key, then build the SDK clients over langchain-openai's cached HTTP pools.
+
+        Replaces (does not chain) the parent's validator of the same name: the parent would read
+        OpenAI's environment variables, which must not leak into FlexAI requests.
+        """
+        if self.n is not None and self.n < 1:
+            msg = "n must be at least 1."
+            raise ValueError(msg)
+        if self.n is not None and self.n > 1 and self.streaming:
+            msg = "n must be 1 when streaming."
+            raise ValueError(msg)
+        if self.openai_api_key is None or (
+            isinstance(self.openai_api_key, SecretStr)
+            and not self.openai_api_key.get_secret_value()
+        ):
+            raise ValueError(MISSING_KEY_MESSAGE)
+
+        sync_key, async_key = _resolve_sync_and_async_api_keys(self.openai_api_key)
+        client_params: dict[str, Any] = {
+            "base_url": self.openai_api_base,
+            "timeout": self.request_timeout,
+            "default_headers": self.default_headers,
+            "default_query": self.default_query,
+        }
+        if self.max_retries is not None:
+            client_params["max_retries"] = self.max_retries
+        socket_options = _resolve_socket_options(self.http_socket_options)
+        if not self.client and sync_key is not None:
+            self.root_client = openai.OpenAI(
+                **client_params,
+                api_key=sync_key,
+                http_client=self.http_client
+                or _get_default_httpx_client(
+                    self.openai_api_base, self.request_timeout, socket_options
+                ),
+            )
+            self.client = self.root_client.chat.completions
+        if not self.async_client:
+            self.root_async_client = openai.AsyncOpenAI(
+                **client_params,
+                api_key=async_key,
+                http_client=self.http_async_client
+                or _get_default_async_httpx_client(
+                    self.openai_api_base, self.request_timeout, socket_options
+                ),
+            )
+            self.async_client = self.root_async_client.chat.completions
+        return self
+
+    @model_validator(mode="after")
+    def _set_flexai_version(self) -> Self:
+        """Record this package's version in the model's metadata (a uniquely named validator)."""
+        self._add_version("langchain-flexai", __version__)
+        return self
+
+    @property
+    def _llm_type(self) -> str:
+        return "chat-flexai"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Secrets are serialized as references to the environment variable, never as values."""
+        return {"openai_api_key": "FLEXAI_API_KEY"}
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Serialization namespace: `["langchain_flexai", "chat_models"]`."""
+        return ["langchain_flexai", "chat_models"]
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """ChatFlexAI can be serialized with `dumpd` and revived with `load`."""
+        return True
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """Serialize the base URL only when it is not FlexAI's default."""
+        attributes: dict[str, Any] = {}
+        if self.openai_api_base and self.openai_api_base != DEFAULT_API_BASE:
+            attributes["openai_api_base"] = self.openai_api_base
+        return attributes
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = PROVIDER
+        return params
+
+    # -- content preparation -------------------------------------------------------------------
+
+    def _prepare_messages(self, messages: list[BaseMessage]) -> PreparedMessages:
+        return prepare_messages(messages, policy=self.image_policy, tool_images=self.tool_images)
+
+    async def _aprepare_messages(self, messages: list[BaseMessage]) -> PreparedMessages:
+        # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
+        # requests skip the thread hop, which would cost more than the work itself.
+        if any(isinstance(m.content, list) for m in messages):
+            return await asyncio.to_thread(self._prepare_messages, messages)
+        return self._prepare_messages(messages)
+
+    def _get_request_payload(
+        self,
+        input_: LanguageModelInput,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        # Every path to FlexAI builds its payload here, so no path can skip preparation. The entry
+        # points below have usually prepared already (for the counts, and off the event loop);
+        # preparing prepared messages again is idempotent and hits the image cache.
+        messages = self._convert_input(input_).to_messages()
+        prepared = self._prepare_messages(messages)
+        return super()._get_request_payload(prepared.messages, stop=stop, **kwargs)
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def _create_chat_result(
+        self,
+        response: dict[str, Any] | openai.BaseModel,
+        generation_info: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        response_dict = response if isinstance(response, dict) else response.model_dump()
+        choices = response_dict.get("choices") or []
+        for generation, choice in zip(result.generations, choices, strict=False):
+            message = generation.message
+            message.response_metadata["model_provider"] = PROVIDER
+            reasoning = (choice.get("message") or {}).get("reasoning_content")
+            if isinstance(reasoning, str) and isinstance(message, AIMessage):
+                message.additional_kwargs["reasoning_content"] = reasoning
+        if result.llm_output is not None:
+            result.llm_output["model_provider"] = PROVIDER
+        return result
+
+    def _convert_chunk_to_generation_chunk(
+        self,
+        chunk: dict[str, Any],
+        default_chunk_class: type,
+        base_generation_info: dict[str, Any] | None,
+    ) -> ChatGenerationChunk | None:
+        generation_chunk = super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
+        if generation_chunk is None:
+            return None
+        message = generation_chunk.message
+        message.response_metadata["model_provider"] = PROVIDER
+        choices = chunk.get("choices") or []
+        if choices and isinstance(message, AIMessageChunk):
+            reasoning = (choices[0].get("delta") or {}).get("reasoning_content")
+            if isinstance(reasoning, str) and reasoning:
+                message.additional_kwargs["reasoning_content"] = reasoning
+        return generation_chunk
+
+    # -- the four entry points: prepare once, map FlexAI's errors ----------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        prepared = self._prepare_messages(messages)
+        try:
+            result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
+        except openai.APIStatusError as error:
+            raise to_flexai_error(error) from error
+        return _with_image_stats(result, prepared.stats)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        prepared = await self._aprepare_messages(messages)
+        try:
+            result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
+        except openai.APIStatusError as error:
+            raise to_flexai_error(error) from error
+        return _with_image_stats(result, prepared.stats)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        prepared = self._prepare_messages(messages)
+        guard = _StreamGuard(prepared.stats)
+        try:
+            for chunk in super()._stream(prepared.messages, stop, run_manager, **kwargs):
+                yield guard.see(chunk)
+        except openai.APIStatusError as error:
+            raise to_flexai_error(error) from error
+        guard.finish(structured="response_format" in kwargs)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        prepared = await self._aprepare_messages(messages)
+        guard = _StreamGuard(prepared.stats)
+        try:
+            async for chunk in super()._astream(prepared.messages, stop, run_manager, **kwargs):
+                yield guard.see(chunk)
+        except openai.APIStatusError as error:
+            raise to_flexai_error(error) from error
+        guard.finish(structured="response_format" in kwargs)
+
+
+def _with_image_stats(result: ChatResult, stats: ImageStats) -> ChatResult:
+    if stats.images:
+        for generation in result.generations:
+            generation.message.response_metadata.update(stats.as_metadata())
+    return result
+
+
+class _StreamGuard:
+    """Watches a stream: puts image counts on the first chunk, and refuses a silent truncation.
+
+    The openai SDK ends a stream quietly when the connection closes early without `[DONE]`;
+    an answer cut off that way would look complete. A chat completion stream always ends with a
+    chunk carrying `finish_reason`, so its absence means the answer was cut.
+    """
+
+    def __init__(self, stats: ImageStats) -> None:
+        self._stats = stats
+        self._count = 0
+        self._finished = False
+
+    def see(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+        if self._count == 0 and self._stats.images:
+            chunk.message.response_metadata.update(self._stats.as_metadata())
+        self._count += 1
+        if (chunk.generation_info or {}).get("finish_reason"):
+            self._finished = True
+        return chunk
+
+    def finish(self, *, structured: bool) -> None:
+        # Structured-output streams go through the SDK's own stream helper, which validates the
+        # final completion itself.
+        if not self._finished and not structured:
+            msg = (
+                f"FlexAI's stream ended after {self._count} chunks without a finish_reason: "
+                "the answer is truncated (connection dropped or the server stopped early). "
+                "Retry the request."
+            )
+            raise FlexAIStreamInterruptedError(msg)
