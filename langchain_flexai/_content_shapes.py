@@ -1,0 +1,549 @@
+"""Recognise one LangChain content part and say what it means for FlexAI.
+
+Knows the shapes in ``content-shapes.md``: OpenAI chat and Responses parts, LangChain v0 and v1
+blocks (raw, and as langchain-core's ``_normalize_messages`` rewrites them), Anthropic, Gemini and
+Bedrock shapes, ``non_standard`` wrappers, and the history blocks that never travel as content.
+Each part becomes a :class:`TextPart`, a :class:`RemoteImage` (an https URL passed through
+untouched), an :class:`InlineImage` (bytes for :mod:`langchain_flexai.images` to prepare), or
+``None`` (dropped on purpose), or it raises an unlocated :class:`ImageInputError`.
+
+Knows nothing about pixels: it never decodes base64 or looks at image bytes, and it never opens
+a file or fetches a URL. Message roles, positions and counting belong to ``content.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+
+ACCEPTED = (
+    "FlexAI chat completions accept only text parts and images (JPEG, PNG, WebP or still GIF) "
+    "given as an https URL or a base64 data URL"
+)
+"""What FlexAI takes, quoted by every refusal so the user knows what to send instead."""
+
+DETAILS = frozenset({"auto", "low", "high"})
+
+# Blocks that record a model's own reasoning or tool traffic. They are never content: tool calls
+# travel as ``tool_calls`` and results as tool messages, so these are dropped wherever they appear.
+HISTORY_BLOCK_TYPES = frozenset(
+    {
+        "reasoning",
+        "reasoning_content",
+        "thinking",
+        "redacted_thinking",
+        "tool_use",
+        "tool_call",
+        "tool_call_chunk",
+        "invalid_tool_call",
+        "function_call",
+        "server_tool_call",
+        "server_tool_call_chunk",
+        "server_tool_result",
+        "server_tool_use",
+        "code_interpreter_call",
+    }
+)
+
+# What a refused block is, in words, for the error message.
+_UNSUPPORTED_TYPES: dict[str, str] = {
+    "audio": "an audio block",
+    "input_audio": "an audio block",
+    "video": "a video block",
+    "text-plain": "a text-plain (file) block",
+    "document": "a document block",
+    "tool_result": ("an Anthropic tool_result block (send tool results as a ToolMessage)"),
+    "search_result": "a search_result block",
+    "input_file": "a file block",
+}
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
+_BASE64_BYTES = re.compile(rb"[A-Za-z0-9+/_\-=\s]*")
+# A bare base64 image shorter than this is not an image anyway; shorter strings are paths.
+_MIN_BARE_BASE64 = 64
+_MAX_NESTING = 4
+_MAX_DATA_URL_HEAD = 80
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """A text part: ``{"type": "text", "text": text}`` on the wire."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteImage:
+    """An https image URL, sent untouched (FlexAI fetches it, this library never does)."""
+
+    url: str
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InlineImage:
+    """Inline image data to be prepared by :func:`langchain_flexai.images.prepare_inline_image`.
+
+    Attributes:
+        data: A data URL, base64 text, or raw bytes, exactly as found (never decoded here).
+        declared_mime: The MIME type the block claims, if any (checked against the bytes later).
+        detail: ``auto``, ``low`` or ``high`` when the user gave one.
+        source: A short description for errors; never the data itself.
+        what: The block in words (``"a file block (report.pdf)"``), for a not-an-image refusal.
+        must_sniff: True for file and media blocks: they are sent only if the bytes are an image.
+    """
+
+    data: str | bytes
+    declared_mime: str | None
+    detail: str | None
+    source: str
+    what: str
+    must_sniff: bool = False
+
+
+Part = TextPart | RemoteImage | InlineImage
+
+
+def refuse(reason: ImageErrorReason, detail: str, source: str | None = None) -> ImageInputError:
+    """Build an unlocated error (``content.py`` adds the message and part index)."""
+    return ImageInputError(detail, reason=reason, source=source)
+
+
+def unsupported(what: str, source: str | None = None) -> ImageInputError:
+    """The refusal for a block FlexAI cannot take, naming what it does take."""
+    return refuse(ImageErrorReason.UNSUPPORTED_BLOCK, f"{what} cannot be sent: {ACCEPTED}.", source)
+
+
+def file_reference(what: str, file_id: object) -> ImageInputError:
+    """The refusal for a provider file id."""
+    return refuse(
+        ImageErrorReason.FILE_REFERENCE,
+        f"{what} refers to a provider file id, and FlexAI has no file store; send the image "
+        "itself as a base64 data URL or an https URL (langchain_flexai.image_block() builds one "
+        "from a file you trust).",
+        str(file_id),
+    )
+
+
+def recognize_part(part: object) -> Part | None:
+    """Say what one content part means for FlexAI.
+
+    Args:
+        part: One item of a message's content list.
+
+    Returns:
+        The part's meaning, or ``None`` for a history block that is dropped on purpose.
+
+    Raises:
+        ImageInputError: Unlocated; the caller adds the message and part index.
+    """
+    return _recognize(part, 0)
+
+
+def _recognize(part: object, depth: int) -> Part | None:
+    if isinstance(part, str):
+        return TextPart(part)
+    if not isinstance(part, Mapping):
+        raise unsupported(f"a content part of type {type(part).__name__}")
+    block_type = part.get("type")
+    if block_type is None:
+        return _untyped(part)
+    if not isinstance(block_type, str):
+        raise unsupported(f"a content part with type {block_type!r}")
+    if block_type in HISTORY_BLOCK_TYPES:
+        return None
+    handler = _HANDLERS.get(block_type)
+    if handler is not None:
+        return handler(part)
+    if block_type == "non_standard":
+        return _non_standard(part, depth)
+    what = _UNSUPPORTED_TYPES.get(block_type, f"a {block_type!r} block")
+    raise unsupported(what)
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+def _text(part: Mapping[str, Any]) -> Part:
+    text = part.get("text")
+    if not isinstance(text, str):
+        raise unsupported("a text part without a string 'text'")
+    return TextPart(text)
+
+
+def _refusal(part: Mapping[str, Any]) -> Part:
+    # An assistant refusal replayed from history; FlexAI has no refusal part, so it is its text.
+    text = part.get("refusal")
+    if not isinstance(text, str):
+        raise unsupported("a refusal part without a string 'refusal'")
+    return TextPart(text)
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+def _image_url(part: Mapping[str, Any]) -> Part:
+    image_url = part.get("image_url")
+    if isinstance(image_url, str):
+        # Row 4: the string form some providers accept; FlexAI wants the object form.
+        return image_from_url(image_url, detail_of(part), what="an image_url part")
+    if isinstance(image_url, Mapping):
+        # Row 5: ``detail`` inside ``image_url`` wins; next to it is accepted and moved inside.
+        detail = detail_of(image_url) or detail_of(part)
+        return image_from_url(image_url.get("url"), detail, what="an image_url part")
+    raise unsupported("an image_url part without a URL")
+
+
+def _input_image(part: Mapping[str, Any]) -> Part:
+    # OpenAI Responses-style input image, sometimes pasted into chat messages.
+    if (file_id := part.get("file_id")) is not None:
+        raise file_reference("an input_image part", file_id)
+    return image_from_url(part.get("image_url"), detail_of(part), what="an input_image part")
+
+
+def _image(part: Mapping[str, Any]) -> Part:
+    detail = detail_of(part)
+    if "source_type" in part:
+        return _v0_image(part, detail)
+    source = part.get("source")
+    if isinstance(source, Mapping):
+        return _anthropic_image(source, detail)
+    if (data := part.get("base64")) is not None:
+        return inline_image(data, part.get("mime_type"), detail, what="an image block")
+    if (url := part.get("url")) is not None:
+        return image_from_url(url, detail, what="an image block", mime_type=part.get("mime_type"))
+    if (file_id := part.get("file_id")) is not None:
+        raise file_reference("an image block", file_id)
+    raise unsupported("an image block without url, base64 or source")
+
+
+def _v0_image(part: Mapping[str, Any], detail: str | None) -> Part:
+    source_type = part.get("source_type")
+    if source_type == "base64":
+        return inline_image(part.get("data"), part.get("mime_type"), detail, what="an image block")
+    if source_type == "url":
+        return image_from_url(part.get("url"), detail, what="an image block")
+    if source_type == "id":
+        raise file_reference("an image block with source_type 'id'", part.get("id"))
+    raise unsupported(f"an image block with source_type {source_type!r}")
+
+
+def _anthropic_image(source: Mapping[str, Any], detail: str | None) -> Part:
+    kind = source.get("type")
+    if kind == "base64":
+        return inline_image(
+            source.get("data"), source.get("media_type"), detail, what="an Anthropic image block"
+        )
+    if kind == "url":
+        return image_from_url(source.get("url"), detail, what="an Anthropic image block")
+    if kind == "file":
+        raise file_reference("an Anthropic image block with a file source", source.get("file_id"))
+    raise unsupported(f"an Anthropic image block with source type {kind!r}")
+
+
+# -- files and provider media -------------------------------------------------------------------
+
+
+def _file(part: Mapping[str, Any]) -> Part:
+    nested = part.get("file")
+    if isinstance(nested, Mapping):
+        return _openai_file(nested)
+    if "source_type" in part:
+        return _v0_file(part)
+    mime = part.get("mime_type")
+    what = _file_what(part, mime)
+    if (data := part.get("base64")) is not None:
+        return file_data(data, mime, detail_of(part), what)
+    if (url := part.get("url")) is not None:
+        return file_url(url, mime, detail_of(part), what)
+    if (file_id := part.get("file_id")) is not None:
+        raise file_reference(what, file_id)
+    raise unsupported(f"{what} without url, base64 or file_id")
+
+
+def _openai_file(nested: Mapping[str, Any]) -> Part:
+    # The raw OpenAI shape, seen when prepare_messages is called directly or when core could not
+    # parse ``file_data`` (bare base64 instead of a data URL).
+    what = _file_what(nested, None)
+    if (file_id := nested.get("file_id")) is not None:
+        raise file_reference(what, file_id)
+    if (data := nested.get("file_data")) is not None:
+        return file_data(data, None, None, what)
+    raise unsupported(f"{what} without file_data")
+
+
+def _v0_file(part: Mapping[str, Any]) -> Part:
+    source_type = part.get("source_type")
+    mime = part.get("mime_type")
+    what = _file_what(part, mime)
+    if source_type == "base64":
+        return file_data(part.get("data"), mime, detail_of(part), what)
+    if source_type == "url":
+        return file_url(part.get("url"), mime, detail_of(part), what)
+    if source_type == "id":
+        raise file_reference(what, part.get("id"))
+    if source_type == "text":
+        raise unsupported("a text file block (source_type 'text')")
+    raise unsupported(f"a file block with source_type {source_type!r}")
+
+
+def _media(part: Mapping[str, Any]) -> Part:
+    # langchain-google-genai's ``{"type": "media", "mime_type": ..., "data" | "file_uri": ...}``.
+    mime = part.get("mime_type")
+    what = f"a media block ({mime})" if isinstance(mime, str) else "a media block"
+    if (data := part.get("data")) is not None:
+        return file_data(data, mime, detail_of(part), what)
+    if (uri := part.get("file_uri")) is not None:
+        return file_url(uri, mime, detail_of(part), what)
+    raise unsupported(f"{what} without data or file_uri")
+
+
+def _gemini_inline(blob: object) -> Part:
+    if not isinstance(blob, Mapping):
+        raise unsupported("an inline_data part without a blob")
+    mime = blob.get("mime_type", blob.get("mimeType"))
+    what = f"an inline_data part ({mime})" if isinstance(mime, str) else "an inline_data part"
+    return file_data(blob.get("data"), mime, None, what)
+
+
+def _gemini_file_data(blob: Mapping[str, Any]) -> Part:
+    mime = blob.get("mime_type", blob.get("mimeType"))
+    uri = blob.get("file_uri", blob.get("fileUri"))
+    what = f"a file_data part ({mime})" if isinstance(mime, str) else "a file_data part"
+    return file_url(uri, mime, None, what)
+
+
+def _typed_inline_data(part: Mapping[str, Any]) -> Part:
+    blob = part.get("inline_data", part.get("inlineData"))
+    return _gemini_inline(blob if blob is not None else part)
+
+
+def _typed_file_data(part: Mapping[str, Any]) -> Part:
+    blob = part.get("file_data", part.get("fileData"))
+    return _gemini_file_data(blob if isinstance(blob, Mapping) else part)
+
+
+def _bedrock_image(image: object) -> Part:
+    if not isinstance(image, Mapping):
+        raise unsupported("a Bedrock image part without an image object")
+    fmt = image.get("format")
+    mime = f"image/{fmt}" if isinstance(fmt, str) and fmt else None
+    source = image.get("source")
+    if isinstance(source, Mapping):
+        if (data := source.get("bytes")) is not None:
+            return inline_image(data, mime, None, what="a Bedrock image part")
+        if isinstance(location := source.get("s3Location"), Mapping):
+            uri = location.get("uri")
+            return image_from_url(uri, None, what="a Bedrock image part")
+    raise unsupported("a Bedrock image part without source bytes")
+
+
+def _untyped(part: Mapping[str, Any]) -> Part:
+    # Provider shapes keyed by their payload rather than by "type".
+    if set(part) == {"text"}:
+        return _text(part)
+    if "image" in part:
+        return _bedrock_image(part["image"])
+    if "inline_data" in part or "inlineData" in part:
+        return _gemini_inline(part.get("inline_data", part.get("inlineData")))
+    if isinstance(blob := part.get("file_data", part.get("fileData")), Mapping):
+        return _gemini_file_data(blob)
+    for key in ("document", "video", "audio"):
+        if key in part:
+            raise unsupported(f"a Bedrock {key} part")
+    raise unsupported("a content part without a 'type'")
+
+
+def _non_standard(part: Mapping[str, Any], depth: int) -> Part | None:
+    value = part.get("value")
+    if not isinstance(value, Mapping) or depth >= _MAX_NESTING:
+        raise unsupported("a non_standard block")
+    # Row 14: core wraps shapes it does not know (an image_url with extra keys, say); the
+    # wrapped part is judged on its own.
+    return _recognize(value, depth + 1)
+
+
+# -- shared pieces ------------------------------------------------------------------------------
+
+
+def detail_of(block: Mapping[str, Any]) -> str | None:
+    """The ``detail`` a block carries at its top level or in ``extras``, validated.
+
+    Raises:
+        ImageInputError: ``INVALID_DETAIL`` for anything but ``auto``, ``low`` or ``high``.
+    """
+    value = block.get("detail")
+    if value is None:
+        extras = block.get("extras")
+        if isinstance(extras, Mapping):
+            value = extras.get("detail")
+    if value is None:
+        return None
+    if isinstance(value, str) and value in DETAILS:
+        return value
+    shown = repr(value)
+    if len(shown) > 40:  # noqa: PLR2004 - a preview, not a limit
+        shown = shown[:40] + "…"
+    raise refuse(
+        ImageErrorReason.INVALID_DETAIL,
+        f"detail must be 'auto', 'low' or 'high', got {shown}.",
+    )
+
+
+def image_from_url(url: object, detail: str | None, *, what: str, mime_type: object = None) -> Part:
+    """An image named by URL: https passes, data URLs go inline, anything else is refused.
+
+    Raises:
+        ImageInputError: ``UNSUPPORTED_URL`` or ``LOCAL_PATH``; never opens or fetches anything.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise unsupported(f"{what} without a URL")
+    url = url.strip()
+    head = url[:8].lower()
+    if head.startswith("https://"):
+        return RemoteImage(url, detail)
+    if head.startswith("data:"):
+        return InlineImage(url, None, detail, source=describe(url, None), what=what)
+    check_not_fetchable(url)
+    if len(url) >= _MIN_BARE_BASE64 and _BASE64_TEXT.fullmatch(url):
+        # Bare base64 where a URL belongs (Gemini's translator accepts it too); the bytes decide.
+        declared = mime_type if isinstance(mime_type, str) else None
+        return InlineImage(url, declared, detail, source=describe(url, declared), what=what)
+    raise _local_path(url)
+
+
+def check_not_fetchable(url: str) -> None:
+    """Refuse a URL the library would have to fetch or open (anything but https and data).
+
+    Raises:
+        ImageInputError: ``LOCAL_PATH`` for ``file:`` URLs, ``UNSUPPORTED_URL`` for other schemes.
+    """
+    match = _SCHEME.match(url)
+    # A one-letter "scheme" is a Windows drive (C:\...), i.e. a local path.
+    if match is None or len(match.group(1)) == 1:
+        return
+    scheme = match.group(1).lower()
+    if scheme == "file":
+        raise _local_path(url)
+    raise refuse(
+        ImageErrorReason.UNSUPPORTED_URL,
+        f"{scheme}:// URLs cannot be sent: image URLs must be https:// or a base64 data: URL, "
+        "and the chat model never fetches a URL named in message content. Fetch it in your own "
+        "code and pass the bytes to langchain_flexai.image_block().",
+        url,
+    )
+
+
+def _local_path(url: str) -> ImageInputError:
+    return refuse(
+        ImageErrorReason.LOCAL_PATH,
+        "a local path or file:// URL cannot be sent: the chat model never opens a file named in "
+        "message content. Load files you trust with langchain_flexai.image_block(path).",
+        url,
+    )
+
+
+def inline_image(data: object, mime_type: object, detail: str | None, *, what: str) -> Part:
+    """Inline image data from an image block; the bytes are checked later by images.py."""
+    payload = payload_of(data, what)
+    declared = mime_type if isinstance(mime_type, str) and mime_type else None
+    return InlineImage(payload, declared, detail, source=describe(payload, declared), what=what)
+
+
+def file_data(data: object, mime_type: object, detail: str | None, what: str) -> Part:
+    """Inline data from a file or media block: sent only if its bytes are an image."""
+    declared = mime_type if isinstance(mime_type, str) and mime_type else None
+    if declared is not None and not _may_be_image(declared):
+        raise unsupported(what)
+    payload = payload_of(data, what)
+    # Core relabels every OpenAI file block as application/pdf, so a non-image label says nothing
+    # about the bytes; only an image/* label is passed on as a claim to check.
+    claim = declared if declared is not None and declared.startswith("image/") else None
+    # Without an image/* claim, bytes that are not an image mean "wrong kind of file", not
+    # "broken image": the refusal then says what FlexAI accepts.
+    return InlineImage(
+        payload,
+        claim,
+        detail,
+        source=describe(payload, declared),
+        what=what,
+        must_sniff=claim is None,
+    )
+
+
+def file_url(url: object, mime_type: object, detail: str | None, what: str) -> Part:
+    """A file or media block named by URL: an image only when it says so."""
+    declared = mime_type if isinstance(mime_type, str) and mime_type else None
+    if isinstance(url, str) and url.strip().lower().startswith("data:"):
+        return file_data(url.strip(), declared, detail, what)
+    if isinstance(url, str):
+        check_not_fetchable(url.strip())
+    if declared is None or not declared.startswith("image/"):
+        # Without an image/* label the only way to know would be to fetch it, which we never do.
+        raise unsupported(what)
+    return image_from_url(url, detail, what=what)
+
+
+def payload_of(data: object, what: str) -> str | bytes:
+    """Data as found, with base64 text that arrived as bytes turned back into text (row 10).
+
+    Raises:
+        ImageInputError: ``INVALID_BASE64`` when the data is neither text nor bytes.
+    """
+    if isinstance(data, str):
+        return data
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        # ``base64.b64encode(...)`` without ``.decode()`` is the usual mistake; raw image bytes
+        # always carry non-alphabet bytes in their header, so the two cannot be confused.
+        if raw.startswith(b"data:") or (raw and _BASE64_BYTES.fullmatch(raw)):
+            return raw.decode("ascii", errors="replace")
+        return raw
+    raise refuse(
+        ImageErrorReason.INVALID_BASE64,
+        f"{what} carries {type(data).__name__} data; expected base64 text or bytes.",
+    )
+
+
+def describe(payload: str | bytes, mime_type: str | None) -> str:
+    """A short label for inline data in errors: never the data itself."""
+    if isinstance(payload, bytes):
+        return f"<{len(payload)} bytes{' ' + mime_type if mime_type else ''}>"
+    if payload.startswith("data:"):
+        comma = payload.find(",")
+        head = payload[:comma] if 0 < comma <= _MAX_DATA_URL_HEAD else "data:"
+        return f"{head},… ({len(payload)} chars)"
+    return f"<base64{' ' + mime_type if mime_type else ''}, {len(payload)} chars>"
+
+
+def _may_be_image(mime: str) -> bool:
+    mime = mime.lower()
+    return mime.startswith("image/") or mime in {"application/pdf", "application/octet-stream"}
+
+
+def _file_what(block: Mapping[str, Any], mime: object) -> str:
+    name = block.get("filename")
+    if not isinstance(name, str):
+        extras = block.get("extras")
+        name = extras.get("filename") if isinstance(extras, Mapping) else None
+    label = [x for x in (mime if isinstance(mime, str) else None, name) if isinstance(x, str)]
+    return f"a file block ({', '.join(label)})" if label else "a file block"
+
+
+_HANDLERS: dict[str, Callable[[Mapping[str, Any]], Part]] = {
+    "text": _text,
+    "input_text": _text,
+    "refusal": _refusal,
+    "image_url": _image_url,
+    "input_image": _input_image,
+    "image": _image,
+    "file": _file,
+    "media": _media,
+    "inline_data": _typed_inline_data,
+    "file_data": _typed_file_data,
+}
