@@ -1,0 +1,265 @@
+"""Token estimates for FlexAI models, offline: text by a rule of thumb, images by family arithmetic.
+
+What it knows: which preprocessing family a FlexAI model id belongs to (by name pattern), how many
+prompt tokens an image of a given size costs in that family (``_image_token_rules``), and a
+documented approximation for text. It counts whole message lists in any LangChain content shape by
+running them through ``content.prepare_messages`` (so images are counted after the ImagePolicy's
+resize, exactly as they will be sent) and reading each image's size from its header.
+
+What it does not do: download a tokenizer, fetch an https image (its size is unknown, so the
+family's documented default is used), or open a file. Estimates, not invoices: the server's
+``usage.prompt_tokens`` is the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from langchain_flexai import _image_token_rules as rules
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
+    from langchain_flexai.images import ImagePolicy
+
+__all__ = [
+    "BYTES_PER_TEXT_TOKEN",
+    "TOKENS_PER_MESSAGE",
+    "TOKENS_PER_REPLY",
+    "UNKNOWN_IMAGE_SIZE",
+    "ImageFamily",
+    "count_message_tokens",
+    "estimate_image_tokens",
+    "estimate_text_tokens",
+    "image_family",
+]
+
+BYTES_PER_TEXT_TOKEN = 4
+"""Text rule of thumb: one token per 4 UTF-8 bytes, rounded up.
+
+Byte-based rather than character-based so that scripts that need more tokens per character (CJK,
+emoji) are not undercounted as badly as a 4-characters rule would. The BPE vocabularies of the
+models FlexAI serves (150k-260k entries) average about 4 bytes per token on English prose; code,
+numbers and rare words take more tokens.
+"""
+
+TOKENS_PER_MESSAGE = 4
+"""Chat-template overhead per message (turn start and end markers, role name, newline)."""
+
+TOKENS_PER_REPLY = 3
+"""Overhead once per request: the template's opening of the assistant turn."""
+
+UNKNOWN_IMAGE_SIZE = (1024, 1024)
+"""The size assumed for an image whose size is unknown (an https URL is never fetched)."""
+
+
+class ImageFamily(str, Enum):
+    """The image preprocessing rules a FlexAI model follows, for token estimates."""
+
+    PHI4_MULTIMODAL = "phi4_multimodal"
+    """448-px crop tiling plus a global view (Phi-4-multimodal)."""
+    QWEN2_VL = "qwen2_vl"
+    """28-px merged patch grid, 3,136 to 12,845,056 pixels (Qwen2-VL, Qwen2.5-VL)."""
+    QWEN3_VL = "qwen3_vl"
+    """32-px merged patch grid, 65,536 to 16,777,216 pixels (Qwen3-VL, Qwen3.5 and later)."""
+    GEMMA3 = "gemma3"
+    """A fixed 256 soft tokens per image (Gemma 3)."""
+    GEMMA4 = "gemma4"
+    """Aspect-preserving resize to at most 280 pooled 48-px cells (Gemma 4)."""
+    DEFAULT = "default"
+    """Any other model: Qwen2-VL's grid with transformers' default cap of 1,280 tokens."""
+
+
+# Ordered: the first pattern that matches wins. Patterns are searched (not anchored) so that
+# org-prefixed Hugging Face ids ("google/gemma-4-31b-it") map the same way as FlexAI's bare ids.
+_FAMILY_PATTERNS: tuple[tuple[re.Pattern[str], ImageFamily], ...] = (
+    (re.compile(r"phi-?4.*multimodal", re.IGNORECASE), ImageFamily.PHI4_MULTIMODAL),
+    (re.compile(r"qwen2(\.5)?-vl", re.IGNORECASE), ImageFamily.QWEN2_VL),
+    # Qwen3-VL, and the natively multimodal Qwen3.5 / 3.6; later 3.x releases are assumed to
+    # keep the same vision processor until their preprocessor_config.json says otherwise.
+    (re.compile(r"qwen3(-vl|\.\d)", re.IGNORECASE), ImageFamily.QWEN3_VL),
+    (re.compile(r"gemma-?3", re.IGNORECASE), ImageFamily.GEMMA3),
+    (re.compile(r"gemma-?4", re.IGNORECASE), ImageFamily.GEMMA4),
+)
+
+# The default family: transformers' Qwen2VLImageProcessor defaults when a checkpoint sets no
+# bounds (min 56*56, max 28*28*1280 pixels), i.e. at most 1,280 tokens per image.
+_DEFAULT_MAX_PIXELS = 28 * 28 * 1280
+
+
+def image_family(model: str) -> ImageFamily:
+    """Return the preprocessing family of a FlexAI model id (``DEFAULT`` when unknown)."""
+    for pattern, family in _FAMILY_PATTERNS:
+        if pattern.search(model):
+            return family
+    return ImageFamily.DEFAULT
+
+
+def _qwen2(width: int, height: int) -> int:
+    return rules.qwen_image_tokens(
+        width,
+        height,
+        factor=rules.QWEN2_VL_FACTOR,
+        min_pixels=rules.QWEN2_VL_MIN_PIXELS,
+        max_pixels=rules.QWEN2_VL_MAX_PIXELS,
+    )
+
+
+def _qwen3(width: int, height: int) -> int:
+    return rules.qwen_image_tokens(
+        width,
+        height,
+        factor=rules.QWEN3_VL_FACTOR,
+        min_pixels=rules.QWEN3_VL_MIN_PIXELS,
+        max_pixels=rules.QWEN3_VL_MAX_PIXELS,
+    )
+
+
+def _default(width: int, height: int) -> int:
+    return rules.qwen_image_tokens(
+        width,
+        height,
+        factor=rules.QWEN2_VL_FACTOR,
+        min_pixels=rules.QWEN2_VL_MIN_PIXELS,
+        max_pixels=_DEFAULT_MAX_PIXELS,
+    )
+
+
+def _phi4(width: int, height: int) -> int:
+    return rules.phi4mm_image_tokens(width, height)
+
+
+def _gemma4(width: int, height: int) -> int:
+    return rules.gemma4_image_tokens(width, height)
+
+
+_RULES: dict[ImageFamily, Callable[[int, int], int]] = {
+    ImageFamily.PHI4_MULTIMODAL: _phi4,
+    ImageFamily.QWEN2_VL: _qwen2,
+    ImageFamily.QWEN3_VL: _qwen3,
+    ImageFamily.GEMMA3: rules.gemma3_image_tokens,
+    ImageFamily.GEMMA4: _gemma4,
+    ImageFamily.DEFAULT: _default,
+}
+
+
+def estimate_image_tokens(model: str, width: int | None, height: int | None) -> int:
+    """Estimate the prompt tokens one image of ``width`` x ``height`` costs on ``model``.
+
+    Args:
+        model: A FlexAI model id (or a Hugging Face id); its family is found by name.
+        width: Width in pixels of the image as sent, or None when unknown.
+        height: Height in pixels of the image as sent, or None when unknown.
+
+    Returns:
+        The family's count for that size; for an unknown size, the count for
+        ``UNKNOWN_IMAGE_SIZE`` (1024 x 1024).
+
+    Raises:
+        ValueError: A size that is zero or negative.
+    """
+    if width is None or height is None:
+        width, height = UNKNOWN_IMAGE_SIZE
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    return _RULES[image_family(model)](width, height)
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Estimate the tokens of ``text``: one per ``BYTES_PER_TEXT_TOKEN`` UTF-8 bytes, rounded up."""
+    if not text:
+        return 0
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TEXT_TOKEN)
+
+
+def _image_size(url: str, policy: ImagePolicy | None) -> tuple[int | None, int | None]:
+    """Width and height of an image part as it will be sent; (None, None) for an https URL."""
+    if not url.startswith("data:"):
+        return None, None  # never fetched: the family default applies
+    from langchain_flexai.images import prepare_inline_image  # noqa: PLC0415 - keeps import light
+
+    prepared = prepare_inline_image(url, policy=policy)
+    return prepared.width, prepared.height
+
+
+def _non_content_text(message: BaseMessage) -> str:
+    """Text a message carries besides its content: name, tool calls, tool call id."""
+    # The role itself is part of TOKENS_PER_MESSAGE.
+    pieces: list[str] = []
+    if message.name:
+        pieces.append(message.name)
+    tool_calls = getattr(message, "tool_calls", None)
+    if tool_calls:
+        pieces.extend(
+            json.dumps({"name": call["name"], "arguments": call["args"]}, ensure_ascii=False)
+            for call in tool_calls
+        )
+    tool_call_id = getattr(message, "tool_call_id", None)
+    if isinstance(tool_call_id, str):
+        pieces.append(tool_call_id)
+    return " ".join(pieces)
+
+
+def _content_tokens(content: str | list[Any], model: str, policy: ImagePolicy | None) -> int:
+    if isinstance(content, str):
+        return estimate_text_tokens(content)
+    total = 0
+    for part in content:
+        if isinstance(part, str):
+            total += estimate_text_tokens(part)
+        elif part.get("type") == "image_url":
+            width, height = _image_size(part["image_url"]["url"], policy)
+            total += estimate_image_tokens(model, width, height)
+        else:
+            total += estimate_text_tokens(str(part.get("text", "")))
+    return total
+
+
+def _tool_tokens(tools: Sequence[Any]) -> int:
+    from langchain_core.utils.function_calling import convert_to_openai_tool  # noqa: PLC0415
+
+    schemas = [convert_to_openai_tool(tool) for tool in tools]
+    return estimate_text_tokens(json.dumps(schemas, ensure_ascii=False))
+
+
+def count_message_tokens(
+    messages: Sequence[BaseMessage],
+    *,
+    model: str,
+    policy: ImagePolicy | None = None,
+    tools: Sequence[Any] | None = None,
+) -> int:
+    """Estimate the prompt tokens ``messages`` cost on ``model``, without any network access.
+
+    The messages are first mapped to FlexAI wire parts by ``content.prepare_messages`` with the
+    same ``policy`` the chat model uses, so every content shape is understood, images are counted
+    at the size they will be sent (after downscaling), and bad input raises the same
+    ``ImageInputError`` sending would. Inline images are measured from their header; https images
+    are never fetched and count as ``UNKNOWN_IMAGE_SIZE``.
+
+    Args:
+        messages: The messages to count.
+        model: The FlexAI model id (selects the image rule).
+        policy: The ImagePolicy images are prepared with (``None``: the default policy).
+        tools: Tools bound to the request (anything ``convert_to_openai_tool`` accepts); their
+            JSON schemas are counted as text.
+
+    Returns:
+        The estimated ``prompt_tokens``.
+    """
+    from langchain_flexai.content import prepare_messages  # noqa: PLC0415 - avoids import cycle
+
+    prepared = prepare_messages(messages, policy=policy)
+    total = TOKENS_PER_REPLY
+    for message in prepared.messages:
+        total += TOKENS_PER_MESSAGE
+        total += estimate_text_tokens(_non_content_text(message))
+        total += _content_tokens(message.content, model, policy)
+    if tools:
+        total += _tool_tokens(tools)
+    return total
