@@ -2,9 +2,23 @@
 
 from langchain_flexai._version import __version__
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import (
+    ImagePolicy,
+    PreparedImage,
+    clear_image_cache,
+    image_block,
+    prepare_image,
+    prepare_inline_image,
+)
 
 __all__ = [
     "ImageErrorReason",
     "ImageInputError",
+    "ImagePolicy",
+    "PreparedImage",
     "__version__",
+    "clear_image_cache",
+    "image_block",
+    "prepare_image",
+    "prepare_inline_image",
 ]
