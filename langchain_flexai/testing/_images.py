@@ -1,0 +1,266 @@
+"""How the emulator checks and reads one ``image_url`` content part, as a server would.
+
+Knows FlexAI's image rules (https or base64 data URLs; JPEG, PNG, WebP, non-animated GIF;
+the declared MIME type must match the bytes) and reads what a test can check: format,
+width × height and a dominant-colour name decoded from the pixels. It never fetches a URL and
+never opens a file. It deliberately does not use ``langchain_flexai.images``: the emulator
+validates independently, like the real server, so client bugs cannot hide behind shared code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import colorsys
+import io
+import math
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from PIL import Image, UnidentifiedImageError
+
+from langchain_flexai.testing._errors import EmulatedError, invalid_request
+
+_MIME_TO_FORMAT = {
+    "image/jpeg": "JPEG",
+    "image/jpg": "JPEG",  # a common mislabel servers accept for JPEG
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+}
+_DETAILS = frozenset({"auto", "low", "high"})
+_DATA_URL = re.compile(
+    r"data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*?);base64,(?P<data>.*)", re.DOTALL
+)
+_MAX_PIXELS = 100_000_000
+_SAMPLE_SIDE = 64
+_UNKNOWN_SIZE_TOKENS = 256
+_PATCH = 28
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """What the emulator read from one image part."""
+
+    source: str
+    """``"data"`` for inline bytes, ``"https"`` for a URL it did not fetch."""
+    format: str | None = None
+    """``JPEG``, ``PNG``, ``WEBP`` or ``GIF``; None for an unfetched URL."""
+    width: int | None = None
+    height: int | None = None
+    colour: str | None = None
+    """Dominant colour name (see ``colour_name``); None for an unfetched URL."""
+    url: str | None = None
+    """The https URL (None for data URLs)."""
+
+    @property
+    def tokens(self) -> int:
+        """Prompt tokens for this image: one per started 28×28 patch, 256 when unknown."""
+        if self.width is None or self.height is None:
+            return _UNKNOWN_SIZE_TOKENS
+        return math.ceil(self.width / _PATCH) * math.ceil(self.height / _PATCH)
+
+    def describe(self) -> str:
+        """One line for the reply, e.g. ``PNG 64x64, red``."""
+        if self.source == "https":
+            return f"https URL {self.url} (not fetched: the emulator never fetches URLs)"
+        return f"{self.format} {self.width}x{self.height}, {self.colour}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as a JSON object (used in JSON-mode replies)."""
+        if self.source == "https":
+            return {"source": "https", "url": self.url, "fetched": False}
+        return {
+            "source": "data",
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "colour": self.colour,
+        }
+
+
+def _bad(where: str, reason: str) -> EmulatedError:
+    return invalid_request(f"Invalid image at {where}: {reason}", param=where, code="invalid_image")
+
+
+def inspect_image_part(part: dict[str, Any], where: str) -> ImageReport:
+    """Validate one ``{"type": "image_url", ...}`` part and read its image.
+
+    Args:
+        part: The content part as received.
+        where: Its position, e.g. ``messages[0].content[1]`` (used in error messages).
+
+    Returns:
+        What the emulator read from the image.
+
+    Raises:
+        EmulatedError: 400 for anything a FlexAI server refuses.
+    """
+    extra = set(part) - {"type", "image_url"}
+    if extra:
+        raise _bad(where, f"unexpected keys {sorted(extra)} in an image_url part")
+    image_url = part.get("image_url")
+    if isinstance(image_url, str):
+        raise _bad(where, "image_url must be an object {'url': ...}, not a string")
+    if not isinstance(image_url, dict):
+        raise _bad(where, "image_url must be an object with a 'url' string")
+    extra = set(image_url) - {"url", "detail"}
+    if extra:
+        raise _bad(where, f"unexpected keys {sorted(extra)} in image_url")
+    detail = image_url.get("detail")
+    if detail is not None and detail not in _DETAILS:
+        raise _bad(where, f"detail must be one of auto, low, high; got {detail!r}")
+    url = image_url.get("url")
+    if not isinstance(url, str) or not url:
+        raise _bad(where, "image_url.url must be a non-empty string")
+    if url.startswith("https://"):
+        if not urlsplit(url).hostname:
+            raise _bad(where, "the https URL has no host")
+        return ImageReport(source="https", url=url)
+    if url[:5].lower() == "data:":
+        return _inspect_data_url(url, where)
+    scheme = url.split(":", 1)[0] if ":" in url[:12] else ""
+    shown = f"'{scheme}:' URLs are" if scheme else "a bare path or string is"
+    raise _bad(where, f"{shown} not accepted; send an https URL or a base64 data URL")
+
+
+def _inspect_data_url(url: str, where: str) -> ImageReport:
+    match = _DATA_URL.fullmatch(url[:5].lower() + url[5:])
+    if match is None:
+        raise _bad(where, "malformed data URL; expected data:image/<type>;base64,<data>")
+    declared = match["mime"].strip().lower()
+    expected_format = _MIME_TO_FORMAT.get(declared)
+    if expected_format is None:
+        raise _bad(
+            where,
+            f"unsupported image type {declared or '(none)'!r}; "
+            "FlexAI accepts image/jpeg, image/png, image/webp and image/gif",
+        )
+    try:
+        data = base64.b64decode(match["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad(where, "the data URL's base64 payload is malformed") from None
+    if not data:
+        raise _bad(where, "the data URL carries no image bytes")
+    actual_format = _sniff(data)
+    if actual_format is None:
+        raise _bad(where, _name_unsupported(data))
+    if actual_format != expected_format:
+        raise _bad(
+            where,
+            f"declared type {declared} does not match the bytes, which are {actual_format}",
+        )
+    return _read_pixels(data, actual_format, where)
+
+
+def _sniff(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:6] in {b"GIF87a", b"GIF89a"}:
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _name_unsupported(data: bytes) -> str:
+    # Identify the format only to word the message; the bytes are refused either way.
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            found = img.format
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return "the bytes are not an image"
+    return f"format {found} is not supported; FlexAI accepts JPEG, PNG, WebP and non-animated GIF"
+
+
+def _read_pixels(data: bytes, fmt: str, where: str) -> ImageReport:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                width, height = img.size
+                if width * height > _MAX_PIXELS:
+                    raise _bad(where, f"{width}x{height} exceeds {_MAX_PIXELS} pixels")
+                if fmt == "GIF" and getattr(img, "n_frames", 1) > 1:
+                    raise _bad(where, "animated GIFs are not supported; send a single frame")
+                colour = colour_name(img)
+    except EmulatedError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _bad(where, "the image has too many pixels to decode") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise _bad(where, f"the {fmt} bytes are truncated or corrupt") from None
+    return ImageReport(source="data", format=fmt, width=width, height=height, colour=colour)
+
+
+def colour_name(img: Image.Image) -> str:
+    """Name the dominant colour: the most frequent name among sampled pixels.
+
+    The image is sampled on a grid of at most 64×64 pixels (nearest neighbour, so no new
+    colours are blended in); pixels with alpha below 128 are skipped. Each pixel is named
+    by HSV: value < 0.2 is black; saturation < 0.2 is white (value > 0.85) or gray; other
+    hues are red (< 15° or ≥ 345°), orange (15-45°, brown when value < 0.6), yellow
+    (45-70°), green (70-165°), cyan (165-195°), blue (195-255°), purple (255-290°) and
+    magenta (290-345°). Ties go to the name earliest in that list. An image with no opaque pixel
+    is ``transparent``.
+    """
+    img.draft("RGB", (_SAMPLE_SIDE * 2, _SAMPLE_SIDE * 2))
+    rgba = img.convert("RGBA")
+    rgba.thumbnail((_SAMPLE_SIDE, _SAMPLE_SIDE), Image.Resampling.NEAREST)
+    counts: Counter[str] = Counter()
+    # getcolors() counts distinct pixels in C; the sample has at most 64*64 of them.
+    colours: list[Any] = rgba.getcolors(_SAMPLE_SIDE**2) or []
+    for count, (r, g, b, a) in colours:
+        if a >= 128:  # noqa: PLR2004 - half opacity
+            counts[_pixel_name(r, g, b)] += count
+    if not counts:
+        return "transparent"
+    return max(counts, key=lambda name: (counts[name], -_NAME_ORDER.index(name)))
+
+
+_NAME_ORDER = (
+    "black",
+    "white",
+    "gray",
+    "red",
+    "orange",
+    "brown",
+    "yellow",
+    "green",
+    "cyan",
+    "blue",
+    "purple",
+    "magenta",
+)
+_HUES = (
+    (15, "red"),
+    (45, "orange"),
+    (70, "yellow"),
+    (165, "green"),
+    (195, "cyan"),
+    (255, "blue"),
+    (290, "purple"),
+    (345, "magenta"),
+    (360, "red"),
+)
+
+
+def _pixel_name(r: int, g: int, b: int) -> str:
+    hue, sat, val = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
+    if val < 0.2:  # noqa: PLR2004 - documented threshold
+        return "black"
+    if sat < 0.2:  # noqa: PLR2004 - documented threshold
+        return "white" if val > 0.85 else "gray"  # noqa: PLR2004
+    degrees = hue * 360
+    for upper, name in _HUES:
+        if degrees < upper:
+            if name == "orange" and val < 0.6:  # noqa: PLR2004 - documented threshold
+                return "brown"
+            return name
+    return "red"

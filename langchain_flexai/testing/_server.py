@@ -1,0 +1,377 @@
+"""The emulator's HTTP surface: a Starlette app speaking FlexAI's protocol.
+
+Knows the routes (``POST /v1/chat/completions`` as JSON or SSE, ``GET /v1/models``,
+``GET /api/models``, ``GET /api/status``), the order of gateway checks (auth, rate limit,
+injected faults, credit, model, body), the error envelope, the ``x-ratelimit-*`` headers and
+SSE framing (usage only with ``stream_options.include_usage``, in a final ``"choices": []``
+chunk, then ``data: [DONE]``). The reply itself comes from ``_model``; this module adds ids,
+timestamps and framing. Knows nothing about threads or sockets (see ``_emulator``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from langchain_flexai.testing._catalog_data import CatalogModel
+from langchain_flexai.testing._errors import (
+    EmulatedError,
+    invalid_api_key,
+    invalid_request,
+    under_maintenance,
+)
+from langchain_flexai.testing._faults import Faults
+from langchain_flexai.testing._model import Answer, answer
+from langchain_flexai.testing._request import lookup_model, read_request
+
+_REDACTED = "<redacted>"
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
+_FRAGMENT_CHARS = 8
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the emulator received, with secrets redacted."""
+
+    method: str
+    path: str
+    headers: MappingProxyType[str, str]
+    """Lower-cased header names; ``authorization`` and API-key headers read ``<redacted>``."""
+    body: Any
+    """The parsed JSON body, or None when there was none (or it was not JSON)."""
+
+    @property
+    def image_urls(self) -> list[str]:
+        """Every ``image_url.url`` in the body's messages, in order."""
+        urls: list[str] = []
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        for message in messages or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            for part in content if isinstance(content, list) else []:
+                image = part.get("image_url") if isinstance(part, dict) else None
+                if isinstance(image, dict) and isinstance(image.get("url"), str):
+                    urls.append(image["url"])
+        return urls
+
+
+@dataclass
+class ServerState:
+    """What the app shares with the emulator object that owns it."""
+
+    api_key: str
+    catalog: dict[str, CatalogModel]
+    faults: Faults
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def record(self, request: Request, body: Any) -> None:
+        """Append a redacted record of ``request``."""
+        headers = {
+            key: (_REDACTED if key in _SECRET_HEADERS else value)
+            for key, value in request.headers.items()
+        }
+        entry = RecordedRequest(request.method, request.url.path, MappingProxyType(headers), body)
+        with self.lock:
+            self.requests.append(entry)
+
+
+class _StreamCutError(Exception):
+    """Raised inside a streamed body to cut the connection mid-response (a fault)."""
+
+
+class _DropStreamCuts(logging.Filter):
+    # Uvicorn logs every exception escaping the app; a deliberate cut is not an error.
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, _StreamCutError):
+                return False
+            group = getattr(exc, "exceptions", None)
+            exc = group[0] if group else exc.__cause__ or exc.__context__
+        return True
+
+
+_STREAM_CUT_FILTER = _DropStreamCuts()
+
+
+def install_log_filter() -> None:
+    """Keep uvicorn from logging deliberate stream cuts as errors (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if _STREAM_CUT_FILTER not in logger.filters:
+        logger.addFilter(_STREAM_CUT_FILTER)
+
+
+def _error_response(error: EmulatedError, extra_headers: dict[str, str]) -> JSONResponse:
+    return JSONResponse(
+        error.envelope(), status_code=error.status, headers={**extra_headers, **error.headers}
+    )
+
+
+def _bearer_key(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+class _Routes:
+    """The endpoints of one emulator, all sharing its ``ServerState``."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def gateway(self, request: Request, handler: Handler, *, authenticated: bool) -> Response:
+        """Record, delay, authenticate, rate-limit and inject faults, then run ``handler``."""
+        raw = await request.body()
+        body: Any = None
+        parse_error = False
+        if raw:
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                parse_error = True
+        self.state.record(request, body)
+        faults = self.state.faults
+        if faults.latency:
+            await asyncio.sleep(faults.latency)
+        rate_headers = faults.rate_state().headers()
+        try:
+            if authenticated:
+                if _bearer_key(request) != self.state.api_key:
+                    raise invalid_api_key()
+                rate_headers = faults.admit().headers()
+                injected = faults.take_injected()
+                if injected is not None:
+                    raise injected
+            if parse_error:
+                raise invalid_request("The request body is not valid JSON.")
+            response = await handler(request, body)
+        except EmulatedError as error:
+            return _error_response(error, rate_headers)
+        response.headers.update(rate_headers)
+        return response
+
+    def route(self, path: str, handler: Handler, method: str, *, authenticated: bool) -> Route:
+        """A Starlette route sending requests through the gateway."""
+
+        async def endpoint(request: Request) -> Response:
+            return await self.gateway(request, handler, authenticated=authenticated)
+
+        return Route(path, endpoint, methods=[method])
+
+    def _maintained(self, model: str) -> bool:
+        return self.state.faults.is_under_maintenance(model)
+
+    async def chat_completions(self, _request: Request, body: Any) -> Response:
+        """``POST /v1/chat/completions``: JSON, or SSE when ``stream`` is true."""
+        requested, model = lookup_model(body, self.state.catalog)
+        if self._maintained(requested):
+            raise under_maintenance(requested)
+        self.state.faults.check_credit()
+        chat = read_request(body, requested, model)
+        result = answer(chat)
+        self.state.faults.charge(model.cost_usd(result.prompt_tokens, result.completion_tokens))
+        number = next(self.state.ids)
+        head = _Head(f"chatcmpl-{number:024x}", int(time.time()), requested, number)
+        if not chat.stream:
+            return JSONResponse(_completion(result, head))
+        chunks = _chunks(result, head, include_usage=chat.include_usage)
+        return StreamingResponse(
+            _sse(chunks, self.state.faults.cut_stream_after),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache"},
+        )
+
+    async def openai_models(self, _request: Request, _body: Any) -> Response:
+        """``GET /v1/models`` (authenticated)."""
+        data = [
+            m.openai_entry(ready=not self._maintained(m.id)) for m in self.state.catalog.values()
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def public_models(self, _request: Request, _body: Any) -> Response:
+        """``GET /api/models`` (public): a bare JSON array."""
+        return JSONResponse(
+            [
+                m.public_entry(health_status="maintenance" if self._maintained(m.id) else "healthy")
+                for m in self.state.catalog.values()
+            ]
+        )
+
+    async def status(self, _request: Request, _body: Any) -> Response:
+        """``GET /api/status`` (public): overall, per-component and per-model status."""
+        models = [
+            {"model": m.id, "status": "maintenance" if self._maintained(m.id) else "ok"}
+            for m in self.state.catalog.values()
+        ]
+        overall = "degraded" if any(e["status"] != "ok" for e in models) else "ok"
+        return JSONResponse(
+            {
+                "status": overall,
+                "components": [
+                    {"name": "api", "status": "ok"},
+                    {"name": "inference", "status": overall},
+                ],
+                "models": models,
+            }
+        )
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        """404 / 405 in FlexAI's envelope."""
+        status_code = exc.status_code if isinstance(exc, HTTPException) else 404
+        error = EmulatedError(
+            status_code,
+            f"{request.method} {request.url.path} is not part of the FlexAI API.",
+            type_="invalid_request_error",
+            code="not_found" if status_code == 404 else "method_not_allowed",  # noqa: PLR2004
+        )
+        return _error_response(error, self.state.faults.rate_state().headers())
+
+
+def build_app(state: ServerState) -> Starlette:
+    """The ASGI app for one emulator."""
+    routes = _Routes(state)
+    return Starlette(
+        routes=[
+            routes.route(
+                "/v1/chat/completions", routes.chat_completions, "POST", authenticated=True
+            ),
+            routes.route("/v1/models", routes.openai_models, "GET", authenticated=True),
+            routes.route("/api/models", routes.public_models, "GET", authenticated=False),
+            routes.route("/api/status", routes.status, "GET", authenticated=False),
+        ],
+        exception_handlers={404: routes.not_found, 405: routes.not_found},
+    )
+
+
+@dataclass(frozen=True)
+class _Head:
+    """What every chunk of one completion repeats."""
+
+    id: str
+    created: int
+    model: str
+    number: int
+
+
+def _usage(result: Answer) -> dict[str, int]:
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "total_tokens": result.prompt_tokens + result.completion_tokens,
+    }
+
+
+def _tool_call_id(number: int, index: int) -> str:
+    return f"call_{number:016x}{index:08x}"
+
+
+def _completion(result: Answer, head: _Head) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": result.content}
+    if result.reasoning is not None:
+        message["reasoning_content"] = result.reasoning
+    if result.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": _tool_call_id(head.number, index),
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for index, call in enumerate(result.tool_calls)
+        ]
+    return {
+        "id": head.id,
+        "object": "chat.completion",
+        "created": head.created,
+        "model": head.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": result.finish_reason,
+            }
+        ],
+        "usage": _usage(result),
+    }
+
+
+def _fragments(text: str, *, words: bool) -> list[str]:
+    if words:
+        return _WORDS.findall(text)
+    return [text[i : i + _FRAGMENT_CHARS] for i in range(0, len(text), _FRAGMENT_CHARS)]
+
+
+def _chunks(result: Answer, head: _Head, *, include_usage: bool) -> list[dict[str, Any]]:
+    base: dict[str, Any] = {
+        "id": head.id,
+        "object": "chat.completion.chunk",
+        "created": head.created,
+        "model": head.model,
+    }
+    if include_usage:
+        # OpenAI-style servers send "usage": null on every chunk but the last.
+        base["usage"] = None
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**base, "choices": [choice]}
+
+    first: dict[str, Any] = {"role": "assistant", "content": "" if result.content else None}
+    chunks = [chunk(first)]
+    chunks.extend(
+        chunk({"reasoning_content": piece})
+        for piece in _fragments(result.reasoning or "", words=True)
+    )
+    is_json = (result.content or "").startswith(("{", "["))
+    chunks.extend(
+        chunk({"content": piece}) for piece in _fragments(result.content or "", words=not is_json)
+    )
+    for index, call in enumerate(result.tool_calls):
+        opening = {
+            "index": index,
+            "id": _tool_call_id(head.number, index),
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        chunks.append(chunk({"tool_calls": [opening]}))
+        chunks.extend(
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            for piece in _fragments(call.arguments, words=False)
+        )
+    chunks.append(chunk({}, result.finish_reason))
+    if include_usage:
+        chunks.append({**base, "choices": [], "usage": _usage(result)})
+    return chunks
+
+
+async def _sse(chunks: list[dict[str, Any]], cut_after: int | None) -> AsyncIterator[bytes]:
+    events = [f"data: {json.dumps(c, ensure_ascii=False)}\n\n".encode() for c in chunks]
+    events.append(b"data: [DONE]\n\n")
+    for sent, event in enumerate(events):
+        if cut_after is not None and sent >= cut_after:
+            raise _StreamCutError
+        yield event
+        # Yield to the loop so each event leaves as its own write, as a real server's would.
+        await asyncio.sleep(0)
