@@ -1,0 +1,211 @@
+"""Find image files under paths: ``os.scandir``, sorted, filtered, loop-safe and lazy.
+
+Knows file names, suffixes, glob and exclude patterns, hidden entries and directory identities.
+Knows nothing about image contents: a file is chosen by its name alone and opened by someone else.
+
+The order is deterministic: the given paths in the order given, and inside a directory the entries
+sorted by name (code point order) with subdirectories walked where their name sorts. That is the
+order of the paths' component tuples, the same on every machine and every run.
+
+``os.scandir`` is used instead of ``pathlib.Path.rglob`` because it is ~5x faster (the file type
+comes from the directory entry, no ``stat`` per file), and it lets us see each directory's identity
+so a symlink loop is walked once instead of forever.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+WalkErrorHandler = Callable[[str, OSError], None]
+"""Called with a path and the error when a path or a directory cannot be read."""
+
+
+def normalize_suffixes(suffixes: Iterable[str]) -> frozenset[str]:
+    """Lower-case suffixes with a leading dot: ``"JPG"`` and ``".jpg"`` both become ``".jpg"``.
+
+    Raises:
+        ValueError: A suffix is empty.
+        TypeError: A single string was given instead of a collection.
+    """
+    if isinstance(suffixes, str):
+        msg = f"suffixes must be a collection of suffixes, not the string {suffixes!r}"
+        raise TypeError(msg)
+    normalized = set()
+    for suffix in suffixes:
+        text = suffix.strip().lower()
+        if not text.lstrip("."):
+            raise ValueError(f"empty suffix in suffixes: {suffix!r}")
+        normalized.add(text if text.startswith(".") else f".{text}")
+    return frozenset(normalized)
+
+
+@lru_cache(maxsize=64)
+def _compile_glob(pattern: str) -> re.Pattern[str]:
+    """Translate a glob (``*``, ``?``, ``[...]``, ``**``) to a regex over ``/``-separated paths."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")  # zero or more whole directories
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif char == "*":
+            out.append("[^/]*")
+            i += 1
+        elif char == "?":
+            out.append("[^/]")
+            i += 1
+        elif char == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = body.removeprefix("!").replace("\\", "\\\\")
+            out.append(f"[{'^' if negate else ''}{body}]")
+            i = end + 1
+        else:
+            out.append(re.escape(char))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class PathPattern:
+    """A glob matched like ``.gitignore`` entries.
+
+    A pattern without ``/`` is matched against an entry's name at any depth (``"*.jpg"``,
+    ``"thumbs"``); a pattern with ``/`` is matched against the whole path relative to the walked
+    directory (``"2024/**/*.png"``). Matching is case-sensitive, as file systems usually are; the
+    suffix filter is the case-insensitive one.
+    """
+
+    pattern: str
+
+    def __post_init__(self) -> None:
+        """Reject patterns that can never match."""
+        if not self.pattern.strip("/"):
+            raise ValueError(f"empty glob pattern: {self.pattern!r}")
+
+    @property
+    def _by_name(self) -> bool:
+        return "/" not in self.pattern.strip("/")
+
+    def matches(self, relative_path: str, name: str) -> bool:
+        """Whether the entry ``name`` at ``relative_path`` (``/``-separated) matches."""
+        pattern = self.pattern.strip("/").removeprefix("./")
+        target = name if self._by_name else relative_path
+        return _compile_glob(pattern).fullmatch(target) is not None
+
+
+@dataclass(frozen=True)
+class WalkFilter:
+    """Which entries a walk yields and which directories it enters."""
+
+    suffixes: frozenset[str]
+    glob: PathPattern | None = None
+    exclude: tuple[PathPattern, ...] = ()
+    recursive: bool = True
+
+    def wants_file(self, relative_path: str, name: str) -> bool:
+        """A file is yielded if its suffix, the glob and no exclude pattern say so."""
+        if name.startswith("."):
+            return False
+        if os.path.splitext(name)[1].lower() not in self.suffixes:  # noqa: PTH122 - str speed
+            return False
+        if self.glob is not None and not self.glob.matches(relative_path, name):
+            return False
+        return not any(p.matches(relative_path, name) for p in self.exclude)
+
+    def enters_dir(self, relative_path: str, name: str) -> bool:
+        """A directory is walked unless hidden or excluded (exclusion prunes its whole tree)."""
+        if not self.recursive or name.startswith("."):
+            return False
+        return not any(p.matches(relative_path, name) for p in self.exclude)
+
+
+def iter_files(
+    paths: Iterable[str | os.PathLike[str]],
+    walk_filter: WalkFilter,
+    on_error: WalkErrorHandler,
+) -> Iterator[str]:
+    """Yield the image file paths under ``paths``, lazily, in the documented order.
+
+    A path naming a file is yielded as it is, whatever its name: the caller asked for it. A path
+    naming a directory is walked. A path that does not exist, or a directory that cannot be
+    listed, is passed to ``on_error`` and the walk goes on (the handler may raise to stop it).
+
+    Args:
+        paths: Files and directories, walked in the order given.
+        walk_filter: Which entries to yield and which directories to enter.
+        on_error: Receives the path and the ``OSError`` of anything that cannot be read.
+    """
+    # Directory identities (device, inode) already walked: a symlink loop, or two roots that
+    # overlap, walk each real directory once.
+    seen_dirs: set[tuple[int, int]] = set()
+    for root in paths:
+        root_path = os.fspath(root)
+        try:
+            info = os.stat(root_path)  # noqa: PTH116 - str paths throughout, for speed
+        except OSError as error:
+            on_error(root_path, error)
+            continue
+        if not _is_dir_mode(info.st_mode):
+            yield root_path
+            continue
+        seen_dirs.add((info.st_dev, info.st_ino))
+        yield from _walk_dir(root_path, "", walk_filter, seen_dirs, on_error)
+
+
+def _is_dir_mode(mode: int) -> bool:
+    return stat.S_ISDIR(mode)
+
+
+def _walk_dir(
+    directory: str,
+    relative: str,
+    walk_filter: WalkFilter,
+    seen_dirs: set[tuple[int, int]],
+    on_error: WalkErrorHandler,
+) -> Iterator[str]:
+    try:
+        with os.scandir(directory) as iterator:
+            # One directory's entries at a time: memory follows the widest directory, not the
+            # tree. Sorting by name makes the order independent of the file system.
+            entries = sorted(iterator, key=lambda entry: entry.name)
+    except OSError as error:
+        on_error(directory, error)
+        return
+    for entry in entries:
+        name = entry.name
+        rel = f"{relative}{name}"
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError as error:
+            on_error(entry.path, error)
+            continue
+        if is_file:
+            if walk_filter.wants_file(rel, name):
+                yield entry.path
+        elif is_dir and walk_filter.enters_dir(rel, name):
+            try:
+                info = entry.stat()
+            except OSError as error:
+                on_error(entry.path, error)
+                continue
+            identity = (info.st_dev, info.st_ino)
+            if identity in seen_dirs:
+                continue
+            seen_dirs.add(identity)
+            yield from _walk_dir(entry.path, f"{rel}/", walk_filter, seen_dirs, on_error)
+        elif (
+            not is_dir and not is_file and entry.is_symlink() and walk_filter.wants_file(rel, name)
+        ):
+            # A dangling link named like an image: the user will want to hear about it.
+            on_error(entry.path, FileNotFoundError(2, "dangling symbolic link", entry.path))

@@ -1,0 +1,186 @@
+"""The file walk: order, suffix case, hidden entries, recursion, globs, excludes, loops, errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from langchain_flexai._file_walk import (
+    PathPattern,
+    WalkFilter,
+    iter_files,
+    normalize_suffixes,
+)
+
+IMAGES = normalize_suffixes([".jpg", ".jpeg", ".png", ".heic"])
+
+
+def _touch(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+
+def _walk(
+    paths: list[Path | str],
+    errors: list[tuple[str, OSError]] | None = None,
+    **kwargs: object,
+) -> list[str]:
+    sink = errors if errors is not None else []
+    walk_filter = WalkFilter(suffixes=IMAGES, **kwargs)  # type: ignore[arg-type]
+    return list(iter_files(paths, walk_filter, lambda p, e: sink.append((p, e))))
+
+
+def _rel(root: Path, found: list[str]) -> list[str]:
+    return [Path(p).relative_to(root).as_posix() for p in found]
+
+
+def test_order_is_sorted_by_path_components(tmp_path: Path) -> None:
+    _touch(tmp_path, "b.jpg", "a/z.png", "a.png", "B.jpg", "a/b/c.jpg", "ab.jpg", "a/a.jpg")
+    found = _rel(tmp_path, _walk([tmp_path]))
+    assert found == ["B.jpg", "a/a.jpg", "a/b/c.jpg", "a/z.png", "a.png", "ab.jpg", "b.jpg"]
+
+
+def test_suffixes_match_case_insensitively(tmp_path: Path) -> None:
+    _touch(tmp_path, "IMG_1.JPG", "x.Png", "y.HeIc", "notes.txt", "noext", "z.jpg.bak")
+    assert _rel(tmp_path, _walk([tmp_path])) == ["IMG_1.JPG", "x.Png", "y.HeIc"]
+
+
+def test_hidden_files_and_directories_are_skipped(tmp_path: Path) -> None:
+    _touch(tmp_path, ".hidden.jpg", ".cache/a.jpg", "ok/.b.png", "ok/c.png")
+    assert _rel(tmp_path, _walk([tmp_path])) == ["ok/c.png"]
+
+
+def test_a_hidden_root_given_explicitly_is_walked(tmp_path: Path) -> None:
+    _touch(tmp_path, ".photos/a.jpg")
+    assert _rel(tmp_path, _walk([tmp_path / ".photos"])) == [".photos/a.jpg"]
+
+
+def test_recursion_off_stays_at_the_top(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.jpg", "sub/b.jpg")
+    assert _rel(tmp_path, _walk([tmp_path], recursive=False)) == ["a.jpg"]
+    assert _rel(tmp_path, _walk([tmp_path], recursive=True)) == ["a.jpg", "sub/b.jpg"]
+
+
+def test_symlink_loop_terminates_and_walks_each_directory_once(tmp_path: Path) -> None:
+    _touch(tmp_path, "a/x.jpg", "a/b/y.jpg")
+    (tmp_path / "a" / "b" / "up").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "self").symlink_to(tmp_path, target_is_directory=True)
+    assert _rel(tmp_path, _walk([tmp_path])) == ["a/b/y.jpg", "a/x.jpg"]
+
+
+def test_symlinked_file_is_yielded_and_dangling_link_reported(tmp_path: Path) -> None:
+    _touch(tmp_path, "real.png")
+    (tmp_path / "link.png").symlink_to(tmp_path / "real.png")
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "missing.jpg")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    errors: list[tuple[str, OSError]] = []
+    assert _rel(tmp_path, _walk([tmp_path], errors)) == ["link.png", "real.png"]
+    assert [(Path(p).name, type(e)) for p, e in errors] == [("gone.jpg", FileNotFoundError)]
+
+
+def test_missing_root_is_reported_and_the_walk_goes_on(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.jpg")
+    errors: list[tuple[str, OSError]] = []
+    found = _walk([tmp_path / "nope", tmp_path], errors)
+    assert _rel(tmp_path, found) == ["a.jpg"]
+    assert [(p, type(e)) for p, e in errors] == [(str(tmp_path / "nope"), FileNotFoundError)]
+
+
+def test_unreadable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _touch(tmp_path, "a.jpg", "locked/b.jpg", "z/c.jpg")
+    real_scandir = os.scandir
+    locked = str(tmp_path / "locked")
+
+    def scandir(path: str) -> object:
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    errors: list[tuple[str, OSError]] = []
+    assert _rel(tmp_path, _walk([tmp_path], errors)) == ["a.jpg", "z/c.jpg"]
+    assert [(p, type(e)) for p, e in errors] == [(locked, PermissionError)]
+
+
+def test_error_handler_may_stop_the_walk(tmp_path: Path) -> None:
+    def stop(path: str, error: OSError) -> None:
+        raise error
+
+    walk_filter = WalkFilter(suffixes=IMAGES)
+    with pytest.raises(FileNotFoundError):
+        list(iter_files([tmp_path / "nope"], walk_filter, stop))
+
+
+def test_explicit_file_is_yielded_whatever_its_name(tmp_path: Path) -> None:
+    _touch(tmp_path, "photo", ".hidden.bin")
+    found = _walk([tmp_path / "photo", tmp_path / ".hidden.bin"])
+    assert _rel(tmp_path, found) == ["photo", ".hidden.bin"]
+
+
+def test_glob_without_slash_matches_names_at_any_depth(tmp_path: Path) -> None:
+    _touch(tmp_path, "IMG_1.jpg", "a/IMG_2.jpg", "a/DSC_3.jpg")
+    found = _walk([tmp_path], glob=PathPattern("IMG_*"))
+    assert _rel(tmp_path, found) == ["IMG_1.jpg", "a/IMG_2.jpg"]
+
+
+def test_glob_with_slash_matches_relative_paths(tmp_path: Path) -> None:
+    _touch(tmp_path, "x.jpg", "2024/a.jpg", "2024/m/b.png", "2023/c.jpg")
+    assert _rel(tmp_path, _walk([tmp_path], glob=PathPattern("2024/*"))) == ["2024/a.jpg"]
+    deep = _walk([tmp_path], glob=PathPattern("2024/**/*"))
+    assert _rel(tmp_path, deep) == ["2024/a.jpg", "2024/m/b.png"]
+    anywhere = _walk([tmp_path], glob=PathPattern("**/*.png"))
+    assert _rel(tmp_path, anywhere) == ["2024/m/b.png"]
+
+
+def test_glob_character_classes(tmp_path: Path) -> None:
+    _touch(tmp_path, "a1.jpg", "b2.jpg", "c3.jpg")
+    assert _rel(tmp_path, _walk([tmp_path], glob=PathPattern("[ab]?.jpg"))) == [
+        "a1.jpg",
+        "b2.jpg",
+    ]
+    assert _rel(tmp_path, _walk([tmp_path], glob=PathPattern("[!ab]*"))) == ["c3.jpg"]
+
+
+def test_exclude_prunes_directories_and_drops_files(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.jpg", "thumbs/t.jpg", "x/thumbs/u.jpg", "x/keep.jpg", "x/skip_me.png")
+    exclude = (PathPattern("thumbs"), PathPattern("*skip*"))
+    assert _rel(tmp_path, _walk([tmp_path], exclude=exclude)) == ["a.jpg", "x/keep.jpg"]
+    by_path = (PathPattern("x/thumbs"),)
+    assert _rel(tmp_path, _walk([tmp_path], exclude=by_path)) == [
+        "a.jpg",
+        "thumbs/t.jpg",
+        "x/keep.jpg",
+        "x/skip_me.png",
+    ]
+
+
+def test_walk_is_lazy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _touch(tmp_path, "a/1.jpg", "b/2.jpg", "c/3.jpg")
+    scanned: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        scanned.append(Path(path).name)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    walk = iter_files([tmp_path], WalkFilter(suffixes=IMAGES), lambda p, e: None)
+    assert Path(next(walk)).name == "1.jpg"
+    assert scanned == [tmp_path.name, "a"]
+
+
+def test_normalize_suffixes() -> None:
+    assert normalize_suffixes(["JPG", ".Png", " .heic "]) == {".jpg", ".png", ".heic"}
+    with pytest.raises(TypeError, match="collection of suffixes"):
+        normalize_suffixes(".jpg")
+    with pytest.raises(ValueError, match="empty suffix"):
+        normalize_suffixes(["."])
+
+
+def test_empty_pattern_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty glob pattern"):
+        PathPattern("/")
