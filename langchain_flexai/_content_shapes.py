@@ -229,7 +229,8 @@ def _v0_image(part: Mapping[str, Any], detail: str | None) -> Part:
     if source_type == "url":
         return image_from_url(part.get("url"), detail, what="an image block")
     if source_type == "id":
-        raise file_reference("an image block with source_type 'id'", part.get("id"))
+        # Named as core's normalisation names it (a v1 ``file_id`` block): one message per shape.
+        raise file_reference("an image block", part.get("id"))
     raise unsupported(f"an image block with source_type {source_type!r}")
 
 
@@ -428,6 +429,8 @@ def check_not_fetchable(url: str) -> None:
     if match is None or len(match.group(1)) == 1:
         return
     scheme = match.group(1).lower()
+    if scheme in {"https", "data"}:
+        return
     if scheme == "file":
         raise _local_path(url)
     raise refuse(
@@ -461,6 +464,17 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
     if declared is not None and not _may_be_image(declared):
         raise unsupported(what)
     payload = payload_of(data, what)
+    source = describe(payload, declared)
+    if isinstance(payload, str) and payload[:5].lower() == "data:":
+        # A file's data URL may declare any type (application/pdf...); images.py takes only image
+        # data URLs, so a non-image one is handed over as its base64 payload for the bytes to judge.
+        header, comma, rest = payload.partition(",")
+        media = header[5:].split(";", 1)[0].strip().lower()
+        if comma and ";base64" in header.lower() and not media.startswith("image/"):
+            if media and not _may_be_image(media):
+                raise unsupported(what, source)
+            declared = declared or media or None
+            payload = rest
     # Core relabels every OpenAI file block as application/pdf, so a non-image label says nothing
     # about the bytes; only an image/* label is passed on as a claim to check.
     claim = declared if declared is not None and declared.startswith("image/") else None
@@ -470,7 +484,7 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
         payload,
         claim,
         detail,
-        source=describe(payload, declared),
+        source=source,
         what=what,
         must_sniff=claim is None,
     )
@@ -517,7 +531,7 @@ def describe(payload: str | bytes, mime_type: str | None) -> str:
     if payload.startswith("data:"):
         comma = payload.find(",")
         head = payload[:comma] if 0 < comma <= _MAX_DATA_URL_HEAD else "data:"
-        return f"{head},… ({len(payload)} chars)"
+        return f"{head},…"
     return f"<base64{' ' + mime_type if mime_type else ''}, {len(payload)} chars>"
 
 
