@@ -1,6 +1,19 @@
 """LangChain integration for FlexAI's vision models."""
 
 from langchain_flexai._version import __version__
+from langchain_flexai.capabilities import ToolChoiceNotSupportedError
+from langchain_flexai.catalog import (
+    CostEstimate,
+    FlexAICatalog,
+    FlexAICatalogError,
+    ModelInfo,
+    ModelNotFoundError,
+    aget_model,
+    alist_models,
+    estimate_cost,
+    get_model,
+    list_models,
+)
 from langchain_flexai.content import ImageStats, prepare_messages
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
@@ -11,16 +24,29 @@ from langchain_flexai.images import (
     prepare_image,
     prepare_inline_image,
 )
+from langchain_flexai.tokens import estimate_image_tokens
 
 __all__ = [
+    "CostEstimate",
+    "FlexAICatalog",
+    "FlexAICatalogError",
     "ImageErrorReason",
     "ImageInputError",
     "ImagePolicy",
     "ImageStats",
+    "ModelInfo",
+    "ModelNotFoundError",
     "PreparedImage",
+    "ToolChoiceNotSupportedError",
     "__version__",
+    "aget_model",
+    "alist_models",
     "clear_image_cache",
+    "estimate_cost",
+    "estimate_image_tokens",
+    "get_model",
     "image_block",
+    "list_models",
     "prepare_image",
     "prepare_inline_image",
     "prepare_messages",
