@@ -1,6 +1,7 @@
 """LangChain integration for FlexAI's vision models."""
 
 from langchain_flexai._version import __version__
+from langchain_flexai.api_errors import FlexAICreditExhaustedError, FlexAIStreamInterruptedError
 from langchain_flexai.capabilities import ToolChoiceNotSupportedError
 from langchain_flexai.catalog import (
     CostEstimate,
@@ -14,6 +15,7 @@ from langchain_flexai.catalog import (
     get_model,
     list_models,
 )
+from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.content import ImageStats, prepare_messages
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
@@ -27,9 +29,12 @@ from langchain_flexai.images import (
 from langchain_flexai.tokens import estimate_image_tokens
 
 __all__ = [
+    "ChatFlexAI",
     "CostEstimate",
     "FlexAICatalog",
     "FlexAICatalogError",
+    "FlexAICreditExhaustedError",
+    "FlexAIStreamInterruptedError",
     "ImageErrorReason",
     "ImageInputError",
     "ImagePolicy",
