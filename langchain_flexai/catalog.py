@@ -325,6 +325,30 @@ class FlexAICatalog:
         await self.asnapshot(refresh=refresh)
         return self._lookup(name)
 
+    def find_model(self, name: str) -> ModelInfo | None:
+        """Like :meth:`get_model`, but None when the model is unknown or the catalog unreadable.
+
+        For checks that should degrade to "unknown" rather than fail a request: an unreadable
+        catalog is reported once per fetch attempt as a :class:`CatalogWarning`.
+        """
+        try:
+            return self.get_model(name)
+        except ModelNotFoundError:
+            return None
+        except FlexAICatalogError as error:
+            warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 2)
+            return None
+
+    async def afind_model(self, name: str) -> ModelInfo | None:
+        """Async :meth:`find_model`."""
+        try:
+            return await self.aget_model(name)
+        except ModelNotFoundError:
+            return None
+        except FlexAICatalogError as error:
+            warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 2)
+            return None
+
     def _lookup(self, name: str) -> ModelInfo:
         snapshot = self._snapshot
         index = snapshot.index if snapshot is not None else {}

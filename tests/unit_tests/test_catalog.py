@@ -437,6 +437,29 @@ class TestHttp:
             FlexAICatalog(timeout=0)
 
 
+class TestFindModel:
+    def test_unknown_model_is_none(self, server: Server) -> None:
+        assert server.catalog().find_model("nope") is None
+        assert server.catalog().find_model("phi4mm") is not None
+
+    def test_unreadable_catalog_is_none_with_a_warning(self, server: Server) -> None:
+        server.public = lambda: httpx.Response(500, text="x")
+        server.keyed = lambda: httpx.Response(500, text="y")
+        with pytest.warns(CatalogWarning, match=r"HTTP 500: y; capabilities unknown$"):
+            assert server.catalog().find_model("phi4mm") is None
+
+    async def test_async(self, server: Server) -> None:
+        catalog = server.catalog()
+        assert (await catalog.afind_model("phi4mm")) is not None
+        assert (await catalog.afind_model("nope")) is None
+        server.public = lambda: httpx.Response(500, text="x")
+        server.keyed = lambda: httpx.Response(500, text="y")
+        assert (await catalog.afind_model("phi4mm")) is not None  # still cached
+        catalog.clear_cache()
+        with pytest.warns(CatalogWarning, match="capabilities unknown"):
+            assert (await catalog.afind_model("phi4mm")) is None
+
+
 class TestAsync:
     async def test_alist_and_aget(self, server: Server) -> None:
         catalog = server.catalog()
