@@ -112,7 +112,7 @@ def inspect_image_part(part: dict[str, Any], where: str) -> ImageReport:
     if extra:
         raise _bad(where, f"unexpected keys {sorted(extra)} in image_url")
     detail = image_url.get("detail")
-    if detail is not None and detail not in _DETAILS:
+    if detail is not None and (not isinstance(detail, str) or detail not in _DETAILS):
         raise _bad(where, f"detail must be one of auto, low, high; got {detail!r}")
     url = image_url.get("url")
     if not isinstance(url, str) or not url:

@@ -148,7 +148,7 @@ class _MessageCounts:
         if not isinstance(message, dict):
             raise invalid_request(f"{where} must be an object.", param=where)
         role = message.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise invalid_request(
                 f"{where}.role must be one of {sorted(_ROLES)}, got {role!r}.", param=where
             )
@@ -264,7 +264,7 @@ def _read_tools(tools: Any) -> list[dict[str, Any]]:
 def _read_tool_choice(
     choice: Any, tools: list[dict[str, Any]]
 ) -> tuple[str, dict[str, Any] | None]:
-    if choice is None or choice in {"auto", "none"}:
+    if choice is None or choice in ("auto", "none"):
         return choice or "auto", None
     if choice == "required":
         if not tools:
@@ -273,7 +273,8 @@ def _read_tool_choice(
             )
         return "required", tools[0]["function"]
     if isinstance(choice, dict) and choice.get("type") == "function":
-        name = (choice.get("function") or {}).get("name")
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
         for tool in tools:
             if tool["function"]["name"] == name:
                 return f"function {name}", tool["function"]

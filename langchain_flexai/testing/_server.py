@@ -39,6 +39,7 @@ from langchain_flexai.testing._faults import Faults
 from langchain_flexai.testing._model import Answer, answer
 from langchain_flexai.testing._request import lookup_model, read_request
 
+_LOG = logging.getLogger("langchain_flexai.testing")
 _REDACTED = "<redacted>"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
 _FRAGMENT_CHARS = 8
@@ -169,6 +170,13 @@ class _Routes:
             response = await handler(request, body)
         except EmulatedError as error:
             return _error_response(error, rate_headers)
+        except Exception:
+            # An emulator bug: answer like a gateway would (a 500 in the envelope) and log it.
+            _LOG.exception("the FlexAI emulator failed on %s %s", request.method, request.url.path)
+            crash = EmulatedError(
+                500, "Internal error in the FlexAI emulator.", type_="server_error", code=None
+            )
+            return _error_response(crash, rate_headers)
         response.headers.update(rate_headers)
         return response
 

@@ -1,0 +1,72 @@
+"""Shared fixtures for the integration tests (loopback emulator by default, live with a key)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_flexai.testing import FlexAIEmulator
+from tests.integration_tests import _target
+from tests.integration_tests._target import STANDARD_TEST_IMAGE_URL, Target, image_bytes
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run every async integration test on one session-wide event loop.
+
+    langchain-openai caches one async HTTP pool per base URL, and a pooled connection belongs to
+    the event loop that opened it; with a loop per test, the next test would reuse a connection
+    of a closed loop. Real applications have one loop, and so do these tests.
+    """
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            # Prepended: in auto mode pytest-asyncio has already added a bare asyncio mark.
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flexai_target() -> Iterator[Target]:
+    """The server under test for the whole session: live FlexAI or one shared emulator."""
+    if _target.LIVE:
+        target = _target.make_target(None)
+        _target.set_current(target)
+        yield target
+        _target.set_current(None)
+        return
+    with FlexAIEmulator() as emulator:
+        target = _target.make_target(emulator)
+        _target.set_current(target)
+        yield target
+        _target.set_current(None)
+
+
+# A 256x192 blue PNG stands in for the diagram langchain-tests downloads.
+_STANDARD_PNG = image_bytes((256, 192), (30, 60, 200))
+
+
+@pytest.fixture(autouse=True)
+def _serve_standard_test_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answer langchain-tests' `httpx.get` of its sample PNG locally (no network here).
+
+    Only that URL is intercepted; any other `httpx.get` reaches the real function.
+    """
+    real_get = httpx.get
+
+    def get(url: Any, *args: Any, **kwargs: Any) -> httpx.Response:
+        if str(url) == STANDARD_TEST_IMAGE_URL:
+            request = httpx.Request("GET", STANDARD_TEST_IMAGE_URL)
+            return httpx.Response(
+                200, content=_STANDARD_PNG, headers={"content-type": "image/png"}, request=request
+            )
+        return real_get(url, *args, **kwargs)
+
+    monkeypatch.setattr(httpx, "get", get)
+
+
+@pytest.fixture
+def standard_png() -> bytes:
+    """The bytes the standard image tests receive from the patched download."""
+    return _STANDARD_PNG
