@@ -37,6 +37,7 @@ from langchain_flexai._catalog_models import (
     parse_public_models,
     parse_v1_models,
 )
+from langchain_flexai.tokens import ImageFamily, count_message_tokens, image_family
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -477,8 +478,6 @@ class CostEstimate:
 
 def _tokens_model(info: ModelInfo) -> str:
     """The name whose family rule applies: the id, or the Hugging Face id when it says more."""
-    from langchain_flexai.tokens import ImageFamily, image_family  # noqa: PLC0415
-
     if image_family(info.id) is ImageFamily.DEFAULT and info.hugging_face_id:
         return info.hugging_face_id
     return info.id
@@ -507,8 +506,6 @@ def estimate_cost(
     Returns:
         The estimate; its costs are None where the catalog lists no price.
     """
-    from langchain_flexai.tokens import count_message_tokens  # noqa: PLC0415 - import cycle
-
     catalog = catalog or default_catalog()
     info = catalog.get_model(model)
     prompt_tokens = count_message_tokens(

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models.model_profile import ModelProfile
 
+from langchain_flexai.catalog import default_catalog
+
 if TYPE_CHECKING:
     from langchain_flexai.catalog import FlexAICatalog, ModelInfo
 
@@ -109,8 +111,6 @@ def refresh_profile(model: str, *, catalog: FlexAICatalog | None = None) -> Mode
         ModelNotFoundError: The catalog has no such model.
         FlexAICatalogError: The catalog could not be read.
     """
-    from langchain_flexai.catalog import default_catalog  # noqa: PLC0415 - keeps import light
-
     info = (catalog or default_catalog()).get_model(model)
     merged: ModelProfile = {**(profile_for(info.id) or {}), **profile_from_model_info(info)}
     return merged

@@ -20,7 +20,11 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
 from langchain_flexai import _image_token_rules as rules
+from langchain_flexai.content import prepare_messages
+from langchain_flexai.images import prepare_inline_image
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -181,8 +185,7 @@ def _image_size(url: str, policy: ImagePolicy | None) -> tuple[int | None, int |
     """Width and height of an image part as it will be sent; (None, None) for an https URL."""
     if not url.startswith("data:"):
         return None, None  # never fetched: the family default applies
-    from langchain_flexai.images import prepare_inline_image  # noqa: PLC0415 - keeps import light
-
+    # Inline images are already policy-compliant here: this is a header probe (or a cache hit).
     prepared = prepare_inline_image(url, policy=policy)
     return prepared.width, prepared.height
 
@@ -221,8 +224,6 @@ def _content_tokens(content: str | list[Any], model: str, policy: ImagePolicy | 
 
 
 def _tool_tokens(tools: Sequence[Any]) -> int:
-    from langchain_core.utils.function_calling import convert_to_openai_tool  # noqa: PLC0415
-
     schemas = [convert_to_openai_tool(tool) for tool in tools]
     return estimate_text_tokens(json.dumps(schemas, ensure_ascii=False))
 
@@ -252,8 +253,6 @@ def count_message_tokens(
     Returns:
         The estimated ``prompt_tokens``.
     """
-    from langchain_flexai.content import prepare_messages  # noqa: PLC0415 - avoids import cycle
-
     prepared = prepare_messages(messages, policy=policy)
     total = TOKENS_PER_REPLY
     for message in prepared.messages:
