@@ -16,7 +16,8 @@ The routes, in order:
    (after downscaling: fewer pixels to move), normalise the pixel mode, encode.
 
 The output-format rule of the slow path: PNG when the image has real transparency (alpha kept), is a
-palette or bilevel image, or is small (long side <= 256 px: icons, diagrams); JPEG otherwise
+palette or bilevel image, or is small (long side <= 256 px: icons, diagrams) and not from a JPEG;
+JPEG otherwise
 (baseline, ``policy.jpeg_quality``, no ``optimize``/``progressive``: 2-5x cheaper for ~5% bytes).
 An alpha channel that is fully opaque counts as no alpha. If the result exceeds ``max_bytes``, a
 PNG becomes a JPEG (transparency flattened on white, recorded as ``"flattened"``), then the JPEG
@@ -69,6 +70,17 @@ OPEN_FORMATS: tuple[str, ...] = (
 )
 """Pillow formats we open. Deliberately excludes EPS/PS (Pillow runs Ghostscript for those)."""
 
+_PLUGIN_MODULES = (
+    "WebPImagePlugin",
+    "AvifImagePlugin",
+    "TiffImagePlugin",
+    "IcoImagePlugin",
+    "TgaImagePlugin",
+    "QoiImagePlugin",
+    "PcxImagePlugin",
+    "SgiImagePlugin",
+    "Jpeg2KImagePlugin",
+)
 _WIRE_MIME = {
     "JPEG": "image/jpeg",
     "MPO": "image/jpeg",  # camera JPEGs with an appended depth/preview image: a valid JPEG
@@ -160,8 +172,18 @@ def _ensure_plugins() -> None:
     if _plugins_ready:
         return
     with _plugins_lock:
-        Image.init()
+        # Only the plugins we open: Image.init() would import every plugin Pillow has.
+        Image.preinit()
+        for module in _PLUGIN_MODULES:
+            _import_plugin(module)
         _plugins_ready = True
+
+
+def _import_plugin(module: str) -> None:
+    try:
+        importlib.import_module(f"PIL.{module}")
+    except ImportError:  # a plugin this Pillow build lacks (e.g. AVIF before 11.2)
+        return
 
 
 def is_heif(data: bytes) -> bool:
@@ -420,6 +442,8 @@ def _stretch_to_l(im: Image.Image) -> Image.Image:
     lo, hi = im.getextrema()
     if not isinstance(lo, (int, float)) or not isinstance(hi, (int, float)):
         return im.convert("L")
+    if im.mode == "F" and lo >= 0 and hi <= 1:
+        return im.point(lambda v: v * 255).convert("L")  # the usual float convention: 0.0-1.0
     if lo >= 0 and hi <= 255:  # noqa: PLR2004
         return im.convert("L")
     span = (hi - lo) or 1
@@ -482,7 +506,9 @@ def render(
     src_mode = im.mode
     icc = im.info.get("icc_profile")
     work, steps = _shape(im, orientation, policy, allow_draft=allow_draft)
-    graphic = src_mode in ("1", "P", "PA") or max(work.size) <= _SMALL_SIDE
+    # A JPEG source is a photo by its author's choice, whatever its size.
+    small = max(work.size) <= _SMALL_SIDE and src_format not in ("JPEG", "MPO")
+    graphic = src_mode in ("1", "P", "PA") or small
     fmt = "PNG" if work.mode in ("LA", "RGBA") or graphic else "JPEG"
     extra: dict[str, bytes] = {}
     if isinstance(icc, bytes) and icc and _same_family(src_mode, work.mode):

@@ -17,7 +17,6 @@ that re-sends the same images every turn prepares each image once.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sys
@@ -216,8 +215,10 @@ class PreparedImage:
 
     def estimate_tokens(self, model: str) -> int:
         """Image tokens this image is likely to cost on ``model`` (see ``tokens.py``)."""
-        tokens = importlib.import_module("langchain_flexai.tokens")
-        return int(tokens.estimate_image_tokens(model, self.width, self.height))
+        # Imported here: tokens.py is optional reading for most callers of this module.
+        from langchain_flexai.tokens import estimate_image_tokens  # noqa: PLC0415
+
+        return estimate_image_tokens(model, self.width, self.height)
 
 
 def _check_detail(detail: str | None) -> None:
