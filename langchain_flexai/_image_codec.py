@@ -179,6 +179,15 @@ def _ensure_plugins() -> None:
         _plugins_ready = True
 
 
+def _has_image_magic(data: bytes) -> bool:
+    # Bytes that announce an image format make a failure "corrupt" rather than "not an image".
+    return (
+        data.startswith(_MAGIC_PREFIXES)
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+        or data[4:8] == b"ftyp"
+    )
+
+
 def _import_plugin(module: str) -> None:
     try:
         importlib.import_module(f"PIL.{module}")
@@ -237,13 +246,13 @@ def identify(data: bytes) -> ImageFile.ImageFile:
             # Same as Image.open's inner loop, minus its MAX_IMAGE_PIXELS check (see module doc).
             return factory(fp, "")
         except (SyntaxError, IndexError, TypeError, ValueError, EOFError, OSError) as exc:
-            if data.startswith(_MAGIC_PREFIXES):
+            if _has_image_magic(data):
                 raise _error(
                     ImageErrorReason.CORRUPT,
                     f"the data starts like a {name} image but its header cannot be read: {exc}",
                 ) from exc
             continue
-    if data.startswith(_MAGIC_PREFIXES):
+    if _has_image_magic(data):
         raise _error(ImageErrorReason.CORRUPT, "the image header is damaged or truncated")
     raise _error(
         ImageErrorReason.NOT_AN_IMAGE,
@@ -522,7 +531,11 @@ def render(
     if "resized" in more and "resized" not in steps:
         steps.append("resized")
     # Mode changes that alter the pixels' meaning count as conversion; palette expansion does not.
-    same_format = (src_format in ("JPEG", "MPO") and fmt == "JPEG") or src_format == fmt
+    same_format = (
+        src_format is None  # an in-memory image has no format to convert from
+        or src_format == fmt
+        or (src_format == "MPO" and fmt == "JPEG")
+    )
     if src_mode not in _PLAIN_MODES or not same_format or not (steps or more or explained):
         steps.append("converted")
     if "flattened" in more:

@@ -60,13 +60,13 @@ def is_red(pixel: object) -> bool:
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG signature and a valid IHDR claiming a size, with no pixel data behind it."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
-    )
+    idat = zlib.compress(b"\x00" * 4096)  # the start of a deflate stream that would expand hugely
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
 def gif_header_only(width: int, height: int) -> bytes:
