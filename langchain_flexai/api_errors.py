@@ -33,6 +33,12 @@ def _envelope(error: openai.APIStatusError) -> dict[str, Any]:
     return {}
 
 
+def error_code(error: openai.APIStatusError) -> str | None:
+    """FlexAI's machine-readable ``code`` from the error envelope, if any."""
+    code = _envelope(error).get("code")
+    return str(code) if code is not None else None
+
+
 def flexai_error_message(error: openai.APIStatusError) -> str:
     """Compose the text a user sees: FlexAI's message, the status and code, and a hint."""
     envelope = _envelope(error)

@@ -9,8 +9,8 @@ FlexAI's error semantics, and the point where every outgoing message list is han
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -27,17 +27,24 @@ from pydantic import ConfigDict, Field, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_flexai._version import __version__
-from langchain_flexai.api_errors import FlexAIStreamInterruptedError, to_flexai_error
+from langchain_flexai.api_errors import (
+    FlexAIStreamInterruptedError,
+    error_code,
+    to_flexai_error,
+)
+from langchain_flexai.capabilities import check_capabilities, record_forced_tool_choice_declined
+from langchain_flexai.catalog import FlexAICatalog, ModelInfo, default_catalog
 from langchain_flexai.content import ImageStats, PreparedMessages, ToolImages, prepare_messages
 from langchain_flexai.images import ImagePolicy
+from langchain_flexai.profiles import profile_for, refresh_profile
+from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (
         AsyncCallbackManagerForLLMRun,
         CallbackManagerForLLMRun,
     )
-    from langchain_core.language_models import LanguageModelInput
-    from langchain_core.language_models.chat_models import LangSmithParams
+    from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
 
 DEFAULT_API_BASE = "https://tokens.flex.ai/v1"
 DEFAULT_MODEL = "phi-4-multimodal-instruct"
@@ -49,7 +56,7 @@ MISSING_KEY_MESSAGE = (
 )
 
 
-class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
+class ChatFlexAI(BaseChatOpenAI):
     r"""FlexAI chat model, with first-class image input for FlexAI's vision models.
 
     FlexAI serves open-weight models behind an OpenAI-compatible API. `ChatFlexAI` maps every
@@ -191,9 +198,7 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
     model_name: str = Field(default=DEFAULT_MODEL, alias="model")
     """FlexAI model id (the bare id, e.g. `gemma-4-31b-it`, not the Hugging Face id)."""
 
-    openai_api_key: (  # type: ignore[assignment]
-        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
-    ) = Field(
+    openai_api_key: SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None = Field(
         alias="api_key",
         default_factory=secret_from_env("FLEXAI_API_KEY", default=None),
     )
@@ -219,6 +224,19 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
     """Images returned inside a `ToolMessage`: moved into one user message right after the run of
     tool messages (`"user_message"`, what vision models read best), kept in the tool message
     (`"keep"`), or refused (`"error"`)."""
+
+    check_capabilities: bool = False
+    """Check each request against FlexAI's model catalog before sending it: images sent to a
+    model without the `vision` capability raise `ImageInputError` naming vision models, and a
+    forced tool choice on a model known to decline it warns or raises (`on_forced_tool_decline`).
+    The catalog is fetched once and cached (5 minutes)."""
+
+    on_forced_tool_decline: Literal["warn", "raise"] = "warn"
+    """With `check_capabilities`, what a forced tool choice on a model known to decline it does."""
+
+    model_catalog: FlexAICatalog | None = Field(default=None, exclude=True)
+    """The catalog used by `check_capabilities` and `refresh_profile`; by default the shared one
+    for this `base_url` and key (`FlexAICatalog.from_models(...)` makes an offline one)."""
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
@@ -309,6 +327,74 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
         params["ls_provider"] = PROVIDER
         return params
 
+    # -- catalog: profile, capability checks, token estimates ------------------------------------
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        # A small static table for well-known models; `refresh_profile()` asks the catalog.
+        return profile_for(self.model_name)
+
+    def _catalog(self) -> FlexAICatalog:
+        if self.model_catalog is not None:
+            return self.model_catalog
+        key = self.openai_api_key if isinstance(self.openai_api_key, SecretStr) else None
+        return default_catalog(base_url=self.openai_api_base, api_key=key)
+
+    def refresh_profile(self) -> ModelProfile:
+        """Update `profile` from FlexAI's live catalog (capabilities, token limits) and return it.
+
+        Raises:
+            ModelNotFoundError: The catalog does not list this model.
+            FlexAICatalogError: The catalog could not be read.
+        """
+        self.profile = refresh_profile(self.model_name, catalog=self._catalog())
+        return self.profile
+
+    def _check_payload(self, payload: dict[str, Any]) -> None:
+        catalog = self._catalog()
+        model = str(payload.get("model") or self.model_name)
+        info: ModelInfo | None = catalog.find_model(model)
+        alternatives = None
+        if info is not None and not info.vision:
+            alternatives = [m.id for m in catalog.list_models("vision")]
+        check_capabilities(
+            payload,
+            model_info=info,
+            on_forced_tool_decline=self.on_forced_tool_decline,
+            alternatives=alternatives,
+        )
+
+    async def _awarm_catalog(self, kwargs: dict[str, Any]) -> None:
+        # The payload step is synchronous; fetch the catalog here first so that it never blocks
+        # the event loop (later lookups are served from the cache).
+        if self.check_capabilities:
+            await self._catalog().afind_model(str(kwargs.get("model") or self.model_name))
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimate the tokens in `text` offline (no tokenizer download): see docs/catalog.md."""
+        return estimate_text_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[Any] | None = None,
+        **_: Any,
+    ) -> int:
+        """Estimate the prompt tokens of `messages` on this model, without network access.
+
+        Text by a documented approximation; images by the model family's own preprocessing
+        arithmetic (Phi-4-multimodal crops, Qwen-VL patch grid, Gemma), from the image header
+        after this model's `image_policy` downscaling. https images are never fetched.
+        """
+        return count_message_tokens(
+            messages, model=self.model_name, policy=self.image_policy, tools=tools
+        )
+
+    def _flexai_error(self, error: openai.APIStatusError, model: object) -> openai.APIStatusError:
+        if error_code(error) == "tool_choice_not_honored":
+            # Remember it, so that `check_capabilities` catches the next forced call before sending.
+            record_forced_tool_choice_declined(str(model or self.model_name))
+        return to_flexai_error(error)
+
     # -- content preparation -------------------------------------------------------------------
 
     def _prepare_messages(self, messages: list[BaseMessage]) -> PreparedMessages:
@@ -333,7 +419,10 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
         # preparing prepared messages again is idempotent and hits the image cache.
         messages = self._convert_input(input_).to_messages()
         prepared = self._prepare_messages(messages)
-        return super()._get_request_payload(prepared.messages, stop=stop, **kwargs)
+        payload = super()._get_request_payload(prepared.messages, stop=stop, **kwargs)
+        if self.check_capabilities:
+            self._check_payload(payload)
+        return payload
 
     # -- results ---------------------------------------------------------------------------------
 
@@ -388,7 +477,7 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
         try:
             result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
-            raise to_flexai_error(error) from error
+            raise self._flexai_error(error, kwargs.get("model")) from error
         return _with_image_stats(result, prepared.stats)
 
     async def _agenerate(
@@ -399,10 +488,11 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> ChatResult:
         prepared = await self._aprepare_messages(messages)
+        await self._awarm_catalog(kwargs)
         try:
             result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
-            raise to_flexai_error(error) from error
+            raise self._flexai_error(error, kwargs.get("model")) from error
         return _with_image_stats(result, prepared.stats)
 
     def _stream(
@@ -418,7 +508,7 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
             for chunk in super()._stream(prepared.messages, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
         except openai.APIStatusError as error:
-            raise to_flexai_error(error) from error
+            raise self._flexai_error(error, kwargs.get("model")) from error
         guard.finish(structured="response_format" in kwargs)
 
     async def _astream(
@@ -434,7 +524,7 @@ class ChatFlexAI(BaseChatOpenAI):  # type: ignore[override]
             async for chunk in super()._astream(prepared.messages, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
         except openai.APIStatusError as error:
-            raise to_flexai_error(error) from error
+            raise self._flexai_error(error, kwargs.get("model")) from error
         guard.finish(structured="response_format" in kwargs)
 
 
