@@ -1,0 +1,208 @@
+"""Prepared images as LangChain Documents and back: metadata, stand-in text, vision messages.
+
+Knows the metadata keys of an image Document and how a Document (possibly retrieved from a vector
+store, so untrusted) becomes a vision-ready ``HumanMessage`` again. Knows nothing about files,
+walking or models. It never opens a file or fetches a URL: a Document's image travels inside it.
+
+Why the image sits in the metadata by default (``image_url``, a data URL of the *prepared* image):
+a Document that is stored, retrieved and handed back to the model must carry its pixels, because
+the original path may not exist where the Document is retrieved, and opening a path read from a
+vector store would let stored data make the library read local files. The prepared image is
+already within the policy (at most 2048 px, usually tens to hundreds of kB), and Documents are
+yielded lazily, so memory does not grow with the folder. Stores that cap metadata size (some cap
+it at 40 kB) take ``include_image=False``; such Documents are text only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.messages import HumanMessage
+from PIL import Image
+
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_inline_image
+
+IMAGE_URL_KEY = "image_url"
+"""The metadata key holding the prepared image as a data URL."""
+
+_KIB = 1024
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    if size < _KIB:
+        return f"{size} B"
+    if size < _KIB * _KIB:
+        return f"{size / _KIB:.0f} KB"
+    return f"{size / (_KIB * _KIB):.1f} MB"
+
+
+def stand_in_text(image: PreparedImage, file_name: str | None, file_size: int | None) -> str:
+    """A short text for ``page_content`` when no description was asked for.
+
+    Vector stores and embedders need non-empty text; this names the file, the format and the
+    size, e.g. ``"Image IMG_0042.HEIC: HEIF 4032×3024, 2.1 MB (sent as JPEG 1536×2048)"``.
+    """
+    name = file_name or "(unnamed)"
+    fmt = _format_name(image.original_mime_type or image.mime_type)
+    original = f"{image.original_width}×{image.original_height}"
+    sent = f"{image.width}×{image.height}"
+    text = f"Image {name}: {fmt} {original}, {_human_size(file_size)}"
+    sent_fmt = _format_name(image.mime_type)
+    if sent != original or sent_fmt != fmt:
+        text += f" (sent as {sent_fmt} {sent})"
+    return text
+
+
+def _format_name(mime: str | None) -> str:
+    if not mime:
+        return "image"
+    return mime.rsplit("/", 1)[-1].upper()
+
+
+def image_metadata(
+    image: PreparedImage, file_size: int | None, *, include_image: bool
+) -> dict[str, Any]:
+    """The Document metadata of a prepared image (scalars and one list of strings)."""
+    source = image.source
+    metadata: dict[str, Any] = {
+        "source": source,
+        "file_name": os.path.basename(source) if source else None,  # noqa: PTH119 - str in, str out
+        "file_size": file_size,
+        "mime_type": image.mime_type,
+        "width": image.width,
+        "height": image.height,
+        "original_mime_type": image.original_mime_type,
+        "original_width": image.original_width,
+        "original_height": image.original_height,
+        "sha256": image.sha256,
+        "transformations": list(image.transformations),
+    }
+    if include_image:
+        metadata[IMAGE_URL_KEY] = image.url
+    return metadata
+
+
+def image_document(
+    image: PreparedImage,
+    file_size: int | None,
+    *,
+    description: str | None,
+    include_image: bool,
+) -> Document:
+    """A Document for one image: the description (or a stand-in) and the metadata."""
+    metadata = image_metadata(image, file_size, include_image=include_image)
+    text = description if description is not None else None
+    if text is None:
+        text = stand_in_text(image, metadata["file_name"], file_size)
+    return Document(page_content=text, metadata=metadata)
+
+
+def message_content(prompt: str | None, image_block: dict[str, Any]) -> list[Any]:
+    """The content of a vision request: the prompt as given (if any), then the image."""
+    content: list[Any] = []
+    if prompt:
+        content.append({"type": "text", "text": prompt})
+    content.append(image_block)
+    return content
+
+
+def document_image_block(
+    document: Document, *, detail: str | None = None, policy: ImagePolicy | None = None
+) -> dict[str, Any]:
+    """The image block of a Document's ``image_url`` metadata, validated as untrusted data.
+
+    Raises:
+        ImageInputError: No image in the metadata, or one that is not a data URL or https URL
+            (a path is refused: a retrieved Document never makes us open a file).
+    """
+    source = document.metadata.get("source")
+    source = source if isinstance(source, str) else None
+    url = document.metadata.get(IMAGE_URL_KEY)
+    if not isinstance(url, str) or not url:
+        raise ImageInputError(
+            f"the Document has no image: its metadata lacks {IMAGE_URL_KEY!r}. Load it with "
+            "include_image=True (the default), or load the file again with FlexAIImageLoader",
+            reason=ImageErrorReason.UNSUPPORTED_SOURCE,
+            source=source,
+        )
+    if url[:5].lower() == "data:":
+        return prepare_inline_image(url, policy=policy, source=source).to_content_block(detail)
+    if url[:8].lower() == "https://":
+        block: dict[str, Any] = {"type": "image", "url": url}
+        if detail is not None:
+            block["extras"] = {"detail": detail}
+        return block
+    raise ImageInputError(
+        f"the Document's {IMAGE_URL_KEY!r} is neither a data URL nor an https URL; "
+        "a path found in a Document is never opened",
+        reason=ImageErrorReason.UNSUPPORTED_URL,
+        source=url,
+    )
+
+
+def document_to_message(
+    document: Document,
+    prompt: str | None = None,
+    *,
+    detail: str | None = None,
+    policy: ImagePolicy | None = None,
+) -> HumanMessage:
+    """A retrieved image Document as a vision-ready ``HumanMessage`` (prompt text, then image)."""
+    block = document_image_block(document, detail=detail, policy=policy)
+    return HumanMessage(content=message_content(prompt, block))
+
+
+def image_from_npy(data: bytes, source: str | None) -> Image.Image:
+    """A PIL image from ``.npy`` bytes (how community PDF loaders hand over extracted images).
+
+    Accepts ``uint8`` arrays shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); ``bool``,
+    other integer and ``float`` (0-1) arrays are scaled to 8 bits.
+
+    Raises:
+        ImageInputError: numpy is missing (``MISSING_EXTRA``), or the bytes are not an image array.
+    """
+    try:
+        import numpy as np  # noqa: PLC0415 - optional: only .npy blobs need it
+    except ImportError as exc:
+        raise ImageInputError(
+            "application/x-npy blobs need numpy: pip install numpy",
+            reason=ImageErrorReason.MISSING_EXTRA,
+            source=source,
+        ) from exc
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ImageInputError(
+            f"not a valid .npy array: {exc}", reason=ImageErrorReason.CORRUPT, source=source
+        ) from exc
+    if array.ndim == 3 and array.shape[2] == 1:  # noqa: PLR2004 - (H, W, 1)
+        array = array[:, :, 0]
+    channels = 1 if array.ndim == 2 else (array.shape[2] if array.ndim == 3 else 0)  # noqa: PLR2004
+    if channels not in (1, 3, 4) or array.size == 0:
+        raise ImageInputError(
+            f"a .npy image must be shaped (H, W), (H, W, 3) or (H, W, 4); got {array.shape}",
+            reason=ImageErrorReason.NOT_AN_IMAGE,
+            source=source,
+        )
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype.kind == "f":
+        array = (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif array.dtype.kind in "iu" and array.dtype != np.uint8:
+        top = max(int(array.max()), 1)
+        bits = 16 if top > 255 else 8  # noqa: PLR2004
+        array = (np.clip(array, 0, None) >> (bits - 8)).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ImageInputError(
+            f"a .npy image must hold numbers; got dtype {array.dtype}",
+            reason=ImageErrorReason.NOT_AN_IMAGE,
+            source=source,
+        )
+    # uint8 (H, W) / (H, W, 3) / (H, W, 4) map to L / RGB / RGBA.
+    return Image.fromarray(np.ascontiguousarray(array))

@@ -1,0 +1,641 @@
+"""Describe many images with a chat model: bounded concurrency, a rate limit, resume, progress.
+
+Knows how to turn a stream of prepared images into a stream of :class:`DescribeRecord` (one per
+input, in input order) while keeping at most ``max_concurrency`` requests in flight, never more
+than ``requests_per_minute`` request starts in any minute, and never paying twice for an image a
+previous run already described (the SQLite cache at ``cache_path``). Knows nothing about files or
+folders (``FlexAIImageLoader`` walks and prepares; this module only asks the model) nor about the
+wire format (the chat model sends what it is given).
+
+FlexAI has no batch endpoint, so bulk work is client-side fan-out. Rate-limit answers that escape
+the chat model's own retries (``ChatFlexAI`` retries 429 honouring ``Retry-After``) pause the whole
+run for the ``Retry-After`` the server sent, then the image is asked again. Errors that no retry
+can fix (401 bad key, 402 credit exhausted, 403, an unknown or text-only model) stop the run
+instead of failing every image one by one.
+
+Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
+:meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
+and reads :attr:`ImageDescriber.report` at the end; ``on_progress`` receives counts as they change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+)
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from langchain_flexai._describe_cache import DescribeCache
+from langchain_flexai._progress import ProgressBar
+from langchain_flexai._rate_limit import RequestRateLimiter
+from langchain_flexai.errors import ImageInputError
+from langchain_flexai.images import PreparedImage
+
+__all__ = [
+    "DEFAULT_PROMPT",
+    "DescribeProgress",
+    "DescribeRecord",
+    "DescribeReport",
+    "ImageDescriber",
+    "RequestRateLimiter",
+    "TokenUsage",
+    "answer_text",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PROMPT = (
+    "Describe this image for a search index: what it shows, the setting, notable objects and "
+    "colours, and any text it contains, quoted exactly."
+)
+"""The prompt used when none is given. Sent as it is: never formatted or templated."""
+
+DescribeInput = PreparedImage | ImageInputError
+"""What a run consumes: a prepared image, or the error that kept a file from being prepared
+(passed through as a ``skipped`` record, so the output keeps one record per input)."""
+
+_THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+_DEFAULT_RETRY_AFTER = 1.0
+_MAX_RETRY_AFTER = 300.0
+_FATAL_STATUSES = frozenset({401, 402, 403})
+_HTTP_TOO_MANY_REQUESTS = 429
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens counted by the model for one or more requests."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        """Sum two usages."""
+        return TokenUsage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+    @classmethod
+    def from_message(cls, message: BaseMessage) -> TokenUsage | None:
+        """The ``usage_metadata`` of an answer, or None when the model reported none."""
+        usage = getattr(message, "usage_metadata", None)
+        if not usage:
+            return None
+        return cls(
+            int(usage.get("input_tokens", 0)),
+            int(usage.get("output_tokens", 0)),
+            int(usage.get("total_tokens", 0)),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int] | None) -> TokenUsage | None:
+        """The inverse of :meth:`as_dict` (None stays None)."""
+        if not data:
+            return None
+        return cls(
+            data.get("input_tokens", 0), data.get("output_tokens", 0), data.get("total_tokens", 0)
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"input_tokens", "output_tokens", "total_tokens"}``, JSON-ready."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class DescribeRecord:
+    """The outcome for one input image, JSONL-friendly through :meth:`to_json_dict`."""
+
+    source: str | None
+    """The image's path (or other source name), when known."""
+    sha256: str | None
+    """Hex SHA-256 of the image bytes sent (the resume key with model and prompt)."""
+    description: str | None = None
+    """The model's answer text; None when there is no answer."""
+    usage: TokenUsage | None = None
+    """Tokens of the request that produced the description (also for a cached one)."""
+    cached: bool = False
+    """True when the description came from the resume cache: no request was sent."""
+    error: str | None = None
+    """Why there is no description, in words; None on success."""
+    reason: str | None = None
+    """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
+    (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
+    image: PreparedImage | None = field(default=None, repr=False, compare=False)
+    """The prepared image itself (not part of the JSON form)."""
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    """The exception behind ``error``, for callers that re-raise it (not part of the JSON)."""
+
+    @property
+    def status(self) -> str:
+        """``"described"``, ``"cached"``, ``"skipped"`` (never sent) or ``"failed"`` (sent)."""
+        if self.error is None:
+            return "cached" if self.cached else "described"
+        return "failed" if self.reason in ("request_failed", "empty_answer") else "skipped"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready values (no image bytes)."""
+        return {
+            "source": self.source,
+            "sha256": self.sha256,
+            "status": self.status,
+            "description": self.description,
+            "usage": self.usage.as_dict() if self.usage else None,
+            "cached": self.cached,
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DescribeProgress:
+    """Counts so far, given to ``on_progress`` after every record."""
+
+    total: int | None
+    """Inputs expected, when the caller said (None: unknown)."""
+    described: int
+    cached: int
+    skipped: int
+    failed: int
+    requests: int
+    """Requests sent so far (retries after a 429 included)."""
+    elapsed_s: float
+
+    @property
+    def done(self) -> int:
+        """Inputs finished, whatever the outcome."""
+        return self.described + self.cached + self.skipped + self.failed
+
+
+@dataclass(frozen=True)
+class DescribeReport:
+    """What a run did: counts, tokens paid, tokens saved by the cache, and every problem."""
+
+    described: int = 0
+    cached: int = 0
+    skipped: int = 0
+    failed: int = 0
+    requests: int = 0
+    usage: TokenUsage = TokenUsage()
+    """Tokens paid in this run."""
+    usage_saved: TokenUsage = TokenUsage()
+    """Tokens the cached descriptions cost when they were first made (not paid again)."""
+    elapsed_s: float = 0.0
+    problems: tuple[DescribeRecord, ...] = ()
+    """The skipped and failed records, in input order (without their images)."""
+
+    def summary(self) -> str:
+        """One line for a log or a terminal."""
+        return (
+            f"{self.described} described, {self.cached} from cache, {self.skipped} skipped, "
+            f"{self.failed} failed; {self.requests} requests, {self.usage.total_tokens} tokens "
+            f"({self.usage.input_tokens} in, {self.usage.output_tokens} out), "
+            f"{self.usage_saved.total_tokens} tokens saved by the cache, {self.elapsed_s:.1f} s"
+        )
+
+
+def answer_text(message: BaseMessage) -> str:
+    """The answer's text: text parts only (reasoning blocks dropped), a leading ``<think>`` cut."""
+    return _THINK_BLOCK.sub("", str(message.text)).strip()
+
+
+def model_identity(model: BaseChatModel) -> str:
+    """The model id used in the resume key (``model_name`` / ``model``, else the model type)."""
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return model._llm_type  # noqa: SLF001 - the only identity a generic chat model has
+
+
+def _retry_after(error: BaseException) -> float | None:
+    """Seconds to wait for a rate-limit error (from ``Retry-After``), or None if not one."""
+    if getattr(error, "status_code", None) != _HTTP_TOO_MANY_REQUESTS:
+        return None
+    response = getattr(error, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    seconds = _DEFAULT_RETRY_AFTER
+    if header:
+        try:
+            seconds = float(header)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(header)
+                seconds = when.timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = _DEFAULT_RETRY_AFTER
+    if not math.isfinite(seconds):
+        seconds = _DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+def _is_fatal(error: BaseException) -> bool:
+    """An error no image can avoid: the whole run stops instead of failing every image."""
+    if not isinstance(error, openai.APIStatusError):
+        return False
+    if error.status_code in _FATAL_STATUSES:
+        return True
+    text = str(error)
+    return "model_not_found" in text or "is not a multimodal model" in text
+
+
+class _Run:
+    """Counters, cache and progress bar of one run; ``emit`` is called in output order."""
+
+    def __init__(self, describer: ImageDescriber, total: int | None) -> None:
+        self.describer = describer
+        self.total = total
+        self.started = time.perf_counter()
+        self.counts = {"described": 0, "cached": 0, "skipped": 0, "failed": 0}
+        self.requests = 0
+        self.usage = TokenUsage()
+        self.usage_saved = TokenUsage()
+        self.problems: list[DescribeRecord] = []
+        self.elapsed_s: float | None = None  # set when the run ends
+        self.lock = threading.Lock()
+        self.cache = DescribeCache(describer.cache_path) if describer.cache_path else None
+        self.bar = ProgressBar(enabled=describer.show_progress, total=total, desc="describe")
+
+    def count_request(self) -> None:
+        with self.lock:
+            self.requests += 1
+
+    def emit(self, record: DescribeRecord) -> DescribeRecord:
+        status = record.status
+        self.counts[status] += 1
+        if status == "described" and record.usage:
+            self.usage += record.usage
+        elif status == "cached" and record.usage:
+            self.usage_saved += record.usage
+        elif status in ("skipped", "failed"):
+            self.problems.append(_without_payload(record))
+            logger.info("image %s %s: %s", record.source, status, record.error)
+        self.bar.advance(self.counts)
+        if self.describer.on_progress is not None:
+            self.describer.on_progress(self.progress())
+        return record
+
+    def progress(self) -> DescribeProgress:
+        return DescribeProgress(
+            total=self.total,
+            requests=self.requests,
+            elapsed_s=time.perf_counter() - self.started,
+            **self.counts,
+        )
+
+    def report(self) -> DescribeReport:
+        elapsed = self.elapsed_s
+        return DescribeReport(
+            requests=self.requests,
+            usage=self.usage,
+            usage_saved=self.usage_saved,
+            elapsed_s=time.perf_counter() - self.started if elapsed is None else elapsed,
+            problems=tuple(self.problems),
+            **self.counts,
+        )
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.cache is not None:
+            self.cache.close()
+        self.elapsed_s = time.perf_counter() - self.started
+        logger.info("describe run: %s", self.report().summary())
+
+
+def _without_payload(record: DescribeRecord) -> DescribeRecord:
+    return DescribeRecord(
+        source=record.source,
+        sha256=record.sha256,
+        error=record.error,
+        reason=record.reason,
+        exception=record.exception,
+    )
+
+
+def _skipped(error: ImageInputError) -> DescribeRecord:
+    return DescribeRecord(
+        source=error.source,
+        sha256=None,
+        error=str(error),
+        reason=error.reason.value,
+        exception=error,
+    )
+
+
+class ImageDescriber:
+    """Ask a chat model to describe many images, politely and resumably.
+
+    Example:
+        ```python
+        describer = ImageDescriber(ChatFlexAI(), requests_per_minute=60, cache_path="d.sqlite")
+        for record in describer.describe(prepare_image(p) for p in paths):
+            print(record.source, record.description)
+        print(describer.report.summary())
+        ```
+    """
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        prompt: str = DEFAULT_PROMPT,
+        *,
+        max_concurrency: int = 4,
+        requests_per_minute: int | None = None,
+        rate_limiter: RequestRateLimiter | None = None,
+        cache_path: str | PathLike[str] | None = None,
+        detail: str | None = None,
+        max_rate_limit_retries: int = 5,
+        on_progress: Callable[[DescribeProgress], None] | None = None,
+        show_progress: bool = False,
+    ) -> None:
+        """Configure a describer (nothing is sent until a run starts).
+
+        Args:
+            model: Any chat model that accepts image content (``ChatFlexAI`` in practice).
+            prompt: The text sent with every image, exactly as given (never ``str.format``-ed).
+            max_concurrency: Requests in flight at once. FlexAI has no per-key concurrency cap,
+                but the rate limit makes more than about ``requests_per_minute / 60`` times the
+                request latency pointless.
+            requests_per_minute: Request starts allowed in any 60 s (FlexAI: 10 free, 60
+                elevated, 100-300 paid). None: no limit beyond ``max_concurrency``.
+            rate_limiter: A limiter to use instead (shared between runs or describers, or with
+                another window); overrides ``requests_per_minute``.
+            cache_path: SQLite file of answers keyed by image SHA-256, model and prompt. A run
+                killed half-way and started again sends no request for images already described.
+            detail: Image ``detail`` hint (``"auto"``, ``"low"``, ``"high"``), or None.
+            max_rate_limit_retries: Times an image is asked again after a 429 that escaped the
+                model's own retries (each after the whole run paused for ``Retry-After``).
+            on_progress: Called with a :class:`DescribeProgress` after every record.
+            show_progress: Show a tqdm bar (extra ``progress``): described / cached / skipped /
+                failed counts, rate and ETA.
+
+        Raises:
+            ValueError: ``max_concurrency`` < 1 or a negative retry count.
+        """
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
+        if max_rate_limit_retries < 0:
+            raise ValueError(f"max_rate_limit_retries must be >= 0, got {max_rate_limit_retries}")
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+        self.model = model
+        self.prompt = prompt
+        self.max_concurrency = max_concurrency
+        if rate_limiter is None and requests_per_minute is not None:
+            rate_limiter = RequestRateLimiter.per_minute(requests_per_minute)
+        self.rate_limiter = rate_limiter
+        self.cache_path = cache_path
+        self.detail = detail
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.on_progress = on_progress
+        self.show_progress = show_progress
+        self.model_id = model_identity(model)
+        self._run: _Run | None = None
+
+    @property
+    def report(self) -> DescribeReport:
+        """The report of the current run (live) or of the last one; empty before any run."""
+        return self._run.report() if self._run is not None else DescribeReport()
+
+    def messages_for(self, image: PreparedImage) -> list[BaseMessage]:
+        """The request for one image: the prompt text, then the image."""
+        return [
+            HumanMessage(
+                content=[{"type": "text", "text": self.prompt}, image.to_content_block(self.detail)]
+            )
+        ]
+
+    # -- per image ---------------------------------------------------------------------
+
+    def _from_cache(self, run: _Run, image: PreparedImage) -> DescribeRecord | None:
+        if run.cache is None or image.sha256 is None:
+            return None
+        hit = run.cache.get(image.sha256, self.model_id, self.prompt)
+        if hit is None:
+            return None
+        return DescribeRecord(
+            source=image.source,
+            sha256=image.sha256,
+            description=hit.description,
+            usage=TokenUsage.from_dict(hit.usage),
+            cached=True,
+            image=image,
+        )
+
+    def _answered(self, run: _Run, image: PreparedImage, message: BaseMessage) -> DescribeRecord:
+        text = answer_text(message)
+        usage = TokenUsage.from_message(message)
+        if not text:
+            finish = message.response_metadata.get("finish_reason")
+            return DescribeRecord(
+                source=image.source,
+                sha256=image.sha256,
+                usage=usage,
+                error=f"the model answered with no text (finish_reason={finish!r}); "
+                "reasoning models may need a larger max_tokens",
+                reason="empty_answer",
+                image=image,
+            )
+        if run.cache is not None and image.sha256 is not None:
+            run.cache.put(
+                image.sha256, self.model_id, self.prompt, text, usage.as_dict() if usage else None
+            )
+        return DescribeRecord(
+            source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
+        )
+
+    def _failed(self, image: PreparedImage, error: Exception) -> DescribeRecord:
+        if _is_fatal(error):
+            raise error
+        return DescribeRecord(
+            source=image.source,
+            sha256=image.sha256,
+            error=f"{type(error).__name__}: {error}",
+            reason="request_failed",
+            image=image,
+            exception=error,
+        )
+
+    def _describe_one(self, run: _Run, image: PreparedImage) -> DescribeRecord:
+        messages = self.messages_for(image)
+        for attempt in range(self.max_rate_limit_retries + 1):
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire()
+            run.count_request()
+            try:
+                answer = self.model.invoke(messages)
+            except Exception as error:  # noqa: BLE001 - every failure becomes a record
+                delay = _retry_after(error)
+                if delay is None or attempt == self.max_rate_limit_retries:
+                    return self._failed(image, error)
+                if not self._back_off(delay):
+                    time.sleep(delay)
+                continue
+            return self._answered(run, image, answer)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _adescribe_one(
+        self, run: _Run, image: PreparedImage, slots: asyncio.Semaphore
+    ) -> DescribeRecord:
+        messages = self.messages_for(image)
+        async with slots:
+            for attempt in range(self.max_rate_limit_retries + 1):
+                if self.rate_limiter is not None:
+                    await self.rate_limiter.aacquire()
+                run.count_request()
+                try:
+                    answer = await self.model.ainvoke(messages)
+                except Exception as error:  # noqa: BLE001 - every failure becomes a record
+                    delay = _retry_after(error)
+                    if delay is None or attempt == self.max_rate_limit_retries:
+                        return self._failed(image, error)
+                    if not self._back_off(delay):
+                        await asyncio.sleep(delay)
+                    continue
+                return self._answered(run, image, answer)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _back_off(self, delay: float) -> bool:
+        """Pause the whole run through the limiter; False when there is none (caller sleeps)."""
+        logger.warning("rate limited by the server; pausing requests for %.1f s", delay)
+        if self.rate_limiter is None:
+            return False
+        self.rate_limiter.pause(delay)
+        return True
+
+    def _window(self) -> int:
+        # Results leave in input order; a window wider than the concurrency keeps every slot
+        # busy while the oldest request is still out, and bounds what is held in memory.
+        return self.max_concurrency * 2 + 4
+
+    # -- runs --------------------------------------------------------------------------
+
+    def describe(
+        self, images: Iterable[DescribeInput], *, total: int | None = None
+    ) -> Generator[DescribeRecord, None, None]:
+        """Describe ``images`` with worker threads; one record per input, in input order.
+
+        Args:
+            images: Prepared images (and errors standing for files that could not be prepared),
+                consumed lazily.
+            total: How many inputs to expect, for the progress bar and ``on_progress``.
+
+        Yields:
+            One :class:`DescribeRecord` per input.
+
+        Raises:
+            openai.APIStatusError: An error no image can avoid (bad key, no credit, wrong model).
+        """
+        run = self._run = _Run(self, total)
+        pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="flexai-describe")
+        pending: deque[Future[DescribeRecord]] = deque()
+        window = self._window()
+        try:
+            for item in images:
+                pending.append(self._schedule(run, pool, item))
+                while pending and (len(pending) >= window or pending[0].done()):
+                    yield run.emit(pending.popleft().result())
+            while pending:
+                yield run.emit(pending.popleft().result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            run.close()
+
+    def _schedule(
+        self, run: _Run, pool: ThreadPoolExecutor, item: DescribeInput
+    ) -> Future[DescribeRecord]:
+        if isinstance(item, ImageInputError):
+            return _completed(_skipped(item))
+        record = self._from_cache(run, item)
+        if record is None:
+            return pool.submit(self._describe_one, run, item)
+        return _completed(record)
+
+    async def adescribe(
+        self,
+        images: Iterable[DescribeInput] | AsyncIterable[DescribeInput],
+        *,
+        total: int | None = None,
+    ) -> AsyncGenerator[DescribeRecord, None]:
+        """Describe ``images`` on the event loop; one record per input, in input order.
+
+        Args:
+            images: Prepared images or errors, sync or async iterable, consumed lazily.
+            total: How many inputs to expect, for the progress bar and ``on_progress``.
+
+        Yields:
+            One :class:`DescribeRecord` per input.
+
+        Raises:
+            openai.APIStatusError: An error no image can avoid (bad key, no credit, wrong model).
+        """
+        run = self._run = _Run(self, total)
+        slots = asyncio.Semaphore(self.max_concurrency)
+        pending: deque[asyncio.Future[DescribeRecord]] = deque()
+        window = self._window()
+        loop = asyncio.get_running_loop()
+        try:
+            async for item in _aiter(images):
+                record = (
+                    _skipped(item)
+                    if isinstance(item, ImageInputError)
+                    else self._from_cache(run, item)
+                )
+                if record is not None:
+                    done = loop.create_future()
+                    done.set_result(record)
+                    pending.append(done)
+                elif isinstance(item, PreparedImage):
+                    pending.append(asyncio.ensure_future(self._adescribe_one(run, item, slots)))
+                while pending and (len(pending) >= window or pending[0].done()):
+                    yield run.emit(await pending.popleft())
+            while pending:
+                yield run.emit(await pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            run.close()
+
+
+def _completed(record: DescribeRecord) -> Future[DescribeRecord]:
+    done: Future[DescribeRecord] = Future()
+    done.set_result(record)
+    return done
+
+
+async def _aiter(
+    items: Iterable[DescribeInput] | AsyncIterable[DescribeInput],
+) -> AsyncIterator[DescribeInput]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

@@ -1,0 +1,583 @@
+"""Image files as LangChain Documents and vision-ready messages, described by a model on request.
+
+Knows the public loader and parser: how their options map onto the file walk (``_file_walk``),
+the preparation pipeline (``_loader_pipeline``), Documents (``_image_documents``) and the bulk
+describe run (:mod:`langchain_flexai.describe`), and what happens to a file that cannot be used
+(``on_error``).
+Knows no pixels (images.py does) and no wire format (ChatFlexAI does).
+
+Built on langchain-core's ``BaseLoader``, ``BaseBlobParser`` and ``Blob`` only; the parser also
+works with langchain-community's ``GenericLoader`` and as the ``images_parser`` of its PDF loaders.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from contextlib import aclosing, closing
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
+from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+
+from langchain_flexai._file_walk import PathPattern, WalkFilter, normalize_suffixes
+from langchain_flexai._image_documents import (
+    document_to_message,
+    image_document,
+    image_from_npy,
+    message_content,
+)
+from langchain_flexai._loader_pipeline import (
+    LoadedImage,
+    Prepared,
+    aiter_prepared,
+    iter_prepared,
+    walk,
+)
+from langchain_flexai._progress import ProgressBar
+from langchain_flexai._rate_limit import RequestRateLimiter
+from langchain_flexai.describe import (
+    DEFAULT_PROMPT,
+    DescribeInput,
+    DescribeProgress,
+    DescribeRecord,
+    DescribeReport,
+    ImageDescriber,
+)
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import ACCEPTED_SUFFIXES, ImagePolicy, PreparedImage, prepare_image
+
+__all__ = [
+    "FlexAIImageLoader",
+    "FlexAIImageParser",
+    "ImageSkippedWarning",
+    "OnError",
+    "SkippedFile",
+]
+
+logger = logging.getLogger(__name__)
+
+OnError = Literal["raise", "skip", "warn"]
+_ON_ERROR = ("raise", "skip", "warn")
+_MAX_DEFAULT_WORKERS = 8
+_NPY_MIME = "application/x-npy"
+
+
+class ImageSkippedWarning(UserWarning):
+    """An image file was skipped (``on_error="warn"``); the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file the loader did not turn into a Document, and why."""
+
+    source: str | None
+    """The path (None if unknown)."""
+    reason: str
+    """An ``ImageErrorReason`` value (``"corrupt"``, ``"unreadable"``, ...), or
+    ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
+    message: str
+    """The full explanation."""
+
+
+def _default_workers() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, _MAX_DEFAULT_WORKERS))
+
+
+def _as_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    if isinstance(path, (str, os.PathLike)):
+        return [os.fspath(path)]
+    paths = [os.fspath(p) for p in path]
+    if not paths:
+        raise ValueError("path must name at least one file or directory")
+    return paths
+
+
+def _patterns(exclude: str | Iterable[str]) -> tuple[PathPattern, ...]:
+    items = [exclude] if isinstance(exclude, str) else list(exclude)
+    return tuple(PathPattern(p) for p in items)
+
+
+class FlexAIImageLoader(BaseLoader):
+    r"""Load image files as Documents (and vision-ready messages), described by a model on request.
+
+    Files are found with ``os.scandir`` (sorted; suffixes matched case-insensitively; dot-files
+    and dot-directories skipped; symlink loops walked once), prepared by
+    :func:`~langchain_flexai.images.prepare_image` (EXIF rotation, downscaling, conversion to a
+    format FlexAI accepts; compliant files are never decoded), and yielded one at a time.
+
+    Each Document's ``metadata`` holds ``source``, ``file_name``, ``file_size``, ``mime_type``,
+    ``width``, ``height``, ``original_mime_type``, ``original_width``, ``original_height``,
+    ``sha256`` (of the bytes sent), ``transformations`` and, unless ``include_image=False``,
+    ``image_url``: the prepared image as a data URL, so a Document retrieved from a vector store
+    can go straight back to the model (:meth:`to_message`). ``page_content`` is the model's
+    description when ``model`` is given, else a short stand-in naming the file, format and size.
+
+    Example:
+        ```python
+        loader = FlexAIImageLoader("photos/", on_error="warn")
+        for message in loader.lazy_load_messages("What is in this photo?"):
+            print(ChatFlexAI().invoke([message]).text)
+        print(loader.skipped)  # the files that could not be used, and why
+        ```
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        glob: str | None = None,
+        recursive: bool = True,
+        suffixes: Iterable[str] | None = None,
+        exclude: str | Iterable[str] = (),
+        policy: ImagePolicy | None = None,
+        on_error: OnError = "warn",
+        show_progress: bool = False,
+        include_image: bool = True,
+        detail: str | None = None,
+        workers: int | None = None,
+        model: BaseChatModel | None = None,
+        prompt: str = DEFAULT_PROMPT,
+        max_concurrency: int = 4,
+        requests_per_minute: int | None = None,
+        rate_limiter: RequestRateLimiter | None = None,
+        cache_path: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[DescribeProgress], None] | None = None,
+    ) -> None:
+        """Configure the loader (nothing is read until loading starts).
+
+        Args:
+            path: A file, a directory, or a list of them (walked in the order given). A file
+                named explicitly is loaded whatever its suffix.
+            glob: Only files matching this pattern: without ``/`` it matches file names at any
+                depth (``"IMG_*"``), with ``/`` the path relative to the directory
+                (``"2024/**/*.jpg"``). Case-sensitive.
+            recursive: Walk subdirectories.
+            suffixes: File suffixes to load, matched case-insensitively (``".JPG"`` is
+                ``".jpg"``). Default: every format the image pipeline reads.
+            exclude: Patterns (like ``glob``) of files or directories to leave out; an excluded
+                directory is not entered.
+            policy: Image limits (default :class:`~langchain_flexai.images.ImagePolicy`).
+            on_error: A file that cannot be read, prepared or described: ``"raise"`` stops,
+                ``"skip"`` logs it, ``"warn"`` emits an :class:`ImageSkippedWarning`. Skipped
+                files are listed in :attr:`skipped` either way.
+            show_progress: Show a progress bar (needs the ``progress`` extra: tqdm).
+            include_image: Put the prepared image in ``metadata["image_url"]`` (see above).
+            detail: Image ``detail`` hint for messages and requests (``auto``/``low``/``high``).
+            workers: Threads preparing files (default: the CPUs available, at most 8).
+            model: A vision chat model; when given, ``page_content`` is its description.
+            prompt: The text sent with each image to ``model``, exactly as given; also the
+                default prompt of :meth:`lazy_load_messages`.
+            max_concurrency: Describe requests in flight at once.
+            requests_per_minute: Describe request starts allowed in any 60 s (FlexAI tiers: 10,
+                60, 100-300). None: no limit beyond ``max_concurrency``.
+            rate_limiter: A :class:`~langchain_flexai.describe.RequestRateLimiter` to use (and
+                share) instead of ``requests_per_minute``.
+            cache_path: SQLite file of descriptions keyed by image SHA-256, model and prompt: an
+                interrupted run started again pays for no image already described.
+            on_progress: Called with counts after every described (or skipped) image.
+
+        Raises:
+            ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers.
+            TypeError: ``suffixes`` given as a single string.
+        """
+        if on_error not in _ON_ERROR:
+            raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers!r}")
+        self.paths = _as_paths(path)
+        self.walk_filter = WalkFilter(
+            suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
+            glob=PathPattern(glob) if glob is not None else None,
+            exclude=_patterns(exclude),
+            recursive=recursive,
+        )
+        self.policy = policy or ImagePolicy()
+        self.on_error: OnError = on_error
+        self.show_progress = show_progress
+        self.include_image = include_image
+        self.detail = detail
+        self.workers = workers or _default_workers()
+        self.model = model
+        self.prompt = prompt
+        self.describer = (
+            ImageDescriber(
+                model,
+                prompt,
+                max_concurrency=max_concurrency,
+                requests_per_minute=requests_per_minute,
+                rate_limiter=rate_limiter,
+                cache_path=cache_path,
+                detail=detail,
+                on_progress=on_progress,
+                show_progress=show_progress,
+            )
+            if model is not None
+            else None
+        )
+        self._skipped: list[SkippedFile] = []
+
+    # -- reporting ---------------------------------------------------------------------
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        """The files skipped by the current or last run, in walk order (a copy)."""
+        return list(self._skipped)
+
+    @property
+    def report(self) -> DescribeReport | None:
+        """The describe run's report (counts, tokens paid and saved); None without a model."""
+        return self.describer.report if self.describer is not None else None
+
+    def _problem(
+        self, source: str | None, reason: str, message: str, error: BaseException | None
+    ) -> None:
+        if self.on_error == "raise":
+            raise error if error is not None else ValueError(message)
+        self._skipped.append(SkippedFile(source, reason, message))
+        if self.on_error == "warn":
+            warnings.warn(f"skipped image: {message}", ImageSkippedWarning, stacklevel=3)
+        else:
+            logger.info("skipped image: %s", message)
+
+    def _input_problem(self, error: ImageInputError) -> None:
+        self._problem(error.source, error.reason.value, str(error), error)
+
+    def _record_problem(self, record: DescribeRecord) -> None:
+        message = f"{record.error} (source: {record.source})"
+        self._problem(record.source, record.reason or "request_failed", message, record.exception)
+
+    # -- the pipeline --------------------------------------------------------------------
+
+    def _count(self) -> int | None:
+        wants_total = self.show_progress or (
+            self.describer is not None and self.describer.on_progress is not None
+        )
+        if not wants_total:
+            return None
+        return sum(1 for _ in walk(self.paths, self.walk_filter))
+
+    def _prepared(self) -> Generator[Prepared, None, None]:
+        return iter_prepared(walk(self.paths, self.walk_filter), self.policy, self.workers)
+
+    def _aprepared(self) -> AsyncGenerator[Prepared, None]:
+        return aiter_prepared(walk(self.paths, self.walk_filter), self.policy, self.workers)
+
+    def _iter_loaded(self) -> Generator[LoadedImage, None, None]:
+        """Prepared files, with problems handled by ``on_error`` and counted on the bar."""
+        self._skipped = []
+        bar = ProgressBar(enabled=self.show_progress, total=self._count(), desc="load")
+        counts = {"loaded": 0, "skipped": 0}
+        try:
+            with closing(self._prepared()) as prepared:
+                for item in prepared:
+                    if isinstance(item, ImageInputError):
+                        counts["skipped"] += 1
+                        bar.advance(counts)
+                        self._input_problem(item)
+                        continue
+                    counts["loaded"] += 1
+                    bar.advance(counts)
+                    yield item
+        finally:
+            bar.close()
+
+    async def _aiter_loaded(self) -> AsyncGenerator[LoadedImage, None]:
+        self._skipped = []
+        bar = ProgressBar(enabled=self.show_progress, total=self._count(), desc="load")
+        counts = {"loaded": 0, "skipped": 0}
+        try:
+            async with aclosing(self._aprepared()) as prepared:
+                async for item in prepared:
+                    if isinstance(item, ImageInputError):
+                        counts["skipped"] += 1
+                        bar.advance(counts)
+                        self._input_problem(item)
+                        continue
+                    counts["loaded"] += 1
+                    bar.advance(counts)
+                    yield item
+        finally:
+            bar.close()
+
+    def _document(self, loaded: LoadedImage, description: str | None = None) -> Document:
+        return image_document(
+            loaded.image,
+            loaded.file_size,
+            description=description,
+            include_image=self.include_image,
+        )
+
+    def _message(self, image: PreparedImage, prompt: str | None) -> HumanMessage:
+        text = self.prompt if prompt is None else prompt
+        return HumanMessage(content=message_content(text, image.to_content_block(self.detail)))
+
+    # -- Documents -----------------------------------------------------------------------
+
+    def lazy_load(self) -> Iterator[Document]:
+        """Yield one Document per image, in walk order (described first when ``model`` is set)."""
+        if self.describer is None:
+            for loaded in self._iter_loaded():
+                yield self._document(loaded)
+            return
+        sizes: dict[int, int] = {}
+        with closing(self._describe_records(sizes)) as records:
+            for record in records:
+                if record.image is not None and record.error is None:
+                    size = sizes.pop(id(record.image), None)
+                    yield image_document(
+                        record.image,
+                        size,
+                        description=record.description,
+                        include_image=self.include_image,
+                    )
+
+    async def alazy_load(self) -> AsyncIterator[Document]:
+        """Async :meth:`lazy_load`: files are read on threads, requests run concurrently."""
+        if self.describer is None:
+            async for loaded in self._aiter_loaded():
+                yield self._document(loaded)
+            return
+        sizes: dict[int, int] = {}
+        async with aclosing(self._adescribe_records(sizes)) as records:
+            async for record in records:
+                if record.image is not None and record.error is None:
+                    size = sizes.pop(id(record.image), None)
+                    yield image_document(
+                        record.image,
+                        size,
+                        description=record.description,
+                        include_image=self.include_image,
+                    )
+
+    # -- describe records (for CLIs: one JSON-ready record per file, failures included) --
+
+    def _require_describer(self) -> ImageDescriber:
+        if self.describer is None:
+            raise ValueError(
+                "describing needs a model: FlexAIImageLoader(path, model=ChatFlexAI())"
+            )
+        return self.describer
+
+    def _inputs(
+        self, prepared: Iterator[Prepared], sizes: dict[int, int]
+    ) -> Iterator[DescribeInput]:
+        for item in prepared:
+            if isinstance(item, LoadedImage):
+                sizes[id(item.image)] = item.file_size
+                yield item.image
+            else:
+                yield item
+
+    async def _ainputs(
+        self, prepared: AsyncIterator[Prepared], sizes: dict[int, int]
+    ) -> AsyncIterator[DescribeInput]:
+        async for item in prepared:
+            if isinstance(item, LoadedImage):
+                sizes[id(item.image)] = item.file_size
+                yield item.image
+            else:
+                yield item
+
+    def _describe_records(self, sizes: dict[int, int]) -> Generator[DescribeRecord, None, None]:
+        describer = self._require_describer()
+        self._skipped = []
+        total = self._count()
+        with closing(self._prepared()) as prepared:
+            for record in describer.describe(self._inputs(prepared, sizes), total=total):
+                if record.error is not None:
+                    if record.image is not None:
+                        sizes.pop(id(record.image), None)
+                    self._record_problem(record)
+                yield record
+
+    async def _adescribe_records(
+        self, sizes: dict[int, int]
+    ) -> AsyncGenerator[DescribeRecord, None]:
+        describer = self._require_describer()
+        self._skipped = []
+        total = self._count()
+        async with aclosing(self._aprepared()) as prepared:
+            records = describer.adescribe(self._ainputs(prepared, sizes), total=total)
+            async with aclosing(records):
+                async for record in records:
+                    if record.error is not None:
+                        if record.image is not None:
+                            sizes.pop(id(record.image), None)
+                        self._record_problem(record)
+                    yield record
+
+    def lazy_describe(self) -> Iterator[DescribeRecord]:
+        """Yield a :class:`~langchain_flexai.describe.DescribeRecord` per file, failures included.
+
+        Failures also follow ``on_error`` (with ``"raise"`` the first one stops the run). The
+        totals are in :attr:`report` afterwards.
+
+        Raises:
+            ValueError: The loader has no ``model``.
+        """
+        return self._describe_records({})
+
+    def alazy_describe(self) -> AsyncIterator[DescribeRecord]:
+        """Async :meth:`lazy_describe`.
+
+        Raises:
+            ValueError: The loader has no ``model``.
+        """
+        self._require_describer()
+        return self._adescribe_records({})
+
+    # -- messages --------------------------------------------------------------------------
+
+    def lazy_load_messages(self, prompt: str | None = None) -> Iterator[HumanMessage]:
+        """Yield one vision-ready ``HumanMessage`` per image: the prompt text, then the image.
+
+        Args:
+            prompt: The text before each image, sent as given; default: the loader's ``prompt``.
+                An empty string sends the image alone.
+        """
+        for loaded in self._iter_loaded():
+            yield self._message(loaded.image, prompt)
+
+    async def alazy_load_messages(self, prompt: str | None = None) -> AsyncIterator[HumanMessage]:
+        """Async :meth:`lazy_load_messages` (files are read on threads)."""
+        async for loaded in self._aiter_loaded():
+            yield self._message(loaded.image, prompt)
+
+    @staticmethod
+    def to_message(
+        document: Document,
+        prompt: str | None = None,
+        *,
+        detail: str | None = None,
+        policy: ImagePolicy | None = None,
+    ) -> HumanMessage:
+        """Turn an image Document (e.g. retrieved from a vector store) back into a message.
+
+        The image comes from ``metadata["image_url"]`` and is validated as untrusted data: a
+        data URL or an https URL only; a path is never opened.
+
+        Args:
+            document: A Document made by this loader or parser with ``include_image=True``.
+            prompt: Text to put before the image, sent as given (None: the image alone).
+            detail: Image ``detail`` hint (``auto``/``low``/``high``).
+            policy: Limits to check the image against (default ``ImagePolicy()``).
+
+        Raises:
+            ImageInputError: The Document carries no usable image.
+        """
+        return document_to_message(document, prompt, detail=detail, policy=policy)
+
+
+class FlexAIImageParser(BaseBlobParser):
+    """Parse image blobs into Documents (the per-blob step of :class:`FlexAIImageLoader`).
+
+    Works with any ``BlobLoader`` (for example langchain-community's ``GenericLoader``) and as
+    the ``images_parser`` of langchain-community's PDF loaders, which hand over images as
+    ``application/x-npy`` blobs (those need numpy). Metadata and ``page_content`` are the
+    loader's; with a ``model``, each blob is described as it is parsed, and a failure raises.
+
+    Example:
+        ```python
+        parser = FlexAIImageParser(model=ChatFlexAI(), prompt="Transcribe any text.")
+        docs = list(parser.lazy_parse(Blob.from_path("scan.png")))
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: ImagePolicy | None = None,
+        model: BaseChatModel | None = None,
+        prompt: str = DEFAULT_PROMPT,
+        include_image: bool = True,
+        detail: str | None = None,
+        cache_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Configure the parser.
+
+        Args:
+            policy: Image limits (default ``ImagePolicy()``).
+            model: A vision chat model; when given, ``page_content`` is its description.
+            prompt: Sent with each image to ``model``, exactly as given.
+            include_image: Put the prepared image in ``metadata["image_url"]``.
+            detail: Image ``detail`` hint for the describe requests.
+            cache_path: SQLite resume cache for descriptions (see :class:`FlexAIImageLoader`).
+        """
+        self.policy = policy or ImagePolicy()
+        self.include_image = include_image
+        self.describer = (
+            ImageDescriber(model, prompt, max_concurrency=1, cache_path=cache_path, detail=detail)
+            if model is not None
+            else None
+        )
+
+    def prepare(self, blob: Blob) -> PreparedImage:
+        """The blob's image, prepared (``.npy`` arrays included).
+
+        Raises:
+            ImageInputError: The blob cannot be read or is not a usable image.
+        """
+        name = blob.source or (str(blob.path) if blob.path else None)
+        is_npy = blob.mimetype == _NPY_MIME or (name or "").lower().endswith(".npy")
+        if not is_npy:
+            return prepare_image(blob, self.policy)
+        try:
+            data = blob.as_bytes()
+        except (OSError, ValueError) as exc:
+            raise ImageInputError(
+                f"cannot read the Blob's data: {exc}",
+                reason=ImageErrorReason.UNREADABLE,
+                source=name,
+            ) from exc
+        image = prepare_image(image_from_npy(data, name), self.policy)
+        return replace(image, source=name)
+
+    def lazy_parse(self, blob: Blob) -> Iterator[Document]:
+        """Yield one Document for the blob's image.
+
+        Raises:
+            ImageInputError: The blob is not a usable image.
+            Exception: The model's error when describing fails (after its own retries).
+        """
+        image = self.prepare(blob)
+        description = None
+        if self.describer is not None:
+            record = next(iter(self.describer.describe([image])))
+            if record.error is not None:
+                raise record.exception or ValueError(record.error)
+            description = record.description
+        yield image_document(
+            image, _blob_size(blob), description=description, include_image=self.include_image
+        )
+
+
+def _blob_size(blob: Blob) -> int | None:
+    data: Any = blob.data
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    if isinstance(data, str):
+        return len(data.encode(blob.encoding))
+    if blob.path is not None:
+        try:
+            return os.stat(blob.path).st_size  # noqa: PTH116 - path may be a str
+        except OSError:
+            return None
+    return None
