@@ -17,6 +17,15 @@ from langchain_flexai.catalog import (
 )
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.content import ImageStats, prepare_messages
+from langchain_flexai.describe import (
+    DescribeProgress,
+    DescribeRecord,
+    DescribeReport,
+    ImageDescriber,
+    RequestRateLimiter,
+    TokenUsage,
+)
+from langchain_flexai.document_loaders import FlexAIImageLoader, FlexAIImageParser, SkippedFile
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
     ImagePolicy,
@@ -31,10 +40,16 @@ from langchain_flexai.tokens import estimate_image_tokens
 __all__ = [
     "ChatFlexAI",
     "CostEstimate",
+    "DescribeProgress",
+    "DescribeRecord",
+    "DescribeReport",
     "FlexAICatalog",
     "FlexAICatalogError",
     "FlexAICreditExhaustedError",
+    "FlexAIImageLoader",
+    "FlexAIImageParser",
     "FlexAIStreamInterruptedError",
+    "ImageDescriber",
     "ImageErrorReason",
     "ImageInputError",
     "ImagePolicy",
@@ -42,6 +57,9 @@ __all__ = [
     "ModelInfo",
     "ModelNotFoundError",
     "PreparedImage",
+    "RequestRateLimiter",
+    "SkippedFile",
+    "TokenUsage",
     "ToolChoiceNotSupportedError",
     "__version__",
     "aget_model",
