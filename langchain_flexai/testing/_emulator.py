@@ -12,7 +12,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 from typing_extensions import Self
@@ -54,6 +54,7 @@ class FlexAIEmulator:
         port: int = 0,
         latency: float = 0.0,
         cut_stream_after: int | None = None,
+        cut_stream_mode: Literal["abort", "close"] = "abort",
         rpm_limit: int = 1000,
         rate_window: float = 60.0,
         credit_budget: float | None = None,
@@ -68,6 +69,7 @@ class FlexAIEmulator:
             port: Port to bind; 0 picks a free one.
             latency: Seconds added before every response.
             cut_stream_after: Cut streamed responses after this many SSE events.
+            cut_stream_mode: ``"abort"`` (drop the connection) or ``"close"`` (end early).
             rpm_limit: Accepted requests per window before 429.
             rate_window: Rate-limit window in seconds (FlexAI's is 60).
             credit_budget: USD available before chat completions answer 402; None: unlimited.
@@ -81,6 +83,7 @@ class FlexAIEmulator:
         self.faults = Faults(
             latency=latency,
             cut_stream_after=cut_stream_after,
+            cut_stream_mode=cut_stream_mode,
             rpm_limit=rpm_limit,
             rate_window=rate_window,
             credit_budget=credit_budget,

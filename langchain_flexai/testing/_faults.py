@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 from langchain_flexai.testing._errors import (
     EmulatedError,
@@ -63,6 +64,7 @@ class Faults:
         *,
         latency: float = 0.0,
         cut_stream_after: int | None = None,
+        cut_stream_mode: Literal["abort", "close"] = "abort",
         rpm_limit: int = 1000,
         rate_window: float = 60.0,
         credit_budget: float | None = None,
@@ -72,8 +74,12 @@ class Faults:
 
         Args:
             latency: Seconds to wait before answering each request.
-            cut_stream_after: Close streamed responses abruptly (no ``[DONE]``, incomplete
-                chunked body) after this many ``data:`` events; None streams completely.
+            cut_stream_after: Cut streamed responses after this many ``data:`` events (the
+                ``[DONE]`` line counts as one); None streams completely.
+            cut_stream_mode: ``"abort"`` drops the connection mid-body (the client sees an
+                incomplete chunked response, as when a network path fails); ``"close"`` ends
+                the body properly but early, without ``finish_reason`` or ``[DONE]`` (as a
+                proxy that gives up might).
             rpm_limit: Requests per window (per minute by default) before 429s.
             rate_window: Window length in seconds; 60 is FlexAI's. Shorter windows let tests
                 exercise real rate limiting quickly.
@@ -84,6 +90,7 @@ class Faults:
         self._lock = threading.Lock()
         self._latency = 0.0
         self._cut_stream_after: int | None = None
+        self.cut_stream_mode: Literal["abort", "close"] = cut_stream_mode
         self._rpm_limit = 1
         self._rate_window = 60.0
         self._credit_budget: float | None = None

@@ -119,9 +119,10 @@ def install_log_filter() -> None:
         logger.addFilter(_STREAM_CUT_FILTER)
 
 
-def _error_response(error: EmulatedError, extra_headers: dict[str, str]) -> JSONResponse:
+def _error_response(error: EmulatedError, rate_headers: dict[str, str]) -> JSONResponse:
+    # The error's own headers win: a 429 reports the window state it was refused in.
     return JSONResponse(
-        error.envelope(), status_code=error.status, headers={**extra_headers, **error.headers}
+        error.envelope(), status_code=error.status, headers={**rate_headers, **error.headers}
     )
 
 
@@ -156,29 +157,35 @@ class _Routes:
         faults = self.state.faults
         if faults.latency:
             await asyncio.sleep(faults.latency)
-        rate_headers = faults.rate_state().headers()
         try:
-            if authenticated:
-                if _bearer_key(request) != self.state.api_key:
-                    raise invalid_api_key()
-                rate_headers = faults.admit().headers()
-                injected = faults.take_injected()
-                if injected is not None:
-                    raise injected
+            rate_headers = self._preflight(request, authenticated=authenticated)
             if parse_error:
-                raise invalid_request("The request body is not valid JSON.")
+                raise invalid_request("The request body is not valid JSON.")  # noqa: TRY301
             response = await handler(request, body)
         except EmulatedError as error:
-            return _error_response(error, rate_headers)
-        except Exception:
-            # An emulator bug: answer like a gateway would (a 500 in the envelope) and log it.
+            # After a successful admission the window already counts this request.
+            return _error_response(error, faults.rate_state().headers())
+        except Exception:  # noqa: BLE001 - a gateway answers 500, it does not drop the connection
             _LOG.exception("the FlexAI emulator failed on %s %s", request.method, request.url.path)
             crash = EmulatedError(
                 500, "Internal error in the FlexAI emulator.", type_="server_error", code=None
             )
-            return _error_response(crash, rate_headers)
+            return _error_response(crash, faults.rate_state().headers())
         response.headers.update(rate_headers)
         return response
+
+    def _preflight(self, request: Request, *, authenticated: bool) -> dict[str, str]:
+        """Auth, rate limit and injected faults; returns the ``x-ratelimit-*`` headers."""
+        faults = self.state.faults
+        if not authenticated:
+            return faults.rate_state().headers()
+        if _bearer_key(request) != self.state.api_key:
+            raise invalid_api_key()
+        headers = faults.admit().headers()
+        injected = faults.take_injected()
+        if injected is not None:
+            raise injected
+        return headers
 
     def route(self, path: str, handler: Handler, method: str, *, authenticated: bool) -> Route:
         """A Starlette route sending requests through the gateway."""
@@ -206,7 +213,7 @@ class _Routes:
             return JSONResponse(_completion(result, head))
         chunks = _chunks(result, head, include_usage=chat.include_usage)
         return StreamingResponse(
-            _sse(chunks, self.state.faults.cut_stream_after),
+            _sse(chunks, self.state.faults.cut_stream_after, self.state.faults.cut_stream_mode),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
@@ -374,11 +381,15 @@ def _chunks(result: Answer, head: _Head, *, include_usage: bool) -> list[dict[st
     return chunks
 
 
-async def _sse(chunks: list[dict[str, Any]], cut_after: int | None) -> AsyncIterator[bytes]:
+async def _sse(
+    chunks: list[dict[str, Any]], cut_after: int | None, mode: str
+) -> AsyncIterator[bytes]:
     events = [f"data: {json.dumps(c, ensure_ascii=False)}\n\n".encode() for c in chunks]
     events.append(b"data: [DONE]\n\n")
     for sent, event in enumerate(events):
         if cut_after is not None and sent >= cut_after:
+            if mode == "close":
+                return
             raise _StreamCutError
         yield event
         # Yield to the loop so each event leaves as its own write, as a real server's would.

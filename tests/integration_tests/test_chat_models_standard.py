@@ -89,8 +89,8 @@ class TestChatFlexAIStandard(ChatModelIntegrationTests):
         self,
         model: BaseChatModel,
         *,
-        tool_choice: str | None = None,
-        force_tool_call: bool = True,
+        tool_choice: str | None = None,  # noqa: PT028 - the standard test's own signature
+        force_tool_call: bool = True,  # noqa: PT028
     ) -> None:
         super().test_unicode_tool_call_integration(
             model, tool_choice=tool_choice, force_tool_call=force_tool_call
