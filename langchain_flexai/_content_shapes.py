@@ -130,6 +130,33 @@ def file_reference(what: str, file_id: object) -> ImageInputError:
     )
 
 
+def core_would_mangle(part: object) -> bool:
+    """Whether langchain-core's own pre-processing would break or rewrite this part.
+
+    Before a chat model sees messages, core runs ``_format_for_tracing`` (converts image blocks
+    for callbacks; raises on base64 without ``mime_type``) and ``_normalize_messages`` (rewrites v0
+    and OpenAI ``file`` / ``input_audio`` blocks to v1: raises on a v0 block carrying an ``id``,
+    drops keys, relabels image files ``application/pdf``). Such parts are wrapped in a
+    ``non_standard`` block by :func:`langchain_flexai.content.shield_from_core`, which core leaves
+    alone and :func:`recognize_part` unwraps, so they arrive exactly as written.
+    """
+    if not isinstance(part, Mapping) or "type" not in part:
+        return False
+    block_type = part["type"]
+    if not isinstance(block_type, str):
+        # Core tests ``type`` against sets: an unhashable one raises TypeError there.
+        return True
+    v0_block = block_type in {"image", "audio", "file"} and "source_type" in part
+    openai_data = block_type == "input_audio" or (
+        block_type == "file" and isinstance(part.get("file"), Mapping)
+    )
+    # v1 image blocks core converts safely (and shows as images in traces) stay as they are.
+    unsafe_v1_image = block_type == "image" and not (
+        "url" in part or "file_id" in part or ("base64" in part and "mime_type" in part)
+    )
+    return v0_block or openai_data or unsafe_v1_image
+
+
 def recognize_part(part: object) -> Part | None:
     """Say what one content part means for FlexAI.
 

@@ -41,6 +41,7 @@ from langchain_flexai._content_shapes import (
     Part,
     RemoteImage,
     TextPart,
+    core_would_mangle,
     recognize_part,
     unsupported,
 )
@@ -51,7 +52,7 @@ from langchain_flexai.images import ImagePolicy, prepare_inline_image
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["ImageStats", "PreparedMessages", "ToolImages", "prepare_messages"]
+__all__ = ["ImageStats", "PreparedMessages", "ToolImages", "prepare_messages", "shield_from_core"]
 
 ToolImages = Literal["user_message", "keep", "error"]
 """Where images returned by tools go.
@@ -191,6 +192,37 @@ def prepare_messages(
     plans = _recognize_all(messages, policy, tool_images)
     wire_images, stats = _prepare_images(plans, policy)
     return PreparedMessages(_assemble(messages, plans, wire_images, tool_images), stats)
+
+
+def shield_from_core(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """Protect content blocks from langchain-core's pre-processing, so they reach us as written.
+
+    ``BaseChatModel`` runs ``_format_for_tracing`` and ``_normalize_messages`` on every message
+    before ``_generate``/``_stream`` see it. Both crash on some valid shapes (a v0 block with an
+    ``id``; a base64 image without ``mime_type``) and ``_normalize_messages`` rewrites others
+    lossily (OpenAI ``file`` blocks holding an image become ``application/pdf``). A chat model
+    calls this from ``_convert_input`` (the first step of invoke/stream, before any of core's);
+    each such block is wrapped as ``{"type": "non_standard", "value": block}``, which core leaves
+    alone and :func:`prepare_messages` unwraps. Structural only: no decoding, cheap enough for the
+    event loop.
+
+    Args:
+        messages: The conversation as the user gave it.
+
+    Returns:
+        The same message objects where nothing needed wrapping; copies where something did.
+    """
+    shielded: list[BaseMessage] = []
+    for message in messages:
+        content = message.content
+        if isinstance(content, list) and any(core_would_mangle(part) for part in content):
+            wrapped = [
+                {"type": "non_standard", "value": part} if core_would_mangle(part) else part
+                for part in content
+            ]
+            message = message.model_copy(update={"content": wrapped})  # noqa: PLW2901
+        shielded.append(message)
+    return shielded
 
 
 # -- pass 1: recognise ----------------------------------------------------------------------------

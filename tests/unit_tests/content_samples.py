@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from langchain_core.language_models._utils import _normalize_messages
+from langchain_core.language_models.chat_models import _format_for_tracing
 from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
@@ -15,7 +16,7 @@ from langchain_core.messages import (
 from PIL import Image
 
 from langchain_flexai import prepare_messages
-from langchain_flexai.content import PreparedMessages
+from langchain_flexai.content import PreparedMessages, shield_from_core
 from langchain_flexai.errors import ImageErrorReason
 from langchain_flexai.images import ImagePolicy, prepare_inline_image
 
@@ -80,17 +81,38 @@ def prepared_part(data: str | bytes, detail: str | None = None, **policy: Any) -
     return prepare_inline_image(data, policy=ImagePolicy(**policy)).to_openai_part(detail)
 
 
-def run(content: Any, *, normalized: bool = False, **kwargs: Any) -> PreparedMessages:
-    messages: list[BaseMessage] = [HumanMessage(content=content)]
-    if normalized:
-        messages = _normalize_messages(messages)
-    return prepare_messages(messages, **kwargs)
+PATHS = ["as-written", "core-normalized", "chat-model"]
+"""How messages reach prepare_messages.
+
+- ``as-written``: called directly on the user's messages.
+- ``core-normalized``: after langchain-core's ``_normalize_messages`` alone (v0 and OpenAI file
+  blocks rewritten to v1, detail moved to extras, image files relabelled PDF).
+- ``chat-model``: what ChatFlexAI does: :func:`shield_from_core` first, then core's
+  ``_format_for_tracing`` (must not raise) and ``_normalize_messages``.
+"""
 
 
-# Shapes langchain-core's own normalisation crashes on before any chat model sees them
-# (a v0 block with an ``id`` is rebuilt with ``id`` passed twice). Nothing downstream can help;
-# this fails once core is fixed, so the rows then run on both paths.
+def through(messages: list[BaseMessage], path: str) -> list[BaseMessage]:
+    """The messages as prepare_messages receives them on ``path`` (see :data:`PATHS`)."""
+    if path == "core-normalized":
+        return _normalize_messages(messages)
+    if path == "chat-model":
+        shielded = shield_from_core(messages)
+        _format_for_tracing(shielded)
+        return _normalize_messages(shielded)
+    return messages
+
+
+def run(content: Any, *, path: str = "as-written", **kwargs: Any) -> PreparedMessages:
+    return prepare_messages(through([HumanMessage(content=content)], path), **kwargs)
+
+
+# Rows langchain-core's own normalisation crashes on when it meets them unshielded: a v0 block
+# with an ``id`` is rebuilt with ``id`` passed twice. shield_from_core avoids it; the
+# core-normalized path asserts the crash, so this set must shrink once core is fixed.
 CORE_CRASHES = {"6 v0 with id"}
+# Rows core's tracing step crashes on unshielded (base64 image without mime_type).
+TRACING_CRASHES = {"7 v0 no mime", "8 v1 base64 no mime", "11 v1 base64 data url no mime"}
 
 
 def locate(message_index: int, part_index: int, detail: str) -> str:

@@ -34,6 +34,7 @@ from tests.unit_tests.content_samples import (
     DATA_JPEG,
     DATA_PNG,
     HTTPS,
+    PATHS,
     PDF,
     PNG,
     R,
@@ -46,6 +47,7 @@ from tests.unit_tests.content_samples import (
     rotated_jpeg,
     run,
     text,
+    through,
 )
 
 # -- the mapping table --------------------------------------------------------------------------
@@ -377,16 +379,14 @@ ROWS: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
 ]
 
 
-@pytest.mark.parametrize("normalized", [False, True], ids=["as-written", "core-normalized"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("row", "content", "expected"), ROWS, ids=[r[0] for r in ROWS])
-def test_mapping(
-    row: str, content: list[Any], expected: list[dict[str, Any]], normalized: bool
-) -> None:
-    if normalized and row in CORE_CRASHES:
+def test_mapping(row: str, content: list[Any], expected: list[dict[str, Any]], path: str) -> None:
+    if path == "core-normalized" and row in CORE_CRASHES:
         with pytest.raises(TypeError, match="multiple values for keyword argument 'id'"):
             _normalize_messages([HumanMessage(content=content)])
         return
-    result = run(content, normalized=normalized)
+    result = run(content, path=path)
     assert result.messages[0].content == expected
     assert result.stats.images == sum(p["type"] == "image_url" for p in expected)
 
@@ -596,19 +596,17 @@ ERROR_ROWS: list[tuple[str, Any, ImageErrorReason, str]] = [
 ]
 
 
-@pytest.mark.parametrize("normalized", [False, True], ids=["as-written", "core-normalized"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("shape", "reason", "message"), [r[1:] for r in ERROR_ROWS], ids=[r[0] for r in ERROR_ROWS]
 )
-def test_errors(shape: Any, reason: ImageErrorReason, message: str, normalized: bool) -> None:
+def test_errors(shape: Any, reason: ImageErrorReason, message: str, path: str) -> None:
     messages: list[BaseMessage] = [
         SystemMessage(content="be brief"),
         HumanMessage(content=["intro", text("look"), shape]),
     ]
-    if normalized:
-        messages = _normalize_messages(messages)
     with pytest.raises(ImageInputError) as info:
-        prepare_messages(messages)
+        prepare_messages(through(messages, path))
     err = info.value
     assert (err.reason, err.message_index, err.part_index) == (reason, 1, 2)
     assert str(err) == locate(1, 2, message)
@@ -653,7 +651,7 @@ def test_core_normalized_pdf_file_is_refused() -> None:
         "file": {"filename": "r.pdf", "file_data": f"data:application/pdf;base64,{b64(PDF)}"},
     }
     with pytest.raises(ImageInputError) as info:
-        run([shape], normalized=True)
+        run([shape], path="core-normalized")
     assert info.value.reason is R.UNSUPPORTED_BLOCK
     assert info.value.detail == f"a file block (application/pdf, r.pdf) cannot be sent: {ACCEPTED}."
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.language_models._utils import _normalize_messages
+from langchain_core.language_models.chat_models import _format_for_tracing
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -23,6 +24,7 @@ from langchain_core.messages import (
 
 from langchain_flexai import ImageStats, prepare_messages
 from langchain_flexai._tool_images import TOOL_IMAGE_NOTE
+from langchain_flexai.content import shield_from_core
 from langchain_flexai.errors import ImageInputError
 from langchain_flexai.images import ImagePolicy, clear_image_cache
 from tests.unit_tests.content_samples import (
@@ -407,3 +409,60 @@ def test_image_stats_metadata_and_sum() -> None:
 def test_mime_correction_is_counted() -> None:
     result = run([img(f"data:image/jpeg;base64,{B64_PNG}"), img(DATA_PNG)])
     assert result.stats == ImageStats(images=2, mime_corrected=1)
+
+
+# -- the chat-model path ---------------------------------------------------------------------------
+
+
+def test_shield_from_core_wraps_only_what_core_would_break() -> None:
+    plain = HumanMessage(
+        content=[
+            text("a"),
+            img(HTTPS),
+            {"type": "image", "url": HTTPS, "extras": {"detail": "low"}},
+            {"type": "image", "base64": B64_PNG, "mime_type": "image/png"},
+            {"type": "file", "base64": B64_PNG, "mime_type": "image/png"},
+        ]
+    )
+    risky_parts: list[Any] = [
+        {"type": "image", "source_type": "url", "url": HTTPS, "id": "blk-1"},
+        {"type": "image", "source_type": "base64", "data": B64_PNG, "detail": "low"},
+        {"type": "image", "base64": B64_PNG},
+        {"type": "file", "file": {"filename": "cat.png", "file_data": DATA_PNG}},
+        {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+        {"type": ["not", "hashable"]},
+    ]
+    risky = HumanMessage(content=["x", *risky_parts])
+    text_only = HumanMessage(content="s")
+    before = risky.model_dump()
+    out = shield_from_core([plain, risky, text_only])
+    assert out[0] is plain
+    assert out[2] is text_only
+    assert out[1].content == ["x", *({"type": "non_standard", "value": p} for p in risky_parts)]
+    assert risky.model_dump() == before
+    # Core's own steps now pass over the wrapped blocks without raising or rewriting them.
+    _format_for_tracing(out)
+    assert _normalize_messages(out)[1].content == out[1].content
+    with pytest.raises(ImageInputError) as info:
+        prepare_messages(out)
+    assert (info.value.reason, info.value.message_index, info.value.part_index) == (
+        R.UNSUPPORTED_BLOCK,
+        1,
+        5,
+    )
+
+
+def test_prepared_messages_prepare_to_themselves() -> None:
+    # ChatFlexAI prepares in _generate and again in _get_request_payload: the second pass must
+    # change nothing (no second move of tool images, no second conversion).
+    messages = [
+        *_tool_conversation(),
+        HumanMessage(content=["again", {"type": "image", "base64": b64(image_bytes("BMP"))}]),
+    ]
+    first = prepare_messages(messages)
+    second = prepare_messages(first.messages)
+    assert [(m.type, m.content) for m in second.messages] == [
+        (m.type, m.content) for m in first.messages
+    ]
+    assert second.stats == ImageStats(images=3)
+    assert first.stats == ImageStats(images=3, converted=1)

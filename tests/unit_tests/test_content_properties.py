@@ -23,6 +23,7 @@ from tests.unit_tests.content_samples import (
     HTTPS,
     img,
     text,
+    through,
 )
 
 # -- property: any content list gives valid wire parts or an ImageInputError --------------------
@@ -45,6 +46,11 @@ _leaf = st.one_of(
             "high",
             "image/png",
             "application/pdf",
+            "url",
+            "base64",
+            "id",
+            "image",
+            "file",
         ]
     ),
 )
@@ -91,6 +97,7 @@ _types = st.sampled_from(
         "input_image",
         "refusal",
         "thinking",
+        "input_audio",
         "other",
     ]
 )
@@ -161,3 +168,20 @@ def test_any_content_gives_valid_parts_or_image_input_error(items: list[Any], ki
     # Text keeps its order (other parts may add text, e.g. Gemini {"text": ...}, between them).
     iterator = iter(texts_out)
     assert all(any(t == o for o in iterator) for t in texts_in)
+
+
+def _outcome(messages: list[BaseMessage]) -> tuple[Any, ...]:
+    try:
+        out = prepare_messages(messages)
+    except ImageInputError as err:
+        return ("error", err.reason, err.message_index, err.part_index, str(err))
+    return ("ok", [m.content for m in out.messages], out.stats)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_item, max_size=6))
+def test_chat_model_path_sees_content_as_written(items: list[Any]) -> None:
+    # shield_from_core, then langchain-core's tracing and normalisation: none of them may raise,
+    # and prepare_messages must decide exactly as it does on the content as written.
+    messages: list[BaseMessage] = [HumanMessage(content=items)]
+    assert _outcome(through(messages, "chat-model")) == _outcome(messages)
