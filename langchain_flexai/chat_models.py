@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -509,6 +510,10 @@ class ChatFlexAI(BaseChatOpenAI):
                 yield guard.see(chunk)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
+        except (httpx.HTTPError, openai.APIConnectionError) as error:
+            if not guard.broke_mid_stream(error):
+                raise
+            raise guard.interrupted(error) from error
         guard.finish(structured="response_format" in kwargs)
 
     async def _astream(
@@ -525,6 +530,10 @@ class ChatFlexAI(BaseChatOpenAI):
                 yield guard.see(chunk)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
+        except (httpx.HTTPError, openai.APIConnectionError) as error:
+            if not guard.broke_mid_stream(error):
+                raise
+            raise guard.interrupted(error) from error
         guard.finish(structured="response_format" in kwargs)
 
 
@@ -533,6 +542,15 @@ def _with_image_stats(result: ChatResult, stats: ImageStats) -> ChatResult:
         for generation in result.generations:
             generation.message.response_metadata.update(stats.as_metadata())
     return result
+
+
+_MID_STREAM_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout)
+
+
+def _root_cause(error: BaseException) -> str:
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return f"{type(error).__name__}: {error}"
 
 
 class _StreamGuard:
@@ -555,6 +573,28 @@ class _StreamGuard:
         if (chunk.generation_info or {}).get("finish_reason"):
             self._finished = True
         return chunk
+
+    def broke_mid_stream(self, error: BaseException) -> bool:
+        """Whether a transport error cut an answer that had started (vs. never connecting).
+
+        The SDK and langchain-openai wrap httpx's errors ("Connection error."), so look down the
+        chain for the read-side failures that only happen once a response is flowing.
+        """
+        if self._count:
+            return True
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, _MID_STREAM_ERRORS):
+                return True
+            cause = cause.__cause__ or cause.__context__
+        return False
+
+    def interrupted(self, error: BaseException) -> FlexAIStreamInterruptedError:
+        """The error for a connection that broke after the response started."""
+        return FlexAIStreamInterruptedError(
+            f"FlexAI's stream broke after {self._count} chunks ({_root_cause(error)}): "
+            "the answer is truncated. Retry the request."
+        )
 
     def finish(self, *, structured: bool) -> None:
         # Structured-output streams go through the SDK's own stream helper, which validates the

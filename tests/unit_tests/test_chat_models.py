@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import openai
@@ -348,3 +349,40 @@ def test_http_transport_errors_are_not_hidden(wire: WireRecorder) -> None:
     )
     with pytest.raises(openai.APIConnectionError):
         model.invoke("hi")
+
+
+def _broken_body() -> Iterator[bytes]:
+    yield sse(chunk({"role": "assistant", "content": "The answer"}), done=False)
+    msg = "peer closed connection without sending complete message body"
+    raise httpx.RemoteProtocolError(msg)
+
+
+async def _abroken_body() -> AsyncIterator[bytes]:
+    for part in _broken_body():
+        yield part
+
+
+def test_stream_connection_drop_raises_our_error() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=_broken_body()
+        )
+
+    model = ChatFlexAI(http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    with pytest.raises(
+        FlexAIStreamInterruptedError,
+        match=r"broke after \d+ chunks \(RemoteProtocolError: peer closed",
+    ) as info:
+        list(model.stream("hi"))
+    assert "truncated" in str(info.value)
+
+
+async def test_astream_connection_drop_raises_our_error() -> None:
+    async def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=_abroken_body()
+        )
+
+    model = ChatFlexAI(http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    with pytest.raises(FlexAIStreamInterruptedError, match="truncated"):
+        _ = [c async for c in model.astream("hi")]
