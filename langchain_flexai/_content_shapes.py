@@ -8,25 +8,26 @@ untouched), an :class:`InlineImage` (bytes for :mod:`langchain_flexai.images` to
 ``None`` (dropped on purpose), or it raises an unlocated :class:`ImageInputError`.
 
 Knows nothing about pixels: it never decodes base64 or looks at image bytes, and it never opens
-a file or fetches a URL. Message roles, positions and counting belong to ``content.py``.
+a file or fetches a URL. What a URL or an inline payload may be is decided in
+``_content_sources.py``; message roles, positions and counting belong to ``content.py``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
-
-ACCEPTED = (
-    "FlexAI chat completions accept only text parts and images (JPEG, PNG, WebP or still GIF) "
-    "given as an https URL or a base64 data URL"
+from langchain_flexai._content_sources import (
+    Part,
+    TextPart,
+    detail_of,
+    file_data,
+    file_reference,
+    file_url,
+    image_from_url,
+    inline_image,
+    unsupported,
 )
-"""What FlexAI takes, quoted by every refusal so the user knows what to send instead."""
-
-DETAILS = frozenset({"auto", "low", "high"})
 
 # Blocks that record a model's own reasoning or tool traffic. They are never content: tool calls
 # travel as ``tool_calls`` and results as tool messages, so these are dropped wherever they appear.
@@ -61,73 +62,7 @@ _UNSUPPORTED_TYPES: dict[str, str] = {
     "input_file": "a file block",
 }
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
-_BASE64_BYTES = re.compile(rb"[A-Za-z0-9+/_\-=\s]*")
-# A bare base64 image shorter than this is not an image anyway; shorter strings are paths.
-_MIN_BARE_BASE64 = 64
 _MAX_NESTING = 4
-_MAX_DATA_URL_HEAD = 80
-
-
-@dataclass(frozen=True, slots=True)
-class TextPart:
-    """A text part: ``{"type": "text", "text": text}`` on the wire."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteImage:
-    """An https image URL, sent untouched (FlexAI fetches it, this library never does)."""
-
-    url: str
-    detail: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class InlineImage:
-    """Inline image data to be prepared by :func:`langchain_flexai.images.prepare_inline_image`.
-
-    Attributes:
-        data: A data URL, base64 text, or raw bytes, exactly as found (never decoded here).
-        declared_mime: The MIME type the block claims, if any (checked against the bytes later).
-        detail: ``auto``, ``low`` or ``high`` when the user gave one.
-        source: A short description for errors; never the data itself.
-        what: The block in words (``"a file block (report.pdf)"``), for a not-an-image refusal.
-        must_sniff: True for file and media blocks: they are sent only if the bytes are an image.
-    """
-
-    data: str | bytes
-    declared_mime: str | None
-    detail: str | None
-    source: str
-    what: str
-    must_sniff: bool = False
-
-
-Part = TextPart | RemoteImage | InlineImage
-
-
-def refuse(reason: ImageErrorReason, detail: str, source: str | None = None) -> ImageInputError:
-    """Build an unlocated error (``content.py`` adds the message and part index)."""
-    return ImageInputError(detail, reason=reason, source=source)
-
-
-def unsupported(what: str, source: str | None = None) -> ImageInputError:
-    """The refusal for a block FlexAI cannot take, naming what it does take."""
-    return refuse(ImageErrorReason.UNSUPPORTED_BLOCK, f"{what} cannot be sent: {ACCEPTED}.", source)
-
-
-def file_reference(what: str, file_id: object) -> ImageInputError:
-    """The refusal for a provider file id."""
-    return refuse(
-        ImageErrorReason.FILE_REFERENCE,
-        f"{what} refers to a provider file id, and FlexAI has no file store; send the image "
-        "itself as a base64 data URL or an https URL (langchain_flexai.image_block() builds one "
-        "from a file you trust).",
-        str(file_id),
-    )
 
 
 def core_would_mangle(part: object) -> bool:
@@ -394,177 +329,6 @@ def _non_standard(part: Mapping[str, Any], depth: int) -> Part | None:
     # Row 14: core wraps shapes it does not know (an image_url with extra keys, say); the
     # wrapped part is judged on its own.
     return _recognize(value, depth + 1)
-
-
-# -- shared pieces ------------------------------------------------------------------------------
-
-
-def detail_of(block: Mapping[str, Any]) -> str | None:
-    """The ``detail`` a block carries at its top level or in ``extras``, validated.
-
-    Raises:
-        ImageInputError: ``INVALID_DETAIL`` for anything but ``auto``, ``low`` or ``high``.
-    """
-    value = block.get("detail")
-    if value is None:
-        extras = block.get("extras")
-        if isinstance(extras, Mapping):
-            value = extras.get("detail")
-    if value is None:
-        return None
-    if isinstance(value, str) and value in DETAILS:
-        return value
-    shown = repr(value)
-    if len(shown) > 40:  # noqa: PLR2004 - a preview, not a limit
-        shown = shown[:40] + "…"
-    raise refuse(
-        ImageErrorReason.INVALID_DETAIL,
-        f"detail must be 'auto', 'low' or 'high', got {shown}.",
-    )
-
-
-def image_from_url(url: object, detail: str | None, *, what: str, mime_type: object = None) -> Part:
-    """An image named by URL: https passes, data URLs go inline, anything else is refused.
-
-    Raises:
-        ImageInputError: ``UNSUPPORTED_URL`` or ``LOCAL_PATH``; never opens or fetches anything.
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise unsupported(f"{what} without a URL")
-    url = url.strip()
-    head = url[:8].lower()
-    if head.startswith("https://"):
-        return RemoteImage(url, detail)
-    if head.startswith("data:"):
-        return InlineImage(url, None, detail, source=describe(url, None), what=what)
-    check_not_fetchable(url)
-    if len(url) >= _MIN_BARE_BASE64 and _BASE64_TEXT.fullmatch(url):
-        # Bare base64 where a URL belongs (Gemini's translator accepts it too); the bytes decide.
-        declared = mime_type if isinstance(mime_type, str) else None
-        return InlineImage(url, declared, detail, source=describe(url, declared), what=what)
-    raise _local_path(url)
-
-
-def check_not_fetchable(url: str) -> None:
-    """Refuse a URL the library would have to fetch or open (anything but https and data).
-
-    Raises:
-        ImageInputError: ``LOCAL_PATH`` for ``file:`` URLs, ``UNSUPPORTED_URL`` for other schemes.
-    """
-    match = _SCHEME.match(url)
-    # A one-letter "scheme" is a Windows drive (C:\...), i.e. a local path.
-    if match is None or len(match.group(1)) == 1:
-        return
-    scheme = match.group(1).lower()
-    if scheme in {"https", "data"}:
-        return
-    if scheme == "file":
-        raise _local_path(url)
-    raise refuse(
-        ImageErrorReason.UNSUPPORTED_URL,
-        f"{scheme}:// URLs cannot be sent: image URLs must be https:// or a base64 data: URL, "
-        "and the chat model never fetches a URL named in message content. Fetch it in your own "
-        "code and pass the bytes to langchain_flexai.image_block().",
-        url,
-    )
-
-
-def _local_path(url: str) -> ImageInputError:
-    return refuse(
-        ImageErrorReason.LOCAL_PATH,
-        "a local path or file:// URL cannot be sent: the chat model never opens a file named in "
-        "message content. Load files you trust with langchain_flexai.image_block(path).",
-        url,
-    )
-
-
-def inline_image(data: object, mime_type: object, detail: str | None, *, what: str) -> Part:
-    """Inline image data from an image block; the bytes are checked later by images.py."""
-    payload = payload_of(data, what)
-    declared = mime_type if isinstance(mime_type, str) and mime_type else None
-    return InlineImage(payload, declared, detail, source=describe(payload, declared), what=what)
-
-
-def file_data(data: object, mime_type: object, detail: str | None, what: str) -> Part:
-    """Inline data from a file or media block: sent only if its bytes are an image."""
-    declared = mime_type if isinstance(mime_type, str) and mime_type else None
-    if declared is not None and not _may_be_image(declared):
-        raise unsupported(what)
-    payload = payload_of(data, what)
-    source = describe(payload, declared)
-    if isinstance(payload, str) and payload[:5].lower() == "data:":
-        # A file's data URL may declare any type (application/pdf...); images.py takes only image
-        # data URLs, so a non-image one is handed over as its base64 payload for the bytes to judge.
-        header, comma, rest = payload.partition(",")
-        media = header[5:].split(";", 1)[0].strip().lower()
-        if comma and ";base64" in header.lower() and not media.startswith("image/"):
-            if media and not _may_be_image(media):
-                raise unsupported(what, source)
-            declared = declared or media or None
-            payload = rest
-    # Core relabels every OpenAI file block as application/pdf, so a non-image label says nothing
-    # about the bytes; only an image/* label is passed on as a claim to check.
-    claim = declared if declared is not None and declared.startswith("image/") else None
-    # Without an image/* claim, bytes that are not an image mean "wrong kind of file", not
-    # "broken image": the refusal then says what FlexAI accepts.
-    return InlineImage(
-        payload,
-        claim,
-        detail,
-        source=source,
-        what=what,
-        must_sniff=claim is None,
-    )
-
-
-def file_url(url: object, mime_type: object, detail: str | None, what: str) -> Part:
-    """A file or media block named by URL: an image only when it says so."""
-    declared = mime_type if isinstance(mime_type, str) and mime_type else None
-    if isinstance(url, str) and url.strip().lower().startswith("data:"):
-        return file_data(url.strip(), declared, detail, what)
-    if isinstance(url, str):
-        check_not_fetchable(url.strip())
-    if declared is None or not declared.startswith("image/"):
-        # Without an image/* label the only way to know would be to fetch it, which we never do.
-        raise unsupported(what)
-    return image_from_url(url, detail, what=what)
-
-
-def payload_of(data: object, what: str) -> str | bytes:
-    """Data as found, with base64 text that arrived as bytes turned back into text (row 10).
-
-    Raises:
-        ImageInputError: ``INVALID_BASE64`` when the data is neither text nor bytes.
-    """
-    if isinstance(data, str):
-        return data
-    if isinstance(data, bytes | bytearray | memoryview):
-        raw = bytes(data)
-        # ``base64.b64encode(...)`` without ``.decode()`` is the usual mistake; raw image bytes
-        # always carry non-alphabet bytes in their header, so the two cannot be confused.
-        if raw.startswith(b"data:") or (raw and _BASE64_BYTES.fullmatch(raw)):
-            return raw.decode("ascii", errors="replace")
-        return raw
-    raise refuse(
-        ImageErrorReason.INVALID_BASE64,
-        f"{what} carries {type(data).__name__} data; expected base64 text or bytes.",
-    )
-
-
-def describe(payload: str | bytes, mime_type: str | None) -> str:
-    """A short label for inline data in errors: never the data itself."""
-    if isinstance(payload, bytes):
-        return f"<{len(payload)} bytes{' ' + mime_type if mime_type else ''}>"
-    if payload.startswith("data:"):
-        comma = payload.find(",")
-        head = payload[:comma] if 0 < comma <= _MAX_DATA_URL_HEAD else "data:"
-        return f"{head},…"
-    return f"<base64{' ' + mime_type if mime_type else ''}, {len(payload)} chars>"
-
-
-def _may_be_image(mime: str) -> bool:
-    mime = mime.lower()
-    return mime.startswith("image/") or mime in {"application/pdf", "application/octet-stream"}
 
 
 def _file_what(block: Mapping[str, Any], mime: object) -> str:

@@ -36,13 +36,12 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_flexai._content_shapes import (
+from langchain_flexai._content_shapes import core_would_mangle, recognize_part
+from langchain_flexai._content_sources import (
     InlineImage,
     Part,
     RemoteImage,
     TextPart,
-    core_would_mangle,
-    recognize_part,
     unsupported,
 )
 from langchain_flexai._tool_images import TOOL_IMAGE_NOTE, tool_images_message
@@ -71,9 +70,9 @@ _CHAT_ROLES: dict[str, _Role] = {
     "ai": "assistant",
     "system": "system",
     "developer": "system",
-    "tool": "tool",
-    "function": "function",
 }
+"""``ChatMessage`` roles by name. Any other role (``tool`` without a ``ToolMessage``'s
+``tool_call_id``, ``function``, custom ones) carries text only."""
 
 
 @dataclass(frozen=True, slots=True)

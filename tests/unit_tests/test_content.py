@@ -24,7 +24,7 @@ from langchain_core.messages.content import create_file_block, create_image_bloc
 from PIL import Image
 
 from langchain_flexai import ImageStats, prepare_messages
-from langchain_flexai._content_shapes import ACCEPTED
+from langchain_flexai._content_sources import ACCEPTED
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import ImagePolicy
 from tests.unit_tests.content_samples import (
@@ -696,6 +696,17 @@ def test_broken_image_errors_are_located(shape: dict[str, Any], reason: ImageErr
     assert str(err).startswith("message 2, part 1: ")
     assert B64_PNG[:60] not in str(err)
     assert isinstance(err, ValueError)
+
+
+def test_animated_image_refused_when_the_policy_says_so() -> None:
+    content = ["x", {"type": "image", "base64": b64(animated_gif()), "mime_type": "image/gif"}]
+    with pytest.raises(ImageInputError) as info:
+        run(content, policy=ImagePolicy(animated="error"))
+    assert (info.value.reason, info.value.message_index, info.value.part_index) == (
+        R.ANIMATED,
+        0,
+        1,
+    )
 
 
 def test_decompression_bomb_is_refused_without_decoding() -> None:
