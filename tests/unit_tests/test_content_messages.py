@@ -264,7 +264,10 @@ def test_structure_errors_come_before_pixel_work(monkeypatch: pytest.MonkeyPatch
     )
     with pytest.raises(ImageInputError) as info:
         prepare_messages(
-            [HumanMessage(content=[img(DATA_PNG)]), HumanMessage(content=[img("http://x/y.png")])]
+            [
+                HumanMessage(content=[img(DATA_PNG)]),
+                HumanMessage(content=[img("http://example.com/y.png")]),
+            ]
         )
     assert info.value.reason is R.UNSUPPORTED_URL
     assert calls == []

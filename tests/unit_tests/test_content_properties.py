@@ -38,7 +38,7 @@ _leaf = st.one_of(
             HTTPS,
             DATA_PNG,
             B64_PNG,
-            "http://x",
+            "http://example.com/x",
             "/var/data/a.png",
             "file:///a",
             "data:,x",
