@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-_encode: Callable[[bytes], bytes]
+_encode_str: Callable[[bytes], str]
 _decode_strict: Callable[[bytes], bytes]
 
 try:
@@ -28,10 +28,11 @@ try:
     def _pybase64_decode(data: bytes) -> bytes:
         return bytes(pybase64.b64decode(data, validate=True))
 
-    def _pybase64_encode(data: bytes) -> bytes:
-        return bytes(pybase64.b64encode(data))
+    def _pybase64_encode(data: bytes) -> str:
+        # Straight to str: skips the bytes object and its ASCII decode (a full extra copy).
+        return str(pybase64.b64encode_as_string(data))
 
-    _encode = _pybase64_encode
+    _encode_str = _pybase64_encode
     _decode_strict = _pybase64_decode
     BACKEND = "pybase64"
 except ImportError:  # pragma: no cover - exercised only without the "fast" extra
@@ -39,7 +40,10 @@ except ImportError:  # pragma: no cover - exercised only without the "fast" extr
     def _stdlib_decode(data: bytes) -> bytes:
         return base64.b64decode(data, validate=True)
 
-    _encode = base64.b64encode
+    def _stdlib_encode(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    _encode_str = _stdlib_encode
     _decode_strict = _stdlib_decode
     BACKEND = "stdlib"
 
@@ -50,7 +54,7 @@ class Base64Error(ValueError):
 
 def b64encode_str(data: bytes) -> str:
     """Encode bytes as standard, padded base64 text without line breaks."""
-    return _encode(data).decode("ascii")
+    return _encode_str(data)
 
 
 def b64decode_strict(text: str | bytes) -> bytes:
