@@ -36,6 +36,7 @@ from langchain_flexai.images import (
     prepare_inline_image,
 )
 from langchain_flexai.tokens import estimate_image_tokens
+from langchain_flexai.tools import FlexAIVisionTool, tool_image_content
 
 __all__ = [
     "ChatFlexAI",
@@ -49,6 +50,7 @@ __all__ = [
     "FlexAIImageLoader",
     "FlexAIImageParser",
     "FlexAIStreamInterruptedError",
+    "FlexAIVisionTool",
     "ImageDescriber",
     "ImageErrorReason",
     "ImageInputError",
@@ -73,4 +75,5 @@ __all__ = [
     "prepare_image",
     "prepare_inline_image",
     "prepare_messages",
+    "tool_image_content",
 ]
