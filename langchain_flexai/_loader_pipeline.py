@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 
 from langchain_flexai._file_walk import WalkFilter, iter_files
+from langchain_flexai.describe import SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image
 
@@ -39,23 +40,23 @@ class LoadedImage:
     file_size: int
 
 
-Prepared = LoadedImage | ImageInputError
-WalkItem = str | ImageInputError
+Prepared = LoadedImage | SkippedImage
+WalkItem = str | SkippedImage
 
 
-def unreadable(path: str, error: OSError) -> ImageInputError:
-    """The error for a path, a directory or a file that cannot be read."""
+def unreadable(path: str, error: OSError) -> SkippedImage:
+    """The skip for a path, a directory or a file that cannot be read."""
     detail = error.strerror or str(error) or type(error).__name__
     result = ImageInputError(
-        f"cannot read {path!r}: {detail}", reason=ImageErrorReason.UNREADABLE, source=path
+        f"cannot read it: {detail}", reason=ImageErrorReason.UNREADABLE, source=path
     )
     result.__cause__ = error
-    return result
+    return SkippedImage(path, result)
 
 
 def walk(paths: Iterable[str | os.PathLike[str]], walk_filter: WalkFilter) -> Iterator[WalkItem]:
     """The walk's paths, with unreadable paths and directories as errors in their place."""
-    errors: list[ImageInputError] = []
+    errors: list[SkippedImage] = []
     for path in iter_files(paths, walk_filter, lambda p, e: errors.append(unreadable(p, e))):
         if errors:
             yield from errors
@@ -76,13 +77,13 @@ def prepare_file(path: str, policy: ImagePolicy) -> Prepared:
         # costs more than the base64 encode of the fast path.
         _ = image.sha256
     except ImageInputError as error:
-        return error
+        return SkippedImage(path, error)
     return LoadedImage(image, size)
 
 
 def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy) -> list[Prepared]:
     return [
-        item if isinstance(item, ImageInputError) else prepare_file(item, policy) for item in items
+        item if isinstance(item, SkippedImage) else prepare_file(item, policy) for item in items
     ]
 
 
@@ -95,7 +96,7 @@ def iter_prepared(
     """
     if workers <= 1:
         for item in items:
-            yield item if isinstance(item, ImageInputError) else prepare_file(item, policy)
+            yield item if isinstance(item, SkippedImage) else prepare_file(item, policy)
         return
     pool = ThreadPoolExecutor(workers, thread_name_prefix="flexai-load")
     pending: deque[Future[list[Prepared]]] = deque()

@@ -58,6 +58,7 @@ __all__ = [
     "DescribeReport",
     "ImageDescriber",
     "RequestRateLimiter",
+    "SkippedImage",
     "TokenUsage",
     "answer_text",
 ]
@@ -70,9 +71,21 @@ DEFAULT_PROMPT = (
 )
 """The prompt used when none is given. Sent as it is: never formatted or templated."""
 
-DescribeInput = PreparedImage | ImageInputError
-"""What a run consumes: a prepared image, or the error that kept a file from being prepared
-(passed through as a ``skipped`` record, so the output keeps one record per input)."""
+
+@dataclass(frozen=True)
+class SkippedImage:
+    """An input that could not be prepared: its full source name and the error.
+
+    ``ImageInputError.source`` is shortened for messages; this keeps the whole path.
+    """
+
+    source: str | None
+    error: ImageInputError
+
+
+DescribeInput = PreparedImage | SkippedImage | ImageInputError
+"""What a run consumes: a prepared image, or what kept an image from being prepared (passed
+through as a ``skipped`` record, so the output keeps one record per input)."""
 
 _THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 _DEFAULT_RETRY_AFTER = 1.0
@@ -337,13 +350,15 @@ def _without_payload(record: DescribeRecord) -> DescribeRecord:
     )
 
 
-def _skipped(error: ImageInputError) -> DescribeRecord:
+def _skipped(item: SkippedImage | ImageInputError) -> DescribeRecord:
+    if isinstance(item, ImageInputError):
+        item = SkippedImage(item.source, item)
     return DescribeRecord(
-        source=error.source,
+        source=item.source,
         sha256=None,
-        error=str(error),
-        reason=error.reason.value,
-        exception=error,
+        error=item.error.detail,
+        reason=item.error.reason.value,
+        exception=item.error,
     )
 
 
@@ -569,7 +584,7 @@ class ImageDescriber:
     def _schedule(
         self, run: _Run, pool: ThreadPoolExecutor, item: DescribeInput
     ) -> Future[DescribeRecord]:
-        if isinstance(item, ImageInputError):
+        if isinstance(item, (SkippedImage, ImageInputError)):
             return _completed(_skipped(item))
         record = self._from_cache(run, item)
         if record is None:
@@ -603,7 +618,7 @@ class ImageDescriber:
             async for item in _aiter(images):
                 record = (
                     _skipped(item)
-                    if isinstance(item, ImageInputError)
+                    if isinstance(item, (SkippedImage, ImageInputError))
                     else self._from_cache(run, item)
                 )
                 if record is not None:

@@ -56,6 +56,7 @@ from langchain_flexai.describe import (
     DescribeRecord,
     DescribeReport,
     ImageDescriber,
+    SkippedImage,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import ACCEPTED_SUFFIXES, ImagePolicy, PreparedImage, prepare_image
@@ -90,7 +91,7 @@ class SkippedFile:
     """An ``ImageErrorReason`` value (``"corrupt"``, ``"unreadable"``, ...), or
     ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
     message: str
-    """The full explanation."""
+    """What went wrong (the path is in ``source``)."""
 
 
 def _default_workers() -> int:
@@ -250,19 +251,23 @@ class FlexAIImageLoader(BaseLoader):
         self, source: str | None, reason: str, message: str, error: BaseException | None
     ) -> None:
         if self.on_error == "raise":
-            raise error if error is not None else ValueError(message)
+            raise error if error is not None else ValueError(f"{source}: {message}")
         self._skipped.append(SkippedFile(source, reason, message))
         if self.on_error == "warn":
-            warnings.warn(f"skipped image: {message}", ImageSkippedWarning, stacklevel=3)
+            warnings.warn(f"skipped {source}: {message}", ImageSkippedWarning, stacklevel=3)
         else:
-            logger.info("skipped image: %s", message)
+            logger.info("skipped %s: %s", source, message)
 
-    def _input_problem(self, error: ImageInputError) -> None:
-        self._problem(error.source, error.reason.value, str(error), error)
+    def _input_problem(self, item: SkippedImage) -> None:
+        error = item.error
+        # ImageInputError shortens its source for messages; name the whole path when raising.
+        located = ImageInputError(f"cannot load {item.source}: {error.detail}", reason=error.reason)
+        located.__cause__ = error
+        self._problem(item.source, error.reason.value, error.detail, located)
 
     def _record_problem(self, record: DescribeRecord) -> None:
-        message = f"{record.error} (source: {record.source})"
-        self._problem(record.source, record.reason or "request_failed", message, record.exception)
+        reason = record.reason or "request_failed"
+        self._problem(record.source, reason, record.error or reason, record.exception)
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -288,7 +293,7 @@ class FlexAIImageLoader(BaseLoader):
         try:
             with closing(self._prepared()) as prepared:
                 for item in prepared:
-                    if isinstance(item, ImageInputError):
+                    if isinstance(item, SkippedImage):
                         counts["skipped"] += 1
                         bar.advance(counts)
                         self._input_problem(item)
@@ -306,7 +311,7 @@ class FlexAIImageLoader(BaseLoader):
         try:
             async with aclosing(self._aprepared()) as prepared:
                 async for item in prepared:
-                    if isinstance(item, ImageInputError):
+                    if isinstance(item, SkippedImage):
                         counts["skipped"] += 1
                         bar.advance(counts)
                         self._input_problem(item)

@@ -1,0 +1,330 @@
+"""Describe mode and ImageDescriber with a counting fake model: text, usage, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from langchain_core.messages import AIMessage
+
+from langchain_flexai.describe import (
+    DescribeProgress,
+    DescribeRecord,
+    ImageDescriber,
+    TokenUsage,
+    answer_text,
+)
+from langchain_flexai.document_loaders import FlexAIImageLoader, ImageSkippedWarning
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import prepare_image
+from tests.unit_tests.loader_samples import (
+    CountingModel,
+    describe_text,
+    phone_folder,
+    save_image,
+)
+
+USAGE = TokenUsage(100, 10, 110)
+
+
+def _folder(root: Path, count: int) -> list[Path]:
+    return [save_image(root / f"{i:03d}.png", (10 + i, 10), fmt="PNG") for i in range(count)]
+
+
+def _status_error(cls: type[openai.APIStatusError], status: int, **headers: str) -> Exception:
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(status, headers=headers, request=request)
+    return cls(f"status {status}", response=response, body=None)
+
+
+# -- answer text ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("  a cat  ", "a cat"),
+        ([{"type": "reasoning", "reasoning": "hm"}, {"type": "text", "text": "a cat"}], "a cat"),
+        (["a ", {"type": "text", "text": "cat"}], "a cat"),
+        ("<think>pixels...</think>\n\na cat", "a cat"),
+        (
+            "a <think> tag in the middle </think> stays",
+            "a <think> tag in the middle </think> stays",
+        ),
+    ],
+)
+def test_answer_text(content: Any, expected: str) -> None:
+    assert answer_text(AIMessage(content=content)) == expected
+
+
+# -- describe mode in the loader -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["text", "blocks", "think"])
+def test_page_content_is_the_description(tmp_path: Path, style: str) -> None:
+    _folder(tmp_path, 3)
+    model = CountingModel(content_style=style)
+    docs = FlexAIImageLoader(tmp_path, model=model).load()
+    assert [d.page_content for d in docs] == [describe_text(d.metadata["sha256"]) for d in docs]
+    assert len(model.requests) == 3
+
+
+def test_prompt_is_sent_exactly_as_given(tmp_path: Path) -> None:
+    _folder(tmp_path, 1)
+    prompt = 'Answer as JSON: {"objects": [...]} — keep {braces} and %s as they are.'
+    model = CountingModel()
+    FlexAIImageLoader(tmp_path, model=model, prompt=prompt, detail="low").load()
+    ((message,),) = model.requests
+    assert message.content[0] == {"type": "text", "text": prompt}
+    assert message.content[1]["type"] == "image"
+    assert message.content[1]["extras"] == {"detail": "low"}
+
+
+async def test_describe_aload_equals_load(tmp_path: Path) -> None:
+    _folder(tmp_path, 12)
+    sync_docs = FlexAIImageLoader(tmp_path, model=CountingModel(), max_concurrency=3).load()
+    async_docs = await FlexAIImageLoader(tmp_path, model=CountingModel(), max_concurrency=3).aload()
+    assert sync_docs == async_docs
+    assert [Path(d.metadata["source"]).name for d in sync_docs] == [
+        f"{i:03d}.png" for i in range(12)
+    ]
+
+
+def test_usage_is_summed_and_reported(tmp_path: Path) -> None:
+    _folder(tmp_path, 4)
+    loader = FlexAIImageLoader(tmp_path, model=CountingModel())
+    loader.load()
+    report = loader.report
+    assert report is not None
+    assert (report.described, report.cached, report.skipped, report.failed) == (4, 0, 0, 0)
+    assert report.requests == 4
+    assert report.usage == TokenUsage(400, 40, 440)
+    assert report.summary().startswith(
+        "4 described, 0 from cache, 0 skipped, 0 failed; 4 requests, 440 tokens (400 in, 40 out)"
+    )
+
+
+def test_corrupt_file_in_describe_mode(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    model = CountingModel()
+    loader = FlexAIImageLoader(tmp_path, model=model, on_error="skip")
+    docs = loader.load()
+    assert len(docs) == 6
+    assert len(model.requests) == 6
+    assert [(s.reason, Path(s.source or "").name) for s in loader.skipped] == [
+        ("corrupt", "broken.png")
+    ]
+    report = loader.report
+    assert report is not None
+    assert (report.described, report.skipped) == (6, 1)
+    assert [p.reason for p in report.problems] == ["corrupt"]
+
+
+def test_a_failing_request_follows_on_error(tmp_path: Path) -> None:
+    paths = _folder(tmp_path, 3)
+    bad_sha = prepare_image(paths[1]).sha256
+    assert bad_sha is not None
+    error = _status_error(openai.InternalServerError, 500)
+    model = CountingModel(fail_for={bad_sha: error})
+    loader = FlexAIImageLoader(tmp_path, model=model, on_error="warn")
+    with pytest.warns(ImageSkippedWarning, match=r"InternalServerError: status 500"):
+        docs = loader.load()
+    assert [Path(d.metadata["source"]).name for d in docs] == ["000.png", "002.png"]
+    (skipped,) = loader.skipped
+    assert (skipped.source, skipped.reason) == (str(paths[1]), "request_failed")
+    with pytest.raises(openai.InternalServerError):
+        FlexAIImageLoader(tmp_path, model=model, on_error="raise").load()
+
+
+def test_an_empty_answer_is_a_failure_and_not_cached(tmp_path: Path) -> None:
+    _folder(tmp_path, 1)
+    cache = tmp_path / "cache.sqlite"
+    loader = FlexAIImageLoader(
+        tmp_path, model=CountingModel(content_style="empty"), on_error="skip", cache_path=cache
+    )
+    assert loader.load() == []
+    (skipped,) = loader.skipped
+    assert skipped.reason == "empty_answer"
+    assert "no text (finish_reason='stop')" in skipped.message
+    model = CountingModel()
+    FlexAIImageLoader(tmp_path, model=model, cache_path=cache).load()
+    assert len(model.requests) == 1
+
+
+def test_fatal_errors_stop_the_run_whatever_on_error(tmp_path: Path) -> None:
+    _folder(tmp_path, 5)
+    error = _status_error(openai.AuthenticationError, 401)
+    model = CountingModel(fail_for={prepare_image(tmp_path / "000.png").sha256 or "": error})
+    loader = FlexAIImageLoader(tmp_path, model=model, on_error="skip", max_concurrency=1)
+    with pytest.raises(openai.AuthenticationError):
+        loader.load()
+    assert len(model.requests) < 5
+
+
+def test_describing_needs_a_model(tmp_path: Path) -> None:
+    loader = FlexAIImageLoader(tmp_path)
+    with pytest.raises(ValueError, match="describing needs a model"):
+        list(loader.lazy_describe())
+    with pytest.raises(ValueError, match="describing needs a model"):
+        loader.alazy_describe()
+    assert loader.report is None
+
+
+# -- resume ---------------------------------------------------------------------------------
+
+
+def test_resume_after_an_interrupted_run_pays_for_nothing_twice(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    _folder(images, 30)
+    cache = tmp_path / "cache.sqlite"
+    model = CountingModel()
+    first = FlexAIImageLoader(images, model=model, cache_path=cache, max_concurrency=4)
+    documents = first.lazy_load()
+    for _ in range(10):
+        next(documents)
+    documents.close()  # the run is interrupted; requests in flight finish and are stored
+    sent_first = len(model.requests)
+    assert 10 <= sent_first < 30
+
+    second = FlexAIImageLoader(images, model=model, cache_path=cache, max_concurrency=4)
+    docs = second.load()
+    assert len(docs) == 30
+    counts = model.image_counts()
+    assert len(counts) == 30
+    assert set(counts.values()) == {1}  # every image asked exactly once over both runs
+    report = second.report
+    assert report is not None
+    assert (report.cached, report.described) == (sent_first, 30 - sent_first)
+    assert report.usage_saved == TokenUsage(100 * sent_first, 10 * sent_first, 110 * sent_first)
+
+    third = FlexAIImageLoader(images, model=model, cache_path=cache)
+    assert third.load() == docs
+    assert len(model.requests) == 30
+
+
+def test_cache_key_includes_model_and_prompt(tmp_path: Path) -> None:
+    _folder(tmp_path / "i", 2)
+    cache = tmp_path / "c.sqlite"
+    model = CountingModel()
+    FlexAIImageLoader(tmp_path / "i", model=model, cache_path=cache, prompt="A").load()
+    FlexAIImageLoader(tmp_path / "i", model=model, cache_path=cache, prompt="B").load()
+    other = CountingModel(model_name="other-model")
+    FlexAIImageLoader(tmp_path / "i", model=other, cache_path=cache, prompt="A").load()
+    assert (len(model.requests), len(other.requests)) == (4, 2)
+
+
+# -- ImageDescriber directly ---------------------------------------------------------------
+
+
+def test_records_keep_input_order_and_pass_errors_through(tmp_path: Path) -> None:
+    paths = _folder(tmp_path, 6)
+    error = ImageInputError("broken", reason=ImageErrorReason.CORRUPT, source="x.png")
+    inputs: list[Any] = [prepare_image(p) for p in paths]
+    inputs.insert(2, error)
+    describer = ImageDescriber(CountingModel(), "Describe.", max_concurrency=3)
+    records = list(describer.describe(inputs, total=7))
+    assert [r.status for r in records] == ["described"] * 2 + ["skipped"] + ["described"] * 4
+    assert records[2] == DescribeRecord(
+        source="x.png", sha256=None, error="broken", reason="corrupt"
+    )
+    assert [r.source for r in records if r.status == "described"] == [str(p) for p in paths]
+
+
+async def test_adescribe_accepts_sync_and_async_iterables(tmp_path: Path) -> None:
+    images = [prepare_image(p) for p in _folder(tmp_path, 5)]
+
+    async def agen() -> Any:
+        for image in images:
+            yield image
+
+    describer = ImageDescriber(CountingModel(), max_concurrency=2)
+    from_list = [r async for r in describer.adescribe(images)]
+    from_agen = [r async for r in describer.adescribe(agen())]
+    assert from_list == from_agen
+    assert [r.description for r in from_list] == [describe_text(i.sha256 or "") for i in images]
+
+
+def test_record_json_form(tmp_path: Path) -> None:
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    (record,) = ImageDescriber(CountingModel()).describe([image])
+    assert json.loads(json.dumps(record.to_json_dict())) == {
+        "source": str(tmp_path / "000.png"),
+        "sha256": image.sha256,
+        "status": "described",
+        "description": describe_text(image.sha256 or ""),
+        "usage": {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110},
+        "cached": False,
+        "error": None,
+        "reason": None,
+    }
+
+
+def test_progress_callback_sees_every_record(tmp_path: Path) -> None:
+    _folder(tmp_path, 3)
+    corrupt = tmp_path / "zz.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\nxx")
+    seen: list[DescribeProgress] = []
+    loader = FlexAIImageLoader(
+        tmp_path, model=CountingModel(), on_error="skip", on_progress=seen.append
+    )
+    loader.load()
+    assert [(p.done, p.total) for p in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    last = seen[-1]
+    assert (last.described, last.cached, last.skipped, last.failed, last.requests) == (
+        3,
+        0,
+        1,
+        0,
+        3,
+    )
+
+
+def test_progress_bar_runs_and_missing_tqdm_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _folder(tmp_path, 2)
+    FlexAIImageLoader(tmp_path, model=CountingModel(), show_progress=True).load()
+    FlexAIImageLoader(tmp_path, show_progress=True).load()
+    err = capsys.readouterr().err
+    assert "described=2" in err
+    assert "loaded=2" in err
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match=r'pip install "langchain-flexai\[progress\]"'):
+        FlexAIImageLoader(tmp_path, show_progress=True).load()
+
+
+def test_rate_limited_request_is_retried_after_retry_after(tmp_path: Path) -> None:
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0.01"})
+    model = CountingModel(
+        fail_for={image.sha256 or "": error}, failures_left={image.sha256 or "": 2}
+    )
+    describer = ImageDescriber(model, requests_per_minute=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (record,) = describer.describe([image])
+    assert record.status == "described"
+    assert len(model.requests) == 3
+    assert describer.report.requests == 3
+
+
+def test_rate_limit_retries_are_bounded(tmp_path: Path) -> None:
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0"})
+    model = CountingModel(fail_for={image.sha256 or "": error})
+    (record,) = ImageDescriber(model, max_rate_limit_retries=2).describe([image])
+    assert (record.status, record.reason) == ("failed", "request_failed")
+    assert len(model.requests) == 3
+
+
+def test_invalid_describer_options() -> None:
+    with pytest.raises(ValueError, match="max_concurrency must be >= 1"):
+        ImageDescriber(CountingModel(), max_concurrency=0)
+    with pytest.raises(TypeError, match="prompt must be a str"):
+        ImageDescriber(CountingModel(), prompt=None)  # type: ignore[arg-type]

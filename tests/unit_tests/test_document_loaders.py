@@ -1,0 +1,518 @@
+"""FlexAIImageLoader and FlexAIImageParser: Documents, messages, errors, describe mode."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pathlib
+import sys
+import warnings
+from pathlib import Path
+
+import pybase64
+import pytest
+from langchain_core.document_loaders import Blob
+from langchain_core.documents import Document
+from langchain_core.messages import HumanMessage
+from PIL import Image
+
+from langchain_flexai import _loader_pipeline
+from langchain_flexai.document_loaders import (
+    FlexAIImageLoader,
+    FlexAIImageParser,
+    ImageSkippedWarning,
+    SkippedFile,
+)
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import ImagePolicy
+from tests.unit_tests.loader_samples import (
+    CountingModel,
+    corrupt_png,
+    describe_text,
+    half_and_half,
+    phone_folder,
+    save_image,
+)
+
+GOOD_ORDER = ["B.PNG", "a.jpg", "d.bmp", "sub/c.webp", "sub/r.jpg", "z_big.jpg"]
+
+
+def _names(root: Path, docs: list[Document]) -> list[str]:
+    return [Path(d.metadata["source"]).relative_to(root).as_posix() for d in docs]
+
+
+def _quiet(loader: FlexAIImageLoader) -> list[Document]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImageSkippedWarning)
+        return loader.load()
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def test_load_equals_lazy_load_and_aload(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    loaded = loader.load()
+    assert loaded == list(loader.lazy_load())
+    assert _names(tmp_path, loaded) == GOOD_ORDER
+
+
+async def test_aload_equals_load(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, on_error="skip", workers=2)
+    assert await loader.aload() == loader.load()
+
+
+def test_order_does_not_depend_on_workers(tmp_path: Path) -> None:
+    for i in range(40):
+        save_image(tmp_path / f"{i:03d}.png", (8 + i, 8))
+    serial = FlexAIImageLoader(tmp_path, workers=1).load()
+    parallel = FlexAIImageLoader(tmp_path, workers=3).load()
+    assert serial == parallel
+    assert _names(tmp_path, serial) == [f"{i:03d}.png" for i in range(40)]
+
+
+def test_metadata_and_stand_in_text(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "Photo.JPG", (80, 60))
+    (doc,) = FlexAIImageLoader(path).load()
+    raw = path.read_bytes()
+    meta = dict(doc.metadata)
+    url = meta.pop("image_url")
+    assert url == "data:image/jpeg;base64," + pybase64.b64encode(raw).decode()
+    assert meta == {
+        "source": str(path),
+        "file_name": "Photo.JPG",
+        "file_size": len(raw),
+        "mime_type": "image/jpeg",
+        "width": 80,
+        "height": 60,
+        "original_mime_type": "image/jpeg",
+        "original_width": 80,
+        "original_height": 60,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "transformations": [],
+    }
+    assert len(raw) < 1024  # a solid colour: sizes below a KiB are given in bytes
+    assert doc.page_content == f"Image Photo.JPG: JPEG 80×60, {len(raw)} B"
+
+
+def test_compliant_files_are_sent_byte_for_byte(tmp_path: Path) -> None:
+    files = phone_folder(tmp_path)
+    docs = {Path(d.metadata["source"]).name: d for d in _quiet(FlexAIImageLoader(tmp_path))}
+    for key in ("a", "b", "c"):
+        doc = docs[files[key].name]
+        payload = doc.metadata["image_url"].split(",", 1)[1]
+        assert pybase64.b64decode(payload) == files[key].read_bytes()
+        assert doc.metadata["transformations"] == []
+
+
+def test_oversize_is_downscaled_and_converted_formats_recorded(tmp_path: Path) -> None:
+    files = phone_folder(tmp_path)
+    docs = {Path(d.metadata["source"]).name: d for d in _quiet(FlexAIImageLoader(tmp_path))}
+    big = docs[files["big"].name]
+    assert (big.metadata["width"], big.metadata["height"]) == (2048, 1024)
+    assert big.metadata["transformations"] == ["resized"]
+    assert big.page_content.endswith("(sent as JPEG 2048×1024)")
+    bmp = docs[files["bmp"].name]
+    assert (bmp.metadata["original_mime_type"], bmp.metadata["mime_type"]) == (
+        "image/bmp",
+        "image/png",
+    )
+    assert bmp.metadata["transformations"] == ["converted"]
+
+
+def test_policy_is_applied(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png", (400, 100))
+    (doc,) = FlexAIImageLoader(tmp_path, policy=ImagePolicy(max_side=200, max_pixels=40_000)).load()
+    assert (doc.metadata["width"], doc.metadata["height"]) == (200, 50)
+
+
+def test_exif_rotation_is_honoured(tmp_path: Path) -> None:
+    # Orientation 6: the camera was turned; display = rotate 90° clockwise. The stored left
+    # (red) half must end up on top.
+    path = half_and_half(tmp_path / "rot.jpg", (200, 100), orientation=6)
+    (doc,) = FlexAIImageLoader(path).load()
+    assert (doc.metadata["width"], doc.metadata["height"]) == (100, 200)
+    assert doc.metadata["transformations"] == ["transposed"]
+    data = pybase64.b64decode(doc.metadata["image_url"].split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.getexif().get(0x0112, 1) == 1
+        top = image.convert("RGB").getpixel((50, 20))
+        bottom = image.convert("RGB").getpixel((50, 180))
+    assert (top[0] > 200, top[2] < 60) == (True, True)  # red
+    assert (bottom[0] < 60, bottom[2] > 200) == (True, True)  # blue
+
+
+def test_heic_is_converted(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "IMG_0001.HEIC"
+    Image.new("RGB", (64, 48), (0, 120, 0)).save(path)
+    (doc,) = FlexAIImageLoader(tmp_path).load()
+    assert doc.metadata["original_mime_type"] in ("image/heif", "image/heic")
+    assert doc.metadata["mime_type"] in ("image/jpeg", "image/png")  # the codec's choice
+    assert doc.metadata["transformations"] == ["converted"]
+
+
+# -- walk options ---------------------------------------------------------------------------
+
+
+def test_suffixes_are_case_insensitive_and_configurable(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    docs = FlexAIImageLoader(tmp_path, suffixes=["png"], on_error="skip").load()
+    assert _names(tmp_path, docs) == ["B.PNG"]
+    docs = FlexAIImageLoader(tmp_path, suffixes=[".JPG", ".webp"]).load()
+    assert _names(tmp_path, docs) == ["a.jpg", "sub/c.webp", "sub/r.jpg", "z_big.jpg"]
+
+
+def test_hidden_files_are_skipped(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png")
+    save_image(tmp_path / ".secret.png")
+    save_image(tmp_path / ".thumbs" / "t.png")
+    assert _names(tmp_path, FlexAIImageLoader(tmp_path).load()) == ["a.png"]
+
+
+def test_recursion_on_and_off(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png")
+    save_image(tmp_path / "sub" / "b.png")
+    assert _names(tmp_path, FlexAIImageLoader(tmp_path, recursive=False).load()) == ["a.png"]
+    assert _names(tmp_path, FlexAIImageLoader(tmp_path).load()) == ["a.png", "sub/b.png"]
+
+
+def test_glob_exclude_and_path_list(tmp_path: Path) -> None:
+    for name in ("2024/IMG_1.png", "2024/thumbs/IMG_2.png", "2023/IMG_3.png", "x.png"):
+        save_image(tmp_path / name)
+    loader = FlexAIImageLoader(tmp_path, glob="IMG_*", exclude="thumbs")
+    assert _names(tmp_path, loader.load()) == ["2023/IMG_3.png", "2024/IMG_1.png"]
+    loader = FlexAIImageLoader([tmp_path / "x.png", tmp_path / "2024"], exclude=["thumbs"])
+    assert _names(tmp_path, loader.load()) == ["x.png", "2024/IMG_1.png"]
+
+
+def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
+    save_image(tmp_path / "a" / "x.png")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    assert _names(tmp_path, FlexAIImageLoader(tmp_path).load()) == ["a/x.png"]
+
+
+def test_invalid_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="on_error must be one of"):
+        FlexAIImageLoader(".", on_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least one file or directory"):
+        FlexAIImageLoader([])
+    with pytest.raises(TypeError, match="collection of suffixes"):
+        FlexAIImageLoader(".", suffixes=".jpg")
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        FlexAIImageLoader(".", workers=0)
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_corrupt_file_with_on_error_raise(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, on_error="raise")
+    with pytest.raises(ImageInputError) as info:
+        loader.load()
+    assert info.value.reason is ImageErrorReason.CORRUPT
+    assert str(info.value).startswith(f"cannot load {tmp_path / 'broken.png'}: the data starts")
+    assert isinstance(info.value.__cause__, ImageInputError)
+
+
+def test_corrupt_file_with_on_error_skip(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        docs = loader.load()
+    assert _names(tmp_path, docs) == GOOD_ORDER
+    (skipped,) = loader.skipped
+    assert (skipped.source, skipped.reason) == (str(tmp_path / "broken.png"), "corrupt")
+    assert skipped.message.startswith("the data starts like a PNG image")
+
+
+def test_corrupt_file_with_on_error_warn(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, on_error="warn")
+    with pytest.warns(ImageSkippedWarning, match=r"skipped .*broken\.png: the data") as record:
+        docs = loader.load()
+    assert len(record) == 1
+    assert _names(tmp_path, docs) == GOOD_ORDER
+    assert [s.reason for s in loader.skipped] == ["corrupt"]
+
+
+def test_skipped_is_reset_per_run(tmp_path: Path) -> None:
+    corrupt_png(tmp_path / "x.png")
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    loader.load()
+    loader.load()
+    assert len(loader.skipped) == 1
+
+
+def test_unreadable_file_follows_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_image(tmp_path / "a.png")
+    locked = save_image(tmp_path / "locked.png")
+    real_read_bytes = pathlib.Path.read_bytes
+
+    def read_bytes(self: pathlib.Path) -> bytes:
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    assert _names(tmp_path, loader.load()) == ["a.png"]
+    assert loader.skipped == [
+        SkippedFile(
+            str(locked),
+            "unreadable",
+            "cannot read the image file: Permission denied",
+        )
+    ]
+    with pytest.raises(ImageInputError, match="Permission denied") as info:
+        FlexAIImageLoader(tmp_path, on_error="raise").load()
+    assert info.value.reason is ImageErrorReason.UNREADABLE
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_chmod_000_file_is_skipped(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png")
+    locked = save_image(tmp_path / "locked.png")
+    locked.chmod(0)
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    assert _names(tmp_path, loader.load()) == ["a.png"]
+    assert [s.reason for s in loader.skipped] == ["unreadable"]
+
+
+def test_missing_path_follows_on_error(tmp_path: Path) -> None:
+    loader = FlexAIImageLoader([tmp_path / "nope.jpg"], on_error="skip")
+    assert loader.load() == []
+    (skipped,) = loader.skipped
+    assert skipped.reason == "unreadable"
+    assert skipped.message == "cannot read it: No such file or directory"
+
+
+# -- laziness -------------------------------------------------------------------------------
+
+
+def test_lazy_load_prepares_a_bounded_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(300):
+        save_image(tmp_path / f"{i:03d}.png", (4, 4))
+    prepared: list[str] = []
+    real = _loader_pipeline.prepare_file
+
+    def counting(path: str, policy: ImagePolicy) -> object:
+        prepared.append(path)
+        return real(path, policy)
+
+    monkeypatch.setattr(_loader_pipeline, "prepare_file", counting)
+    documents = FlexAIImageLoader(tmp_path, workers=2).lazy_load()
+    next(documents)
+    # Two workers: at most a window of 2 x 2 chunks of 16 files ahead, not the folder.
+    assert len(prepared) <= 4 * _loader_pipeline.CHUNK_SIZE
+    documents.close()
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def test_lazy_load_messages(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "a.png", (30, 20), fmt="PNG")
+    prompt = 'What is {this}? Reply in JSON like {"a": 1}.'
+    (message,) = FlexAIImageLoader(tmp_path).lazy_load_messages(prompt)
+    assert message == HumanMessage(
+        content=[
+            {"type": "text", "text": prompt},
+            {
+                "type": "image",
+                "base64": pybase64.b64encode(path.read_bytes()).decode(),
+                "mime_type": "image/png",
+            },
+        ]
+    )
+
+
+async def test_alazy_load_messages_equals_sync(tmp_path: Path) -> None:
+    phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, on_error="skip", prompt="Describe.", detail="low")
+    sync = list(loader.lazy_load_messages())
+    asynchronous = [m async for m in loader.alazy_load_messages()]
+    assert sync == asynchronous
+    assert len(sync) == len(GOOD_ORDER)
+    assert sync[0].content[0] == {"type": "text", "text": "Describe."}
+    assert sync[0].content[1]["extras"] == {"detail": "low"}
+
+
+def test_empty_prompt_sends_the_image_alone(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png")
+    (message,) = FlexAIImageLoader(tmp_path).lazy_load_messages("")
+    assert [block["type"] for block in message.content] == ["image"]
+
+
+def test_to_message_round_trip(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "a.jpg")
+    (doc,) = FlexAIImageLoader(path).load()
+    message = FlexAIImageLoader.to_message(doc, "Caption {it}.", detail="high")
+    assert message.content == [
+        {"type": "text", "text": "Caption {it}."},
+        {
+            "type": "image",
+            "base64": pybase64.b64encode(path.read_bytes()).decode(),
+            "mime_type": "image/jpeg",
+            "extras": {"detail": "high"},
+        },
+    ]
+    plain = {k: v for k, v in message.content[1].items() if k != "extras"}
+    assert FlexAIImageLoader.to_message(doc).content == [plain]
+
+
+def test_to_message_without_image_is_refused(tmp_path: Path) -> None:
+    save_image(tmp_path / "a.png")
+    (doc,) = FlexAIImageLoader(tmp_path, include_image=False).load()
+    assert "image_url" not in doc.metadata
+    with pytest.raises(ImageInputError, match="the Document has no image") as info:
+        FlexAIImageLoader.to_message(doc, "hi")
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_SOURCE
+
+
+def test_to_message_never_opens_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = save_image(tmp_path / "secret.png")
+    doc = Document(page_content="x", metadata={"image_url": str(secret)})
+
+    def no_open(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a file was opened")
+
+    monkeypatch.setattr("builtins.open", no_open)
+    monkeypatch.setattr(pathlib.Path, "read_bytes", no_open)
+    with pytest.raises(ImageInputError, match="never opened") as info:
+        FlexAIImageLoader.to_message(doc)
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_URL
+
+
+def test_to_message_https_and_bad_data(tmp_path: Path) -> None:
+    https = Document(page_content="x", metadata={"image_url": "https://example.com/a.png"})
+    assert FlexAIImageLoader.to_message(https, "hi").content == [
+        {"type": "text", "text": "hi"},
+        {"type": "image", "url": "https://example.com/a.png"},
+    ]
+    bad = Document(page_content="x", metadata={"image_url": "data:image/png;base64,@@@@"})
+    with pytest.raises(ImageInputError) as info:
+        FlexAIImageLoader.to_message(bad)
+    assert info.value.reason is ImageErrorReason.INVALID_BASE64
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def test_parser_matches_the_loader(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "a.png", fmt="PNG")
+    (from_loader,) = FlexAIImageLoader(path).load()
+    (from_parser,) = FlexAIImageParser().lazy_parse(Blob.from_path(path))
+    assert from_parser == from_loader
+
+
+def test_parser_on_in_memory_blob(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 10), "white").save(buffer, format="GIF")
+    blob = Blob.from_data(buffer.getvalue(), path="scan.gif")
+    (doc,) = FlexAIImageParser().lazy_parse(blob)
+    assert doc.metadata["source"] == "scan.gif"
+    assert doc.metadata["file_size"] == len(buffer.getvalue())
+    assert doc.metadata["mime_type"] == "image/gif"
+
+
+def _npy(array: object) -> bytes:
+    np = pytest.importorskip("numpy")
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def test_parser_reads_npy_blobs() -> None:
+    np = pytest.importorskip("numpy")
+    rgb = np.zeros((12, 20, 3), dtype=np.uint8)
+    rgb[:, :, 1] = 200
+    blob = Blob.from_data(_npy(rgb), mime_type="application/x-npy", path="page1_img0")
+    (doc,) = FlexAIImageParser().lazy_parse(blob)
+    assert (doc.metadata["width"], doc.metadata["height"]) == (20, 12)
+    assert doc.metadata["source"] == "page1_img0"
+    data = pybase64.b64decode(doc.metadata["image_url"].split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.convert("RGB").getpixel((5, 5)) == (0, 200, 0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype", "fill", "expected"),
+    [
+        ((8, 8), "uint8", 77, 77),
+        ((8, 8, 1), "uint8", 77, 77),
+        ((8, 8), "float32", 1.0, 255),
+        ((8, 8), "uint16", 65535, 255),
+        ((8, 8), "bool", True, 255),
+    ],
+)
+def test_parser_npy_dtypes(shape: tuple[int, ...], dtype: str, fill: object, expected: int) -> None:
+    np = pytest.importorskip("numpy")
+    blob = Blob.from_data(_npy(np.full(shape, fill, dtype=dtype)), mime_type="application/x-npy")
+    (doc,) = FlexAIImageParser().lazy_parse(blob)
+    data = pybase64.b64decode(doc.metadata["image_url"].split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.convert("L").getpixel((3, 3)) == expected
+
+
+def test_parser_refuses_bad_npy() -> None:
+    np = pytest.importorskip("numpy")
+    with pytest.raises(ImageInputError, match=r"not a valid \.npy array") as info:
+        list(FlexAIImageParser().lazy_parse(Blob.from_data(b"nope", mime_type="application/x-npy")))
+    assert info.value.reason is ImageErrorReason.CORRUPT
+    blob = Blob.from_data(_npy(np.zeros((2, 3, 5), dtype=np.uint8)), mime_type="application/x-npy")
+    with pytest.raises(ImageInputError, match=r"shaped \(H, W\).*got \(2, 3, 5\)") as info:
+        list(FlexAIImageParser().lazy_parse(blob))
+    assert info.value.reason is ImageErrorReason.NOT_AN_IMAGE
+
+
+def test_parser_names_numpy_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    blob = Blob.from_data(b"\x93NUMPY", mime_type="application/x-npy")
+    with pytest.raises(ImageInputError, match=r"need numpy: pip install numpy") as info:
+        list(FlexAIImageParser().lazy_parse(blob))
+    assert info.value.reason is ImageErrorReason.MISSING_EXTRA
+
+
+def test_parser_describes_with_a_model(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "a.png")
+    model = CountingModel()
+    (doc,) = FlexAIImageParser(model=model, prompt="Say {what}").lazy_parse(Blob.from_path(path))
+    assert doc.page_content == describe_text(doc.metadata["sha256"])
+    (request,) = model.requests
+    assert request[0].content[0] == {"type": "text", "text": "Say {what}"}
+
+
+def test_parser_in_generic_loader(tmp_path: Path) -> None:
+    generic = pytest.importorskip("langchain_community.document_loaders.generic")
+
+    save_image(tmp_path / "a.png")
+    save_image(tmp_path / "b.JPG")
+    loader = generic.GenericLoader.from_filesystem(
+        tmp_path, glob="**/*", suffixes=[".png", ".JPG"], parser=FlexAIImageParser()
+    )
+    docs = sorted(loader.load(), key=lambda d: d.metadata["source"])
+    assert [d.metadata["file_name"] for d in docs] == ["a.png", "b.JPG"]
+
+
+def test_parser_as_pdf_images_parser(tmp_path: Path) -> None:
+    loaders = pytest.importorskip("langchain_community.document_loaders")
+    pytest.importorskip("pypdf")
+
+    pdf = tmp_path / "scan.pdf"
+    Image.new("RGB", (120, 80), (0, 0, 200)).save(pdf)
+    model = CountingModel()
+    loader = loaders.PyPDFLoader(
+        str(pdf), extract_images=True, images_parser=FlexAIImageParser(model=model)
+    )
+    (page,) = loader.load()
+    assert len(model.requests) == 1
+    assert "an image whose bytes hash to" in page.page_content
