@@ -1,7 +1,7 @@
 """Deterministic instances of JSON schemas, for forced tool calls and structured output.
 
 Knows the JSON Schema keywords that tool parameters and ``response_format`` schemas use
-(``type``, ``properties``, ``required``, ``items``, ``enum``, ``const``, ``default``, ``anyOf``
+(``type``, ``properties``, ``items``, ``prefixItems``, ``enum``, ``const``, ``default``, ``anyOf``
 / ``oneOf`` / ``allOf``, ``$ref`` into ``$defs`` / ``definitions``, numeric and length
 bounds, ``format``). The instance depends only on the schema, never on the prompt: the
 emulator does not read text. ``pattern`` is not honoured (documented in docs/emulator.md).
@@ -30,8 +30,8 @@ _FORMAT_EXAMPLES = {
 def schema_instance(schema: Any, *, name: str = "value") -> Any:
     """A value that validates against ``schema``.
 
-    Rules (also written in docs/emulator.md): ``const``, then the first ``enum`` member,
-    then a non-null ``default``; ``anyOf`` / ``oneOf`` take the first non-null branch;
+    Rules (also written in docs/emulator.md): ``const``, then a non-null ``default``, then
+    the first ``enum`` member; ``anyOf`` / ``oneOf`` take the first non-null branch;
     ``allOf`` merges its branches; objects fill every declared property (required or not);
     arrays hold ``minItems`` items (0 when absent); integers and numbers take the smallest
     value allowed by ``minimum`` / ``exclusiveMinimum`` / ``multipleOf`` (0 when unbounded
@@ -71,7 +71,7 @@ def _instance(schema: Any, name: str, root: dict[str, Any], depth: int) -> Any:
     if not isinstance(schema, dict) or depth > _MAX_DEPTH:
         return name
     schema = _resolve(schema, root)
-    for key in ("const", "enum", "default"):
+    for key in ("const", "default", "enum"):
         if key in schema:
             literal = _literal(schema, key)
             if literal is not _MISSING:

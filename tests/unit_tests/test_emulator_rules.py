@@ -1,0 +1,177 @@
+"""The emulator's pure rules, without a server: schema instances, colour names, image checks,
+and the import error without the ``testing`` extra."""
+
+from __future__ import annotations
+
+import base64
+import io
+import subprocess
+import sys
+from typing import Annotated, Any, Literal
+
+import pytest
+from PIL import Image
+from pydantic import BaseModel, Field, TypeAdapter
+from typing_extensions import TypedDict
+
+from langchain_flexai.testing import colour_name, schema_instance
+from langchain_flexai.testing._errors import EmulatedError
+from langchain_flexai.testing._images import inspect_image_part
+
+
+class Inner(BaseModel):
+    """Nested."""
+
+    flag: bool
+    label: Literal["a", "b"]
+
+
+class Everything(BaseModel):
+    """Most keywords a tool schema carries."""
+
+    name: str
+    short: Annotated[str, Field(min_length=10, max_length=12)]
+    count: Annotated[int, Field(ge=5, multiple_of=4)]
+    above: Annotated[int, Field(gt=7)]
+    ratio: float
+    tags: Annotated[list[str], Field(min_length=3)]
+    inner: Inner
+    maybe: int | None = None
+    colour: Literal["red", "blue"] = "blue"
+    nested: list[Inner] = Field(default_factory=list)
+
+
+class TestSchemaInstance:
+    def test_pydantic_model_validates(self) -> None:
+        instance = schema_instance(Everything.model_json_schema())
+        assert Everything.model_validate(instance)
+        assert instance == {
+            "name": "name",
+            "short": "shortxxxxx",
+            "count": 8,
+            "above": 8,
+            "ratio": 0.0,
+            "tags": ["tags", "tags", "tags"],
+            "inner": {"flag": True, "label": "a"},
+            "maybe": 0,
+            "colour": "blue",
+            "nested": [],
+        }
+
+    @pytest.mark.parametrize(
+        ("schema", "expected"),
+        [
+            ({}, "value"),
+            ({"type": "object"}, {}),
+            ({"const": 3}, 3),
+            ({"type": ["null", "integer"], "minimum": 2}, 2),
+            ({"type": "string", "format": "date-time"}, "1970-01-01T00:00:00Z"),
+            ({"type": "string", "maxLength": 2}, "va"),
+            ({"allOf": [{"properties": {"a": {"type": "integer"}}}, {"required": ["a"]}]},
+             {"a": 0}),
+            ({"type": "array", "prefixItems": [{"type": "integer"}, {"type": "boolean"}]},
+             [0, True]),
+            ({"$ref": "#/$defs/missing"}, "value"),
+        ],
+    )  # fmt: skip
+    def test_rules(self, schema: dict[str, Any], expected: Any) -> None:
+        assert schema_instance(schema) == expected
+
+    def test_unicode_and_typeddict(self) -> None:
+        class Customer(TypedDict):
+            customer_name: str
+            employees: int
+
+        schema = TypeAdapter(Customer).json_schema()
+        assert TypeAdapter(Customer).validate_python(schema_instance(schema))
+
+    def test_recursive_schema_terminates(self) -> None:
+        schema = {
+            "$defs": {
+                "Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}}
+            },
+            "$ref": "#/$defs/Node",
+        }
+        instance = schema_instance(schema)
+        depth = 0
+        while isinstance(instance, dict):
+            instance, depth = instance["child"], depth + 1
+        assert 5 < depth < 20
+
+
+def _image(colour: Any, mode: str = "RGB", size: tuple[int, int] = (32, 32)) -> Image.Image:
+    return Image.new(mode, size, colour)
+
+
+class TestColourName:
+    @pytest.mark.parametrize(
+        ("colour", "name"),
+        [
+            ((255, 0, 0), "red"),
+            ((0, 255, 0), "green"),
+            ((0, 0, 255), "blue"),
+            ((255, 255, 0), "yellow"),
+            ((0, 255, 255), "cyan"),
+            ((255, 0, 255), "magenta"),
+            ((128, 0, 200), "purple"),
+            ((255, 140, 0), "orange"),
+            ((120, 70, 15), "brown"),
+            ((0, 0, 0), "black"),
+            ((255, 255, 255), "white"),
+            ((128, 128, 128), "gray"),
+        ],
+    )
+    def test_solid_colours(self, colour: tuple[int, int, int], name: str) -> None:
+        assert colour_name(_image(colour)) == name
+
+    def test_majority_wins_and_transparency_is_skipped(self) -> None:
+        img = _image((0, 0, 255, 255), "RGBA", (10, 10))
+        img.paste((255, 0, 0, 255), (0, 0, 10, 4))  # 40 % red, 60 % blue
+        assert colour_name(img) == "blue"
+        img.paste((0, 0, 255, 0), (0, 4, 10, 10))  # the blue becomes transparent
+        assert colour_name(img) == "red"
+        assert colour_name(_image((0, 0, 0, 0), "RGBA")) == "transparent"
+
+    def test_tie_goes_to_the_earlier_name(self) -> None:
+        img = _image((255, 0, 0), size=(10, 10))
+        img.paste((0, 0, 0), (0, 0, 10, 5))
+        assert colour_name(img) == "black"
+
+
+def _png(size: tuple[int, int] = (4, 4)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_inspect_reads_size_without_any_socket() -> None:
+    url = "data:image/png;base64," + base64.b64encode(_png((7, 3))).decode()
+    report = inspect_image_part({"type": "image_url", "image_url": {"url": url}}, "m")
+    assert (report.format, report.width, report.height, report.colour) == ("PNG", 7, 3, "red")
+    assert report.tokens == 1
+
+
+def test_https_is_never_fetched() -> None:
+    part = {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}
+    report = inspect_image_part(part, "m")  # under --disable-socket: a fetch would fail
+    assert (report.source, report.width, report.tokens) == ("https", None, 256)
+
+
+def test_data_url_rejects_non_strict_base64() -> None:
+    url = "data:image/png;base64," + base64.b64encode(_png()).decode()[:-1]
+    with pytest.raises(EmulatedError) as error:
+        inspect_image_part({"type": "image_url", "image_url": {"url": url}}, "m")
+    assert error.value.status == 400
+    assert error.value.code == "invalid_image"
+
+
+def test_import_without_the_extra_names_it() -> None:
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "try:\n    import langchain_flexai.testing\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(  # noqa: S603 - fixed argv, this interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert 'pip install "langchain-flexai[testing]"' in out
