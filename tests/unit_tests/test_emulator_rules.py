@@ -10,13 +10,17 @@ import sys
 from typing import Annotated, Any, Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pydantic import BaseModel, Field, TypeAdapter
 from typing_extensions import TypedDict
 
-from langchain_flexai.testing import colour_name, schema_instance
+from langchain_flexai.testing import DEFAULT_CATALOG, colour_name, schema_instance
 from langchain_flexai.testing._errors import EmulatedError
 from langchain_flexai.testing._images import inspect_image_part
+from langchain_flexai.testing._model import answer
+from langchain_flexai.testing._request import lookup_model, read_request
 
 
 class Inner(BaseModel):
@@ -175,3 +179,40 @@ def test_import_without_the_extra_names_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert 'pip install "langchain-flexai[testing]"' in out
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_KEYS = st.sampled_from(
+    ["model", "messages", "tools", "tool_choice", "response_format", "stop", "max_tokens",
+     "stream", "stream_options", "role", "content", "type", "text", "image_url", "url",
+     "function", "name", "parameters", "tool_calls", "tool_call_id", "json_schema", "schema"]
+)  # fmt: skip
+_SHAPED = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 3) | st.sampled_from(
+        ["phi-4-multimodal-instruct", "user", "tool", "assistant", "text", "image_url",
+         "required", "auto", "function", "json_schema", "json_object", "f",
+         "data:image/png;base64,", "https://example.com/a.png"]
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=5),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.one_of(_JSON, _SHAPED))
+def test_any_body_is_answered_or_refused_never_crashes(body: Any) -> None:
+    catalog = {model.id: model for model in DEFAULT_CATALOG}
+    try:
+        requested, model = lookup_model(body, catalog)
+        answer(read_request(body, requested, model))
+    except EmulatedError as error:
+        status = error.status
+    else:
+        status = 200
+    assert status in {200, 400}
