@@ -9,6 +9,8 @@ FlexAI's error semantics, and the point where every outgoing message list is han
 from __future__ import annotations
 
 import asyncio
+import os
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,6 +18,7 @@ import httpx
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import ChatPromptValue, PromptValue
 from langchain_core.utils import from_env, secret_from_env
 from langchain_openai.chat_models._client_utils import (
     _get_default_async_httpx_client,
@@ -35,7 +38,13 @@ from langchain_flexai.api_errors import (
 )
 from langchain_flexai.capabilities import check_capabilities, record_forced_tool_choice_declined
 from langchain_flexai.catalog import FlexAICatalog, ModelInfo, default_catalog
-from langchain_flexai.content import ImageStats, PreparedMessages, ToolImages, prepare_messages
+from langchain_flexai.content import (
+    ImageStats,
+    PreparedMessages,
+    ToolImages,
+    prepare_messages,
+    shield_from_core,
+)
 from langchain_flexai.images import ImagePolicy
 from langchain_flexai.profiles import profile_for, refresh_profile
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens
@@ -405,8 +414,16 @@ class ChatFlexAI(BaseChatOpenAI):
         # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
         # requests skip the thread hop, which would cost more than the work itself.
         if any(isinstance(m.content, list) for m in messages):
-            return await asyncio.to_thread(self._prepare_messages, messages)
+            async with _image_slots():
+                return await asyncio.to_thread(self._prepare_messages, messages)
         return self._prepare_messages(messages)
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        # langchain-core traces and normalizes messages before `_generate`/`_stream` see them,
+        # and both steps crash on, or lossily rewrite, some valid image shapes. Wrapping those
+        # blocks here (structural, no decoding) lets them reach `prepare_messages` as written.
+        messages = super()._convert_input(model_input).to_messages()
+        return ChatPromptValue(messages=shield_from_core(messages))
 
     def _get_request_payload(
         self,
@@ -542,6 +559,26 @@ def _with_image_stats(result: ChatResult, stats: ImageStats) -> ChatResult:
         for generation in result.generations:
             generation.message.response_metadata.update(stats.as_metadata())
     return result
+
+
+_IMAGE_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _image_slots() -> asyncio.Semaphore:
+    """At most one image job per core at a time, per event loop.
+
+    asyncio's default pool runs up to cpu+4 threads; pixel work in all of them oversubscribes
+    the cores and starves the event loop's own thread. Pillow releases the GIL, so one job per
+    core already uses the machine fully. The pool itself stays asyncio's, which `asyncio.run`
+    shuts down: no threads outlive the loop.
+    """
+    loop = asyncio.get_running_loop()
+    slots = _IMAGE_SLOTS.get(loop)
+    if slots is None:
+        slots = _IMAGE_SLOTS[loop] = asyncio.Semaphore(os.cpu_count() or 2)
+    return slots
 
 
 _MID_STREAM_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout)
