@@ -1,0 +1,284 @@
+"""``flexai-vision describe``: one image streamed to the terminal, or a bulk run over many.
+
+Knows how the command's options map onto ``ChatFlexAI`` (one image), ``FlexAIImageLoader`` (files
+and folders) and ``ImageDescriber`` (https URLs), how results are written (text, JSON lines, a
+``--out`` file) and the closing usage line (tokens, and cost when the catalog lists prices).
+Scheduling, rate limiting, resume and progress are :mod:`langchain_flexai.describe`'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage
+
+from langchain_flexai._cli_common import (
+    EXIT_IMAGES_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Connection,
+    say,
+)
+from langchain_flexai._cli_models import find_prices
+from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
+from langchain_flexai.describe import (
+    DescribeInput,
+    DescribeRecord,
+    DescribeReport,
+    ImageDescriber,
+    RequestRateLimiter,
+    TokenUsage,
+    answer_text,
+)
+from langchain_flexai.document_loaders import FlexAIImageLoader
+from langchain_flexai.errors import ImageInputError
+from langchain_flexai.images import PreparedImage, prepare_image
+
+CACHE_SUFFIX = ".cache.sqlite"
+"""The resume cache of ``--out FILE`` is ``FILE`` + this suffix."""
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text[:16] or text[:5].lower() == "data:"
+
+
+def _chat_model(args: argparse.Namespace, connection: Connection) -> ChatFlexAI:
+    return ChatFlexAI(
+        model=args.model or DEFAULT_MODEL,
+        api_key=connection.api_key,
+        base_url=connection.base_url,
+    )
+
+
+def _single(args: argparse.Namespace) -> bool:
+    if len(args.inputs) != 1 or args.out is not None:
+        return False
+    only: str = args.inputs[0]
+    return _is_url(only) or not Path(only).is_dir()
+
+
+def _prepare(source: str) -> PreparedImage:
+    # A command-line argument is the user's own input: prepare_image is the trusted door. Local
+    # names go in as Paths so that a missing file reads "cannot read", not "invalid base64".
+    return prepare_image(source if _is_url(source) else Path(source))
+
+
+# -- the closing line ------------------------------------------------------------------------
+
+
+def usage_line(
+    usage: TokenUsage, connection: Connection, model: str, *, saved: TokenUsage | None = None
+) -> str:
+    """``<in> prompt + <out> completion tokens[; cost $x (model)]`` for the closing line."""
+    line = f"{usage.input_tokens} prompt + {usage.output_tokens} completion tokens"
+    info = find_prices(connection, model)
+    if info is not None and info.input_per_mtok is not None and info.output_per_mtok is not None:
+        cost = (
+            usage.input_tokens * info.input_per_mtok + usage.output_tokens * info.output_per_mtok
+        ) / 1_000_000
+        line += f"; cost ${cost:.6f} ({info.id})"
+    if saved is not None and saved.total_tokens:
+        line += f"; {saved.total_tokens} tokens saved by the resume cache"
+    return line
+
+
+# -- one image -------------------------------------------------------------------------------
+
+
+def _stream_answer(model: ChatFlexAI, messages: list[BaseMessage]) -> BaseMessage | None:
+    final: BaseMessageChunk | None = None
+    for chunk in model.stream(messages):
+        sys.stdout.write(chunk.text)
+        sys.stdout.flush()
+        final = chunk if final is None else final + chunk
+    sys.stdout.write("\n")
+    return final
+
+
+def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
+    source: str = args.inputs[0]
+    try:
+        image = _prepare(source)
+    except ImageInputError as error:
+        raise CliError(str(error), EXIT_IMAGES_FAILED) from None
+    model = _chat_model(args, connection)
+    messages: list[BaseMessage] = [
+        HumanMessage(content=[{"type": "text", "text": args.prompt}, image.to_content_block()])
+    ]
+    stream = args.stream if args.stream is not None else not args.json
+    reply = _stream_answer(model, messages) if stream else model.invoke(messages)
+    text = answer_text(reply) if reply is not None else ""
+    usage = TokenUsage.from_message(reply) if reply is not None else None
+    if not stream:
+        if args.json:
+            record = DescribeRecord(
+                source=image.source or source,
+                sha256=image.sha256,
+                description=text or None,
+                usage=usage,
+            )
+            sys.stdout.write(json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(text + "\n")
+    if not text:
+        finish = reply.response_metadata.get("finish_reason") if reply is not None else None
+        say(f"the model answered with no text (finish_reason={finish!r})")
+        return EXIT_IMAGES_FAILED
+    say(usage_line(usage or TokenUsage(), connection, model.model_name))
+    return EXIT_OK
+
+
+# -- many images -----------------------------------------------------------------------------
+
+
+def _progress_wanted(args: argparse.Namespace) -> bool:
+    if importlib.util.find_spec("tqdm") is None or not sys.stderr.isatty():
+        return False
+    # Text records printed to the same terminal already show progress, and would be torn by a
+    # bar redrawing under them.
+    return args.out is not None or args.json or not sys.stdout.isatty()
+
+
+def _prepared_or_error(source: str) -> DescribeInput:
+    try:
+        return _prepare(source)
+    except ImageInputError as error:
+        return error
+
+
+def _url_inputs(urls: list[str]) -> Iterator[DescribeInput]:
+    # An unusable URL becomes a "skipped" record in its place, as an unusable file does.
+    return (_prepared_or_error(url) for url in urls)
+
+
+def _merge(reports: list[DescribeReport]) -> DescribeReport:
+    total = DescribeReport()
+    for report in reports:
+        total = DescribeReport(
+            described=total.described + report.described,
+            cached=total.cached + report.cached,
+            skipped=total.skipped + report.skipped,
+            failed=total.failed + report.failed,
+            requests=total.requests + report.requests,
+            usage=total.usage + report.usage,
+            usage_saved=total.usage_saved + report.usage_saved,
+            elapsed_s=total.elapsed_s + report.elapsed_s,
+            problems=total.problems + report.problems,
+        )
+    return total
+
+
+def _records(
+    args: argparse.Namespace, model: ChatFlexAI, reports: list[DescribeReport]
+) -> Iterator[DescribeRecord]:
+    """Files and folders through the loader, then https URLs through a describer."""
+    local = [item for item in args.inputs if not _is_url(item)]
+    urls = [item for item in args.inputs if _is_url(item)]
+    cache = f"{args.out}{CACHE_SUFFIX}" if args.resume else None
+    # One limiter for both groups: --rpm bounds the whole command.
+    limiter = RequestRateLimiter.per_minute(args.rpm) if args.rpm else None
+    progress = _progress_wanted(args)
+    if local:
+        loader = FlexAIImageLoader(
+            local,
+            model=model,
+            prompt=args.prompt,
+            max_concurrency=args.concurrency,
+            rate_limiter=limiter,
+            cache_path=cache,
+            on_error="skip",
+            show_progress=progress,
+        )
+        yield from loader.lazy_describe()
+        if loader.report is not None:
+            reports.append(loader.report)
+    if urls:
+        describer = ImageDescriber(
+            model,
+            args.prompt,
+            max_concurrency=args.concurrency,
+            rate_limiter=limiter,
+            cache_path=cache,
+            show_progress=progress,
+        )
+        yield from describer.describe(_url_inputs(urls), total=len(urls))
+        reports.append(describer.report)
+
+
+def _text_record(record: DescribeRecord) -> str:
+    lines = [record.source or "(unknown source)"]
+    if record.description is not None:
+        lines.extend(f"  {line}" for line in record.description.splitlines())
+    else:
+        lines.append(f"  [{record.status}] {_problem_detail(record)}")
+    return "\n".join(lines) + "\n"
+
+
+def _problem_detail(record: DescribeRecord) -> str:
+    if isinstance(record.exception, ImageInputError):
+        return record.exception.detail
+    return record.error or record.status
+
+
+@contextmanager
+def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], None]]:
+    if args.out is None:
+        stream: TextIO = sys.stdout
+        as_json = bool(args.json)
+    else:
+        try:
+            stream = Path(args.out).open("w", encoding="utf-8", newline="\n")  # noqa: SIM115
+        except OSError as error:
+            raise CliError(f"cannot write {args.out}: {error.strerror}", EXIT_USAGE) from None
+        as_json = True
+
+    def write(record: DescribeRecord) -> None:
+        if as_json:
+            stream.write(json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n")
+        else:
+            stream.write(_text_record(record))
+        # Flushed per record: a run killed half-way leaves every finished record on disk.
+        stream.flush()
+
+    try:
+        yield write
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+
+
+def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
+    model = _chat_model(args, connection)
+    reports: list[DescribeReport] = []
+    with _writer(args) as write:
+        for record in _records(args, model, reports):
+            write(record)
+    report = _merge(reports)
+    for problem in report.problems:
+        say(f"{problem.status} {problem.source}: {_problem_detail(problem)}")
+    say(
+        f"{report.described} described, {report.cached} from cache, {report.skipped} skipped, "
+        f"{report.failed} failed; "
+        + usage_line(report.usage, connection, model.model_name, saved=report.usage_saved)
+    )
+    return EXIT_IMAGES_FAILED if report.skipped or report.failed else EXIT_OK
+
+
+def run_describe(args: argparse.Namespace, connection: Connection) -> int:
+    """Describe the images ``args`` names; returns the exit code.
+
+    Raises:
+        CliError: A single image cannot be used, or ``--out`` cannot be written.
+        openai.OpenAIError: An error no image can avoid (bad key, no credit, unreachable).
+    """
+    if _single(args):
+        return _describe_one(args, connection)
+    return _describe_many(args, connection)

@@ -1,0 +1,199 @@
+"""The ``flexai-vision`` command: describe images and list models (``python -m langchain_flexai``).
+
+Knows the command line (argparse), where the connection comes from (``FLEXAI_API_KEY`` /
+``FLEXAI_API_BASE``, or the bundled emulator with ``--emulator``) and how every failure becomes one
+line on stderr and an exit code:
+
+====  =====================================================================
+code  meaning
+====  =====================================================================
+0     everything worked
+1     some images could not be used or described (the others were)
+2     usage error (bad option, missing argument; argparse's own code)
+3     authentication, credit or API error (no key, 401, 402, 429 after retries, unreachable)
+====  =====================================================================
+
+The work itself lives in ``_cli_describe`` (single image, bulk run) and ``_cli_models`` (catalog
+table). No traceback is shown for a user error; an unexpected bug still shows one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import openai
+
+from langchain_flexai._cli_common import (
+    EXIT_API,
+    EXIT_USAGE,
+    PROG,
+    CliError,
+    Connection,
+    api_error,
+    say,
+)
+from langchain_flexai._version import __version__
+from langchain_flexai.catalog import DEFAULT_BASE_URL, FlexAICatalogError
+from langchain_flexai.describe import DEFAULT_PROMPT
+
+__all__ = ["build_parser", "main"]
+
+_EXIT_INTERRUPTED = 130
+NO_KEY_MESSAGE = (
+    "no API key: set FLEXAI_API_KEY (export FLEXAI_API_KEY=<your key>) "
+    "or add --emulator to run offline against the bundled emulator"
+)
+EMULATOR_EXTRA_MESSAGE = (
+    '--emulator needs the testing extra: pip install "langchain-flexai[testing]"'
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="run against the bundled FlexAI emulator, in-process and offline (no key needed)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``flexai-vision`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Describe images with FlexAI's vision models, and list the models.",
+        epilog="Environment: FLEXAI_API_KEY (required unless --emulator), FLEXAI_API_BASE "
+        f"(default {DEFAULT_BASE_URL}). Exit codes: 0 ok, 1 some images failed, 2 usage "
+        "error, 3 authentication/credit/API error.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    describe = commands.add_parser(
+        "describe",
+        help="describe one image (streamed) or many (a resumable bulk run)",
+        description="One image: the answer is streamed to the terminal. Several images or a "
+        "folder: a bulk run with bounded concurrency and a rate limit, one result per image.",
+    )
+    describe.add_argument(
+        "inputs", nargs="+", metavar="PATH_OR_URL", help="image files, folders or https URLs"
+    )
+    describe.add_argument(
+        "--prompt", default=DEFAULT_PROMPT, help="the question sent with each image"
+    )
+    describe.add_argument(
+        "--model", default=None, help="model id (default phi-4-multimodal-instruct)"
+    )
+    describe.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stream a single image's answer as it is written (the default for one image)",
+    )
+    describe.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines (one record per image) instead of text",
+    )
+    describe.add_argument(
+        "--out", metavar="FILE.jsonl", default=None, help="write the records as JSON lines to FILE"
+    )
+    describe.add_argument(
+        "--concurrency", type=_positive_int, default=4, metavar="N", help="requests in flight (4)"
+    )
+    describe.add_argument(
+        "--rpm", type=_positive_int, default=None, metavar="N", help="at most N requests per minute"
+    )
+    describe.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep answers in FILE.jsonl.cache.sqlite (needs --out); a re-run pays only for "
+        "images not yet described",
+    )
+    _add_connection_options(describe)
+    describe.set_defaults(subparser=describe)
+
+    models = commands.add_parser(
+        "models", help="list FlexAI's models", description="FlexAI's model catalog as a table."
+    )
+    models.add_argument("--vision", action="store_true", help="only models that read images")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_connection_options(models)
+    return parser
+
+
+def _check_describe_args(args: argparse.Namespace) -> None:
+    parser: argparse.ArgumentParser = args.subparser
+    if args.resume and args.out is None:
+        parser.error("--resume needs --out FILE.jsonl (the resume cache is kept next to it)")
+    if args.stream and (len(args.inputs) > 1 or args.out is not None or args.json):
+        parser.error("--stream works with a single image written to the terminal")
+
+
+@contextmanager
+def _connection(args: argparse.Namespace, *, key_required: bool) -> Iterator[Connection]:
+    """Where requests go: the emulator (started here, stopped after) or FlexAI from the env."""
+    if args.emulator:
+        try:
+            from langchain_flexai.testing import FlexAIEmulator  # noqa: PLC0415 - optional extra
+        except ImportError:
+            raise CliError(EMULATOR_EXTRA_MESSAGE, EXIT_USAGE) from None
+        with FlexAIEmulator() as emulator:
+            yield Connection(emulator.base_url, emulator.api_key, emulated=True)
+        return
+    key = os.environ.get("FLEXAI_API_KEY") or None
+    if key is None and key_required:
+        raise CliError(NO_KEY_MESSAGE, EXIT_API)
+    base_url = os.environ.get("FLEXAI_API_BASE") or DEFAULT_BASE_URL
+    yield Connection(base_url, key, emulated=False)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here: `--help` and usage errors should not pay for LangChain's import time.
+    if args.command == "describe":
+        _check_describe_args(args)
+        from langchain_flexai._cli_describe import run_describe  # noqa: PLC0415
+
+        run, key_required = run_describe, True
+    else:
+        from langchain_flexai._cli_models import run_models  # noqa: PLC0415
+
+        # The public catalog needs no key; /v1/models adds details when one is set.
+        run, key_required = run_models, False
+    with _connection(args, key_required=key_required) as connection:
+        try:
+            return run(args, connection)
+        except openai.OpenAIError as error:
+            raise api_error(error, connection.base_url) from None
+        except FlexAICatalogError as error:
+            raise CliError(f"cannot read the model catalog: {error}", EXIT_API) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``flexai-vision`` with ``argv`` (default: the process's arguments).
+
+    Returns:
+        The exit code (see the module docstring).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except CliError as error:
+        say(error.message)
+        return error.code
+    except KeyboardInterrupt:
+        say("interrupted")
+        return _EXIT_INTERRUPTED
