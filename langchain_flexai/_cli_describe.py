@@ -108,7 +108,8 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
     try:
         image = _prepare(source)
     except ImageInputError as error:
-        raise CliError(str(error), EXIT_IMAGES_FAILED) from None
+        # The error's own source is shortened for logs; a user needs the whole name they typed.
+        raise CliError(f"{source}: {error.detail}", EXIT_IMAGES_FAILED) from None
     model = _chat_model(args, connection)
     messages: list[BaseMessage] = [
         HumanMessage(content=[{"type": "text", "text": args.prompt}, image.to_content_block()])

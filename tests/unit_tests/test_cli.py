@@ -1,0 +1,278 @@
+"""flexai-vision without a server: usage errors, missing key, unusable images, output formats.
+
+Every error path checks the exact stderr line and exit code a user sees. Paths that need a
+server (401, 402, 429, streaming, bulk runs) are in tests/integration_tests/test_cli_emulator.py.
+"""
+
+from __future__ import annotations
+
+import builtins
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from PIL import Image
+
+from langchain_flexai import __version__, _cli_describe, cli
+from langchain_flexai._cli_common import Connection, api_error
+from langchain_flexai._cli_models import format_table, model_json
+from langchain_flexai.catalog import ModelInfo
+from langchain_flexai.describe import DescribeRecord, TokenUsage
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+
+NO_KEY_LINE = (
+    "flexai-vision: no API key: set FLEXAI_API_KEY (export FLEXAI_API_KEY=<your key>) "
+    "or add --emulator to run offline against the bundled emulator\n"
+)
+NOT_AN_IMAGE = (
+    "the data is not an image in a format we can read "
+    "(JPEG, PNG, WebP, GIF, HEIC, AVIF, BMP, TIFF, ICO, PPM, ...)"
+)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    return err.splitlines()[-1]
+
+
+@pytest.fixture
+def corrupt(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"this is not a JPEG at all")
+    return path
+
+
+class TestUsageErrors:
+    def test_no_command(self, capsys: pytest.CaptureFixture[str]) -> None:
+        line = usage_error([], capsys)
+        assert line == "flexai-vision: error: the following arguments are required: COMMAND"
+
+    def test_describe_needs_an_input(self, capsys: pytest.CaptureFixture[str]) -> None:
+        line = usage_error(["describe"], capsys)
+        assert line == (
+            "flexai-vision describe: error: the following arguments are required: PATH_OR_URL"
+        )
+
+    @pytest.mark.parametrize(
+        ("value", "why"),
+        [("0", "must be at least 1, got 0"), ("two", "expected a whole number, got 'two'")],
+    )
+    def test_concurrency_must_be_positive(
+        self, value: str, why: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        line = usage_error(["describe", "a.jpg", "--concurrency", value], capsys)
+        assert line == f"flexai-vision describe: error: argument --concurrency: {why}"
+
+    def test_resume_needs_out(self, capsys: pytest.CaptureFixture[str]) -> None:
+        line = usage_error(["describe", "a.jpg", "--resume"], capsys)
+        assert line == (
+            "flexai-vision describe: error: --resume needs --out FILE.jsonl "
+            "(the resume cache is kept next to it)"
+        )
+
+    def test_stream_needs_a_single_image(self, capsys: pytest.CaptureFixture[str]) -> None:
+        line = usage_error(["describe", "a.jpg", "b.jpg", "--stream"], capsys)
+        assert line == (
+            "flexai-vision describe: error: --stream works with a single image written to the "
+            "terminal"
+        )
+
+    def test_usage_errors_come_before_the_key_check(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.delenv("FLEXAI_API_KEY")
+        line = usage_error(["describe", "a.jpg", "--rpm", "-5"], capsys)
+        assert line == "flexai-vision describe: error: argument --rpm: must be at least 1, got -5"
+
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as exited:
+            cli.main(["--version"])
+        assert exited.value.code == 0
+        assert capsys.readouterr().out == f"flexai-vision {__version__}\n"
+
+
+class TestNoKey:
+    @pytest.mark.parametrize(
+        "argv", [["describe", "photo.jpg"], ["describe", "photos/", "--out", "o.jsonl"]]
+    )
+    def test_one_line_and_exit_3(
+        self, argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.delenv("FLEXAI_API_KEY")
+        assert run(argv, capsys) == (3, "", NO_KEY_LINE)
+
+    def test_empty_key_counts_as_none(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("FLEXAI_API_KEY", "")
+        assert run(["describe", "photo.jpg"], capsys) == (3, "", NO_KEY_LINE)
+
+
+class TestEmulatorExtraMissing:
+    def test_names_the_extra(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        real_import = builtins.__import__
+
+        def no_testing(name: str, *args: Any, **kwargs: Any) -> Any:
+            if name == "langchain_flexai.testing":
+                raise ImportError("No module named 'starlette'")
+            return real_import(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", no_testing)
+        assert run(["models", "--emulator"], capsys) == (
+            2,
+            "",
+            'flexai-vision: --emulator needs the testing extra: pip install "langchain-flexai[testing]"\n',  # noqa: E501
+        )
+
+
+class TestUnusableSingleImage:
+    """A single image that cannot be used fails before any request (no socket is opened)."""
+
+    def test_corrupt_file(self, corrupt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run(["describe", str(corrupt)], capsys) == (
+            1,
+            "",
+            f"flexai-vision: {corrupt}: {NOT_AN_IMAGE}\n",
+        )
+
+    def test_missing_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        missing = tmp_path / "nope.png"
+        assert run(["describe", str(missing)], capsys) == (
+            1,
+            "",
+            f"flexai-vision: {missing}: cannot read the image file: No such file or directory\n",
+        )
+
+    def test_http_url_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(["describe", "http://example.com/cat.png"], capsys)
+        assert (code, out) == (1, "")
+        assert err.startswith("flexai-vision: ")
+        assert "https" in err
+        assert err.count("\n") == 1
+
+
+class TestOutput:
+    def test_text_record_described(self) -> None:
+        record = DescribeRecord(source="a/cat.jpg", sha256="00", description="A cat.\nOn a mat.")
+        assert _cli_describe._text_record(record) == "a/cat.jpg\n  A cat.\n  On a mat.\n"
+
+    def test_text_record_skipped_shows_the_detail_without_the_source_twice(self) -> None:
+        error = ImageInputError(NOT_AN_IMAGE, reason=ImageErrorReason.NOT_AN_IMAGE, source="b.jpg")
+        record = DescribeRecord(
+            source="b.jpg", sha256=None, error=str(error), reason="not_an_image", exception=error
+        )
+        assert _cli_describe._text_record(record) == f"b.jpg\n  [skipped] {NOT_AN_IMAGE}\n"
+
+    def test_usage_line_with_prices(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        info = ModelInfo(id="m-1", name="M", input_per_mtok=0.5, output_per_mtok=2.0)
+        monkeypatch.setattr(_cli_describe, "find_prices", lambda _c, _m: info)
+        line = _cli_describe.usage_line(
+            TokenUsage(1000, 200, 1200), Connection("u", None, emulated=False), "m-1"
+        )
+        # 1000 * 0.5 / 1e6 + 200 * 2.0 / 1e6 = 0.0009
+        assert line == "1000 prompt + 200 completion tokens; cost $0.000900 (m-1)"
+
+    def test_usage_line_without_prices_and_with_savings(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_cli_describe, "find_prices", lambda _c, _m: None)
+        line = _cli_describe.usage_line(
+            TokenUsage(10, 2, 12),
+            Connection("u", None, emulated=False),
+            "m",
+            saved=TokenUsage(30, 6, 36),
+        )
+        assert line == "10 prompt + 2 completion tokens; 36 tokens saved by the resume cache"
+
+    def test_models_table(self) -> None:
+        models = [
+            ModelInfo(
+                id="phi-4-multimodal-instruct",
+                name="Phi",
+                category="vision",
+                capabilities=frozenset({"vision"}),
+                context_window=131072,
+                input_per_mtok=0.05,
+                output_per_mtok=0.1,
+                health="healthy",
+            ),
+            ModelInfo(id="txt", name="T", category="text"),
+        ]
+        assert format_table(models).splitlines() == [
+            "MODEL                      CATEGORY  VISION  CONTEXT  IN $/MTOK  OUT $/MTOK  HEALTH",
+            "phi-4-multimodal-instruct  vision    yes     131,072       0.05         0.1  healthy",
+            "txt                        text      no            -          -           -  -",
+        ]
+        assert model_json(models[1]) == {
+            "id": "txt",
+            "name": "T",
+            "category": "text",
+            "vision": False,
+            "capabilities": [],
+            "context_window": None,
+            "max_output": None,
+            "input_per_mtok": None,
+            "output_per_mtok": None,
+            "health": None,
+        }
+
+    def test_connection_repr_hides_the_key(self) -> None:
+        assert "secret" not in repr(Connection("https://x/v1", "secret-key", emulated=False))
+
+
+class TestSingleOrBulk:
+    @pytest.mark.parametrize(
+        ("argv", "single"),
+        [
+            (["one.jpg"], True),
+            (["https://example.com/a.png"], True),
+            (["one.jpg", "two.jpg"], False),
+            (["one.jpg", "--out", "o.jsonl"], False),
+        ],
+    )
+    def test_mode(self, argv: list[str], single: bool) -> None:
+        args = cli.build_parser().parse_args(["describe", *argv])
+        assert _cli_describe._single(args) is single
+
+    def test_a_folder_is_bulk(self, tmp_path: Path) -> None:
+        Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+        args = cli.build_parser().parse_args(["describe", str(tmp_path)])
+        assert _cli_describe._single(args) is False
+
+
+def test_api_error_connection_names_the_url_not_the_key() -> None:
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    error = openai.APIConnectionError(request=request)
+    error.__cause__ = httpx.ConnectError("[Errno 111] Connection refused")
+    problem = api_error(error, "http://127.0.0.1:9/v1")
+    assert (problem.code, problem.message) == (
+        3,
+        "cannot reach http://127.0.0.1:9/v1: [Errno 111] Connection refused",
+    )
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "langchain_flexai", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, f"flexai-vision {__version__}\n")
