@@ -1,0 +1,345 @@
+"""flexai-vision against the emulator: answers, JSON lines, resume, and every API error path.
+
+Each error test checks the exact stderr line and the exit code. Tests that need a fault (a wrong
+key, no credit, a 429) run their own emulator and point the CLI at it through FLEXAI_API_BASE /
+FLEXAI_API_KEY, exactly as a user's shell would; `--emulator` starts one in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from langchain_flexai import cli
+from langchain_flexai.testing import DEFAULT_CATALOG, FlexAIEmulator, RecordedRequest
+from tests.integration_tests import _target
+
+pytestmark = pytest.mark.skipif(_target.LIVE, reason="checks the emulator's exact answers")
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ROOT / "examples" / "images"
+SUNSET = IMAGES / "sunset.jpg"
+SUNSET_ANSWER = "Received 1 message with 1 text part and 1 image.\nImage 1: JPEG 192x128, orange."
+ANSWERS = {
+    "leaf.png": "PNG 128x128, green",
+    "note-rotated.jpg": "JPEG 96x160, yellow",  # EXIF orientation applied: upright
+    "sky.webp": "WEBP 160x100, blue",
+    "sunset.jpg": "JPEG 192x128, orange",
+}
+PRICES = {model.id: (model.input_per_mtok, model.output_per_mtok) for model in DEFAULT_CATALOG}
+USAGE = re.compile(
+    r"flexai-vision: (?:(?P<counts>.*); )?(?P<prompt>\d+) prompt \+ (?P<completion>\d+) "
+    r"completion tokens; cost \$(?P<cost>[0-9.]+) \((?P<model>[^)]+)\)"
+)
+
+
+def chat_requests(emulator: FlexAIEmulator) -> list[RecordedRequest]:
+    return [r for r in emulator.requests if r.path == "/v1/chat/completions"]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def check_usage(line: str, model: str = "phi-4-multimodal-instruct") -> re.Match[str]:
+    match = USAGE.fullmatch(line)
+    assert match is not None, line
+    assert match["model"] == model
+    price_in, price_out = PRICES[model]
+    cost = (int(match["prompt"]) * price_in + int(match["completion"]) * price_out) / 1e6
+    assert match["cost"] == f"{cost:.6f}"
+    return match
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[FlexAIEmulator]:
+    """A private emulator the CLI reaches through the environment, as from a user's shell."""
+    with FlexAIEmulator() as emu:
+        monkeypatch.setenv("FLEXAI_API_BASE", emu.base_url)
+        monkeypatch.setenv("FLEXAI_API_KEY", emu.api_key)
+        yield emu
+
+
+class TestOneImage:
+    def test_streamed_answer_and_usage(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(["describe", str(SUNSET)], capsys)
+        assert (code, out) == (0, SUNSET_ANSWER + "\n")
+        match = check_usage(err.rstrip("\n"))
+        assert match["counts"] is None
+        chat = chat_requests(emulator)
+        assert len(chat) == 1
+        assert chat[0].body["stream"] is True
+        assert chat[0].body["messages"][0]["content"][0] == {
+            "type": "text",
+            "text": cli.DEFAULT_PROMPT,
+        }
+        assert chat[0].image_urls[0].startswith("data:image/jpeg;base64,")
+
+    def test_json_record(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(
+            ["describe", str(SUNSET), "--json", "--prompt", "Colour?", "--model", "gemma-4-31b-it"],
+            capsys,
+        )
+        assert code == 0
+        record = json.loads(out)
+        match = check_usage(err.rstrip("\n"), "gemma-4-31b-it")
+        assert record == {
+            "source": str(SUNSET),
+            "sha256": record["sha256"],
+            "status": "described",
+            "description": SUNSET_ANSWER,
+            "usage": {
+                "input_tokens": int(match["prompt"]),
+                "output_tokens": int(match["completion"]),
+                "total_tokens": int(match["prompt"]) + int(match["completion"]),
+            },
+            "cached": False,
+            "error": None,
+            "reason": None,
+        }
+        assert len(record["sha256"]) == 64
+        body = chat_requests(emulator)[-1].body
+        assert body["model"] == "gemma-4-31b-it"
+        assert body.get("stream") is not True
+        assert body["messages"][0]["content"][0]["text"] == "Colour?"
+
+    def test_emulator_flag_needs_no_key(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.delenv("FLEXAI_API_KEY", raising=False)
+        code, out, _ = run(["describe", str(SUNSET), "--emulator", "--no-stream"], capsys)
+        assert (code, out) == (0, SUNSET_ANSWER + "\n")
+
+
+class TestManyImages:
+    def test_folder_as_text(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(["describe", str(IMAGES)], capsys)
+        assert code == 0
+        expected = "".join(
+            f"{IMAGES / name}\n  Received 1 message with 1 text part and 1 image.\n"
+            f"  Image 1: {answer}.\n"
+            for name, answer in sorted(ANSWERS.items())
+        )
+        assert out == expected
+        match = check_usage(err.rstrip("\n"))
+        assert match["counts"] == "4 described, 0 from cache, 0 skipped, 0 failed"
+
+    def test_out_and_resume_pay_once(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "captions.jsonl"
+        argv = ["describe", str(IMAGES), "--out", str(out_file), "--resume", "--rpm", "600"]
+        code, out, err = run(argv, capsys)
+        assert (code, out) == (0, "")
+        first = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [Path(r["source"]).name for r in first] == sorted(ANSWERS)
+        assert {r["status"] for r in first} == {"described"}
+        assert (tmp_path / "captions.jsonl.cache.sqlite").is_file()
+        sent = len(chat_requests(emulator))
+
+        code, out, err = run(argv, capsys)
+        assert (code, out) == (0, "")
+        assert len(chat_requests(emulator)) == sent  # nothing paid twice
+        second = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [r["status"] for r in second] == ["cached"] * 4
+        assert [r["description"] for r in second] == [r["description"] for r in first]
+        saved = sum(r["usage"]["total_tokens"] for r in first)
+        assert err == (
+            "flexai-vision: 0 described, 4 from cache, 0 skipped, 0 failed; 0 prompt + 0 "
+            "completion tokens; cost $0.000000 (phi-4-multimodal-instruct); "
+            f"{saved} tokens saved by the resume cache\n"
+        )
+
+    def test_a_corrupt_file_is_skipped_and_exit_1(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        broken = tmp_path / "broken.jpg"
+        broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+        code, out, err = run(["describe", str(SUNSET), str(broken), "--json"], capsys)
+        assert code == 1
+        records = [json.loads(line) for line in out.splitlines()]
+        assert [r["status"] for r in records] == ["described", "skipped"]
+        assert records[1]["reason"] == "corrupt"
+        lines = err.splitlines()
+        assert lines[0] == f"flexai-vision: skipped {broken}: {records[1]['error']}"
+        assert check_usage(lines[1])["counts"] == "1 described, 0 from cache, 1 skipped, 0 failed"
+        assert len(lines) == 2
+
+    def test_https_urls_are_sent_not_fetched(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        url = "https://example.com/cat.png"
+        code, out, _ = run(["describe", str(SUNSET), url, "--json"], capsys)
+        assert code == 0
+        records = [json.loads(line) for line in out.splitlines()]
+        assert [r["source"] for r in records] == [str(SUNSET), url]
+        assert "https URL https://example.com/cat.png (not fetched" in records[1]["description"]
+        assert chat_requests(emulator)[-1].image_urls == [url]
+
+
+WRONG_KEY_LINE = (
+    "flexai-vision: FlexAI error 401 invalid_api_key: Invalid API key. Pass a valid FlexAI key "
+    "as 'Authorization: Bearer <key>'.. Check the FLEXAI_API_KEY environment variable or the "
+    "api_key argument.\n"
+)
+NO_CREDIT_LINE = (
+    "flexai-vision: FlexAI error 402: Insufficient credit: your FlexAI balance is exhausted. "
+    "Top up to continue.. Your FlexAI credit is exhausted; top up the account and retry. This "
+    "request was not retried.\n"
+)
+RATE_LIMITED_LINE = (
+    "flexai-vision: FlexAI error 429 rate_limit_exceeded: Injected fault: the emulator was told "
+    "to fail this request with 429.. Rate limited after retries; lower the request rate or "
+    "raise max_retries.\n"
+)
+
+
+class TestApiErrors:
+    @pytest.mark.parametrize("argv", [["describe", str(SUNSET)], ["describe", str(IMAGES)]])
+    def test_wrong_key(
+        self,
+        argv: list[str],
+        emulator: FlexAIEmulator,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("FLEXAI_API_KEY", "fake-wrong-key")
+        code, out, err = run(argv, capsys)
+        assert (code, out, err) == (3, "", WRONG_KEY_LINE)
+        assert "fake-wrong-key" not in err
+
+    @pytest.mark.parametrize("argv", [["describe", str(SUNSET)], ["describe", str(IMAGES)]])
+    def test_credit_exhausted(
+        self, argv: list[str], emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        emulator.faults.credit_budget = 0.0
+        assert run(argv, capsys) == (3, "", NO_CREDIT_LINE)
+
+    def test_rate_limited_after_retries(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # ChatFlexAI retries a 429 three times (four attempts), honouring Retry-After.
+        emulator.faults.fail_next(4, 429, retry_after=0)
+        assert run(["describe", str(SUNSET)], capsys) == (3, "", RATE_LIMITED_LINE)
+        assert emulator.faults.pending_failures == 0
+
+    def test_unknown_model(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        line = (
+            "flexai-vision: FlexAI error 400 model_not_found: The model 'no-such-model' does not "
+            "exist. GET /v1/models lists the available models.. Pass a model id listed by "
+            "`flexai-vision models` (the bare id, not the Hugging Face id).\n"
+        )
+        assert run(["describe", str(SUNSET), "--model", "no-such-model"], capsys) == (3, "", line)
+
+    def test_unreachable(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Bind and close a port so that nothing listens there.
+        with FlexAIEmulator() as emu:
+            base_url = emu.base_url
+        monkeypatch.setenv("FLEXAI_API_BASE", base_url)
+        monkeypatch.setenv("FLEXAI_API_KEY", "fake-test-key")
+        code, out, err = run(["describe", str(SUNSET)], capsys)
+        assert (code, out) == (3, "")
+        assert err.startswith(f"flexai-vision: cannot reach {base_url}: ")
+        assert err.count("\n") == 1
+
+
+class TestModels:
+    def test_table(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(["models", "--emulator"], capsys)
+        assert (code, err) == (0, "")
+        lines = out.splitlines()
+        assert lines[0].split() == [
+            "MODEL", "CATEGORY", "VISION", "CONTEXT", "IN", "$/MTOK", "OUT", "$/MTOK", "HEALTH"
+        ]  # fmt: skip
+        assert sorted(line.split()[0] for line in lines[1:]) == sorted(PRICES)
+        phi = next(line for line in lines if line.startswith("phi-4-multimodal-instruct "))
+        assert phi.split() == [
+            "phi-4-multimodal-instruct", "vision", "yes", "131,072", "0.05", "0.1", "healthy"
+        ]  # fmt: skip
+
+    def test_vision_json(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(["models", "--emulator", "--vision", "--json"], capsys)
+        assert code == 0
+        models = json.loads(out)
+        expected = sorted(m.id for m in DEFAULT_CATALOG if m.vision)
+        assert sorted(m["id"] for m in models) == expected
+        assert all(m["vision"] for m in models)
+
+    def test_public_catalog_needs_no_key(
+        self,
+        emulator: FlexAIEmulator,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.delenv("FLEXAI_API_KEY")
+        code, out, _ = run(["models", "--vision"], capsys)
+        assert code == 0
+        assert [r.path for r in emulator.requests] == ["/api/models"]
+        assert "phi-4-multimodal-instruct" in out
+
+
+class TestConsoleScript:
+    """The installed `flexai-vision` script, as `make demo` runs it."""
+
+    def script(self) -> str:
+        path = Path(sys.executable).with_name("flexai-vision")
+        if not path.exists():
+            pytest.skip("the console script is not installed (pip install -e .)")
+        return str(path)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEXAI_", "OPENAI_"))}
+        env.update(extra)
+        return env
+
+    def test_demo(self) -> None:
+        done = subprocess.run(
+            [self.script(), "describe", "examples/images", "--emulator"],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        for name, answer in ANSWERS.items():
+            assert f"examples/images/{name}\n" in done.stdout
+            assert f"  Image 1: {answer}.\n" in done.stdout
+        match = check_usage(done.stderr.rstrip("\n"))
+        assert match["counts"] == "4 described, 0 from cache, 0 skipped, 0 failed"
+
+    def test_no_key(self) -> None:
+        done = subprocess.run(
+            [self.script(), "describe", "examples/images/sunset.jpg"],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert (done.returncode, done.stdout) == (3, "")
+        assert done.stderr == (
+            "flexai-vision: no API key: set FLEXAI_API_KEY (export FLEXAI_API_KEY=<your key>) "
+            "or add --emulator to run offline against the bundled emulator\n"
+        )
