@@ -21,7 +21,6 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import ChatPromptValue, PromptValue
 from langchain_core.utils import from_env, secret_from_env
 from langchain_openai.chat_models._client_utils import (
-    _get_default_async_httpx_client,
     _get_default_httpx_client,
     _resolve_socket_options,
     _resolve_sync_and_async_api_keys,
@@ -30,6 +29,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 from typing_extensions import Self
 
+from langchain_flexai._http import sdk_httpx, shared_async_client
 from langchain_flexai._version import __version__
 from langchain_flexai.api_errors import (
     FlexAIStreamInterruptedError,
@@ -292,9 +292,7 @@ class ChatFlexAI(BaseChatOpenAI):
                 **client_params,
                 api_key=async_key,
                 http_client=self.http_async_client
-                or _get_default_async_httpx_client(
-                    self.openai_api_base, self.request_timeout, socket_options
-                ),
+                or shared_async_client(self.openai_api_base, self.request_timeout, socket_options),
             )
             self.async_client = self.root_async_client.chat.completions
         return self
@@ -527,7 +525,7 @@ class ChatFlexAI(BaseChatOpenAI):
                 yield guard.see(chunk)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
-        except (httpx.HTTPError, openai.APIConnectionError) as error:
+        except _TRANSPORT_ERRORS as error:
             if not guard.broke_mid_stream(error):
                 raise
             raise guard.interrupted(error) from error
@@ -547,7 +545,7 @@ class ChatFlexAI(BaseChatOpenAI):
                 yield guard.see(chunk)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
-        except (httpx.HTTPError, openai.APIConnectionError) as error:
+        except _TRANSPORT_ERRORS as error:
             if not guard.broke_mid_stream(error):
                 raise
             raise guard.interrupted(error) from error
@@ -581,7 +579,13 @@ def _image_slots() -> asyncio.Semaphore:
     return slots
 
 
-_MID_STREAM_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout)
+# The openai SDK (>=3) raises httpx2's classes; a user-supplied http_client may raise httpx's.
+_TRANSPORT_ERRORS = (httpx.HTTPError, sdk_httpx.HTTPError, openai.APIConnectionError)
+_MID_STREAM_ERRORS = tuple(
+    cls
+    for module in (httpx, sdk_httpx)
+    for cls in (module.RemoteProtocolError, module.ReadError, module.ReadTimeout)
+)
 
 
 def _root_cause(error: BaseException) -> str:
