@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,19 +11,6 @@ import pytest
 from langchain_flexai.testing import FlexAIEmulator
 from tests.integration_tests import _target
 from tests.integration_tests._target import STANDARD_TEST_IMAGE_URL, Target, image_bytes
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every async integration test on one session-wide event loop.
-
-    langchain-openai caches one async HTTP pool per base URL, and a pooled connection belongs to
-    the event loop that opened it; with a loop per test, the next test would reuse a connection
-    of a closed loop. Real applications have one loop, and so do these tests.
-    """
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            # Prepended: in auto mode pytest-asyncio has already added a bare asyncio mark.
-            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
