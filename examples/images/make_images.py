@@ -30,7 +30,9 @@ def sunset() -> Image.Image:
         # From deep orange at the top to a paler orange at the horizon.
         draw.line([(0, y), (191, y)], fill=(235, 110 + y // 3, 30 + y // 6))
     draw.ellipse([76, 62, 116, 102], fill=(255, 214, 90))
-    draw.polygon([(0, 128), (0, 100), (60, 84), (120, 104), (192, 90), (192, 128)], fill=(45, 30, 40))
+    draw.polygon(
+        [(0, 128), (0, 100), (60, 84), (120, 104), (192, 90), (192, 128)], fill=(45, 30, 40)
+    )
     return image
 
 
