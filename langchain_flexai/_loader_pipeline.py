@@ -5,15 +5,19 @@ could not be read or prepared), keeping the walk's order, holding only a bounded
 results in memory, and using every core for the files that need pixels decoded. Knows nothing
 about Documents, messages or models.
 
-Why chunks: a compliant file costs ~0.1 ms (read, header probe, base64); handing each one to a
-thread would cost a third of that again. Files go to the pool in chunks, so the hand-off is paid
-once per chunk, while a chunk of large photos (tens of ms each) still keeps both cores busy.
+Why adaptive: a compliant file costs ~0.1 ms (read, header probe, base64), mostly Python code
+holding the GIL; two threads fighting over it made a folder of such files 1.6x *slower* than one
+thread. A file that needs decoding costs milliseconds in Pillow code that releases the GIL, and
+there threads pay off on every core. So files are prepared on the calling thread while they are
+cheap, and go to the pool (a few per task) once the recent files turn out to be expensive; the
+running average of the time per file decides, chunk by chunk, and results keep the input order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,7 +31,11 @@ from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image
 
 CHUNK_SIZE = 16
-"""Files per task handed to a worker thread."""
+"""Most files prepared per step on the calling thread (cheap files)."""
+_POOL_CHUNK = 2
+"""Files per task handed to a worker thread (expensive files: the hand-off cost is negligible)."""
+_SLOW_FILE_S = 0.002
+"""Average seconds per file above which the pool is used: such files were decoded."""
 _ASYNC_BATCH = 32
 """Prepared items fetched per hop from the event loop to the pipeline's thread."""
 
@@ -81,35 +89,89 @@ def prepare_file(path: str, policy: ImagePolicy) -> Prepared:
     return LoadedImage(image, size)
 
 
-def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy) -> list[Prepared]:
-    return [
+_Chunk = tuple[list[Prepared], float]
+"""Prepared items of one chunk, and the seconds per file it took."""
+
+
+def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy) -> _Chunk:
+    start = time.perf_counter()
+    results = [
         item if isinstance(item, SkippedImage) else prepare_file(item, policy) for item in items
     ]
+    return results, (time.perf_counter() - start) / len(items)
+
+
+class _AdaptivePipeline:
+    """Chunks prepared inline while files are cheap, on the pool while they are expensive."""
+
+    def __init__(self, policy: ImagePolicy, workers: int) -> None:
+        self.policy = policy
+        self.workers = workers
+        self.window = workers * 4
+        self.pool: ThreadPoolExecutor | None = None
+        # (future, ran on the pool) in input order.
+        self.pending: deque[tuple[Future[_Chunk], bool]] = deque()
+        self.per_file = 0.0  # running average of seconds per file
+        self.serial_chunk = _POOL_CHUNK  # doubles while files stay cheap: slow folders show fast
+
+    def _learn(self, seconds_per_file: float) -> None:
+        self.per_file = (self.per_file + seconds_per_file) / 2
+
+    def add(self, items: Iterator[WalkItem]) -> bool:
+        """Start the next chunk of ``items``; False when there are none left."""
+        parallel = self.per_file > _SLOW_FILE_S
+        chunk = list(islice(items, _POOL_CHUNK if parallel else self.serial_chunk))
+        if not chunk:
+            return False
+        if parallel:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="flexai-load")
+            self.pending.append((self.pool.submit(_prepare_chunk, chunk, self.policy), True))
+            return True
+        done = _prepare_chunk(chunk, self.policy)
+        self._learn(done[1])
+        self.serial_chunk = min(self.serial_chunk * 2, CHUNK_SIZE)
+        future: Future[_Chunk] = Future()
+        future.set_result(done)
+        self.pending.append((future, False))
+        return True
+
+    def take(self, *, everything: bool = False) -> Iterator[Prepared]:
+        """Yield finished chunks in order (waiting when the window is full, or for all)."""
+        while self.pending and (
+            everything or self.pending[0][0].done() or len(self.pending) >= self.window
+        ):
+            future, on_pool = self.pending.popleft()
+            results, seconds = future.result()
+            if on_pool:
+                self._learn(seconds)
+            yield from results
+
+    def close(self) -> None:
+        """Cancel chunks not started; wait for those running."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def iter_prepared(
     items: Iterator[WalkItem], policy: ImagePolicy, workers: int
 ) -> Generator[Prepared, None, None]:
-    """Prepare ``items`` on ``workers`` threads; results in input order, a bounded window ahead.
+    """Prepare ``items``, in input order, with up to ``workers`` threads for expensive files.
 
-    Closing the iterator early cancels the chunks not yet started.
+    At most a bounded window of chunks is prepared ahead of the consumer. Closing the iterator
+    early cancels the chunks not yet started.
     """
     if workers <= 1:
         for item in items:
             yield item if isinstance(item, SkippedImage) else prepare_file(item, policy)
         return
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="flexai-load")
-    pending: deque[Future[list[Prepared]]] = deque()
-    window = workers * 2
+    pipeline = _AdaptivePipeline(policy, workers)
     try:
-        while chunk := list(islice(items, CHUNK_SIZE)):
-            pending.append(pool.submit(_prepare_chunk, chunk, policy))
-            if len(pending) >= window:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        while pipeline.add(items):
+            yield from pipeline.take()
+        yield from pipeline.take(everything=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pipeline.close()
 
 
 def _next_batch(iterator: Iterator[Prepared]) -> list[Prepared]:

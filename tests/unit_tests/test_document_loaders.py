@@ -65,13 +65,20 @@ async def test_aload_equals_load(tmp_path: Path) -> None:
     assert await loader.aload() == loader.load()
 
 
-def test_order_does_not_depend_on_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("slow_file_s", [-1.0, 1.0], ids=["pool", "inline"])
+def test_order_does_not_depend_on_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow_file_s: float
+) -> None:
+    # -1: every file counts as expensive, so every chunk goes to the pool; 1: none does.
+    monkeypatch.setattr(_loader_pipeline, "_SLOW_FILE_S", slow_file_s)
     for i in range(40):
         save_image(tmp_path / f"{i:03d}.png", (8 + i, 8))
-    serial = FlexAIImageLoader(tmp_path, workers=1).load()
-    parallel = FlexAIImageLoader(tmp_path, workers=3).load()
-    assert serial == parallel
-    assert _names(tmp_path, serial) == [f"{i:03d}.png" for i in range(40)]
+    corrupt_png(tmp_path / "017x.png")
+    serial = FlexAIImageLoader(tmp_path, workers=1, on_error="skip")
+    parallel = FlexAIImageLoader(tmp_path, workers=3, on_error="skip")
+    assert serial.load() == parallel.load()
+    assert _names(tmp_path, parallel.load()) == [f"{i:03d}.png" for i in range(40)]
+    assert [Path(s.source or "").name for s in parallel.skipped] == ["017x.png"]
 
 
 def test_metadata_and_stand_in_text(tmp_path: Path) -> None:
@@ -309,10 +316,17 @@ def test_lazy_load_prepares_a_bounded_window(
         return real(path, policy)
 
     monkeypatch.setattr(_loader_pipeline, "prepare_file", counting)
+    monkeypatch.setattr(_loader_pipeline, "_SLOW_FILE_S", -1.0)  # the pool path
     documents = FlexAIImageLoader(tmp_path, workers=2).lazy_load()
     next(documents)
-    # Two workers: at most a window of 2 x 2 chunks of 16 files ahead, not the folder.
-    assert len(prepared) <= 4 * _loader_pipeline.CHUNK_SIZE
+    # Two workers: a window of 2 x 4 chunks of 2 files ahead, not the folder.
+    assert len(prepared) <= 20
+    documents.close()
+    prepared.clear()
+    monkeypatch.setattr(_loader_pipeline, "_SLOW_FILE_S", 1.0)  # the inline path
+    documents = FlexAIImageLoader(tmp_path, workers=2).lazy_load()
+    next(documents)
+    assert len(prepared) <= _loader_pipeline.CHUNK_SIZE
     documents.close()
 
 
