@@ -105,7 +105,7 @@ for _ in loader.lazy_load():
 
 def _start_runner(folder: Path, cache: Path, emulator: FlexAIEmulator) -> subprocess.Popen[bytes]:
     args = [str(folder), str(cache), emulator.base_url, emulator.api_key]
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    return subprocess.Popen(
         [sys.executable, "-c", _RUNNER, *args],
         cwd=Path(__file__).parents[2],
         stdout=subprocess.DEVNULL,
