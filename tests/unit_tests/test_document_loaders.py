@@ -15,7 +15,7 @@ import pytest
 from langchain_core.document_loaders import Blob
 from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
-from PIL import Image
+from PIL import Image, ImageFile
 
 from langchain_flexai import _loader_pipeline
 from langchain_flexai.document_loaders import (
@@ -113,6 +113,23 @@ def test_compliant_files_are_sent_byte_for_byte(tmp_path: Path) -> None:
         payload = doc.metadata["image_url"].split(",", 1)[1]
         assert pybase64.b64decode(payload) == files[key].read_bytes()
         assert doc.metadata["transformations"] == []
+
+
+def test_compliant_files_are_never_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for fmt, suffix in (("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp"), ("GIF", ".gif")):
+        save_image(tmp_path / f"x{suffix}", (64, 48), fmt=fmt)
+    save_image(tmp_path / "y.bmp", (64, 48))  # the control: BMP must be decoded to convert it
+    decoded: list[str | None] = []
+    real_load = ImageFile.ImageFile.load
+
+    def load(self: ImageFile.ImageFile) -> object:
+        decoded.append(self.format)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    docs = FlexAIImageLoader(tmp_path, workers=1).load()
+    assert [d.metadata["transformations"] for d in docs] == [[], [], [], [], ["converted"]]
+    assert set(decoded) == {"BMP"}  # load() may be called more than once per image
 
 
 def test_oversize_is_downscaled_and_converted_formats_recorded(tmp_path: Path) -> None:
