@@ -46,7 +46,7 @@ def flexai_error_message(error: openai.APIStatusError) -> str:
     code = envelope.get("code")
     status = error.status_code
     label = f"{status} {code}" if code not in (None, "", str(status)) else str(status)
-    text = f"FlexAI error {label}: {message}"
+    text = f"FlexAI error {label}: {message.rstrip('. ')}"
     hint = _hint(status, code, message)
     return f"{text}. {hint}" if hint else text
 

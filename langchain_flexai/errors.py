@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-_SOURCE_PREVIEW_CHARS = 48
+_URL_PREVIEW_CHARS = 48
+_PATH_PREVIEW_CHARS = 160
 
 
 class ImageErrorReason(str, Enum):
@@ -54,12 +55,20 @@ class ImageErrorReason(str, Enum):
 
 
 def preview_source(source: str) -> str:
-    """Shorten a source for an error message; never echo a whole base64 blob."""
+    """Shorten a source for an error message; never echo a whole base64 blob.
+
+    Data URLs keep only their header; other URLs their first characters (the host and path
+    start are what identify them); paths their end, where the file name is.
+    """
     if source.startswith("data:"):
         head = source.split(",", 1)[0]
         return f"{head},…"
-    if len(source) > _SOURCE_PREVIEW_CHARS:
-        return source[:_SOURCE_PREVIEW_CHARS] + "…"
+    if "://" in source[:16]:
+        if len(source) > _URL_PREVIEW_CHARS:
+            return source[:_URL_PREVIEW_CHARS] + "…"
+        return source
+    if len(source) > _PATH_PREVIEW_CHARS:
+        return "…" + source[-_PATH_PREVIEW_CHARS:]
     return source
 
 

@@ -194,17 +194,17 @@ class TestManyImages:
 
 WRONG_KEY_LINE = (
     "flexai-vision: FlexAI error 401 invalid_api_key: Invalid API key. Pass a valid FlexAI key "
-    "as 'Authorization: Bearer <key>'.. Check the FLEXAI_API_KEY environment variable or the "
+    "as 'Authorization: Bearer <key>'. Check the FLEXAI_API_KEY environment variable or the "
     "api_key argument.\n"
 )
 NO_CREDIT_LINE = (
     "flexai-vision: FlexAI error 402: Insufficient credit: your FlexAI balance is exhausted. "
-    "Top up to continue.. Your FlexAI credit is exhausted; top up the account and retry. This "
+    "Top up to continue. Your FlexAI credit is exhausted; top up the account and retry. This "
     "request was not retried.\n"
 )
 RATE_LIMITED_LINE = (
     "flexai-vision: FlexAI error 429 rate_limit_exceeded: Injected fault: the emulator was told "
-    "to fail this request with 429.. Rate limited after retries; lower the request rate or "
+    "to fail this request with 429. Rate limited after retries; lower the request rate or "
     "raise max_retries.\n"
 )
 
@@ -243,7 +243,7 @@ class TestApiErrors:
     ) -> None:
         line = (
             "flexai-vision: FlexAI error 400 model_not_found: The model 'no-such-model' does not "
-            "exist. GET /v1/models lists the available models.. Pass a model id listed by "
+            "exist. GET /v1/models lists the available models. Pass a model id listed by "
             "`flexai-vision models` (the bare id, not the Hugging Face id).\n"
         )
         assert run(["describe", str(SUNSET), "--model", "no-such-model"], capsys) == (3, "", line)
