@@ -27,7 +27,7 @@ _ORIENTATION = 0x0112
 
 def _photo(size: tuple[int, int], grain: float, seed: int = 1) -> Image.Image:
     """Photo-like: a tinted gradient, blotchy low-frequency texture at two scales, fine grain."""
-    rng = random.Random(seed)  # noqa: S311 - benchmark pixels, not secrets
+    rng = random.Random(seed)
     w, h = size
 
     def texture(scale: int) -> Image.Image:
@@ -152,7 +152,7 @@ print(json.dumps({"extra_kib": after - before, "url_chars": len(url)}))
 
 
 def _peak_extra_rss(path: Path, side: str) -> float:
-    out = subprocess.run(  # noqa: S603 - our own interpreter and script
+    out = subprocess.run(
         [sys.executable, "-c", _RSS_SCRIPT, str(path), side],
         capture_output=True,
         text=True,

@@ -64,7 +64,7 @@ def test_fixture_gives_a_fresh_emulator_per_test(flexai_emulator: FlexAIEmulator
 def test_standalone_server() -> None:
     with FlexAIEmulator() as probe:  # borrow a free port, then release it
         port = probe.port
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, this interpreter
+    process = subprocess.Popen(
         [sys.executable, "-m", "langchain_flexai.testing", "--port", str(port), "--rpm", "7"],
         stdout=subprocess.PIPE,
         text=True,

@@ -26,7 +26,7 @@ def encode(im: Image.Image, fmt: str, **params: object) -> bytes:
 
 def noisy(size: tuple[int, int], mode: str = "RGB", seed: int = 7) -> Image.Image:
     """A photo-like image (gradient plus noise) that compresses like a photo; deterministic."""
-    rng = random.Random(seed)  # noqa: S311 - test pixels, not secrets
+    rng = random.Random(seed)
     noise = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
     gradient = Image.linear_gradient("L").rotate(90).resize(size).convert("RGB")
     return Image.blend(noise, gradient, 0.75).convert(mode)

@@ -175,7 +175,7 @@ def test_import_without_the_extra_names_it() -> None:
         "try:\n    import langchain_flexai.testing\n"
         "except ImportError as e:\n    print(e)\n"
     )
-    out = subprocess.run(  # noqa: S603 - fixed argv, this interpreter
+    out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert 'pip install "langchain-flexai[testing]"' in out
