@@ -291,8 +291,14 @@ class _Run:
         self.problems: list[DescribeRecord] = []
         self.elapsed_s: float | None = None  # set when the run ends
         self.lock = threading.Lock()
+        self.fatal: Exception | None = None  # an error that stops the run (bad key, no credit)
         self.cache = DescribeCache(describer.cache_path) if describer.cache_path else None
         self.bar = ProgressBar(enabled=describer.show_progress, total=total, desc="describe")
+
+    def check_fatal(self) -> None:
+        """Refuse to send another request once an error has stopped the run."""
+        if self.fatal is not None:
+            raise self.fatal
 
     def count_request(self) -> None:
         with self.lock:
@@ -484,8 +490,9 @@ class ImageDescriber:
             source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
         )
 
-    def _failed(self, image: PreparedImage, error: Exception) -> DescribeRecord:
+    def _failed(self, run: _Run, image: PreparedImage, error: Exception) -> DescribeRecord:
         if _is_fatal(error):
+            run.fatal = error  # no further request is sent; the consumer re-raises in order
             raise error
         return DescribeRecord(
             source=image.source,
@@ -501,13 +508,14 @@ class ImageDescriber:
         for attempt in range(self.max_rate_limit_retries + 1):
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire()
+            run.check_fatal()
             run.count_request()
             try:
                 answer = self.model.invoke(messages)
             except Exception as error:  # noqa: BLE001 - every failure becomes a record
                 delay = _retry_after(error)
                 if delay is None or attempt == self.max_rate_limit_retries:
-                    return self._failed(image, error)
+                    return self._failed(run, image, error)
                 if not self._back_off(delay):
                     time.sleep(delay)
                 continue
@@ -522,13 +530,14 @@ class ImageDescriber:
             for attempt in range(self.max_rate_limit_retries + 1):
                 if self.rate_limiter is not None:
                     await self.rate_limiter.aacquire()
+                run.check_fatal()
                 run.count_request()
                 try:
                     answer = await self.model.ainvoke(messages)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a record
                     delay = _retry_after(error)
                     if delay is None or attempt == self.max_rate_limit_retries:
-                        return self._failed(image, error)
+                        return self._failed(run, image, error)
                     if not self._back_off(delay):
                         await asyncio.sleep(delay)
                     continue
