@@ -36,6 +36,7 @@ __all__ = [
     "check_capabilities",
     "check_request",
     "declines_forced_tool_choice",
+    "image_refusal",
     "record_forced_tool_choice_declined",
 ]
 
@@ -104,6 +105,28 @@ def _alternatives_text(alternatives: Sequence[str] | None) -> str:
     return f"{shown}{more}" if names else "none listed"
 
 
+def image_refusal(
+    model: str | None,
+    model_info: ModelInfo | None,
+    *,
+    alternatives: Sequence[str] | None = None,
+) -> str | None:
+    """Why images cannot go to ``model``, naming vision models instead; None when they can.
+
+    Unknown (no catalog record, not in the static table) counts as "can": the server judges.
+    """
+    if _reads_images(model, model_info) is not False:
+        return None
+    name = model_info.id if model_info is not None else model
+    source = "its catalog entry has no 'vision' capability"
+    if model_info is None:
+        source = "langchain-flexai's table of well-known models lists it as text-only"
+    return (
+        f"model {name!r} does not read images ({source}). Send images to a "
+        f"vision-capable model, for example: {_alternatives_text(alternatives)}"
+    )
+
+
 def _is_forced(tool_choice: object) -> bool:
     # "required" forces some call; a dict names one function. "auto"/"none" force nothing.
     return tool_choice == "required" or isinstance(tool_choice, Mapping)
@@ -143,15 +166,12 @@ def check_request(
         messages, tool_choice = messages_or_payload, None
     name = model_info.id if model_info is not None else model
 
-    if _reads_images(model, model_info) is False:
+    refusal = image_refusal(model, model_info, alternatives=alternatives)
+    if refusal is not None:
         position = next(_image_positions(messages), None)
         if position is not None:
-            source = "its catalog entry has no 'vision' capability"
-            if model_info is None:
-                source = "FlexAI's catalog lists it as text-only"
             raise ImageInputError(
-                f"model {name!r} does not read images ({source}). Send images to a "
-                f"vision-capable model, for example: {_alternatives_text(alternatives)}",
+                refusal,
                 reason=ImageErrorReason.IMAGE_NOT_ALLOWED,
                 message_index=position[0],
                 part_index=position[1],

@@ -65,6 +65,8 @@ __all__ = [
 DEFAULT_BASE_URL = "https://tokens.flex.ai/v1"
 DEFAULT_TTL_S = 300.0
 DEFAULT_TIMEOUT_S = 10.0
+FAILURE_BACKOFF_S = 30.0
+"""After a failed fetch, how long checks treat capabilities as unknown instead of asking again."""
 MAX_CATALOG_BYTES = 8 * 1024 * 1024
 """A catalog answer larger than this is refused (the live list is a few hundred kB)."""
 
@@ -177,6 +179,7 @@ class FlexAICatalog:
         self._client = http_client
         self._async_client = http_async_client
         self._snapshot: _Snapshot | None = None
+        self._failed_at: float | None = None
         self._static = False
         self._lock = threading.Lock()
 
@@ -326,29 +329,45 @@ class FlexAICatalog:
         await self.asnapshot(refresh=refresh)
         return self._lookup(name)
 
+    def _recently_failed(self) -> bool:
+        failed_at = self._failed_at
+        return failed_at is not None and time.monotonic() - failed_at < FAILURE_BACKOFF_S
+
     def find_model(self, name: str) -> ModelInfo | None:
         """Like :meth:`get_model`, but None when the model is unknown or the catalog unreadable.
 
         For checks that should degrade to "unknown" rather than fail a request: an unreadable
-        catalog is reported once per fetch attempt as a :class:`CatalogWarning`.
+        catalog is reported as a :class:`CatalogWarning`, and not asked again for
+        ``FAILURE_BACKOFF_S`` seconds, so an unreachable catalog does not add a timeout to every
+        request.
         """
+        if self._fresh() is None and self._recently_failed():
+            return None
         try:
-            return self.get_model(name)
+            info = self.get_model(name)
         except ModelNotFoundError:
             return None
         except FlexAICatalogError as error:
+            self._failed_at = time.monotonic()
             warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 2)
             return None
+        self._failed_at = None
+        return info
 
     async def afind_model(self, name: str) -> ModelInfo | None:
         """Async :meth:`find_model`."""
+        if self._fresh() is None and self._recently_failed():
+            return None
         try:
-            return await self.aget_model(name)
+            info = await self.aget_model(name)
         except ModelNotFoundError:
             return None
         except FlexAICatalogError as error:
+            self._failed_at = time.monotonic()
             warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 2)
             return None
+        self._failed_at = None
+        return info
 
     def _lookup(self, name: str) -> ModelInfo:
         snapshot = self._snapshot

@@ -26,7 +26,7 @@ from langchain_openai.chat_models._client_utils import (
     _resolve_sync_and_async_api_keys,
 )
 from langchain_openai.chat_models.base import BaseChatOpenAI
-from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_flexai._http import sdk_httpx, shared_async_client
@@ -36,7 +36,11 @@ from langchain_flexai.api_errors import (
     error_code,
     to_flexai_error,
 )
-from langchain_flexai.capabilities import check_capabilities, record_forced_tool_choice_declined
+from langchain_flexai.capabilities import (
+    check_capabilities,
+    image_refusal,
+    record_forced_tool_choice_declined,
+)
 from langchain_flexai.catalog import FlexAICatalog, ModelInfo, default_catalog
 from langchain_flexai.content import (
     ImageStats,
@@ -64,6 +68,26 @@ MISSING_KEY_MESSAGE = (
     "(get a key at https://console.flex.ai). To try things offline, use "
     "langchain_flexai.testing.FlexAIEmulator."
 )
+
+
+class _WireReady:
+    """The message objects this model prepared itself, so the payload step can skip them.
+
+    Held weakly (by identity): an entry lasts as long as the request that made it. Per model
+    instance, because another instance may have another image policy.
+    """
+
+    def __init__(self) -> None:
+        self._messages: weakref.WeakValueDictionary[int, BaseMessage] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def add(self, messages: Sequence[BaseMessage]) -> None:
+        for message in messages:
+            self._messages[id(message)] = message
+
+    def holds_all(self, messages: Sequence[BaseMessage]) -> bool:
+        return all(self._messages.get(id(m)) is m for m in messages)
 
 
 class ChatFlexAI(BaseChatOpenAI):
@@ -248,6 +272,8 @@ class ChatFlexAI(BaseChatOpenAI):
     """The catalog used by `check_capabilities` and `refresh_profile`; by default the shared one
     for this `base_url` and key (`FlexAICatalog.from_models(...)` makes an offline one)."""
 
+    _wire_ready: _WireReady = PrivateAttr(default_factory=_WireReady)
+
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
         """Require a key, then build the SDK clients over langchain-openai's cached HTTP pools.
@@ -357,25 +383,38 @@ class ChatFlexAI(BaseChatOpenAI):
         self.profile = refresh_profile(self.model_name, catalog=self._catalog())
         return self.profile
 
-    def _check_payload(self, payload: dict[str, Any]) -> None:
+    def _model_info(self, model: str) -> ModelInfo | None:
+        return self._catalog().find_model(model)
+
+    def _image_refusal(self, model: str) -> str | None:
+        """With `check_capabilities`: why images cannot go to `model` (None when they can)."""
+        if not self.check_capabilities:
+            return None
         catalog = self._catalog()
-        model = str(payload.get("model") or self.model_name)
-        info: ModelInfo | None = catalog.find_model(model)
+        info = self._model_info(model)
         alternatives = None
         if info is not None and not info.vision:
             alternatives = [m.id for m in catalog.list_models("vision")]
+        return image_refusal(model, info, alternatives=alternatives)
+
+    def _check_tool_choice(self, payload: dict[str, Any]) -> None:
+        # Images were checked while preparing the messages (where their positions are known);
+        # what is left is the forced tool choice, which only the payload shows.
+        model = str(payload.get("model") or self.model_name)
         check_capabilities(
             payload,
-            model_info=info,
+            model_info=self._model_info(model),
             on_forced_tool_decline=self.on_forced_tool_decline,
-            alternatives=alternatives,
         )
 
     async def _awarm_catalog(self, kwargs: dict[str, Any]) -> None:
-        # The payload step is synchronous; fetch the catalog here first so that it never blocks
-        # the event loop (later lookups are served from the cache).
+        # Checks read the catalog synchronously; fetch it here first so that they never block
+        # the event loop (later lookups are served from the cache, or skipped after a failure).
         if self.check_capabilities:
-            await self._catalog().afind_model(str(kwargs.get("model") or self.model_name))
+            await self._catalog().afind_model(self._request_model(kwargs))
+
+    def _request_model(self, kwargs: dict[str, Any]) -> str:
+        return str(kwargs.get("model") or self.model_name)
 
     def get_num_tokens(self, text: str) -> int:
         """Estimate the tokens in `text` offline (no tokenizer download): see docs/catalog.md."""
@@ -394,7 +433,11 @@ class ChatFlexAI(BaseChatOpenAI):
         after this model's `image_policy` downscaling. https images are never fetched.
         """
         return count_message_tokens(
-            messages, model=self.model_name, policy=self.image_policy, tools=tools
+            messages,
+            model=self.model_name,
+            policy=self.image_policy,
+            tools=tools,
+            tool_images=self.tool_images,
         )
 
     def _flexai_error(self, error: openai.APIStatusError, model: object) -> openai.APIStatusError:
@@ -405,16 +448,27 @@ class ChatFlexAI(BaseChatOpenAI):
 
     # -- content preparation -------------------------------------------------------------------
 
-    def _prepare_messages(self, messages: list[BaseMessage]) -> PreparedMessages:
-        return prepare_messages(messages, policy=self.image_policy, tool_images=self.tool_images)
+    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> PreparedMessages:
+        prepared = prepare_messages(
+            messages,
+            policy=self.image_policy,
+            tool_images=self.tool_images,
+            refuse_images=self._image_refusal(model),
+        )
+        self._wire_ready.add(prepared.messages)
+        return prepared
 
-    async def _aprepare_messages(self, messages: list[BaseMessage]) -> PreparedMessages:
+    async def _aprepare_messages(
+        self, messages: list[BaseMessage], kwargs: dict[str, Any]
+    ) -> PreparedMessages:
+        await self._awarm_catalog(kwargs)
+        model = self._request_model(kwargs)
         # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
         # requests skip the thread hop, which would cost more than the work itself.
         if any(isinstance(m.content, list) for m in messages):
             async with _image_slots():
-                return await asyncio.to_thread(self._prepare_messages, messages)
-        return self._prepare_messages(messages)
+                return await asyncio.to_thread(self._prepare_messages, messages, model)
+        return self._prepare_messages(messages, model)
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         # langchain-core traces and normalizes messages before `_generate`/`_stream` see them,
@@ -431,13 +485,14 @@ class ChatFlexAI(BaseChatOpenAI):
         **kwargs: Any,
     ) -> dict[str, Any]:
         # Every path to FlexAI builds its payload here, so no path can skip preparation. The entry
-        # points below have usually prepared already (for the counts, and off the event loop);
-        # preparing prepared messages again is idempotent and hits the image cache.
+        # points below have prepared already (for the counts, and off the event loop); those
+        # exact message objects are known and not prepared twice.
         messages = self._convert_input(input_).to_messages()
-        prepared = self._prepare_messages(messages)
-        payload = super()._get_request_payload(prepared.messages, stop=stop, **kwargs)
+        if not self._wire_ready.holds_all(messages):
+            messages = self._prepare_messages(messages, self._request_model(kwargs)).messages
+        payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         if self.check_capabilities:
-            self._check_payload(payload)
+            self._check_tool_choice(payload)
         return payload
 
     # -- results ---------------------------------------------------------------------------------
@@ -489,7 +544,7 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prepared = self._prepare_messages(messages)
+        prepared = self._prepare_messages(messages, self._request_model(kwargs))
         try:
             result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
@@ -503,8 +558,7 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prepared = await self._aprepare_messages(messages)
-        await self._awarm_catalog(kwargs)
+        prepared = await self._aprepare_messages(messages, kwargs)
         try:
             result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
@@ -518,7 +572,7 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prepared = self._prepare_messages(messages)
+        prepared = self._prepare_messages(messages, self._request_model(kwargs))
         guard = _StreamGuard(prepared.stats)
         try:
             for chunk in super()._stream(prepared.messages, stop, run_manager, **kwargs):
@@ -538,7 +592,7 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        prepared = await self._aprepare_messages(messages)
+        prepared = await self._aprepare_messages(messages, kwargs)
         guard = _StreamGuard(prepared.stats)
         try:
             async for chunk in super()._astream(prepared.messages, stop, run_manager, **kwargs):
@@ -564,6 +618,14 @@ _IMAGE_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semap
 )
 
 
+def _usable_cores() -> int:
+    # The cores this process may run on (a container's CPU set), not the host's count.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 2
+
+
 def _image_slots() -> asyncio.Semaphore:
     """At most one image job per core at a time, per event loop.
 
@@ -575,7 +637,7 @@ def _image_slots() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     slots = _IMAGE_SLOTS.get(loop)
     if slots is None:
-        slots = _IMAGE_SLOTS[loop] = asyncio.Semaphore(os.cpu_count() or 2)
+        slots = _IMAGE_SLOTS[loop] = asyncio.Semaphore(_usable_cores())
     return slots
 
 

@@ -166,6 +166,7 @@ def prepare_messages(
     *,
     policy: ImagePolicy | None = None,
     tool_images: ToolImages = "user_message",
+    refuse_images: str | None = None,
 ) -> PreparedMessages:
     """Turn LangChain messages into messages that carry only FlexAI wire parts.
 
@@ -176,6 +177,8 @@ def prepare_messages(
             given by the user or as rewritten by langchain-core's ``_normalize_messages``.
         policy: Image limits (size, bytes, count); ``ImagePolicy()`` when ``None``.
         tool_images: Where images in tool messages go, see :data:`ToolImages`.
+        refuse_images: When set, any image part is refused with this explanation (the model is
+            known not to read images), located at the image before anything is decoded.
 
     Returns:
         The prepared messages and their image stats.
@@ -188,7 +191,7 @@ def prepare_messages(
         msg = f"tool_images must be one of {', '.join(map(repr, _TOOL_IMAGE_CHOICES))}"
         raise ValueError(f"{msg}, got {tool_images!r}")
     policy = policy if policy is not None else ImagePolicy()
-    plans = _recognize_all(messages, policy, tool_images)
+    plans = _recognize_all(messages, policy, tool_images, refuse_images)
     wire_images, stats = _prepare_images(plans, policy)
     return PreparedMessages(_assemble(messages, plans, wire_images, tool_images), stats)
 
@@ -228,7 +231,10 @@ def shield_from_core(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
 
 
 def _recognize_all(
-    messages: Sequence[BaseMessage], policy: ImagePolicy, tool_images: ToolImages
+    messages: Sequence[BaseMessage],
+    policy: ImagePolicy,
+    tool_images: ToolImages,
+    refuse_images: str | None,
 ) -> list[list[_Slot] | None]:
     plans: list[list[_Slot] | None] = []
     image_count = 0
@@ -245,7 +251,7 @@ def _recognize_all(
                 if part is None:
                     continue
                 if isinstance(part, RemoteImage | InlineImage):
-                    _check_image_allowed(role, tool_images)
+                    _check_image_allowed(role, tool_images, refuse_images)
                     image_count += 1
                     _check_image_count(image_count, policy)
             except ImageInputError as err:
@@ -269,7 +275,9 @@ def _role(message: BaseMessage) -> _Role:
     return "function"
 
 
-def _check_image_allowed(role: _Role, tool_images: ToolImages) -> None:
+def _check_image_allowed(role: _Role, tool_images: ToolImages, refuse_images: str | None) -> None:
+    if refuse_images is not None:
+        raise ImageInputError(refuse_images, reason=ImageErrorReason.IMAGE_NOT_ALLOWED)
     if role == "user" or (role == "tool" and tool_images != "error"):
         return
     if role == "tool":

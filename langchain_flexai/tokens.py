@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_flexai import _image_token_rules as rules
-from langchain_flexai.content import prepare_messages
+from langchain_flexai.content import ToolImages, prepare_messages
 from langchain_flexai.images import prepare_inline_image
 
 if TYPE_CHECKING:
@@ -234,6 +234,7 @@ def count_message_tokens(
     model: str,
     policy: ImagePolicy | None = None,
     tools: Sequence[Any] | None = None,
+    tool_images: ToolImages = "user_message",
 ) -> int:
     """Estimate the prompt tokens ``messages`` cost on ``model``, without any network access.
 
@@ -249,11 +250,12 @@ def count_message_tokens(
         policy: The ImagePolicy images are prepared with (``None``: the default policy).
         tools: Tools bound to the request (anything ``convert_to_openai_tool`` accepts); their
             JSON schemas are counted as text.
+        tool_images: Where images returned by tools go, as the chat model will send them.
 
     Returns:
         The estimated ``prompt_tokens``.
     """
-    prepared = prepare_messages(messages, policy=policy)
+    prepared = prepare_messages(messages, policy=policy, tool_images=tool_images)
     total = TOKENS_PER_REPLY
     for message in prepared.messages:
         total += TOKENS_PER_MESSAGE

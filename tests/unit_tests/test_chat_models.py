@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import openai
 import pytest
 from langchain_core.load import dumpd, dumps, load
 from langchain_core.messages import AIMessage, HumanMessage
+from PIL import Image
 
-from langchain_flexai import ChatFlexAI, __version__
+from langchain_flexai import ChatFlexAI, __version__, chat_models
 from langchain_flexai.api_errors import FlexAICreditExhaustedError, FlexAIStreamInterruptedError
 from tests.unit_tests.conftest import FAKE_KEY
 from tests.unit_tests.wire import WireRecorder, chunk, completion, error_body, sse
@@ -98,15 +104,20 @@ def test_identity() -> None:
     assert "langchain-openai" in versions  # the parent's validator still ran
 
 
-def test_key_never_in_repr_str_dumps_or_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    model = ChatFlexAI(api_key="fake-secret-key-xyz")
+def test_key_never_in_repr_str_dumps_or_logs(
+    caplog: pytest.LogCaptureFixture, wire: WireRecorder
+) -> None:
+    caplog.set_level(logging.DEBUG)  # the openai SDK, httpx and httpcore log requests at DEBUG
+    model = wire.model(api_key="fake-secret-key-xyz")
+    model.invoke("hi")
+    assert wire.requests[-1].headers["authorization"] == "Bearer fake-secret-key-xyz"
+    assert "Building HTTP request" in caplog.text  # the SDK did log the request...
+    assert "fake-secret-key-xyz" not in caplog.text  # ...without the key
     assert "fake-secret-key-xyz" not in repr(model)
     assert "fake-secret-key-xyz" not in str(model)
     serialized = dumps(model)
     assert "fake-secret-key-xyz" not in serialized
     assert '"FLEXAI_API_KEY"' in serialized
-    assert "fake-secret-key-xyz" not in caplog.text
 
 
 def test_dumpd_load_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,3 +397,65 @@ async def test_astream_connection_drop_raises_our_error() -> None:
     model = ChatFlexAI(http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
     with pytest.raises(FlexAIStreamInterruptedError, match="truncated"):
         _ = [c async for c in model.astream("hi")]
+
+
+# -- image work: once per request, off the event loop --------------------------------------------
+
+
+def _image_message() -> HumanMessage:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "blue").save(buffer, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return HumanMessage(content=["What?", {"type": "image_url", "image_url": {"url": url}}])
+
+
+@pytest.fixture
+def preparations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the thread of every prepare_messages call ChatFlexAI makes."""
+    calls: list[str] = []
+    real = chat_models.prepare_messages
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            calls.append("event loop")
+        except RuntimeError:
+            calls.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chat_models, "prepare_messages", spy)
+    return calls
+
+
+def _stream_reply(wire: WireRecorder) -> None:
+    wire.respond(
+        content=sse(chunk({"content": "ok"}), chunk({}, finish_reason="stop")), stream=True
+    )
+
+
+def test_sync_paths_prepare_images_once(wire: WireRecorder, preparations: list[str]) -> None:
+    model = wire.model()
+    model.invoke([_image_message()])
+    _stream_reply(wire)
+    list(model.stream([_image_message()]))
+    assert len(preparations) == 2
+    assert wire.last["messages"][0]["content"][1]["type"] == "image_url"
+
+
+async def test_async_paths_prepare_images_once_off_the_loop(
+    wire: WireRecorder, preparations: list[str]
+) -> None:
+    model = wire.model()
+    await model.ainvoke([_image_message()])
+    _stream_reply(wire)
+    _ = [c async for c in model.astream([_image_message()])]
+    await model.abatch([[_image_message()], [_image_message()]])
+    assert len(preparations) == 4
+    assert "event loop" not in preparations
+    assert all(name != threading.main_thread().name for name in preparations)
+
+
+def test_direct_payload_calls_still_prepare(wire: WireRecorder, preparations: list[str]) -> None:
+    payload = wire.model()._get_request_payload([_image_message()])
+    assert len(preparations) == 1
+    assert payload["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/png")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+from typing import Any
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from PIL import Image
 from pydantic import BaseModel
 
 from langchain_flexai import ImageErrorReason, ImageInputError, ImagePolicy, ModelInfo
 from langchain_flexai.capabilities import ToolChoiceNotSupportedError
-from langchain_flexai.catalog import FlexAICatalog
+from langchain_flexai.catalog import CatalogWarning, FlexAICatalog, FlexAICatalogError
 from langchain_flexai.tokens import estimate_image_tokens
-from tests.unit_tests.wire import WireRecorder, error_body
+from tests.unit_tests.wire import WireRecorder, chunk, error_body, sse
 
 CATALOG = FlexAICatalog.from_models(
     [
@@ -158,3 +160,70 @@ def test_a_declined_forced_call_is_remembered(
     with pytest.raises(ToolChoiceNotSupportedError):
         forced.invoke("find cats")
     assert len(wire.requests) == 1  # caught before sending this time
+
+
+def test_capability_error_points_at_the_input_position(wire: WireRecorder) -> None:
+    # The tool's image is moved to a new user message on the wire; the error must still name
+    # where the user put it: message 2 (the ToolMessage), part 1.
+    image = _png_message().content[1]
+    history = [
+        HumanMessage("Take a screenshot."),
+        AIMessage("", tool_calls=[{"name": "shot", "args": {}, "id": "call_1"}]),
+        ToolMessage(content=[{"type": "text", "text": "done"}, image], tool_call_id="call_1"),
+        HumanMessage("And?"),
+    ]
+    model = wire.model(model="gpt-oss-120b", check_capabilities=True, model_catalog=CATALOG)
+    with pytest.raises(ImageInputError) as info:
+        model.invoke(history)
+    assert (info.value.message_index, info.value.part_index) == (2, 1)
+    assert str(info.value).startswith("message 2, part 1: model 'gpt-oss-120b' does not read")
+    assert wire.requests == []
+
+
+class _CountingCatalog(FlexAICatalog):
+    """Serves CATALOG's records, counting fetches and noting whether one ran on an event loop."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__(base_url="https://catalog.example.com/v1", api_key=None)
+        self.fail = fail
+        self.fetches: list[str] = []
+
+    def _result(self) -> Any:
+        if self.fail:
+            raise FlexAICatalogError("https://catalog.example.com/api/models: unreachable")
+        return CATALOG._snapshot
+
+    def _fetch(self) -> Any:
+        try:
+            asyncio.get_running_loop()
+            self.fetches.append("sync, on the event loop")
+        except RuntimeError:
+            self.fetches.append("sync")
+        return self._result()
+
+    async def _afetch(self) -> Any:
+        self.fetches.append("async")
+        return self._result()
+
+
+async def test_async_paths_never_fetch_the_catalog_on_the_event_loop(wire: WireRecorder) -> None:
+    catalog = _CountingCatalog()
+    model = wire.model(check_capabilities=True, model_catalog=catalog)
+    await model.ainvoke([_png_message()])
+    catalog.clear_cache()
+    wire.respond(
+        content=sse(chunk({"content": "ok"}), chunk({}, finish_reason="stop")), stream=True
+    )
+    _ = [c async for c in model.astream("hi")]
+    assert catalog.fetches == ["async", "async"]
+
+
+def test_an_unreachable_catalog_is_not_asked_again_for_every_request(wire: WireRecorder) -> None:
+    catalog = _CountingCatalog(fail=True)
+    model = wire.model(check_capabilities=True, model_catalog=catalog)
+    with pytest.warns(CatalogWarning, match="capabilities unknown"):
+        model.invoke([_png_message()])
+    model.invoke([_png_message()])
+    model.invoke("hi")
+    assert catalog.fetches == ["sync"]  # then unknown (allowed) for FAILURE_BACKOFF_S
+    assert len(wire.requests) == 3
