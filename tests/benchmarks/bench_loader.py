@@ -268,28 +268,13 @@ def _resize_cores(folder: Path) -> PairedResult:
 _LATENCY = 0.05
 _CONCURRENCY = 16
 
-# The emulator as a separate process (the other core), started through a shim that gives its
-# listening socket proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets with that
-# proto, and without it every response on a kept-alive connection waits ~40 ms for a delayed ACK
-# (reported in /work/coord/loader-notes.md; a no-op once the emulator binds that way itself).
-_EMULATOR = """
-import runpy, socket, sys
-_real = socket.socket
-class _TCP(_real):
-    def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-        if fileno is None and family == socket.AF_INET and type == socket.SOCK_STREAM:
-            proto = proto if proto > 0 else socket.IPPROTO_TCP
-        super().__init__(family, type, proto, fileno)
-socket.socket = _TCP
-sys.argv = ["emulator", *sys.argv[1:]]
-runpy.run_module("langchain_flexai.testing", run_name="__main__")
-"""
+# The emulator runs as a separate process, on the other core.
 
 
 def _start_emulator() -> tuple[subprocess.Popen[str], str]:
     args = ["--port", "0", "--latency", str(_LATENCY), "--api-key", "fake-test-key"]
     process = subprocess.Popen(
-        [sys.executable, "-c", _EMULATOR, *args, "--rpm", "100000000"],
+        [sys.executable, "-m", "langchain_flexai.testing", *args, "--rpm", "100000000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
