@@ -68,6 +68,12 @@ class TestChatFlexAIStandard(ChatModelIntegrationTests):
         return True
 
     @property
+    def supports_anthropic_inputs(self) -> bool:
+        # Anthropic image sources, cache_control, tool_use and thinking blocks in history are
+        # all mapped by ChatFlexAI's content step (content-shapes.md rows 13 and 30).
+        return True
+
+    @property
     def supports_image_tool_message(self) -> bool:
         return True
 
