@@ -28,6 +28,7 @@ from langchain_flexai._cli_common import (
     say,
 )
 from langchain_flexai._cli_models import find_prices
+from langchain_flexai._urls import classify_url
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.describe import (
     DescribeInput,
@@ -47,7 +48,9 @@ CACHE_SUFFIX = ".cache.sqlite"
 
 
 def _is_url(text: str) -> bool:
-    return "://" in text[:16] or text[:5].lower() == "data:"
+    # Any scheme counts (prepare_image then refuses all but https and data); a file whose name
+    # looks like one ("a:b.png") is named "./a:b.png".
+    return classify_url(text) != "path"
 
 
 def _chat_model(args: argparse.Namespace, connection: Connection) -> ChatFlexAI:

@@ -1,9 +1,10 @@
 """Where an image in message content comes from, and the parts content is recognised as.
 
-Knows URL schemes (https passes untouched, ``data:`` goes inline, every other scheme, ``file:``
-and anything path-like is refused), how inline data arrives (base64 text, data URLs, raw bytes,
-base64 mistakenly given as bytes), ``detail``, and the wording of each refusal. Shape recognition
-lives in ``_content_shapes.py``; pixels in ``images.py``.
+Knows what content may do with each kind of URL (a valid https URL passes untouched, ``data:``
+goes inline, every other scheme, ``file:`` and anything path-like is refused), how inline data
+arrives (base64 text, data URLs, raw bytes, base64 mistakenly given as bytes), ``detail``, and the
+wording of each refusal. URL and data-URL syntax lives in ``_urls.py``; shape recognition in
+``_content_shapes.py``; pixels in ``images.py``.
 
 Knows nothing about pixels: it never decodes base64 or looks at image bytes, and it never opens
 a file or fetches a URL.
@@ -16,6 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_flexai._urls import (
+    DataUrl,
+    classify_url,
+    data_url_header,
+    parse_data_url,
+    url_scheme,
+    validate_https_url,
+)
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 ACCEPTED = (
@@ -26,8 +35,12 @@ ACCEPTED = (
 
 DETAILS = frozenset({"auto", "low", "high"})
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
+# Strict base64 (the standard alphabet, padded to a multiple of 4 characters): the only bare
+# text taken as an inline image for certain.
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+# Text that is base64 in spirit (URL-safe letters, broken padding): refused by images.py as
+# INVALID_BASE64 with the exact fault, unless it reads as a path (see _is_bare_base64).
+_LOOSE_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_\-]+={0,2}")
 _BASE64_BYTES = re.compile(rb"[A-Za-z0-9+/_\-=\s]*")
 # A bare base64 image shorter than this is not an image anyway; shorter strings are paths.
 _MIN_BARE_BASE64 = 64
@@ -130,17 +143,34 @@ def image_from_url(url: object, detail: str | None, *, what: str, mime_type: obj
     if not isinstance(url, str) or not url.strip():
         raise unsupported(f"{what} without a URL")
     url = url.strip()
-    head = url[:8].lower()
-    if head.startswith("https://"):
-        return RemoteImage(url, detail)
-    if head.startswith("data:"):
+    kind = classify_url(url)
+    if kind == "https":
+        return RemoteImage(validate_https_url(url), detail)
+    if kind == "data":
         return InlineImage(url, None, detail, source=describe(url, None), what=what)
     check_not_fetchable(url)
-    if len(url) >= _MIN_BARE_BASE64 and _BASE64_TEXT.fullmatch(url):
+    if _is_bare_base64(url):
         # Bare base64 where a URL belongs (Gemini's translator accepts it too); the bytes decide.
         declared = mime_type if isinstance(mime_type, str) else None
         return InlineImage(url, declared, detail, source=describe(url, declared), what=what)
     raise _local_path(url)
+
+
+def _is_bare_base64(text: str) -> bool:
+    """Whether text where a URL belongs is taken as base64 (the bytes then decide) or a path.
+
+    Strict base64 of image size is base64, even with ``/`` in it (JPEG's starts ``/9j/``). Other
+    text in the base64 letters goes on too, for images.py to name the exact fault (truncated,
+    URL-safe), unless no base64 can be it: ``/`` belongs only to the standard alphabet and
+    ``-``/``_`` only to the URL-safe one, so text holding both, such as
+    ``photos/2024/IMG_0001_final``, is a path.
+    """
+    if len(text) < _MIN_BARE_BASE64:
+        return False
+    if len(text) % 4 == 0 and _BASE64_TEXT.fullmatch(text):
+        return True
+    mixed_alphabets = "/" in text and ("-" in text or "_" in text)
+    return not mixed_alphabets and _LOOSE_BASE64_TEXT.fullmatch(text) is not None
 
 
 def check_not_fetchable(url: str) -> None:
@@ -149,12 +179,8 @@ def check_not_fetchable(url: str) -> None:
     Raises:
         ImageInputError: ``LOCAL_PATH`` for ``file:`` URLs, ``UNSUPPORTED_URL`` for other schemes.
     """
-    match = _SCHEME.match(url)
-    # A one-letter "scheme" is a Windows drive (C:\...), i.e. a local path.
-    if match is None or len(match.group(1)) == 1:
-        return
-    scheme = match.group(1).lower()
-    if scheme in {"https", "data"}:
+    scheme = url_scheme(url)
+    if scheme is None or scheme in {"https", "data"}:
         return
     if scheme == "file":
         raise _local_path(url)
@@ -190,16 +216,16 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
         raise unsupported(what)
     payload = payload_of(data, what)
     source = describe(payload, declared)
-    if isinstance(payload, str) and payload[:5].lower() == "data:":
+    if isinstance(payload, str) and classify_url(payload) == "data":
         # A file's data URL may declare any type (application/pdf...); images.py takes only image
         # data URLs, so a non-image one is handed over as its base64 payload for the bytes to judge.
-        header, comma, rest = payload.partition(",")
-        media = header[5:].split(";", 1)[0].strip().lower()
-        if comma and ";base64" in header.lower() and not media.startswith("image/"):
-            if media and not _may_be_image(media):
+        # A malformed one goes on whole, for images.py to refuse with the exact fault.
+        parsed = _parsed_or_none(payload)
+        if parsed is not None and parsed.is_base64 and not parsed.mime.startswith("image/"):
+            if parsed.mime and not _may_be_image(parsed.mime):
                 raise unsupported(what, source)
-            declared = declared or media or None
-            payload = rest
+            declared = declared or parsed.mime or None
+            payload = parsed.payload
     # Core relabels every OpenAI file block as application/pdf, so a non-image label says nothing
     # about the bytes; only an image/* label is passed on as a claim to check.
     claim = declared if declared is not None and declared.startswith("image/") else None
@@ -218,7 +244,7 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
 def file_url(url: object, mime_type: object, detail: str | None, what: str) -> Part:
     """A file or media block named by URL: an image only when it says so."""
     declared = mime_type if isinstance(mime_type, str) and mime_type else None
-    if isinstance(url, str) and url.strip().lower().startswith("data:"):
+    if isinstance(url, str) and classify_url(url.strip()) == "data":
         return file_data(url.strip(), declared, detail, what)
     if isinstance(url, str):
         check_not_fetchable(url.strip())
@@ -253,11 +279,19 @@ def describe(payload: str | bytes, mime_type: str | None) -> str:
     """A short label for inline data in errors: never the data itself."""
     if isinstance(payload, bytes):
         return f"<{len(payload)} bytes{' ' + mime_type if mime_type else ''}>"
-    if payload.startswith("data:"):
-        comma = payload.find(",")
-        head = payload[:comma] if 0 < comma <= _MAX_DATA_URL_HEAD else "data:"
+    if classify_url(payload) == "data":
+        head = data_url_header(payload)
+        if head is None or len(head) > _MAX_DATA_URL_HEAD:
+            head = "data:"
         return f"{head},…"
     return f"<base64{' ' + mime_type if mime_type else ''}, {len(payload)} chars>"
+
+
+def _parsed_or_none(url: str) -> DataUrl | None:
+    try:
+        return parse_data_url(url)
+    except ImageInputError:
+        return None
 
 
 def _may_be_image(mime: str) -> bool:

@@ -23,8 +23,14 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
+from langchain_flexai._urls import classify_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_inline_image
+from langchain_flexai.images import (
+    ImagePolicy,
+    PreparedImage,
+    prepare_https_image,
+    prepare_inline_image,
+)
 
 IMAGE_URL_KEY = "image_url"
 """The metadata key holding the prepared image as a data URL."""
@@ -118,8 +124,8 @@ def document_image_block(
     """The image block of a Document's ``image_url`` metadata, validated as untrusted data.
 
     Raises:
-        ImageInputError: No image in the metadata, or one that is not a data URL or https URL
-            (a path is refused: a retrieved Document never makes us open a file).
+        ImageInputError: No image in the metadata, or one that is not a data URL or a valid
+            https URL (a path is refused: a retrieved Document never makes us open a file).
     """
     source = document.metadata.get("source")
     source = source if isinstance(source, str) else None
@@ -131,13 +137,11 @@ def document_image_block(
             reason=ImageErrorReason.UNSUPPORTED_SOURCE,
             source=source,
         )
-    if url[:5].lower() == "data:":
+    kind = classify_url(url)
+    if kind == "data":
         return prepare_inline_image(url, policy=policy, source=source).to_content_block(detail)
-    if url[:8].lower() == "https://":
-        block: dict[str, Any] = {"type": "image", "url": url}
-        if detail is not None:
-            block["extras"] = {"detail": detail}
-        return block
+    if kind == "https":
+        return prepare_https_image(url).to_content_block(detail)
     raise ImageInputError(
         f"the Document's {IMAGE_URL_KEY!r} is neither a data URL nor an https URL; "
         "a path found in a Document is never opened",

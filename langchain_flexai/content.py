@@ -62,7 +62,7 @@ ToolImages = Literal["user_message", "keep", "error"]
 """
 
 _TOOL_IMAGE_CHOICES = ("user_message", "keep", "error")
-_Role = Literal["user", "tool", "system", "assistant", "function"]
+_Role = Literal["user", "tool", "system", "assistant"]
 _CHAT_ROLES: dict[str, _Role] = {
     "user": "user",
     "human": "user",
@@ -261,7 +261,13 @@ def _recognize_all(
     return plans
 
 
-def _role(message: BaseMessage) -> _Role:
+def _role(message: BaseMessage) -> str:
+    """The role that decides where images may go, or, for any other role, its name for errors.
+
+    A ``ChatMessage`` role outside :data:`_CHAT_ROLES` comes back quoted as written (``'tool'``,
+    ``'critic'``), so it can never pass for a real ``ToolMessage``; another message class gives
+    its ``type``, quoted the same way (``'function'``).
+    """
     if isinstance(message, HumanMessage):
         return "user"
     if isinstance(message, ToolMessage):
@@ -271,11 +277,11 @@ def _role(message: BaseMessage) -> _Role:
     if isinstance(message, AIMessage):
         return "assistant"
     if isinstance(message, ChatMessage):
-        return _CHAT_ROLES.get(message.role.lower(), "function")
-    return "function"
+        return _CHAT_ROLES.get(message.role.lower(), repr(message.role))
+    return repr(message.type)
 
 
-def _check_image_allowed(role: _Role, tool_images: ToolImages, refuse_images: str | None) -> None:
+def _check_image_allowed(role: str, tool_images: ToolImages, refuse_images: str | None) -> None:
     if refuse_images is not None:
         raise ImageInputError(refuse_images, reason=ImageErrorReason.IMAGE_NOT_ALLOWED)
     if role == "user" or (role == "tool" and tool_images != "error"):

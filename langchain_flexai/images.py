@@ -18,7 +18,6 @@ that re-sends the same images every turn prepares each image once.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +37,7 @@ from langchain_flexai._image_codec import (
     pillow_errors,
     render,
 )
+from langchain_flexai._urls import classify_url, parse_data_url, validate_https_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 __all__ = [
@@ -70,8 +70,6 @@ DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 """Bound on the memory the prepared-image cache holds (inputs plus outputs)."""
 
 _DETAILS = ("auto", "low", "high")
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
-_DATA_URL_HEADER_MAX = 256
 _PATH_LIKE_MAX = 4096
 _ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
 
@@ -262,15 +260,8 @@ def _decode_base64(text: str) -> bytes:
 
 def _parse_data_url(url: str) -> tuple[str | None, str]:
     """Split a ``data:`` URL into its declared image MIME (or None) and base64 payload."""
-    comma = url.find(",", 0, _DATA_URL_HEADER_MAX)
-    if comma < 0:
-        raise ImageInputError(
-            "malformed data URL: no ',' after the 'data:<mime>;base64' header",
-            reason=ImageErrorReason.INVALID_DATA_URL,
-        )
-    media, *params = url[5:comma].split(";")
-    media = media.strip().lower()
-    if not any(p.strip().lower() == "base64" for p in params):
+    media, _, payload = parsed = parse_data_url(url)
+    if not parsed.is_base64:
         raise ImageInputError(
             "data URL is not base64-encoded; images must be 'data:image/<type>;base64,...'",
             reason=ImageErrorReason.INVALID_DATA_URL,
@@ -280,7 +271,7 @@ def _parse_data_url(url: str) -> tuple[str | None, str]:
             f"data URL declares {media!r}, not an image type",
             reason=ImageErrorReason.INVALID_DATA_URL,
         )
-    return (media if media.startswith("image/") else None), url[comma + 1 :]
+    return (media if media.startswith("image/") else None), payload
 
 
 def _reusable(payload: str) -> bool:
@@ -315,7 +306,7 @@ def _inline_uncached(
 ) -> PreparedImage:
     payload: str | None = None
     if isinstance(data, str):
-        if data[:5].lower() == "data:":
+        if classify_url(data) == "data":
             url_mime, payload = _parse_data_url(data)
             declared = url_mime or declared
         else:
@@ -374,16 +365,17 @@ def prepare_inline_image(
     return result
 
 
-def _https(url: str) -> PreparedImage:
-    from urllib.parse import urlsplit  # noqa: PLC0415 - only for the URL branch
+def prepare_https_image(url: str) -> PreparedImage:
+    """An https image URL, validated and passed through untouched (never fetched).
 
-    if not url.lower().startswith("https://") or not urlsplit(url).netloc:
-        raise ImageInputError(
-            "only https:// and data: image URLs are accepted "
-            "(pass local files as a pathlib.Path, not a file:// URL)",
-            reason=ImageErrorReason.UNSUPPORTED_URL,
-            source=url,
-        )
+    The only door for a URL: it never reads a file, so a caller that must not open paths (the
+    vision tool) can hand it a string safely.
+
+    Raises:
+        ImageInputError: ``UNSUPPORTED_URL`` when ``url`` is not a valid https URL (see
+            :func:`langchain_flexai._urls.validate_https_url`).
+    """
+    url = validate_https_url(url)
     return PreparedImage(
         url=url, mime_type=None, width=None, height=None, size_bytes=None, source=url
     )
@@ -411,10 +403,19 @@ def _from_path(path: Path, policy: ImagePolicy, declared: str | None) -> Prepare
 
 
 def _from_str(text: str, policy: ImagePolicy, declared: str | None) -> PreparedImage:
-    if text[:5].lower() == "data:":
+    kind = classify_url(text)
+    if kind == "data":
         return prepare_inline_image(text, mime_type=declared, policy=policy)
-    if _URL_SCHEME.match(text):
-        return _https(text)
+    if kind == "https":
+        # Never a path, even when not a valid URL: "https:/../x" must not reach Path().
+        return prepare_https_image(text)
+    if kind == "other_scheme":
+        raise ImageInputError(
+            "only https:// and data: image URLs are accepted "
+            "(pass local files as a pathlib.Path, not a file:// URL)",
+            reason=ImageErrorReason.UNSUPPORTED_URL,
+            source=text,
+        )
     if len(text) <= _PATH_LIKE_MAX and "\n" not in text and "\x00" not in text:
         path = Path(text).expanduser()
         try:

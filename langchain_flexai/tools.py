@@ -35,9 +35,16 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_flexai._allowed_paths import read_allowed_file
+from langchain_flexai._urls import url_scheme
 from langchain_flexai.describe import answer_text
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, PreparedImage, image_block, prepare_image
+from langchain_flexai.images import (
+    ImagePolicy,
+    PreparedImage,
+    image_block,
+    prepare_https_image,
+    prepare_image,
+)
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (
@@ -175,16 +182,31 @@ class FlexAIVisionTool(BaseTool):
                 reason=ImageErrorReason.UNREADABLE,
                 source=image,
             )
-        scheme = image.split(":", 1)[0].lower() if ":" in image[:16] else ""
+        scheme = url_scheme(image)
         if scheme == "https":
-            return prepare_image(image, self.policy)
-        if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
+            # Only a valid URL takes the URL door (which never reads a file). Anything else that
+            # starts "https:" is a path, under the allowed-folder rules like every other path:
+            # "https:/../secret.png" names a folder "https:", not a URL.
+            try:
+                return prepare_https_image(image)
+            except ImageInputError as bad_url:
+                try:
+                    return self._read_allowed(image)
+                except ImageInputError:
+                    # Meant as a URL, surely: say what is wrong with it.
+                    raise bad_url from None
+        if scheme is not None:
             raise ImageInputError(
                 f"'{scheme}:' images are not accepted; pass an https URL or a file path",
                 reason=ImageErrorReason.UNSUPPORTED_URL,
                 source=image,
             )
-        found = read_allowed_file(image, self.allowed_dirs, max_bytes=self.max_file_bytes)
+        return self._read_allowed(image)
+
+    def _read_allowed(self, path: str) -> PreparedImage:
+        # Bytes, never the path string, go to prepare_image: the allowed-folder check is the
+        # only thing that turns model-written text into a file read.
+        found = read_allowed_file(path, self.allowed_dirs, max_bytes=self.max_file_bytes)
         return replace(prepare_image(found.data, self.policy), source=found.path)
 
     def _messages(self, image: PreparedImage, question: str) -> list[BaseMessage]:

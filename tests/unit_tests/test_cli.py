@@ -250,6 +250,24 @@ class TestSingleOrBulk:
         args = cli.build_parser().parse_args(["describe", *argv])
         assert _cli_describe._single(args) is single
 
+    @pytest.mark.parametrize(
+        ("text", "is_url"),
+        [
+            ("https://example.com/a.png", True),
+            ("HTTPS://example.com/a.png", True),
+            ("https:/../secret.png", True),  # refused as a URL, never read as a path
+            ("data:image/png;base64,AAAA", True),
+            ("http://example.com/a.png", True),
+            ("file:///etc/passwd", True),
+            ("s3://bucket/a.png", True),
+            ("photos/cat.png", False),
+            ("C:\\photos\\cat.png", False),
+            ("./a:b.png", False),
+        ],
+    )
+    def test_urls_use_the_shared_rules(self, text: str, is_url: bool) -> None:
+        assert _cli_describe._is_url(text) is is_url
+
     def test_a_folder_is_bulk(self, tmp_path: Path) -> None:
         Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
         args = cli.build_parser().parse_args(["describe", str(tmp_path)])

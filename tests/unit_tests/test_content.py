@@ -538,6 +538,57 @@ ERROR_ROWS: list[tuple[str, Any, ImageErrorReason, str]] = [
         R.UNSUPPORTED_URL,
         URL_REFUSAL.format(scheme="s3", url="s3://b/a.png"),
     ),
+    # 24: https URLs that are not valid URLs are refused, never sent for FlexAI to trip on
+    *[
+        (
+            f"https {name}",
+            img(url),
+            R.UNSUPPORTED_URL,
+            f"invalid https URL: {problem} (source: {source})",
+        )
+        for name, url, problem, source in [
+            ("no host", "https://", "it names no host (expected 'https://host/path')", "https://"),
+            (
+                "no slashes",
+                "https:/../secret/private.png",
+                "it names no host (expected 'https://host/path')",
+                "https:/../secret/private.png",
+            ),
+            (
+                "space",
+                "https:// evil",
+                (
+                    "it contains whitespace or a control character (' ' at position 8); "
+                    "percent-encode it (a space is %20) or remove it"
+                ),
+                "https:// evil",
+            ),
+            (
+                "header injection",
+                "https://example.com/a.png\nX-Injected: 1",
+                (
+                    "it contains whitespace or a control character ('\\n' at position 25); "
+                    "percent-encode it (a space is %20) or remove it"
+                ),
+                "https://example.com/a.png\\nX-Injected: 1",
+            ),
+        ]
+    ],
+    # A path spelled in the base64 alphabet (with '_', outside strict base64) is a path.
+    (
+        "path in base64 letters",
+        img("photos/2024/summer/IMG0001fullresolutionversionnumberone_final_v2"),
+        R.LOCAL_PATH,
+        PATH_REFUSAL.format(
+            path="photos/2024/summer/IMG0001fullresolutionversionnumberone_final_v2"
+        ),
+    ),
+    (
+        "data url header too long",
+        img("data:image/png;" + "x" * 300 + ";base64," + B64_PNG),
+        R.INVALID_DATA_URL,
+        "malformed data URL: the header before ',' is longer than 256 characters (source: data:,…)",
+    ),
     # 25: file references
     *[
         (
@@ -736,3 +787,51 @@ def test_error_source_never_holds_the_base64() -> None:
         assert blob[:100] not in str(info.value)
         assert info.value.source is not None
         assert len(info.value.source) < 100
+
+
+# -- bare text where a URL belongs: base64 or a path ---------------------------------------------
+
+_MIXED = "photos/2024/summer/IMG0001fullresolutionversionnumberone_final_v2"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason", "detail"),
+    [
+        # Strict base64 goes inline even with '/' in it (every JPEG's starts "/9j/").
+        (B64_JPEG, None, None),
+        # '/' (standard alphabet only) with '_' or '-' (URL-safe only): no base64 is that.
+        (_MIXED, R.LOCAL_PATH, None),
+        ("photos/2024-summer/IMG0001fullresolutionversionnumberonefinalcopy", R.LOCAL_PATH, None),
+        # Broken base64 in one alphabet: the exact base64 fault is reported.
+        (
+            "A" * 62 + "-_",
+            R.INVALID_BASE64,
+            (
+                "invalid base64 image data: base64 text has characters outside the standard "
+                "alphabet or misplaced padding"
+            ),
+        ),
+        (
+            B64_JPEG[:-1],
+            R.INVALID_BASE64,
+            (
+                f"invalid base64 image data: base64 length {len(B64_JPEG) - 1} is not a "
+                "multiple of 4 (missing or extra padding)"
+            ),
+        ),
+    ],
+    ids=["strict jpeg", "slash and underscore", "slash and dash", "url-safe", "truncated"],
+)
+def test_bare_text_as_url_is_base64_or_a_path(
+    url: str, reason: ImageErrorReason | None, detail: str | None
+) -> None:
+    if reason is None:
+        assert run([img(url)]).messages[0].content == [prepared_part(url)]
+        return
+    with pytest.raises(ImageInputError) as info:
+        run([img(url)])
+    assert info.value.reason is reason
+    if detail is not None:
+        assert info.value.detail == detail
+    else:
+        assert info.value.detail.startswith("a local path or file:// URL cannot be sent")

@@ -17,6 +17,7 @@ from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     ChatMessage,
+    FunctionMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
@@ -66,6 +67,29 @@ def test_images_not_allowed_in_system_or_assistant(message: BaseMessage, role: s
         1,
         f"an image in a {role} message cannot be sent: FlexAI reads images only in user messages "
         "(and ChatFlexAI moves images returned by tools into one).",
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        (ChatMessage(role="tool", content=[img(HTTPS)]), "'tool'"),
+        (ChatMessage(role="critic", content=[img(HTTPS)]), "'critic'"),
+        (FunctionMessage(name="f", content=[img(HTTPS)]), "'function'"),  # type: ignore[arg-type]
+    ],
+    ids=["chat tool", "chat custom", "function"],
+)
+def test_other_roles_are_named_as_written(message: BaseMessage, named: str) -> None:
+    # A ChatMessage with role "tool" is no ToolMessage (no tool_call_id): text only, and the
+    # error names the role it was given.
+    with pytest.raises(ImageInputError) as info:
+        prepare_messages([message])
+    assert info.value.reason is R.IMAGE_NOT_ALLOWED
+    assert str(info.value) == locate(
+        0,
+        0,
+        f"an image in a {named} message cannot be sent: FlexAI reads images only in user "
+        "messages (and ChatFlexAI moves images returned by tools into one).",
     )
 
 

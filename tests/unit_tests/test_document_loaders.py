@@ -435,6 +435,37 @@ def test_to_message_https_and_bad_data(tmp_path: Path) -> None:
     assert info.value.reason is ImageErrorReason.INVALID_BASE64
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://", "it names no host (expected 'https://host/path')"),
+        (
+            "https://example.com/a.png\nX-Injected: 1",
+            (
+                "it contains whitespace or a control character ('\\n' at position 25); "
+                "percent-encode it (a space is %20) or remove it"
+            ),
+        ),
+    ],
+)
+def test_to_message_refuses_a_broken_https_url(url: str, problem: str) -> None:
+    doc = Document(page_content="x", metadata={"image_url": url})
+    with pytest.raises(ImageInputError) as info:
+        FlexAIImageLoader.to_message(doc)
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_URL
+    assert info.value.detail == f"invalid https URL: {problem}"
+
+
+def test_to_message_https_detail_is_checked() -> None:
+    doc = Document(page_content="x", metadata={"image_url": "https://example.com/a.png"})
+    assert FlexAIImageLoader.to_message(doc, detail="low").content == [
+        {"type": "image", "url": "https://example.com/a.png", "extras": {"detail": "low"}}
+    ]
+    with pytest.raises(ImageInputError) as info:
+        FlexAIImageLoader.to_message(doc, detail="ultra")
+    assert info.value.reason is ImageErrorReason.INVALID_DETAIL
+
+
 # -- parser ---------------------------------------------------------------------------------
 
 

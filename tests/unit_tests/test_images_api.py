@@ -136,6 +136,45 @@ def test_other_urls_are_refused(url: str) -> None:
     assert info.value.reason is ImageErrorReason.UNSUPPORTED_URL
 
 
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("https://", "invalid https URL: it names no host (expected 'https://host/path')"),
+        (
+            "https://example.com/a b.png",
+            (
+                "invalid https URL: it contains whitespace or a control character (' ' at position "
+                "21); percent-encode it (a space is %20) or remove it"
+            ),
+        ),
+        (
+            "mailto:me@example.com",
+            (
+                "only https:// and data: image URLs are accepted (pass local files as a "
+                "pathlib.Path, not a file:// URL)"
+            ),
+        ),
+    ],
+)
+def test_refused_urls_say_why(url: str, detail: str) -> None:
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(url)
+    assert (info.value.reason, info.value.detail) == (ImageErrorReason.UNSUPPORTED_URL, detail)
+
+
+def test_an_https_string_is_never_read_as_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "https:/../x.png" names <cwd>/https:/../x.png; the URL door must not fall back to reading it.
+    (tmp_path / "https:").mkdir()
+    (tmp_path / "x.png").write_bytes(b"not read")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ImageInputError) as info:
+        prepare_image("https:/../x.png")
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_URL
+    assert info.value.detail.startswith("invalid https URL: it names no host")
+
+
 def test_missing_file_is_unreadable(tmp_path: Path) -> None:
     missing = tmp_path / "nope.jpg"
     for source in (missing, str(missing)):

@@ -232,6 +232,46 @@ class TestTool:
         assert (result.content, result.status) == (message, "error")
         assert model.calls == []
 
+    def test_https_colon_folder_is_not_a_way_out(self, layout: Path, model: RecordingModel) -> None:
+        # Regression: "https:/../secret.png" used to be handed to prepare_image(str), which read
+        # <cwd>/https:/../secret.png without any allowed-folder check.
+        (layout.parent / "https:").mkdir()
+        assert (layout.parent / "https:/../secret.png").is_file()
+        answer = tool_for(layout, model).invoke({"image": "https:/../secret.png", "question": "?"})
+        assert answer == (
+            "Cannot use the image: invalid https URL: it names no host (expected "
+            "'https://host/path') (source: https:/../secret.png)"
+        )
+        assert model.calls == []
+
+    def test_https_colon_folder_inside_is_a_path(self, layout: Path, model: RecordingModel) -> None:
+        (layout / "https:").mkdir()
+        (layout / "https:" / "cat.png").write_bytes(png("red"))
+        prepared = tool_for(layout, model).prepare("https:/cat.png")
+        assert prepared.source == os.path.realpath(layout / "https:" / "cat.png")
+        assert prepared.data() == png("red")
+
+    @pytest.mark.parametrize(
+        ("image", "problem"),
+        [
+            ("https://", "it names no host (expected 'https://host/path')"),
+            (
+                "https://example.com/a.png\nX-Injected: 1",
+                (
+                    "it contains whitespace or a control character ('\\n' at position 25); "
+                    "percent-encode it (a space is %20) or remove it"
+                ),
+            ),
+        ],
+    )
+    def test_broken_https_urls_are_refused(
+        self, layout: Path, model: RecordingModel, image: str, problem: str
+    ) -> None:
+        source = image.replace("\n", "\\n")
+        answer = tool_for(layout, model).invoke({"image": image, "question": "?"})
+        assert answer == f"Cannot use the image: invalid https URL: {problem} (source: {source})"
+        assert model.calls == []
+
     def test_not_an_image(self, layout: Path, model: RecordingModel) -> None:
         (layout / "notes.png").write_text("not an image")
         answer = tool_for(layout, model).invoke({"image": "notes.png", "question": "?"})
