@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFile
 
+from langchain_flexai._jpeg_header import probe_jpeg
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 if TYPE_CHECKING:
@@ -346,8 +347,41 @@ def check_pixels(width: int, height: int, policy: ImagePolicy) -> None:
         )
 
 
+def _compliant_jpeg(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded | None:
+    """The fast path for the commonest input, without Pillow: None unless it applies."""
+    header = probe_jpeg(data)
+    if header is None or header.components not in (1, 3):
+        return None
+    size = (header.width, header.height)
+    orientation = header.orientation if policy.exif_transpose else 1
+    if (
+        orientation != 1
+        or not _fits(size, policy)
+        or len(data) > policy.max_bytes
+        or not _looks_complete("JPEG", data)
+    ):
+        return None
+    check_pixels(header.width, header.height, policy)
+    mime = _WIRE_MIME["JPEG"]
+    corrected = declared_mime is not None and declared_mime != mime
+    return Encoded(
+        data=data,
+        mime_type=mime,
+        width=header.width,
+        height=header.height,
+        original_mime_type=mime,
+        original_width=header.width,
+        original_height=header.height,
+        transformations=("mime_corrected",) if corrected else (),
+        passthrough=True,
+    )
+
+
 def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:
     """Prepare image bytes: fast path when compliant, slow path otherwise."""
+    fast = _compliant_jpeg(data, policy, declared_mime)
+    if fast is not None:
+        return fast
     with pillow_errors():
         im = identify(data)
         fmt = im.format or ""

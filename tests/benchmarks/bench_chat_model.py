@@ -150,7 +150,7 @@ def _async_big_images(model: ChatFlexAI) -> list[str]:
         await asyncio.gather(*(one(m) for m in batch))
 
     async def prepare_only() -> None:
-        await asyncio.gather(*(model._aprepare_messages(m) for m in batch))
+        await asyncio.gather(*(model._aprepare_messages(m, {}) for m in batch))
 
     async def prepare_serial() -> None:
         for m in batch:
