@@ -97,7 +97,9 @@ class TestImages:
         )
 
     def test_without_a_catalog_record_the_static_table_decides(self) -> None:
-        with pytest.raises(ImageInputError, match="table of well-known models lists it as text-only"):
+        with pytest.raises(
+            ImageInputError, match="table of well-known models lists it as text-only"
+        ):
             check_capabilities(
                 payload("gpt-oss-120b"), model_info=None, on_forced_tool_decline="raise"
             )
