@@ -20,6 +20,9 @@ def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.delenv(name, raising=False)
     # The standard suite constructs the model from `chat_model_params` alone in some tests.
     monkeypatch.setenv("FLEXAI_API_KEY", FAKE_KEY)
+    # langchain-openai probes the kernel's TCP keepalive options by opening a socket when a
+    # client is built; unit tests have no sockets (and no use for keepalive).
+    monkeypatch.setenv("LANGCHAIN_OPENAI_TCP_KEEPALIVE", "0")
     yield
 
 
