@@ -503,12 +503,9 @@ class ChatFlexAI(BaseChatOpenAI):
         generation_info: dict[str, Any] | None = None,
     ) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
-        response_dict = response if isinstance(response, dict) else response.model_dump()
-        choices = response_dict.get("choices") or []
-        for generation, choice in zip(result.generations, choices, strict=False):
+        for generation, reasoning in zip(result.generations, _reasoning(response), strict=False):
             message = generation.message
             message.response_metadata["model_provider"] = PROVIDER
-            reasoning = (choice.get("message") or {}).get("reasoning_content")
             if isinstance(reasoning, str) and isinstance(message, AIMessage):
                 message.additional_kwargs["reasoning_content"] = reasoning
         if result.llm_output is not None:
@@ -604,6 +601,20 @@ class ChatFlexAI(BaseChatOpenAI):
                 raise
             raise guard.interrupted(error) from error
         guard.finish(structured="response_format" in kwargs)
+
+
+def _reasoning(response: dict[str, Any] | openai.BaseModel) -> list[object]:
+    """Each choice's `reasoning_content`: a field the SDK keeps only in `model_extra`.
+
+    Read from the objects, not a `model_dump()` of the whole response: that copy costs as much as
+    the parse, and warns about the `parsed` field of structured-output responses.
+    """
+    if isinstance(response, dict):
+        return [(c.get("message") or {}).get("reasoning_content") for c in response["choices"]]
+    return [
+        (getattr(choice.message, "model_extra", None) or {}).get("reasoning_content")
+        for choice in getattr(response, "choices", None) or []
+    ]
 
 
 def _with_image_stats(result: ChatResult, stats: ImageStats) -> ChatResult:
