@@ -331,7 +331,12 @@ class FlexAICatalog:
 
     def _recently_failed(self) -> bool:
         failed_at = self._failed_at
-        return failed_at is not None and time.monotonic() - failed_at < FAILURE_BACKOFF_S
+        recent = failed_at is not None and time.monotonic() - failed_at < FAILURE_BACKOFF_S
+        return recent and self._fresh() is None
+
+    def _unreadable(self, error: FlexAICatalogError) -> None:
+        self._failed_at = time.monotonic()
+        warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 3)
 
     def find_model(self, name: str) -> ModelInfo | None:
         """Like :meth:`get_model`, but None when the model is unknown or the catalog unreadable.
@@ -341,33 +346,27 @@ class FlexAICatalog:
         ``FAILURE_BACKOFF_S`` seconds, so an unreachable catalog does not add a timeout to every
         request.
         """
-        if self._fresh() is None and self._recently_failed():
+        if self._recently_failed():
             return None
         try:
-            info = self.get_model(name)
+            return self.get_model(name)
         except ModelNotFoundError:
             return None
         except FlexAICatalogError as error:
-            self._failed_at = time.monotonic()
-            warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 2)
+            self._unreadable(error)
             return None
-        self._failed_at = None
-        return info
 
     async def afind_model(self, name: str) -> ModelInfo | None:
         """Async :meth:`find_model`."""
-        if self._fresh() is None and self._recently_failed():
+        if self._recently_failed():
             return None
         try:
-            info = await self.aget_model(name)
+            return await self.aget_model(name)
         except ModelNotFoundError:
             return None
         except FlexAICatalogError as error:
-            self._failed_at = time.monotonic()
-            warnings.warn(f"{error}; capabilities unknown", CatalogWarning, 2)
+            self._unreadable(error)
             return None
-        self._failed_at = None
-        return info
 
     def _lookup(self, name: str) -> ModelInfo:
         snapshot = self._snapshot
