@@ -118,9 +118,11 @@ class TestAllowedPaths:
                 ImageErrorReason.LOCAL_PATH,
             ),
             (
-                "secret.png",  # exists relative to the working directory, but outside
-                "the image path is outside the folders this tool may read",
-                ImageErrorReason.LOCAL_PATH,
+                # Exists relative to the working directory, but outside: not even looked at, so
+                # the answer is the same as for a name that exists nowhere.
+                "secret.png",
+                "no such image file in the folders this tool may read",
+                ImageErrorReason.UNREADABLE,
             ),
             (
                 "missing.png",
