@@ -14,6 +14,7 @@ so a symlink loop is walked once instead of forever.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -204,8 +205,34 @@ def _walk_dir(
                 continue
             seen_dirs.add(identity)
             yield from _walk_dir(entry.path, f"{rel}/", walk_filter, seen_dirs, on_error)
-        elif (
-            not is_dir and not is_file and entry.is_symlink() and walk_filter.wants_file(rel, name)
-        ):
-            # A dangling link named like an image: the user will want to hear about it.
-            on_error(entry.path, FileNotFoundError(2, "dangling symbolic link", entry.path))
+        elif not is_dir and not is_file and walk_filter.wants_file(rel, name):
+            # Named like an image but not a file we can read (a dangling link, a FIFO, a link to a
+            # device): the user will want to hear about it, and nobody should try to read it.
+            on_error(entry.path, _not_a_file(entry))
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words, from its ``st_mode``."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def not_regular_file(mode: int, path: str) -> OSError:
+    """The error for a path that exists but is not a regular file (never opened for reading)."""
+    return OSError(errno.EINVAL, f"not a regular file, it is {file_kind(mode)}", path)
+
+
+def _not_a_file(entry: os.DirEntry[str]) -> OSError:
+    try:
+        info = entry.stat()
+    except FileNotFoundError:
+        return FileNotFoundError(errno.ENOENT, "dangling symbolic link", entry.path)
+    except OSError as error:
+        return error
+    return not_regular_file(info.st_mode, entry.path)

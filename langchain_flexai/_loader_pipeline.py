@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 
-from langchain_flexai._file_walk import WalkFilter, iter_files
+from langchain_flexai._file_walk import WalkFilter, iter_files, not_regular_file
 from langchain_flexai.describe import SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image
+from langchain_flexai.images import (
+    MAX_FILE_BYTES,
+    ImagePolicy,
+    PreparedImage,
+    prepare_image_file,
+)
 
 CHUNK_SIZE = 16
 """Most files prepared per step on the calling thread (cheap files)."""
@@ -73,30 +78,38 @@ def walk(paths: Iterable[str | os.PathLike[str]], walk_filter: WalkFilter) -> It
     yield from errors
 
 
-def prepare_file(path: str, policy: ImagePolicy) -> Prepared:
-    """Read and prepare one file; errors are returned, not raised, to keep the stream going."""
+def prepare_file(path: str, policy: ImagePolicy, max_file_bytes: int = MAX_FILE_BYTES) -> Prepared:
+    """Read and prepare one file; errors are returned, not raised, to keep the stream going.
+
+    Only regular files of at most ``max_file_bytes`` are read: a FIFO, a device or an oversized
+    file is reported (``UNREADABLE`` / ``TOO_LARGE``) without blocking or filling memory.
+    """
     try:
-        size = os.stat(path).st_size  # noqa: PTH116 - str paths throughout
+        info = os.stat(path)  # noqa: PTH116 - str paths throughout
     except OSError as error:
         return unreadable(path, error)
+    if not stat.S_ISREG(info.st_mode):
+        # Refused before opening; read_image_file checks again on the opened descriptor.
+        return unreadable(path, not_regular_file(info.st_mode, path))
     try:
-        image = prepare_image(Path(path), policy)
+        image = prepare_image_file(path, policy, max_file_bytes=max_file_bytes)
         # Hash here, on the worker thread: metadata and the resume key need it, and the hash
         # costs more than the base64 encode of the fast path.
         _ = image.sha256
     except ImageInputError as error:
         return SkippedImage(path, error)
-    return LoadedImage(image, size)
+    return LoadedImage(image, info.st_size)
 
 
 _Chunk = tuple[list[Prepared], float]
 """Prepared items of one chunk, and the seconds per file it took."""
 
 
-def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy) -> _Chunk:
+def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy, max_file_bytes: int) -> _Chunk:
     start = time.perf_counter()
     results = [
-        item if isinstance(item, SkippedImage) else prepare_file(item, policy) for item in items
+        item if isinstance(item, SkippedImage) else prepare_file(item, policy, max_file_bytes)
+        for item in items
     ]
     return results, (time.perf_counter() - start) / len(items)
 
@@ -104,8 +117,9 @@ def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy) -> _Chunk:
 class _AdaptivePipeline:
     """Chunks prepared inline while files are cheap, on the pool while they are expensive."""
 
-    def __init__(self, policy: ImagePolicy, workers: int) -> None:
+    def __init__(self, policy: ImagePolicy, workers: int, max_file_bytes: int) -> None:
         self.policy = policy
+        self.max_file_bytes = max_file_bytes
         self.workers = workers
         self.window = workers * 4
         self.pool: ThreadPoolExecutor | None = None
@@ -126,9 +140,11 @@ class _AdaptivePipeline:
         if parallel:
             if self.pool is None:
                 self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="flexai-load")
-            self.pending.append((self.pool.submit(_prepare_chunk, chunk, self.policy), True))
+            self.pending.append(
+                (self.pool.submit(_prepare_chunk, chunk, self.policy, self.max_file_bytes), True)
+            )
             return True
-        done = _prepare_chunk(chunk, self.policy)
+        done = _prepare_chunk(chunk, self.policy, self.max_file_bytes)
         self._learn(done[1])
         self.serial_chunk = min(self.serial_chunk * 2, CHUNK_SIZE)
         future: Future[_Chunk] = Future()
@@ -154,7 +170,11 @@ class _AdaptivePipeline:
 
 
 def iter_prepared(
-    items: Iterator[WalkItem], policy: ImagePolicy, workers: int
+    items: Iterator[WalkItem],
+    policy: ImagePolicy,
+    workers: int,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> Generator[Prepared, None, None]:
     """Prepare ``items``, in input order, with up to ``workers`` threads for expensive files.
 
@@ -163,9 +183,13 @@ def iter_prepared(
     """
     if workers <= 1:
         for item in items:
-            yield item if isinstance(item, SkippedImage) else prepare_file(item, policy)
+            yield (
+                item
+                if isinstance(item, SkippedImage)
+                else prepare_file(item, policy, max_file_bytes)
+            )
         return
-    pipeline = _AdaptivePipeline(policy, workers)
+    pipeline = _AdaptivePipeline(policy, workers, max_file_bytes)
     try:
         while pipeline.add(items):
             yield from pipeline.take()
@@ -179,14 +203,18 @@ def _next_batch(iterator: Iterator[Prepared]) -> list[Prepared]:
 
 
 async def aiter_prepared(
-    items: Iterator[WalkItem], policy: ImagePolicy, workers: int
+    items: Iterator[WalkItem],
+    policy: ImagePolicy,
+    workers: int,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> AsyncGenerator[Prepared, None]:
     """:func:`iter_prepared` for asyncio: the walk and the reads never block the event loop.
 
     The sync pipeline is advanced from a worker thread a batch at a time (never from two threads
     at once: each hop is awaited before the next).
     """
-    pipeline = iter_prepared(items, policy, workers)
+    pipeline = iter_prepared(items, policy, workers, max_file_bytes=max_file_bytes)
     try:
         while batch := await asyncio.to_thread(_next_batch, pipeline):
             for item in batch:

@@ -59,7 +59,13 @@ from langchain_flexai.describe import (
     SkippedImage,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ACCEPTED_SUFFIXES, ImagePolicy, PreparedImage, prepare_image
+from langchain_flexai.images import (
+    ACCEPTED_SUFFIXES,
+    MAX_FILE_BYTES,
+    ImagePolicy,
+    PreparedImage,
+    prepare_image,
+)
 
 __all__ = [
     "FlexAIImageLoader",
@@ -73,6 +79,8 @@ logger = logging.getLogger(__name__)
 
 OnError = Literal["raise", "skip", "warn"]
 _ON_ERROR = ("raise", "skip", "warn")
+_SizedRecord = tuple[DescribeRecord, int | None]
+"""A describe record and the size on disk of its file (None when unknown)."""
 _MAX_DEFAULT_WORKERS = 8
 _NPY_MIME = "application/x-npy"
 
@@ -154,6 +162,7 @@ class FlexAIImageLoader(BaseLoader):
         include_image: bool = True,
         detail: str | None = None,
         workers: int | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
         model: BaseChatModel | None = None,
         prompt: str = DEFAULT_PROMPT,
         max_concurrency: int = 4,
@@ -183,6 +192,9 @@ class FlexAIImageLoader(BaseLoader):
             include_image: Put the prepared image in ``metadata["image_url"]`` (see above).
             detail: Image ``detail`` hint for messages and requests (``auto``/``low``/``high``).
             workers: Threads preparing files (default: the CPUs available, at most 8).
+            max_file_bytes: Largest file read (default 64 MiB); a larger file, like anything
+                that is not a regular file (a FIFO, a device), is reported under ``on_error``
+                (``TOO_LARGE`` / ``UNREADABLE``) without being read.
             model: A vision chat model; when given, ``page_content`` is its description.
             prompt: The text sent with each image to ``model``, exactly as given; also the
                 default prompt of :meth:`lazy_load_messages`.
@@ -203,6 +215,8 @@ class FlexAIImageLoader(BaseLoader):
             raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers!r}")
+        if max_file_bytes < 1:
+            raise ValueError(f"max_file_bytes must be >= 1, got {max_file_bytes!r}")
         self.paths = _as_paths(path)
         self.walk_filter = WalkFilter(
             suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
@@ -216,6 +230,7 @@ class FlexAIImageLoader(BaseLoader):
         self.include_image = include_image
         self.detail = detail
         self.workers = workers or _default_workers()
+        self.max_file_bytes = max_file_bytes
         self.model = model
         self.prompt = prompt
         self.describer = (
@@ -280,10 +295,20 @@ class FlexAIImageLoader(BaseLoader):
         return sum(1 for _ in walk(self.paths, self.walk_filter))
 
     def _prepared(self) -> Generator[Prepared, None, None]:
-        return iter_prepared(walk(self.paths, self.walk_filter), self.policy, self.workers)
+        return iter_prepared(
+            walk(self.paths, self.walk_filter),
+            self.policy,
+            self.workers,
+            max_file_bytes=self.max_file_bytes,
+        )
 
     def _aprepared(self) -> AsyncGenerator[Prepared, None]:
-        return aiter_prepared(walk(self.paths, self.walk_filter), self.policy, self.workers)
+        return aiter_prepared(
+            walk(self.paths, self.walk_filter),
+            self.policy,
+            self.workers,
+            max_file_bytes=self.max_file_bytes,
+        )
 
     def _iter_loaded(self) -> Generator[LoadedImage, None, None]:
         """Prepared files, with problems handled by ``on_error`` and counted on the bar."""
@@ -342,11 +367,9 @@ class FlexAIImageLoader(BaseLoader):
             for loaded in self._iter_loaded():
                 yield self._document(loaded)
             return
-        sizes: dict[int, int] = {}
-        with closing(self._describe_records(sizes)) as records:
-            for record in records:
+        with closing(self._describe_records()) as records:
+            for record, size in records:
                 if record.image is not None and record.error is None:
-                    size = sizes.pop(id(record.image), None)
                     yield image_document(
                         record.image,
                         size,
@@ -360,11 +383,9 @@ class FlexAIImageLoader(BaseLoader):
             async for loaded in self._aiter_loaded():
                 yield self._document(loaded)
             return
-        sizes: dict[int, int] = {}
-        async with aclosing(self._adescribe_records(sizes)) as records:
-            async for record in records:
+        async with aclosing(self._adescribe_records()) as records:
+            async for record, size in records:
                 if record.image is not None and record.error is None:
-                    size = sizes.pop(id(record.image), None)
                     yield image_document(
                         record.image,
                         size,
@@ -401,33 +422,34 @@ class FlexAIImageLoader(BaseLoader):
             else:
                 yield item
 
-    def _describe_records(self, sizes: dict[int, int]) -> Generator[DescribeRecord, None, None]:
+    def _describe_records(self) -> Generator[_SizedRecord, None, None]:
+        """Each record with its file's size; the size is looked up (and forgotten) here."""
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
+        # File sizes of images handed to the describer and not yet answered: every record pops
+        # its own, so the dict holds only the images in flight, not one entry per file.
+        sizes: dict[int, int] = {}
         with closing(self._prepared()) as prepared:
             for record in describer.describe(self._inputs(prepared, sizes), total=total):
+                size = sizes.pop(id(record.image), None) if record.image is not None else None
                 if record.error is not None:
-                    if record.image is not None:
-                        sizes.pop(id(record.image), None)
                     self._record_problem(record)
-                yield record
+                yield record, size
 
-    async def _adescribe_records(
-        self, sizes: dict[int, int]
-    ) -> AsyncGenerator[DescribeRecord, None]:
+    async def _adescribe_records(self) -> AsyncGenerator[_SizedRecord, None]:
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
+        sizes: dict[int, int] = {}  # as in _describe_records
         async with aclosing(self._aprepared()) as prepared:
             records = describer.adescribe(self._ainputs(prepared, sizes), total=total)
             async with aclosing(records):
                 async for record in records:
+                    size = sizes.pop(id(record.image), None) if record.image is not None else None
                     if record.error is not None:
-                        if record.image is not None:
-                            sizes.pop(id(record.image), None)
                         self._record_problem(record)
-                    yield record
+                    yield record, size
 
     def lazy_describe(self) -> Iterator[DescribeRecord]:
         """Yield a :class:`~langchain_flexai.describe.DescribeRecord` per file, failures included.
@@ -438,7 +460,9 @@ class FlexAIImageLoader(BaseLoader):
         Raises:
             ValueError: The loader has no ``model``.
         """
-        return self._describe_records({})
+        with closing(self._describe_records()) as records:
+            for record, _ in records:
+                yield record
 
     def alazy_describe(self) -> AsyncIterator[DescribeRecord]:
         """Async :meth:`lazy_describe`.
@@ -447,7 +471,12 @@ class FlexAIImageLoader(BaseLoader):
             ValueError: The loader has no ``model``.
         """
         self._require_describer()
-        return self._adescribe_records({})
+        return self._arecords_only()
+
+    async def _arecords_only(self) -> AsyncGenerator[DescribeRecord, None]:
+        async with aclosing(self._adescribe_records()) as records:
+            async for record, _ in records:
+                yield record
 
     # -- messages --------------------------------------------------------------------------
 

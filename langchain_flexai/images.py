@@ -18,6 +18,7 @@ that re-sends the same images every turn prepares each image once.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from langchain_flexai._b64 import Base64Error, b64decode_strict, b64encode_str
+from langchain_flexai._file_walk import not_regular_file
 from langchain_flexai._image_cache import ByteBoundedLRU
 from langchain_flexai._image_codec import (
     Encoded,
@@ -43,13 +45,16 @@ from langchain_flexai.errors import ImageErrorReason, ImageInputError
 __all__ = [
     "ACCEPTED_SUFFIXES",
     "DEFAULT_CACHE_BYTES",
+    "MAX_FILE_BYTES",
     "SUPPORTED_MIME_TYPES",
     "ImagePolicy",
     "PreparedImage",
     "clear_image_cache",
     "image_block",
     "prepare_image",
+    "prepare_image_file",
     "prepare_inline_image",
+    "read_image_file",
 ]
 
 SUPPORTED_MIME_TYPES: frozenset[str] = frozenset(
@@ -66,6 +71,10 @@ ACCEPTED_SUFFIXES: frozenset[str] = frozenset(
 )  # fmt: skip
 """Lowercase file suffixes the pipeline can read (HEIC/HEIF with the ``heif`` extra)."""
 
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Most bytes read from one image file by default (64 MiB): more than any camera photo or scan
+FlexAI would accept after downscaling, small enough that a wrong path (a disk image, a video) fails
+at once with ``TOO_LARGE`` instead of filling memory."""
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 """Bound on the memory the prepared-image cache holds (inputs plus outputs)."""
 
@@ -390,16 +399,76 @@ def _from_bytes(
         raise _located(exc, source) from exc.__cause__
 
 
-def _from_path(path: Path, policy: ImagePolicy, declared: str | None) -> PreparedImage:
+def _unreadable(path: str, exc: OSError) -> ImageInputError:
+    error = ImageInputError(
+        f"cannot read the image file: {exc.strerror or exc}",
+        reason=ImageErrorReason.UNREADABLE,
+        source=path,
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _too_large(path: str, size: int | None, max_bytes: int) -> ImageInputError:
+    has = f"has {size} bytes" if size is not None else "grew while being read"
+    return ImageInputError(
+        f"the file {has}, more than the limit of {max_bytes} bytes for an image file "
+        "(raise max_file_bytes if it really is an image)",
+        reason=ImageErrorReason.TOO_LARGE,
+        source=path,
+    )
+
+
+def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Read a regular file of at most ``max_bytes`` bytes, refusing anything else up front.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a FIFO
+    never blocks the caller, a device such as ``/dev/zero`` is never read, and a file swapped
+    after a check is judged by what was actually opened. At most ``max_bytes + 1`` bytes are read,
+    so a file growing while it is read cannot fill memory either.
+
+    Raises:
+        ImageInputError: ``UNREADABLE`` (missing, no permission, not a regular file) or
+            ``TOO_LARGE`` (more than ``max_bytes``), with the path as ``source``.
+    """
+    name = os.fspath(path)
     try:
-        raw = path.read_bytes()
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise ImageInputError(
-            f"cannot read the image file: {exc.strerror or exc}",
-            reason=ImageErrorReason.UNREADABLE,
-            source=str(path),
-        ) from exc
-    return _from_bytes(raw, policy, declared, str(path))
+        raise _unreadable(name, exc) from exc
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            mode, size = (info := os.fstat(handle.fileno())).st_mode, info.st_size
+            if not stat.S_ISREG(mode):
+                raise _unreadable(name, not_regular_file(mode, name))
+            if size > max_bytes:
+                raise _too_large(name, size, max_bytes)
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise _unreadable(name, exc) from exc
+    if len(data) > max_bytes:  # the file grew after fstat
+        raise _too_large(name, None, max_bytes)
+    return data
+
+
+def prepare_image_file(
+    path: str | os.PathLike[str],
+    policy: ImagePolicy | None = None,
+    *,
+    mime_type: str | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> PreparedImage:
+    """:func:`prepare_image` for a file path, with a limit on the bytes read.
+
+    Raises:
+        ImageInputError: As :func:`read_image_file`, or when the bytes are not a valid image.
+    """
+    raw = read_image_file(path, max_file_bytes)
+    return _from_bytes(raw, policy or DEFAULT_POLICY, mime_type, os.fspath(path))
+
+
+def _from_path(path: Path, policy: ImagePolicy, declared: str | None) -> PreparedImage:
+    return prepare_image_file(path, policy, mime_type=declared)
 
 
 def _from_str(text: str, policy: ImagePolicy, declared: str | None) -> PreparedImage:

@@ -277,14 +277,14 @@ def test_skipped_is_reset_per_run(tmp_path: Path) -> None:
 def test_unreadable_file_follows_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     save_image(tmp_path / "a.png")
     locked = save_image(tmp_path / "locked.png")
-    real_read_bytes = pathlib.Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(self: pathlib.Path) -> bytes:
-        if self == locked:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def fake_open(path: str, flags: int, *args: int, **kwargs: object) -> int:
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", fake_open)
     loader = FlexAIImageLoader(tmp_path, on_error="skip")
     assert _names(tmp_path, loader.load()) == ["a.png"]
     assert loader.skipped == [
@@ -309,6 +309,44 @@ def test_chmod_000_file_is_skipped(tmp_path: Path) -> None:
     assert [s.reason for s in loader.skipped] == ["unreadable"]
 
 
+def test_fifo_and_device_are_reported_not_read(tmp_path: Path) -> None:
+    # Named explicitly, so the walk hands them over: the loader itself must refuse them (a FIFO
+    # used to block forever, /dev/zero to end in MemoryError).
+    save_image(tmp_path / "a.png")
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    loader = FlexAIImageLoader([fifo, "/dev/zero", tmp_path / "a.png"], on_error="skip")
+    assert _names(tmp_path, loader.load()) == ["a.png"]
+    assert loader.skipped == [
+        SkippedFile(
+            str(fifo), "unreadable", "cannot read it: not a regular file, it is a FIFO (named pipe)"
+        ),
+        SkippedFile(
+            "/dev/zero",
+            "unreadable",
+            "cannot read it: not a regular file, it is a character device",
+        ),
+    ]
+
+
+def test_file_over_max_file_bytes_is_too_large(tmp_path: Path) -> None:
+    small = save_image(tmp_path / "a.png", (4, 4))
+    big = save_image(tmp_path / "b.png", (64, 64))
+    limit = small.stat().st_size
+    loader = FlexAIImageLoader(tmp_path, on_error="skip", max_file_bytes=limit)
+    assert _names(tmp_path, loader.load()) == ["a.png"]
+    assert loader.skipped == [
+        SkippedFile(
+            str(big),
+            "too_large",
+            f"the file has {big.stat().st_size} bytes, more than the limit of {limit} bytes "
+            "for an image file (raise max_file_bytes if it really is an image)",
+        )
+    ]
+    with pytest.raises(ValueError, match=r"max_file_bytes must be >= 1, got 0"):
+        FlexAIImageLoader(tmp_path, max_file_bytes=0)
+
+
 def test_missing_path_follows_on_error(tmp_path: Path) -> None:
     loader = FlexAIImageLoader([tmp_path / "nope.jpg"], on_error="skip")
     assert loader.load() == []
@@ -328,9 +366,9 @@ def test_lazy_load_prepares_a_bounded_window(
     prepared: list[str] = []
     real = _loader_pipeline.prepare_file
 
-    def counting(path: str, policy: ImagePolicy) -> object:
+    def counting(path: str, policy: ImagePolicy, max_file_bytes: int) -> object:
         prepared.append(path)
-        return real(path, policy)
+        return real(path, policy, max_file_bytes)
 
     monkeypatch.setattr(_loader_pipeline, "prepare_file", counting)
     monkeypatch.setattr(_loader_pipeline, "_SLOW_FILE_S", -1.0)  # the pool path
@@ -551,6 +589,26 @@ def test_parser_describes_with_a_model(tmp_path: Path) -> None:
     assert doc.page_content == describe_text(doc.metadata["sha256"])
     (request,) = model.requests
     assert request[0].content[0] == {"type": "text", "text": "Say {what}"}
+
+
+def test_lazy_describe_forgets_every_file_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.png", "b.png", "c.png"):
+        save_image(tmp_path / name)
+    seen: list[dict[int, int]] = []
+    real_inputs = FlexAIImageLoader._inputs
+
+    def inputs(self: FlexAIImageLoader, prepared: object, sizes: dict[int, int]) -> object:
+        seen.append(sizes)
+        return real_inputs(self, prepared, sizes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FlexAIImageLoader, "_inputs", inputs)
+    loader = FlexAIImageLoader(tmp_path, model=CountingModel())
+    records = list(loader.lazy_describe())
+    assert [r.error for r in records] == [None, None, None]
+    # One entry per image in flight, none left behind once answered (it used to grow per file).
+    assert seen == [{}]
 
 
 def test_parser_in_generic_loader(tmp_path: Path) -> None:

@@ -82,6 +82,18 @@ def test_symlinked_file_is_yielded_and_dangling_link_reported(tmp_path: Path) ->
     assert [(Path(p).name, type(e)) for p, e in errors] == [("gone.jpg", FileNotFoundError)]
 
 
+def test_links_to_devices_and_fifos_are_reported_as_not_regular_files(tmp_path: Path) -> None:
+    _touch(tmp_path, "real.png")
+    (tmp_path / "zero.png").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    errors: list[tuple[str, OSError]] = []
+    assert _rel(tmp_path, _walk([tmp_path], errors)) == ["real.png"]
+    assert [(Path(p).name, e.strerror) for p, e in errors] == [
+        ("pipe.jpg", "not a regular file, it is a FIFO (named pipe)"),
+        ("zero.png", "not a regular file, it is a character device"),
+    ]
+
+
 def test_missing_root_is_reported_and_the_walk_goes_on(tmp_path: Path) -> None:
     _touch(tmp_path, "a.jpg")
     errors: list[tuple[str, OSError]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import threading
 from pathlib import Path
 
@@ -188,6 +189,37 @@ def test_directory_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(ImageInputError) as info:
         prepare_image(tmp_path)
     assert info.value.reason is ImageErrorReason.UNREADABLE
+
+
+def test_fifo_and_device_paths_are_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    expected = {
+        fifo: "cannot read the image file: not a regular file, it is a FIFO (named pipe)",
+        Path("/dev/zero"): "cannot read the image file: not a regular file, it is a character "
+        "device",
+    }
+    for path, message in expected.items():
+        with pytest.raises(ImageInputError) as info:
+            prepare_image(path)  # used to block forever / end in MemoryError
+        assert info.value.reason is ImageErrorReason.UNREADABLE
+        assert info.value.detail == message
+        assert info.value.source == str(path)
+
+
+def test_file_over_the_byte_limit_is_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    size = path.stat().st_size
+    assert images.MAX_FILE_BYTES == 64 * 1024 * 1024
+    assert images.prepare_image_file(path, max_file_bytes=size).width == 8
+    with pytest.raises(ImageInputError) as info:
+        images.prepare_image_file(path, max_file_bytes=size - 1)
+    assert info.value.reason is ImageErrorReason.TOO_LARGE
+    assert info.value.detail == (
+        f"the file has {size} bytes, more than the limit of {size - 1} bytes for an image file "
+        "(raise max_file_bytes if it really is an image)"
+    )
 
 
 def test_text_file_object_and_unknown_objects_are_refused() -> None:
