@@ -10,6 +10,10 @@ possibly to a power cut, and keeps a commit to tens of microseconds, so writing 
 costs nothing next to a network request.
 
 Only answers are stored, never failures: an image whose request failed is asked again next run.
+
+Every failure of the file (a directory, a file that is not a cache, a lock held by another
+process, a full disk) is raised as one type, :class:`DescribeCacheError`, naming the path and what
+to do, so a caller (the CLI) can turn it into one line instead of a SQLite traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +46,34 @@ CREATE TABLE IF NOT EXISTS descriptions (
 """
 
 
+class DescribeCacheError(RuntimeError):
+    """The describe cache file cannot be opened, read or written.
+
+    The message names the file, what went wrong and what to do; ``path`` is the file.
+    """
+
+    def __init__(self, path: Path, message: str) -> None:
+        """Create the error for the cache at ``path``."""
+        super().__init__(message)
+        self.path = path
+
+
+def _cache_error(path: Path, action: str, exc: BaseException) -> DescribeCacheError:
+    detail = str(exc) or type(exc).__name__
+    if "locked" in detail or "busy" in detail:
+        hint = "another run is using it: wait for that run to finish, or give another cache path"
+    elif isinstance(exc, (sqlite3.DatabaseError, ValueError)) and not isinstance(
+        exc, sqlite3.OperationalError
+    ):
+        hint = (
+            "it is not a describe cache (or is damaged, or from another version): give another "
+            "cache path, or delete the file to start a fresh cache (its stored answers are lost)"
+        )
+    else:
+        hint = "give a cache path to a file in a writable directory"
+    return DescribeCacheError(path, f"describe cache {path}: cannot {action} it: {detail}; {hint}")
+
+
 @dataclass(frozen=True)
 class CachedDescription:
     """A stored answer."""
@@ -57,29 +91,55 @@ def prompt_key(prompt: str) -> str:
 class DescribeCache:
     """A thread-safe SQLite store of descriptions keyed by image hash, model and prompt.
 
-    Raises:
-        ValueError: The file exists but is not a describe cache (or was written by an
-            incompatible version).
+    Every method raises :class:`DescribeCacheError` when the file fails (nothing from
+    ``sqlite3`` leaks).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        """Open (creating if needed) the cache file at ``path``."""
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
+        """Open (creating if needed) the cache file at ``path``.
+
+        Args:
+            path: The SQLite file.
+            timeout: Seconds to wait for a lock held by another process before failing.
+
+        Raises:
+            DescribeCacheError: ``path`` is a directory, not a describe cache, written by an
+                incompatible version, locked by another process, or cannot be created.
+        """
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the run's threads, serialised by our lock: SQLite's own
-        # same-thread check would forbid the event loop thread and worker threads sharing it.
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path.is_dir():
+            raise DescribeCacheError(
+                self.path,
+                f"describe cache {self.path}: it is a directory; give a file path, such as "
+                f"{self.path / 'describe-cache.sqlite'}",
+            )
+        with self._guard("create"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the run's threads, serialised by our lock: SQLite's own
+            # same-thread check would forbid the event loop thread and worker threads sharing it.
+            self._conn = sqlite3.connect(
+                self.path, timeout=timeout, check_same_thread=False, isolation_level=None
+            )
         try:
-            self._init_schema()
-        except sqlite3.DatabaseError as exc:
+            with self._guard("open"):
+                self._init_schema()
+        except DescribeCacheError:
             self._conn.close()
-            raise ValueError(f"{self.path} is not a describe cache: {exc}") from exc
+            raise
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn any failure of the file into :class:`DescribeCacheError`."""
+        try:
+            yield
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            raise _cache_error(self.path, action, exc) from exc
 
     def _init_schema(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, _SCHEMA_VERSION):
-            raise sqlite3.DatabaseError(
+            raise ValueError(
                 f"schema version {version}, this version of langchain-flexai reads "
                 f"{_SCHEMA_VERSION}"
             )
@@ -90,7 +150,7 @@ class DescribeCache:
 
     def get(self, image_sha256: str, model: str, prompt: str) -> CachedDescription | None:
         """The stored answer for this image, model and prompt, or None."""
-        with self._lock:
+        with self._lock, self._guard("read"):
             row = self._conn.execute(
                 "SELECT description, usage FROM descriptions "
                 "WHERE image_sha256 = ? AND model = ? AND prompt_sha256 = ?",
@@ -99,7 +159,8 @@ class DescribeCache:
         if row is None:
             return None
         description, usage = row
-        return CachedDescription(description, json.loads(usage) if usage else None)
+        with self._guard("read"):
+            return CachedDescription(description, json.loads(usage) if usage else None)
 
     def put(
         self,
@@ -110,7 +171,7 @@ class DescribeCache:
         usage: dict[str, int] | None = None,
     ) -> None:
         """Store (or replace) an answer; it is committed before this returns."""
-        with self._lock:
+        with self._lock, self._guard("write"):
             self._conn.execute(
                 "INSERT OR REPLACE INTO descriptions VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -125,7 +186,7 @@ class DescribeCache:
 
     def __len__(self) -> int:
         """Number of stored answers."""
-        with self._lock:
+        with self._lock, self._guard("read"):
             return int(self._conn.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0])
 
     def close(self) -> None:

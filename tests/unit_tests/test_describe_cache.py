@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from langchain_flexai._describe_cache import CachedDescription, DescribeCache, prompt_key
+from langchain_flexai._describe_cache import (
+    CachedDescription,
+    DescribeCache,
+    DescribeCacheError,
+    prompt_key,
+)
 
 SHA = "ab" * 32
 
@@ -54,8 +59,15 @@ def test_prompt_key_is_sha256_of_utf8() -> None:
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ValueError, match=r"is not a describe cache: file is not a database"):
+    with pytest.raises(DescribeCacheError) as info:
         DescribeCache(path)
+    assert str(info.value) == (
+        f"describe cache {path}: cannot open it: file is not a database; it is not a describe "
+        "cache (or is damaged, or from another version): give another cache path, or delete the "
+        "file to start a fresh cache (its stored answers are lost)"
+    )
+    assert info.value.path == path
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -63,5 +75,36 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(ValueError, match=r"schema version 99, this version of langchain-flexai"):
+    with pytest.raises(DescribeCacheError, match=r"schema version 99, this version of langchain"):
         DescribeCache(path)
+
+
+def test_a_directory_is_refused_with_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(DescribeCacheError) as info:
+        DescribeCache(tmp_path)
+    assert str(info.value) == (
+        f"describe cache {tmp_path}: it is a directory; give a file path, such as "
+        f"{tmp_path / 'describe-cache.sqlite'}"
+    )
+
+
+def test_a_path_under_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(DescribeCacheError, match=r"cannot create it: .*writable directory"):
+        DescribeCache(tmp_path / "f" / "c.sqlite")
+
+
+def test_a_locked_cache_is_reported_on_open_and_on_write(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    cache = DescribeCache(path, timeout=0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DescribeCacheError, match=r"cannot write it: database is locked; "):
+            cache.put(SHA, "m", "p", "d")
+        with pytest.raises(DescribeCacheError, match=r"another run is using it"):
+            DescribeCache(path, timeout=0)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        cache.close()
