@@ -165,8 +165,17 @@ def document_to_message(
 def image_from_npy(data: bytes, source: str | None) -> Image.Image:
     """A PIL image from ``.npy`` bytes (how community PDF loaders hand over extracted images).
 
-    Accepts ``uint8`` arrays shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); ``bool``,
-    other integer and ``float`` (0-1) arrays are scaled to 8 bits.
+    Accepts arrays shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), made 8-bit by one rule for
+    the whole array (so values keep their order; nothing wraps around):
+
+    - ``uint8``: as is. ``bool``: False is 0, True is 255.
+    - Other integers (negative values count as 0): if every value fits 0-255 they are 8-bit
+      samples in a wider type (numpy's default ``int64``) and kept; if they fit 0-65535 they are
+      16-bit samples and divided by 256; beyond that they are scaled from the type's whole range
+      (``int32``: 0..2**31-1 to 0..255).
+    - Floats (NaN counts as 0): if the largest value is at most 1 the array is in unit range,
+      0.0-1.0 becomes 0-255; otherwise it is already in 0-255 (as ``float`` images of 8-bit
+      data usually are) and is clipped to it and rounded.
 
     Raises:
         ImageInputError: numpy is missing (``MISSING_EXTRA``), or the bytes are not an image array.
@@ -197,11 +206,11 @@ def image_from_npy(data: bytes, source: str | None) -> Image.Image:
     if array.dtype == np.bool_:
         array = array.astype(np.uint8) * 255
     elif array.dtype.kind == "f":
-        array = (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        array = np.nan_to_num(array.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        scale = 255.0 if float(array.max()) <= 1.0 else 1.0
+        array = (np.clip(array * scale, 0.0, 255.0) + 0.5).astype(np.uint8)
     elif array.dtype.kind in "iu" and array.dtype != np.uint8:
-        top = max(int(array.max()), 1)
-        bits = 16 if top > 255 else 8  # noqa: PLR2004
-        array = (np.clip(array, 0, None) >> (bits - 8)).astype(np.uint8)
+        array = _integers_to_8_bits(np, array)
     elif array.dtype != np.uint8:
         raise ImageInputError(
             f"a .npy image must hold numbers; got dtype {array.dtype}",
@@ -210,3 +219,15 @@ def image_from_npy(data: bytes, source: str | None) -> Image.Image:
         )
     # uint8 (H, W) / (H, W, 3) / (H, W, 4) map to L / RGB / RGBA.
     return Image.fromarray(np.ascontiguousarray(array))
+
+
+def _integers_to_8_bits(np: Any, array: Any) -> Any:
+    """Integer samples to ``uint8`` by the rule in :func:`image_from_npy`."""
+    array = np.clip(array, 0, None)
+    top = int(array.max())
+    if top <= 255:  # noqa: PLR2004 - 8-bit samples in a wider type
+        return array.astype(np.uint8)
+    if top <= 65535:  # noqa: PLR2004 - 16-bit samples
+        return (array >> 8).astype(np.uint8)
+    full = float(np.iinfo(array.dtype).max)
+    return (array.astype(np.float64) * (255.0 / full) + 0.5).astype(np.uint8)

@@ -18,6 +18,7 @@ from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
 from langchain_flexai import _loader_pipeline
+from langchain_flexai._image_documents import image_from_npy
 from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
@@ -561,6 +562,30 @@ def test_parser_npy_dtypes(shape: tuple[int, ...], dtype: str, fill: object, exp
     data = pybase64.b64decode(doc.metadata["image_url"].split(",", 1)[1])
     with Image.open(io.BytesIO(data)) as image:
         assert image.convert("L").getpixel((3, 3)) == expected
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values", "expected"),
+    [
+        # 8-bit samples in a wide integer type (numpy's default int64) are kept.
+        ("int64", [0, 128, 255], [0, 128, 255]),
+        # 16-bit samples: divided by 256; negatives count as 0.
+        ("int32", [-5, 300, 65535], [0, 1, 255]),
+        # Beyond 16 bits: scaled from the type's range; 70000 used to wrap around to 17.
+        ("int32", [0, 70000, 2**30, 2**31 - 1], [0, 0, 128, 255]),
+        ("uint32", [0, 70000, 2**32 - 1], [0, 0, 255]),
+        # Floats up to 1.0 are unit range.
+        ("float32", [0.0, 0.5, 1.0], [0, 128, 255]),
+        # Floats beyond 1.0 are 0-255 data (it used to clip to white), clipped and rounded.
+        ("float64", [-1.0, 0.4, 127.6, 255.0, 300.0], [0, 0, 128, 255, 255]),
+        ("float64", [float("nan"), 1.0], [0, 255]),
+    ],
+)
+def test_npy_sample_rule(dtype: str, values: list[float], expected: list[int]) -> None:
+    np = pytest.importorskip("numpy")
+    image = image_from_npy(_npy(np.array([values], dtype=dtype)), "x")
+    assert image.mode == "L"
+    assert list(image.tobytes()) == expected
 
 
 def test_parser_refuses_bad_npy() -> None:
