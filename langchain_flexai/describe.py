@@ -2,16 +2,19 @@
 
 Knows how to turn a stream of prepared images into a stream of :class:`DescribeRecord` (one per
 input, in input order) while keeping at most ``max_concurrency`` requests in flight, never more
-than ``requests_per_minute`` request starts in any minute, and never paying twice for an image a
-previous run already described (the SQLite cache at ``cache_path``). Knows nothing about files or
-folders (``FlexAIImageLoader`` walks and prepares; this module only asks the model) nor about the
-wire format (the chat model sends what it is given).
+than ``requests_per_minute`` request starts in any minute (every HTTP attempt, retries included,
+passes the limiter), and never paying twice for an image a previous run already described (the
+SQLite cache at ``cache_path``). Knows nothing about files or folders (``FlexAIImageLoader`` walks
+and prepares; this module only asks the model) nor about the wire format (the chat model sends
+what it is given).
 
-FlexAI has no batch endpoint, so bulk work is client-side fan-out. Rate-limit answers that escape
-the chat model's own retries (``ChatFlexAI`` retries 429 honouring ``Retry-After``) pause the whole
-run for the ``Retry-After`` the server sent, then the image is asked again. Errors that no retry
-can fix (401 bad key, 402 credit exhausted, 403, an unknown or text-only model) stop the run
-instead of failing every image one by one.
+FlexAI has no batch endpoint, so bulk work is client-side fan-out. Retries are this module's: a
+model built on the openai SDK (``ChatFlexAI``) is run with the SDK's own retries off, because
+those would send requests the rate limiter never sees. 429, 5xx, timeouts and connection errors
+are asked again with backoff (``Retry-After`` honoured); a 429 pauses the whole run, not only the
+image that got it. Errors that no retry can fix (401 bad key, 402 credit exhausted, 403, an
+unknown or text-only model, a server still unreachable or still rate-limiting after every retry)
+stop the run instead of failing every image one by one.
 
 Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
 :meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
@@ -21,7 +24,7 @@ and reads :attr:`ImageDescriber.report` at the end; ``on_progress`` receives cou
 from __future__ import annotations
 
 import asyncio
-import email.utils
+import hashlib
 import logging
 import math
 import re
@@ -41,11 +44,17 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
-import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from langchain_flexai._describe_cache import DescribeCache
+from langchain_flexai._describe_retry import (
+    format_seconds,
+    is_fatal,
+    is_rate_limited,
+    retry_delay,
+    without_sdk_retries,
+)
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai._rate_limit import RequestRateLimiter
 from langchain_flexai.errors import ImageInputError
@@ -61,6 +70,8 @@ __all__ = [
     "SkippedImage",
     "TokenUsage",
     "answer_text",
+    "no_text_message",
+    "resume_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -88,10 +99,6 @@ DescribeInput = PreparedImage | SkippedImage | ImageInputError
 through as a ``skipped`` record, so the output keeps one record per input)."""
 
 _THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
-_DEFAULT_RETRY_AFTER = 1.0
-_MAX_RETRY_AFTER = 300.0
-_FATAL_STATUSES = frozenset({401, 402, 403})
-_HTTP_TOO_MANY_REQUESTS = 429
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,20 @@ class DescribeReport:
     problems: tuple[DescribeRecord, ...] = ()
     """The skipped and failed records, in input order (without their images)."""
 
+    def __add__(self, other: DescribeReport) -> DescribeReport:
+        """The report of two runs together (counts, tokens and time summed, problems joined)."""
+        return DescribeReport(
+            described=self.described + other.described,
+            cached=self.cached + other.cached,
+            skipped=self.skipped + other.skipped,
+            failed=self.failed + other.failed,
+            requests=self.requests + other.requests,
+            usage=self.usage + other.usage,
+            usage_saved=self.usage_saved + other.usage_saved,
+            elapsed_s=self.elapsed_s + other.elapsed_s,
+            problems=self.problems + other.problems,
+        )
+
     def summary(self) -> str:
         """One line for a log or a terminal."""
         return (
@@ -237,6 +258,26 @@ def answer_text(message: BaseMessage) -> str:
     return _THINK_BLOCK.sub("", str(message.text)).strip()
 
 
+def no_text_message(message: BaseMessage | None) -> str:
+    """Why an answer is unusable when it has no text, naming the ``finish_reason`` it gave."""
+    finish = message.response_metadata.get("finish_reason") if message is not None else None
+    return f"the model answered with no text (finish_reason={finish!r})"
+
+
+def resume_key(image: PreparedImage) -> str | None:
+    """The image part of the resume key (None: the image is never cached).
+
+    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
+    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
+    picture behind it changed).
+    """
+    if image.sha256 is not None:
+        return image.sha256
+    if image.url.startswith("https://"):
+        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
+    return None
+
+
 def model_identity(model: BaseChatModel) -> str:
     """The model id used in the resume key (``model_name`` / ``model``, else the model type)."""
     for attribute in ("model_name", "model", "model_id"):
@@ -244,37 +285,6 @@ def model_identity(model: BaseChatModel) -> str:
         if isinstance(value, str) and value:
             return value
     return model._llm_type  # noqa: SLF001 - the only identity a generic chat model has
-
-
-def _retry_after(error: BaseException) -> float | None:
-    """Seconds to wait for a rate-limit error (from ``Retry-After``), or None if not one."""
-    if getattr(error, "status_code", None) != _HTTP_TOO_MANY_REQUESTS:
-        return None
-    response = getattr(error, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    seconds = _DEFAULT_RETRY_AFTER
-    if header:
-        try:
-            seconds = float(header)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(header)
-                seconds = when.timestamp() - time.time()
-            except (TypeError, ValueError):
-                seconds = _DEFAULT_RETRY_AFTER
-    if not math.isfinite(seconds):
-        seconds = _DEFAULT_RETRY_AFTER
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
-
-
-def _is_fatal(error: BaseException) -> bool:
-    """An error no image can avoid: the whole run stops instead of failing every image."""
-    if not isinstance(error, openai.APIStatusError):
-        return False
-    if error.status_code in _FATAL_STATUSES:
-        return True
-    text = str(error)
-    return "model_not_found" in text or "is not a multimodal model" in text
 
 
 class _Run:
@@ -292,6 +302,8 @@ class _Run:
         self.elapsed_s: float | None = None  # set when the run ends
         self.lock = threading.Lock()
         self.fatal: Exception | None = None  # an error that stops the run (bad key, no credit)
+        self.stopped = threading.Event()  # set with `fatal`: wakes threads waiting their turn
+        self.paused_until = -math.inf  # monotonic time before which no request starts (a 429)
         self.cache = DescribeCache(describer.cache_path) if describer.cache_path else None
         self.bar = ProgressBar(enabled=describer.show_progress, total=total, desc="describe")
 
@@ -299,6 +311,24 @@ class _Run:
         """Refuse to send another request once an error has stopped the run."""
         if self.fatal is not None:
             raise self.fatal
+
+    def stop(self, error: Exception) -> None:
+        """Stop the run: no further request starts, waiting threads wake up."""
+        self.fatal = error
+        self.stopped.set()
+
+    def pause(self, seconds: float) -> None:
+        """Let no request of this run start for ``seconds`` (a 429's ``Retry-After``)."""
+        with self.lock:
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+    def turn_wait(self, limiter: RequestRateLimiter | None) -> float:
+        """0.0 when a request may start now (a limiter slot taken), else seconds to wait."""
+        self.check_fatal()
+        wait = self.paused_until - time.monotonic()
+        if wait > 0:
+            return wait
+        return limiter.try_acquire() if limiter is not None else 0.0
 
     def count_request(self) -> None:
         with self.lock:
@@ -352,7 +382,8 @@ def _without_payload(record: DescribeRecord) -> DescribeRecord:
         sha256=record.sha256,
         error=record.error,
         reason=record.reason,
-        exception=record.exception,
+        # No `exception`: an openai error keeps the whole request body (base64 images) alive.
+        # The live exception reaches the consumer with the record itself, at emit time.
     )
 
 
@@ -390,7 +421,7 @@ class ImageDescriber:
         rate_limiter: RequestRateLimiter | None = None,
         cache_path: str | PathLike[str] | None = None,
         detail: str | None = None,
-        max_rate_limit_retries: int = 5,
+        max_retries: int = 5,
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
     ) -> None:
@@ -409,8 +440,10 @@ class ImageDescriber:
             cache_path: SQLite file of answers keyed by image SHA-256, model and prompt. A run
                 killed half-way and started again sends no request for images already described.
             detail: Image ``detail`` hint (``"auto"``, ``"low"``, ``"high"``), or None.
-            max_rate_limit_retries: Times an image is asked again after a 429 that escaped the
-                model's own retries (each after the whole run paused for ``Retry-After``).
+            max_retries: Times an image is asked again after a 429, a 5xx, a timeout or a
+                connection error, with exponential backoff or the ``Retry-After`` the server
+                sent (a 429 pauses the whole run). Replaces the openai SDK's own retries, which
+                are turned off for the run so that every attempt passes the rate limiter.
             on_progress: Called with a :class:`DescribeProgress` after every record.
             show_progress: Show a tqdm bar (extra ``progress``): described / cached / skipped /
                 failed counts, rate and ETA.
@@ -420,11 +453,12 @@ class ImageDescriber:
         """
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
-        if max_rate_limit_retries < 0:
-            raise ValueError(f"max_rate_limit_retries must be >= 0, got {max_rate_limit_retries}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
         self.model = model
+        self._sender = without_sdk_retries(model)
         self.prompt = prompt
         self.max_concurrency = max_concurrency
         if rate_limiter is None and requests_per_minute is not None:
@@ -432,7 +466,7 @@ class ImageDescriber:
         self.rate_limiter = rate_limiter
         self.cache_path = cache_path
         self.detail = detail
-        self.max_rate_limit_retries = max_rate_limit_retries
+        self.max_retries = max_retries
         self.on_progress = on_progress
         self.show_progress = show_progress
         self.model_id = model_identity(model)
@@ -454,9 +488,10 @@ class ImageDescriber:
     # -- per image ---------------------------------------------------------------------
 
     def _from_cache(self, run: _Run, image: PreparedImage) -> DescribeRecord | None:
-        if run.cache is None or image.sha256 is None:
+        key = resume_key(image)
+        if run.cache is None or key is None:
             return None
-        hit = run.cache.get(image.sha256, self.model_id, self.prompt)
+        hit = run.cache.get(key, self.model_id, self.prompt)
         if hit is None:
             return None
         return DescribeRecord(
@@ -472,85 +507,95 @@ class ImageDescriber:
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
         if not text:
-            finish = message.response_metadata.get("finish_reason")
             return DescribeRecord(
                 source=image.source,
                 sha256=image.sha256,
                 usage=usage,
-                error=f"the model answered with no text (finish_reason={finish!r}); "
-                "reasoning models may need a larger max_tokens",
+                error=f"{no_text_message(message)}; reasoning models may need a larger max_tokens",
                 reason="empty_answer",
                 image=image,
             )
-        if run.cache is not None and image.sha256 is not None:
-            run.cache.put(
-                image.sha256, self.model_id, self.prompt, text, usage.as_dict() if usage else None
-            )
+        key = resume_key(image)
+        if run.cache is not None and key is not None:
+            run.cache.put(key, self.model_id, self.prompt, text, usage.as_dict() if usage else None)
         return DescribeRecord(
             source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
         )
 
-    def _failed(self, run: _Run, image: PreparedImage, error: Exception) -> DescribeRecord:
-        if _is_fatal(error):
-            run.fatal = error  # no further request is sent; the consumer re-raises in order
+    def _after_error(
+        self, run: _Run, image: PreparedImage, error: Exception, attempt: int
+    ) -> DescribeRecord | float:
+        """What follows a failed attempt: the seconds to wait before the next, or the record.
+
+        Shared by the thread and asyncio loops, which differ only in how they wait and send.
+
+        Raises:
+            Exception: ``error`` itself when it stops the run (see :func:`is_fatal`).
+        """
+        delay = retry_delay(error, attempt)
+        exhausted = delay is None or attempt >= self.max_retries
+        if is_fatal(error, retries_exhausted=exhausted):
+            run.stop(error)  # no further request is sent; the consumer re-raises in order
             raise error
-        return DescribeRecord(
-            source=image.source,
-            sha256=image.sha256,
-            error=f"{type(error).__name__}: {error}",
-            reason="request_failed",
-            image=image,
-            exception=error,
-        )
+        if exhausted or delay is None:
+            return DescribeRecord(
+                source=image.source,
+                sha256=image.sha256,
+                error=f"{type(error).__name__}: {error}",
+                reason="request_failed",
+                image=image,
+                exception=error,
+            )
+        if is_rate_limited(error):
+            # The key's limit is shared by every request of the run: pause them all.
+            logger.warning(
+                "rate limited by the server; pausing requests for %s", format_seconds(delay)
+            )
+            run.pause(delay)
+            if self.rate_limiter is not None:
+                self.rate_limiter.pause(delay)  # other runs sharing the limiter pause too
+            return 0.0
+        logger.info("request failed (%s); retrying in %s", error, format_seconds(delay))
+        return delay
 
     def _describe_one(self, run: _Run, image: PreparedImage) -> DescribeRecord:
         messages = self.messages_for(image)
-        for attempt in range(self.max_rate_limit_retries + 1):
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire()
-            run.check_fatal()
+        attempt = 0
+        while True:
+            while (wait := run.turn_wait(self.rate_limiter)) > 0:
+                run.stopped.wait(wait)  # wakes at once when the run stops
             run.count_request()
             try:
-                answer = self.model.invoke(messages)
+                answer = self._sender.invoke(messages)
             except Exception as error:  # noqa: BLE001 - every failure becomes a record
-                delay = _retry_after(error)
-                if delay is None or attempt == self.max_rate_limit_retries:
-                    return self._failed(run, image, error)
-                if not self._back_off(delay):
-                    time.sleep(delay)
+                outcome = self._after_error(run, image, error, attempt)
+                if isinstance(outcome, DescribeRecord):
+                    return outcome
+                run.stopped.wait(outcome)
+                attempt += 1
                 continue
             return self._answered(run, image, answer)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _adescribe_one(
         self, run: _Run, image: PreparedImage, slots: asyncio.Semaphore
     ) -> DescribeRecord:
         messages = self.messages_for(image)
+        attempt = 0
         async with slots:
-            for attempt in range(self.max_rate_limit_retries + 1):
-                if self.rate_limiter is not None:
-                    await self.rate_limiter.aacquire()
-                run.check_fatal()
+            while True:
+                while (wait := run.turn_wait(self.rate_limiter)) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(wait)
                 run.count_request()
                 try:
-                    answer = await self.model.ainvoke(messages)
+                    answer = await self._sender.ainvoke(messages)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a record
-                    delay = _retry_after(error)
-                    if delay is None or attempt == self.max_rate_limit_retries:
-                        return self._failed(run, image, error)
-                    if not self._back_off(delay):
-                        await asyncio.sleep(delay)
+                    outcome = self._after_error(run, image, error, attempt)
+                    if isinstance(outcome, DescribeRecord):
+                        return outcome
+                    await asyncio.sleep(outcome)
+                    attempt += 1
                     continue
                 return self._answered(run, image, answer)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _back_off(self, delay: float) -> bool:
-        """Pause the whole run through the limiter; False when there is none (caller sleeps)."""
-        logger.warning("rate limited by the server; pausing requests for %.1f s", delay)
-        if self.rate_limiter is None:
-            return False
-        self.rate_limiter.pause(delay)
-        return True
 
     def _window(self) -> int:
         # Results leave in input order; a window wider than the concurrency keeps every slot
@@ -583,10 +628,15 @@ class ImageDescriber:
             for item in images:
                 pending.append(self._schedule(run, pool, item))
                 while pending and (len(pending) >= window or pending[0].done()):
+                    run.check_fatal()
                     yield run.emit(pending.popleft().result())
             while pending:
+                run.check_fatal()
                 yield run.emit(pending.popleft().result())
         finally:
+            run.stopped.set()  # threads still waiting their turn give up at once
+            if run.fatal is None:
+                run.fatal = _RunClosed("the describe run was closed")
             pool.shutdown(wait=True, cancel_futures=True)
             run.close()
 
@@ -637,8 +687,10 @@ class ImageDescriber:
                 elif isinstance(item, PreparedImage):
                     pending.append(asyncio.ensure_future(self._adescribe_one(run, item, slots)))
                 while pending and (len(pending) >= window or pending[0].done()):
+                    run.check_fatal()
                     yield run.emit(await pending.popleft())
             while pending:
+                run.check_fatal()
                 yield run.emit(await pending.popleft())
         finally:
             for future in pending:
@@ -646,6 +698,10 @@ class ImageDescriber:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
             run.close()
+
+
+class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
+    """Stops the workers of a run whose consumer went away (closed or broke out early)."""
 
 
 def _completed(record: DescribeRecord) -> Future[DescribeRecord]:

@@ -6,6 +6,7 @@ check the bytes that reached the server, not just that no exception was raised.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import signal
@@ -16,10 +17,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import openai
 import pybase64
 import pytest
 
 from langchain_flexai import FlexAIImageLoader, ImageDescriber, RequestRateLimiter, prepare_image
+from langchain_flexai.describe import DescribeRecord
 from langchain_flexai.testing import FlexAIEmulator
 from tests.unit_tests.loader_samples import corrupt_png, save_image
 
@@ -174,16 +177,57 @@ def test_rpm_limit_is_never_exceeded(tmp_path: Path) -> None:
 
 
 def test_without_the_limiter_the_emulator_refuses(tmp_path: Path) -> None:
-    # The control for the test above: the same run without a limiter does exceed the limit.
+    # The control for the test above: the same run without a limiter does exceed the limit,
+    # and a 429 with no retry left stops the run (every other image would get one too).
     images = [prepare_image(p) for p in _folder(tmp_path, 12)]
     with FlexAIEmulator(rpm_limit=4, rate_window=30.0) as emulator:
-        describer = ImageDescriber(
-            emulator.chat_model(max_retries=0), max_concurrency=8, max_rate_limit_retries=0
-        )
-        records = list(describer.describe(images))
-    statuses = Counter(r.status for r in records)
-    assert statuses == {"described": 4, "failed": 8}
-    assert all("RateLimitError" in (r.error or "") for r in records if r.status == "failed")
+        describer = ImageDescriber(emulator.chat_model(), max_concurrency=8, max_retries=0)
+        with pytest.raises(openai.RateLimitError, match="rate"):
+            list(describer.describe(images))
+        sent = len(emulator.requests)
+    assert sent > 4
+    assert describer.report.requests == sent
+
+
+class _CountingLimiter(RequestRateLimiter):
+    """Records when each request start was allowed."""
+
+    def __init__(self, requests: int, per_seconds: float) -> None:
+        super().__init__(requests, per_seconds, margin_seconds=0.05)
+        self.starts: list[float] = []
+
+    def try_acquire(self) -> float:
+        wait = super().try_acquire()
+        if wait == 0.0:
+            self.starts.append(time.monotonic())
+        return wait
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_retries_pass_the_limiter_with_the_default_sdk_retries(tmp_path: Path, mode: str) -> None:
+    # ChatFlexAI retries 429/5xx itself by default (max_retries=3); those retries would never
+    # pass the describer's limiter. Every request the emulator receives must be one the limiter
+    # allowed, and the report must count them all.
+    images = [prepare_image(p) for p in _folder(tmp_path, 4)]
+    with FlexAIEmulator() as emulator:
+        emulator.faults.fail_next(4, 503, retry_after=0)
+        emulator.faults.fail_next(2, 429, retry_after=0)
+        limiter = _CountingLimiter(3, 0.2)
+        describer = ImageDescriber(emulator.chat_model(), max_concurrency=4, rate_limiter=limiter)
+        if mode == "sync":
+            records = list(describer.describe(images))
+        else:
+
+            async def collect() -> list[DescribeRecord]:
+                return [r async for r in describer.adescribe(images)]
+
+            records = asyncio.run(collect())
+        sent = len([r for r in emulator.requests if r.path == "/v1/chat/completions"])
+    assert [r.status for r in records] == ["described"] * 4
+    assert sent == len(limiter.starts) == describer.report.requests == 10
+    # No window of the limiter's length holds more than its 3 starts.
+    for i, start in enumerate(limiter.starts):
+        assert sum(1 for t in limiter.starts[i:] if t - start < 0.2) <= 3
 
 
 def test_a_429_pauses_the_run_for_retry_after(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import warnings
@@ -11,14 +12,21 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from langchain_core.language_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 
+from langchain_flexai import describe as describe_module
+from langchain_flexai._describe_retry import format_seconds, without_sdk_retries
+from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.describe import (
     DescribeProgress,
     DescribeRecord,
+    DescribeReport,
     ImageDescriber,
     TokenUsage,
     answer_text,
+    no_text_message,
+    resume_key,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader, ImageSkippedWarning
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
@@ -314,13 +322,159 @@ def test_rate_limited_request_is_retried_after_retry_after(tmp_path: Path) -> No
     assert describer.report.requests == 3
 
 
-def test_rate_limit_retries_are_bounded(tmp_path: Path) -> None:
-    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+def test_rate_limit_after_every_retry_stops_the_run(tmp_path: Path) -> None:
+    images = [prepare_image(p) for p in _folder(tmp_path, 3)]
     error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0"})
-    model = CountingModel(fail_for={image.sha256 or "": error})
-    (record,) = ImageDescriber(model, max_rate_limit_retries=2).describe([image])
-    assert (record.status, record.reason) == ("failed", "request_failed")
+    model = CountingModel(fail_for={images[0].sha256 or "": error})
+    describer = ImageDescriber(model, max_retries=2, max_concurrency=1)
+    with pytest.raises(openai.RateLimitError, match="status 429"):
+        list(describer.describe(images))
+    # One image's attempts, then nothing more: the others would be rate-limited as well.
     assert len(model.requests) == 3
+    assert describer.report.requests == 3
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _status_error(openai.InternalServerError, 503, **{"retry-after": "0"}),
+        _status_error(openai.InternalServerError, 500),
+        openai.APITimeoutError(httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")),
+        openai.APIConnectionError(
+            request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+        ),
+    ],
+    ids=["503", "500", "timeout", "connection"],
+)
+def test_transient_errors_are_retried_by_the_describer(
+    tmp_path: Path, error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    model = CountingModel(
+        fail_for={image.sha256 or "": error}, failures_left={image.sha256 or "": 2}
+    )
+    describer = ImageDescriber(model, requests_per_minute=100)
+    (record,) = describer.describe([image])
+    assert record.status == "described"
+    assert len(model.requests) == 3
+    assert describer.report.requests == 3
+
+
+def test_unreachable_server_after_every_retry_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+    images = [prepare_image(p) for p in _folder(tmp_path, 4)]
+    error = openai.APIConnectionError(
+        request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    )
+    model = CountingModel(fail_for={image.sha256 or "": error for image in images})
+    describer = ImageDescriber(model, max_retries=1, max_concurrency=1)
+    with pytest.raises(openai.APIConnectionError):
+        list(describer.describe(images))
+    assert len(model.requests) == 2
+
+
+def test_timeouts_after_every_retry_fail_only_that_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+    images = [prepare_image(p) for p in _folder(tmp_path, 2)]
+    error = openai.APITimeoutError(httpx.Request("POST", "http://127.0.0.1/v1/chat/completions"))
+    model = CountingModel(fail_for={images[0].sha256 or "": error})
+    records = list(ImageDescriber(model, max_retries=1, max_concurrency=1).describe(images))
+    assert [r.status for r in records] == ["failed", "described"]
+    assert records[0].error == "APITimeoutError: Request timed out."
+
+
+def test_a_429_pauses_the_whole_run_without_a_limiter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+    original = describe_module._Run.pause
+
+    def spy(run: Any, seconds: float) -> None:
+        pauses.append(seconds)
+        original(run, seconds)
+
+    monkeypatch.setattr(describe_module._Run, "pause", spy)
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0.01"})
+    model = CountingModel(
+        fail_for={image.sha256 or "": error}, failures_left={image.sha256 or "": 1}
+    )
+    (record,) = ImageDescriber(model).describe([image])
+    assert record.status == "described"
+    assert pauses == [0.01]
+
+
+def test_report_problems_do_not_keep_the_exception(tmp_path: Path) -> None:
+    # An openai error holds the request, whose body carries the base64 image: a report of
+    # 10,000 failures must not keep 10,000 request bodies alive.
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    error = _status_error(openai.BadRequestError, 400)
+    model = CountingModel(fail_for={image.sha256 or "": error})
+    describer = ImageDescriber(model)
+    (record,) = describer.describe([image])
+    assert record.exception is error  # the consumer still gets the live exception
+    (problem,) = describer.report.problems
+    assert (problem.error, problem.exception) == ("BadRequestError: status 400", None)
+
+
+def test_https_urls_are_resumed_by_the_url_text(tmp_path: Path) -> None:
+    url = "https://example.com/cat.png"
+    cache = tmp_path / "d.sqlite"
+    first = FakeListChatModel(responses=["a cat"])
+    (record,) = ImageDescriber(first, cache_path=cache).describe([prepare_image(url)])
+    assert (record.status, record.description) == ("described", "a cat")
+    again = FakeListChatModel(responses=["never asked"])
+    describer = ImageDescriber(again, cache_path=cache)
+    (record,) = describer.describe([prepare_image(url)])
+    assert (record.status, record.description) == ("cached", "a cat")
+    assert describer.report.requests == 0
+    assert resume_key(prepare_image(url)) == "url:" + hashlib.sha256(url.encode()).hexdigest()
+
+
+def test_reports_add_up() -> None:
+    one = DescribeReport(described=1, failed=1, requests=3, usage=USAGE, elapsed_s=1.0)
+    two = DescribeReport(cached=2, skipped=1, usage_saved=USAGE, elapsed_s=0.5)
+    assert one + two == DescribeReport(
+        described=1,
+        cached=2,
+        skipped=1,
+        failed=1,
+        requests=3,
+        usage=USAGE,
+        usage_saved=USAGE,
+        elapsed_s=1.5,
+    )
+
+
+def test_no_text_message_names_the_finish_reason() -> None:
+    message = AIMessage(content="", response_metadata={"finish_reason": "length"})
+    assert no_text_message(message) == "the model answered with no text (finish_reason='length')"
+    assert no_text_message(None) == "the model answered with no text (finish_reason=None)"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.0, "0 ms"), (0.01, "10 ms"), (0.25, "250 ms"), (1.0, "1.0 s")]
+)
+def test_format_seconds(seconds: float, text: str) -> None:
+    assert format_seconds(seconds) == text
+
+
+def test_sdk_retries_are_turned_off_on_a_copy() -> None:
+    model = ChatFlexAI(api_key="fake-test-key", base_url="http://127.0.0.1:9/v1")
+    assert model.root_client.max_retries == 3
+    quiet = without_sdk_retries(model)
+    assert isinstance(quiet, ChatFlexAI)
+    assert (quiet.root_client.max_retries, quiet.root_async_client.max_retries) == (0, 0)
+    assert quiet.client is quiet.root_client.chat.completions
+    assert quiet.async_client is quiet.root_async_client.chat.completions
+    assert quiet.root_client._client is model.root_client._client
+    assert (model.root_client.max_retries, model.max_retries) == (3, 3)
+    assert without_sdk_retries(CountingModel()).__class__ is CountingModel
 
 
 def test_invalid_describer_options() -> None:
