@@ -36,8 +36,9 @@ from __future__ import annotations
 import importlib
 import io
 import math
+import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -98,6 +99,7 @@ _FAST_MODES = {
 }
 _CAN_ANIMATE = frozenset({"GIF", "PNG", "WEBP"})
 _MAGIC_PREFIXES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00")
+_LONGEST_MAGIC = max(len(m) for m in _MAGIC_PREFIXES)
 _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
@@ -148,6 +150,27 @@ def _error(reason: ImageErrorReason, detail: str) -> ImageInputError:
     return ImageInputError(detail, reason=reason)
 
 
+def _bytes(count: int) -> str:
+    return "1 byte" if count == 1 else f"{count} bytes"
+
+
+def is_truncation(exc: BaseException) -> bool:
+    """Whether Pillow failed because the data ended early.
+
+    Pillow reads fixed-size fields with ``struct`` and indexing, and wraps what they raise in
+    ``SyntaxError``: its text ("unpack_from requires a buffer of at least 4 bytes ...") says
+    nothing to a user whose file is simply cut short, so such failures get one plain message.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (struct.error, EOFError, IndexError)):
+            return True
+        if "truncated" in str(seen).lower():
+            return True
+        seen = seen.__cause__
+    return False
+
+
 @contextmanager
 def pillow_errors() -> Iterator[None]:
     """Turn anything Pillow raises on hostile or damaged input into an ImageInputError."""
@@ -165,6 +188,11 @@ def pillow_errors() -> Iterator[None]:
     # Pillow's plugins raise a long tail of types on damaged input (OSError, SyntaxError,
     # ValueError, struct.error, EOFError, IndexError, ...); the contract is one error type.
     except Exception as exc:
+        if is_truncation(exc):
+            raise _error(
+                ImageErrorReason.CORRUPT,
+                "the file is truncated: the data ends before the image does",
+            ) from exc
         raise _error(ImageErrorReason.CORRUPT, f"the image data cannot be read: {exc}") from exc
 
 
@@ -220,6 +248,26 @@ def _ensure_heif_opener() -> None:
             _heif_registered = True
 
 
+def _accepts(accept: Callable[[bytes], object], prefix: bytes) -> bool:
+    try:
+        accepted = accept(prefix)
+    except (struct.error, IndexError):  # some plugins' checks assume a long prefix
+        return False
+    return bool(accepted) and not isinstance(accepted, str)
+
+
+def _header_failure(name: str, data: bytes, exc: BaseException) -> ImageInputError:
+    if is_truncation(exc):
+        return _error(
+            ImageErrorReason.CORRUPT,
+            f"the file is truncated: its {_bytes(len(data))} end inside the {name} header",
+        )
+    return _error(
+        ImageErrorReason.CORRUPT,
+        f"the data starts like a {name} image but its header cannot be read: {exc}",
+    )
+
+
 def identify(data: bytes) -> ImageFile.ImageFile:
     """Read the header only; the pixels stay undecoded.
 
@@ -238,21 +286,28 @@ def identify(data: bytes) -> ImageFile.ImageFile:
         if entry is None:
             continue
         factory, accept = entry
-        if accept is not None:
-            accepted = accept(prefix)
-            if not accepted or isinstance(accepted, str):
-                continue
+        if accept is not None and not _accepts(accept, prefix):
+            continue
         fp.seek(0)
         try:
             # Same as Image.open's inner loop, minus its MAX_IMAGE_PIXELS check (see module doc).
             return factory(fp, "")
-        except (SyntaxError, IndexError, TypeError, ValueError, EOFError, OSError) as exc:
+        except (
+            SyntaxError,
+            IndexError,
+            TypeError,
+            ValueError,
+            EOFError,
+            OSError,
+            struct.error,
+        ) as exc:
             if _has_image_magic(data):
-                raise _error(
-                    ImageErrorReason.CORRUPT,
-                    f"the data starts like a {name} image but its header cannot be read: {exc}",
-                ) from exc
-            continue
+                raise _header_failure(name, data, exc) from exc
+    if len(data) < _LONGEST_MAGIC and any(m.startswith(data) for m in _MAGIC_PREFIXES):
+        raise _error(
+            ImageErrorReason.CORRUPT,
+            f"the file is truncated: its {_bytes(len(data))} end inside an image signature",
+        )
     if _has_image_magic(data):
         raise _error(ImageErrorReason.CORRUPT, "the image header is damaged or truncated")
     raise _error(

@@ -241,7 +241,9 @@ def test_corrupt_file_with_on_error_raise(tmp_path: Path) -> None:
     with pytest.raises(ImageInputError) as info:
         loader.load()
     assert info.value.reason is ImageErrorReason.CORRUPT
-    assert str(info.value).startswith(f"cannot load {tmp_path / 'broken.png'}: the data starts")
+    assert str(info.value).startswith(
+        f"cannot load {tmp_path / 'broken.png'}: the file is truncated"
+    )
     assert isinstance(info.value.__cause__, ImageInputError)
 
 
@@ -254,13 +256,13 @@ def test_corrupt_file_with_on_error_skip(tmp_path: Path) -> None:
     assert _names(tmp_path, docs) == GOOD_ORDER
     (skipped,) = loader.skipped
     assert (skipped.source, skipped.reason) == (str(tmp_path / "broken.png"), "corrupt")
-    assert skipped.message.startswith("the data starts like a PNG image")
+    assert skipped.message == "the file is truncated: its 40 bytes end inside the PNG header"
 
 
 def test_corrupt_file_with_on_error_warn(tmp_path: Path) -> None:
     phone_folder(tmp_path)
     loader = FlexAIImageLoader(tmp_path, on_error="warn")
-    with pytest.warns(ImageSkippedWarning, match=r"skipped .*broken\.png: the data") as record:
+    with pytest.warns(ImageSkippedWarning, match=r"skipped .*broken\.png: the file is") as record:
         docs = loader.load()
     assert len(record) == 1
     assert _names(tmp_path, docs) == GOOD_ORDER

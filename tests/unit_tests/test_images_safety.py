@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import warnings
 
 import pytest
@@ -91,6 +92,27 @@ def test_zero_bytes_are_empty() -> None:
 @pytest.mark.parametrize("data", [b"hello, world", b"%PDF-1.7\n", b"\x00" * 64, b"<svg></svg>"])
 def test_non_images_are_not_an_image(data: bytes) -> None:
     assert _reason(data) is ImageErrorReason.NOT_AN_IMAGE
+
+
+@pytest.mark.parametrize(
+    ("fmt", "length", "message"),
+    [
+        ("GIF", 1, "the file is truncated: its 1 byte end inside an image signature"),
+        ("PNG", 4, "the file is truncated: its 4 bytes end inside an image signature"),
+        ("GIF", 8, "the file is truncated: its 8 bytes end inside the GIF header"),
+        ("BMP", 10, "the file is truncated: its 10 bytes end inside the BMP header"),
+        ("JPEG", 6, "the file is truncated: its 6 bytes end inside the JPEG header"),
+        ("GIF", 40, "the file is truncated: the data ends before the image does"),
+    ],
+)
+def test_truncated_files_say_so(fmt: str, length: int, message: str) -> None:
+    # Used to be Pillow's struct text: "unpack_from requires a buffer of at least 4 bytes ...".
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), "red").save(buffer, fmt)
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(buffer.getvalue()[:length])
+    assert info.value.reason is ImageErrorReason.CORRUPT
+    assert info.value.detail == message
 
 
 def test_eps_is_not_opened_at_all() -> None:
