@@ -222,6 +222,25 @@ def test_file_over_the_byte_limit_is_too_large(tmp_path: Path) -> None:
     )
 
 
+def test_a_file_growing_past_the_limit_is_read_no_further(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(b"x" * 100)
+    real_fstat = os.fstat
+
+    def small_fstat(fd: int) -> os.stat_result:  # as if the file grew after fstat
+        info = list(real_fstat(fd))
+        info[6] = 1  # st_size
+        return os.stat_result(info)
+
+    monkeypatch.setattr(os, "fstat", small_fstat)
+    with pytest.raises(ImageInputError) as info:
+        images.read_image_file(path, max_bytes=10)
+    assert info.value.reason is ImageErrorReason.TOO_LARGE
+    assert info.value.detail.startswith("the file grew while being read, more than the limit of 10")
+
+
 def test_text_file_object_and_unknown_objects_are_refused() -> None:
     with pytest.raises(ImageInputError) as info:
         prepare_image(io.StringIO("hello"))
