@@ -1,9 +1,11 @@
 """``flexai-vision describe``: one image streamed to the terminal, or a bulk run over many.
 
-Knows how the command's options map onto ``ChatFlexAI`` (one image), ``FlexAIImageLoader`` (files
-and folders) and ``ImageDescriber`` (https URLs), how results are written (text, JSON lines, a
-``--out`` file) and the closing usage line (tokens, and cost when the catalog lists prices).
-Scheduling, rate limiting, resume and progress are :mod:`langchain_flexai.describe`'s.
+Knows how the command's options map onto ``ChatFlexAI`` (one image) and onto one
+``ImageDescriber`` fed by every input in command-line order (files and folders prepared by the
+loader's pipeline, https URLs in their place between them), how results are written (text, JSON
+lines, a ``--out`` file), the closing usage line (tokens, and cost when the catalog lists
+prices), and that a model the catalog lists as text-only is refused before anything is sent.
+Scheduling, retries, rate limiting, resume and progress are :mod:`langchain_flexai.describe`'s.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -27,17 +29,18 @@ from langchain_flexai._cli_common import (
     Connection,
     say,
 )
-from langchain_flexai._cli_models import find_prices
+from langchain_flexai._cli_models import catalog_for, find_prices
+from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
 from langchain_flexai._urls import classify_url
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.describe import (
     DescribeInput,
     DescribeRecord,
-    DescribeReport,
     ImageDescriber,
     RequestRateLimiter,
     TokenUsage,
     answer_text,
+    no_text_message,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader
 from langchain_flexai.errors import ImageInputError
@@ -54,11 +57,31 @@ def _is_url(text: str) -> bool:
 
 
 def _chat_model(args: argparse.Namespace, connection: Connection) -> ChatFlexAI:
-    return ChatFlexAI(
-        model=args.model or DEFAULT_MODEL,
-        api_key=connection.api_key,
-        base_url=connection.base_url,
-    )
+    model = args.model or DEFAULT_MODEL
+    _refuse_text_only(connection, model)
+    return ChatFlexAI(model=model, api_key=connection.api_key, base_url=connection.base_url)
+
+
+def _refuse_text_only(connection: Connection, model: str) -> None:
+    """Stop before paying for answers that ignored the images (a model that cannot see them).
+
+    Reads the public catalog only (no key): a keyed ``/v1`` request here would count against
+    the key's rate limit before the first image is sent.
+
+    Raises:
+        CliError: The catalog lists ``model`` as not reading images (exit 2).
+    """
+    # An empty key (not None, which means "FLEXAI_API_KEY") keeps the catalog off /v1/models.
+    public = Connection(connection.base_url, "", emulated=connection.emulated)
+    info = find_prices(public, model)
+    if info is None or info.vision:
+        return  # unknown to the catalog, or the catalog unreadable: let the server decide
+    try:
+        vision = [m.id for m in catalog_for(public).list_models("vision")]
+    except Exception:  # noqa: BLE001 - the list is a hint; the refusal stands without it
+        vision = []
+    hint = f"; vision models: {', '.join(vision)}" if vision else ""
+    raise CliError(f"{model} does not read images{hint}", EXIT_USAGE)
 
 
 def _single(args: argparse.Namespace) -> bool:
@@ -133,8 +156,7 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
         else:
             sys.stdout.write(text + "\n")
     if not text:
-        finish = reply.response_metadata.get("finish_reason") if reply is not None else None
-        say(f"the model answered with no text (finish_reason={finish!r})")
+        say(no_text_message(reply))
         return EXIT_IMAGES_FAILED
     say(usage_line(usage or TokenUsage(), connection, model.model_name))
     return EXIT_OK
@@ -158,63 +180,41 @@ def _prepared_or_error(source: str) -> DescribeInput:
         return error
 
 
-def _url_inputs(urls: list[str]) -> Iterator[DescribeInput]:
-    # An unusable URL becomes a "skipped" record in its place, as an unusable file does.
-    return (_prepared_or_error(url) for url in urls)
+def _path_inputs(path: str) -> Iterator[DescribeInput]:
+    """A file's or folder's images, as the loader would find and prepare them."""
+    loader = FlexAIImageLoader(path, on_error="skip")
+    with closing(
+        iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
+    ) as prepared:
+        for item in prepared:
+            yield item.image if isinstance(item, LoadedImage) else item
 
 
-def _merge(reports: list[DescribeReport]) -> DescribeReport:
-    total = DescribeReport()
-    for report in reports:
-        total = DescribeReport(
-            described=total.described + report.described,
-            cached=total.cached + report.cached,
-            skipped=total.skipped + report.skipped,
-            failed=total.failed + report.failed,
-            requests=total.requests + report.requests,
-            usage=total.usage + report.usage,
-            usage_saved=total.usage_saved + report.usage_saved,
-            elapsed_s=total.elapsed_s + report.elapsed_s,
-            problems=total.problems + report.problems,
-        )
-    return total
+def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInput]:
+    """Every input in command-line order; folders with no image file are added to ``empty``."""
+    for item in args.inputs:
+        if _is_url(item):
+            # An unusable URL becomes a "skipped" record in its place, as an unusable file does.
+            yield _prepared_or_error(item)
+            continue
+        count = 0
+        for prepared in _path_inputs(item):
+            count += 1
+            yield prepared
+        if count == 0:
+            empty.append(item)
 
 
-def _records(
-    args: argparse.Namespace, model: ChatFlexAI, reports: list[DescribeReport]
-) -> Iterator[DescribeRecord]:
-    """Files and folders through the loader, then https URLs through a describer."""
-    local = [item for item in args.inputs if not _is_url(item)]
-    urls = [item for item in args.inputs if _is_url(item)]
-    cache = f"{args.out}{CACHE_SUFFIX}" if args.resume else None
-    # One limiter for both groups: --rpm bounds the whole command.
-    limiter = RequestRateLimiter.per_minute(args.rpm) if args.rpm else None
-    progress = _progress_wanted(args)
-    if local:
-        loader = FlexAIImageLoader(
-            local,
-            model=model,
-            prompt=args.prompt,
-            max_concurrency=args.concurrency,
-            rate_limiter=limiter,
-            cache_path=cache,
-            on_error="skip",
-            show_progress=progress,
-        )
-        yield from loader.lazy_describe()
-        if loader.report is not None:
-            reports.append(loader.report)
-    if urls:
-        describer = ImageDescriber(
-            model,
-            args.prompt,
-            max_concurrency=args.concurrency,
-            rate_limiter=limiter,
-            cache_path=cache,
-            show_progress=progress,
-        )
-        yield from describer.describe(_url_inputs(urls), total=len(urls))
-        reports.append(describer.report)
+def _describer(args: argparse.Namespace, model: ChatFlexAI) -> ImageDescriber:
+    return ImageDescriber(
+        model,
+        args.prompt,
+        max_concurrency=args.concurrency,
+        rate_limiter=RequestRateLimiter.per_minute(args.rpm) if args.rpm else None,
+        # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched).
+        cache_path=f"{args.out}{CACHE_SUFFIX}" if args.resume else None,
+        show_progress=_progress_wanted(args),
+    )
 
 
 def _text_record(record: DescribeRecord) -> str:
@@ -261,11 +261,14 @@ def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], Non
 
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     model = _chat_model(args, connection)
-    reports: list[DescribeReport] = []
+    describer = _describer(args, model)
+    empty: list[str] = []
     with _writer(args) as write:
-        for record in _records(args, model, reports):
+        for record in describer.describe(_inputs(args, empty)):
             write(record)
-    report = _merge(reports)
+    report = describer.report
+    for folder in empty:
+        say(f"no image files under {folder}")
     for problem in report.problems:
         say(f"{problem.status} {problem.source}: {_problem_detail(problem)}")
     say(
@@ -273,15 +276,17 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
         f"{report.failed} failed; "
         + usage_line(report.usage, connection, model.model_name, saved=report.usage_saved)
     )
-    return EXIT_IMAGES_FAILED if report.skipped or report.failed else EXIT_OK
+    return EXIT_IMAGES_FAILED if report.skipped or report.failed or empty else EXIT_OK
 
 
 def run_describe(args: argparse.Namespace, connection: Connection) -> int:
     """Describe the images ``args`` names; returns the exit code.
 
     Raises:
-        CliError: A single image cannot be used, or ``--out`` cannot be written.
-        openai.OpenAIError: An error no image can avoid (bad key, no credit, unreachable).
+        CliError: A single image cannot be used, ``--out`` cannot be written, or the catalog
+            lists the model as text-only.
+        openai.OpenAIError: An error no image can avoid (bad key, no credit, unreachable or
+            still rate-limited after every retry).
     """
     if _single(args):
         return _describe_one(args, connection)

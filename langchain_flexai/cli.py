@@ -20,6 +20,7 @@ table). No traceback is shown for a user error; an unexpected bug still shows on
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -181,6 +182,28 @@ def _run(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read the model catalog: {error}", EXIT_API) from None
 
 
+class _SayHandler(logging.Handler):
+    """Warnings from the library (a 429 pausing the run) as ``flexai-vision: …`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            say(record.getMessage())
+        except Exception:  # noqa: BLE001 - logging must never break the command
+            self.handleError(record)
+
+
+@contextmanager
+def _library_warnings_on_stderr() -> Iterator[None]:
+    # Without a handler, logging's last-resort handler would print the bare message.
+    handler = _SayHandler(logging.WARNING)
+    library = logging.getLogger("langchain_flexai")
+    library.addHandler(handler)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``flexai-vision`` with ``argv`` (default: the process's arguments).
 
@@ -190,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        with _library_warnings_on_stderr():
+            return _run(args)
     except CliError as error:
         say(error.message)
         return error.code

@@ -343,3 +343,82 @@ class TestConsoleScript:
             "flexai-vision: no API key: set FLEXAI_API_KEY (export FLEXAI_API_KEY=<your key>) "
             "or add --emulator to run offline against the bundled emulator\n"
         )
+
+
+class TestBulkRun:
+    """Many images: input order, resume of URLs, one retry layer, and runs that must stop."""
+
+    def test_records_follow_the_command_line_order(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        urls = ["https://example.com/a.png", "https://example.com/b.png"]
+        argv = ["describe", urls[0], str(IMAGES / "sky.webp"), urls[1], str(IMAGES / "leaf.png")]
+        code, out, _ = run([*argv, "--json"], capsys)
+        assert code == 0
+        sources = [json.loads(line)["source"] for line in out.splitlines()]
+        assert sources == [urls[0], str(IMAGES / "sky.webp"), urls[1], str(IMAGES / "leaf.png")]
+
+    def test_resume_does_not_pay_again_for_urls(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "u.jsonl"
+        argv = ["describe", "https://example.com/a.png", str(SUNSET), "--out", str(out_file)]
+        assert run([*argv, "--resume"], capsys)[0] == 0
+        assert len(chat_requests(emulator)) == 2
+        assert run([*argv, "--resume"], capsys)[0] == 0
+        assert len(chat_requests(emulator)) == 2
+        rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [r["status"] for r in rows] == ["cached", "cached"]
+
+    def test_persistent_429_stops_with_one_line_and_no_retry_multiplication(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # The describer is the only retry layer: 1 + 5 attempts for the first image, then the
+        # run stops (before the fix: 4 SDK attempts x 6 describer attempts per image).
+        emulator.faults.fail_next(1000, 429, retry_after=0)
+        code, out, err = run(["describe", str(IMAGES), "--concurrency", "1", "--json"], capsys)
+        assert (code, out) == (3, "")
+        assert err.splitlines()[-1] + "\n" == RATE_LIMITED_LINE
+        assert len(chat_requests(emulator)) == 6
+
+    def test_unreachable_server_stops_the_bulk_run(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+        with FlexAIEmulator() as emu:
+            base_url = emu.base_url
+        monkeypatch.setenv("FLEXAI_API_BASE", base_url)
+        monkeypatch.setenv("FLEXAI_API_KEY", "fake-test-key")
+        code, out, err = run(["describe", str(IMAGES)], capsys)
+        assert (code, out) == (3, "")
+        assert err.startswith(f"flexai-vision: cannot reach {base_url}: ")
+        assert err.count("\n") == 1
+
+    def test_a_429_pause_is_reported_with_the_program_name(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        emulator.faults.fail_next(1, 429, retry_after=0.01)
+        code, _, err = run(["describe", str(SUNSET), str(IMAGES / "leaf.png"), "--json"], capsys)
+        assert code == 0
+        assert err.splitlines()[0] == (
+            "flexai-vision: rate limited by the server; pausing requests for 10 ms"
+        )
+
+    def test_a_text_only_model_is_refused_before_any_request(
+        self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        vision = ", ".join(sorted((m.id for m in DEFAULT_CATALOG if m.vision), key=str.casefold))
+        code, out, err = run(["describe", str(IMAGES), "--model", "gpt-oss-120b"], capsys)
+        assert (code, out) == (2, "")
+        assert err == f"flexai-vision: gpt-oss-120b does not read images; vision models: {vision}\n"
+        assert chat_requests(emulator) == []
+
+    def test_an_empty_folder_says_so_and_exits_1(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        (tmp_path / "notes.txt").write_text("not an image")
+        code, out, err = run(["describe", str(tmp_path), "--json"], capsys)
+        assert (code, out) == (1, "")
+        lines = err.splitlines()
+        assert lines[0] == f"flexai-vision: no image files under {tmp_path}"
+        assert lines[1].startswith("flexai-vision: 0 described, 0 from cache, 0 skipped, 0 failed")
