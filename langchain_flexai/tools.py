@@ -36,7 +36,7 @@ from typing_extensions import Self
 
 from langchain_flexai._allowed_paths import read_allowed_file
 from langchain_flexai._urls import url_scheme
-from langchain_flexai.describe import answer_text
+from langchain_flexai.describe import answer_text, no_text_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
     ImagePolicy,
@@ -226,8 +226,7 @@ class FlexAIVisionTool(BaseTool):
     def _answer(message: BaseMessage) -> str:
         text = answer_text(message)
         if not text:
-            finish = message.response_metadata.get("finish_reason")
-            raise ToolException(f"The vision model gave no answer (finish_reason={finish!r}).")
+            raise ToolException(f"{no_text_message(message)}.")
         return text
 
     # -- BaseTool ----------------------------------------------------------------------

@@ -303,7 +303,7 @@ class TestTool:
     def test_empty_answer_is_an_error_answer(self, layout: Path) -> None:
         tool = tool_for(layout, RecordingModel(calls=[], answer="  "))
         assert tool.invoke({"image": "red.png", "question": "?"}) == (
-            "The vision model gave no answer (finish_reason='stop')."
+            "the model answered with no text (finish_reason='stop')."
         )
 
     def test_allowed_dirs_must_exist(self, tmp_path: Path, model: RecordingModel) -> None:
