@@ -9,7 +9,7 @@ code  meaning
 ====  =====================================================================
 0     everything worked
 1     some images could not be used or described (the others were)
-2     usage error (bad option, missing argument; argparse's own code)
+2     usage error (bad option, missing argument, a text-only model)
 3     authentication, credit or API error (no key, 401, 402, 429 after retries, unreachable)
 ====  =====================================================================
 

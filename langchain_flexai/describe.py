@@ -203,7 +203,7 @@ class DescribeProgress:
     skipped: int
     failed: int
     requests: int
-    """Requests sent so far (retries after a 429 included)."""
+    """HTTP requests sent so far, every retry included."""
     elapsed_s: float
 
     @property
