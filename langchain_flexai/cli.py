@@ -36,6 +36,7 @@ from langchain_flexai._cli_common import (
     api_error,
     say,
 )
+from langchain_flexai._describe_cache import DescribeCacheError
 from langchain_flexai._version import __version__
 from langchain_flexai.catalog import DEFAULT_BASE_URL, FlexAICatalogError
 from langchain_flexai.describe import DEFAULT_PROMPT
@@ -180,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
             raise api_error(error, connection.base_url) from None
         except FlexAICatalogError as error:
             raise CliError(f"cannot read the model catalog: {error}", EXIT_API) from None
+        except DescribeCacheError as error:
+            raise CliError(str(error), EXIT_USAGE) from None
 
 
 class _SayHandler(logging.Handler):

@@ -370,6 +370,22 @@ class TestBulkRun:
         rows = [json.loads(line) for line in out_file.read_text().splitlines()]
         assert [r["status"] for r in rows] == ["cached", "cached"]
 
+    def test_a_damaged_resume_cache_is_one_line_and_exit_2(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "u.jsonl"
+        cache = tmp_path / "u.jsonl.cache.sqlite"
+        cache.write_bytes(b"not a database")
+        code, out, err = run(["describe", str(IMAGES), "--out", str(out_file), "--resume"], capsys)
+        assert (code, out) == (2, "")
+        assert err == (
+            f"flexai-vision: describe cache {cache}: cannot open it: file is not a database; "
+            "it is not a describe cache (or is damaged, or from another version): give another "
+            "cache path, or delete the file to start a fresh cache (its stored answers are lost)\n"
+        )
+        assert chat_requests(emulator) == []
+        assert cache.read_bytes() == b"not a database"  # nothing lost
+
     def test_persistent_429_stops_with_one_line_and_no_retry_multiplication(
         self, emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
     ) -> None:
