@@ -488,10 +488,12 @@ def _from_str(text: str, policy: ImagePolicy, declared: str | None) -> PreparedI
     if len(text) <= _PATH_LIKE_MAX and "\n" not in text and "\x00" not in text:
         path = Path(text).expanduser()
         try:
-            is_file = path.is_file()
+            # exists(), not is_file(): a FIFO or device named here gets the path door's own
+            # "not a regular file" error rather than a base64 complaint.
+            exists = path.exists()
         except (OSError, ValueError):
-            is_file = False
-        if is_file:
+            exists = False
+        if exists:
             return _from_path(path, policy, declared)
     try:
         return prepare_inline_image(text, mime_type=declared, policy=policy)

@@ -485,3 +485,11 @@ def test_cache_is_shared_across_threads() -> None:
         thread.join()
     assert len({r.url for r in results}) == 1
     assert prepare_inline_image(_DATA_URL) in results
+
+
+def test_a_fifo_named_as_a_string_is_refused_as_not_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageInputError, match="not a regular file") as info:
+        prepare_image(str(fifo))
+    assert info.value.reason is ImageErrorReason.UNREADABLE
