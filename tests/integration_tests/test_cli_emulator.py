@@ -189,7 +189,11 @@ class TestManyImages:
         records = [json.loads(line) for line in out.splitlines()]
         assert [r["source"] for r in records] == [str(SUNSET), url]
         assert "https URL https://example.com/cat.png (not fetched" in records[1]["description"]
-        assert chat_requests(emulator)[-1].image_urls == [url]
+        # Both images are in flight at once: their requests may reach the server in any order.
+        sent = [r.image_urls for r in chat_requests(emulator)]
+        assert len(sent) == 2
+        assert [url] in sent
+        assert all(urls[0].startswith("data:image/jpeg;base64,") for urls in sent if urls != [url])
 
 
 WRONG_KEY_LINE = (
