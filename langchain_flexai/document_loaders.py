@@ -318,14 +318,9 @@ class FlexAIImageLoader(BaseLoader):
         try:
             with closing(self._prepared()) as prepared:
                 for item in prepared:
-                    if isinstance(item, SkippedImage):
-                        counts["skipped"] += 1
-                        bar.advance(counts)
-                        self._input_problem(item)
-                        continue
-                    counts["loaded"] += 1
-                    bar.advance(counts)
-                    yield item
+                    loaded = self._tally(item, counts, bar)
+                    if loaded is not None:
+                        yield loaded
         finally:
             bar.close()
 
@@ -336,16 +331,24 @@ class FlexAIImageLoader(BaseLoader):
         try:
             async with aclosing(self._aprepared()) as prepared:
                 async for item in prepared:
-                    if isinstance(item, SkippedImage):
-                        counts["skipped"] += 1
-                        bar.advance(counts)
-                        self._input_problem(item)
-                        continue
-                    counts["loaded"] += 1
-                    bar.advance(counts)
-                    yield item
+                    loaded = self._tally(item, counts, bar)
+                    if loaded is not None:
+                        yield loaded
         finally:
             bar.close()
+
+    def _tally(
+        self, item: LoadedImage | SkippedImage, counts: dict[str, int], bar: ProgressBar
+    ) -> LoadedImage | None:
+        """Count one prepared item on the bar; report a skipped one and return None for it."""
+        if isinstance(item, SkippedImage):
+            counts["skipped"] += 1
+            bar.advance(counts)
+            self._input_problem(item)
+            return None
+        counts["loaded"] += 1
+        bar.advance(counts)
+        return item
 
     def _document(self, loaded: LoadedImage, description: str | None = None) -> Document:
         return image_document(
