@@ -82,7 +82,9 @@ class TestStreamCuts:
 
 class TestRateWindow:
     def test_window_resets(self) -> None:
-        with FlexAIEmulator(rpm_limit=1, rate_window=0.2) as emu:
+        # A 1 s window: the two posts below land in the same window even on a loaded machine
+        # (with 0.2 s they sometimes did not, and the second was not refused).
+        with FlexAIEmulator(rpm_limit=1, rate_window=1.0) as emu:
             first = _post(emu)
             second = _post(emu)
             # The SDK waits Retry-After (1 s, the window rounded up) and gets through.
