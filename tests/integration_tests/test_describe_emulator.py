@@ -165,7 +165,8 @@ def test_rpm_limit_is_never_exceeded(tmp_path: Path) -> None:
     # The emulator allows 4 requests per 1-second window and answers 429 beyond that; with
     # retries off, any excess would show up as a failed record.
     with FlexAIEmulator(rpm_limit=4, rate_window=1.0) as emulator:
-        limiter = RequestRateLimiter(4, 1.0, margin_seconds=0.1)
+        # The margin absorbs the jitter between a start here and its arrival at the server.
+        limiter = RequestRateLimiter(4, 1.0, margin_seconds=0.3)
         describer = ImageDescriber(
             emulator.chat_model(max_retries=0), max_concurrency=8, rate_limiter=limiter
         )
