@@ -443,7 +443,11 @@ def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTE
                 raise _unreadable(name, not_regular_file(mode, name))
             if size > max_bytes:
                 raise _too_large(name, size, max_bytes)
-            data = handle.read(max_bytes + 1)
+            # read(n) allocates n bytes up front: ask for what fstat promised (plus one byte to
+            # notice growth), not for the cap, which would cost a 64 MiB allocation per file.
+            data = handle.read(size + 1)
+            if len(data) > size:  # the file grew after fstat: read on, still bounded
+                data += handle.read(max_bytes + 1 - len(data))
     except OSError as exc:
         raise _unreadable(name, exc) from exc
     if len(data) > max_bytes:  # the file grew after fstat
