@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import read_at_most
 
 # O_NOFOLLOW / O_NONBLOCK do not exist on Windows; there the post-open check is the guard.
 # O_NONBLOCK keeps a FIFO planted in an allowed folder from hanging the open.
@@ -204,7 +205,7 @@ def read_allowed_file(text: str, folders: Sequence[str], *, max_bytes: int) -> A
                 text,
                 ImageErrorReason.TOO_LARGE,
             )
-        data = handle.read(max_bytes + 1)
+        data = read_at_most(handle, info.st_size, max_bytes)
     if len(data) > max_bytes:  # the file grew after fstat
         raise _refuse(f"the file has more than {max_bytes} bytes", text, ImageErrorReason.TOO_LARGE)
     return AllowedFile(real, data)

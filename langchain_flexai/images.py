@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from hashlib import sha256 as _sha256
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from PIL import Image
 
@@ -419,6 +419,19 @@ def _too_large(path: str, size: int | None, max_bytes: int) -> ImageInputError:
     )
 
 
+def read_at_most(handle: BinaryIO, size: int, max_bytes: int) -> bytes:
+    """Read an open file whose ``fstat`` size is ``size``, never more than ``max_bytes + 1`` bytes.
+
+    ``read(n)`` allocates ``n`` bytes up front, so this asks for what fstat promised (plus one
+    byte, to notice a file that grew since), not for the cap, which would cost a cap-sized
+    allocation for every small file. The caller compares the length with ``max_bytes``.
+    """
+    data = handle.read(size + 1)
+    if len(data) > size:  # the file grew after fstat: read on, still bounded
+        data += handle.read(max_bytes + 1 - len(data))
+    return data
+
+
 def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """Read a regular file of at most ``max_bytes`` bytes, refusing anything else up front.
 
@@ -443,11 +456,7 @@ def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTE
                 raise _unreadable(name, not_regular_file(mode, name))
             if size > max_bytes:
                 raise _too_large(name, size, max_bytes)
-            # read(n) allocates n bytes up front: ask for what fstat promised (plus one byte to
-            # notice growth), not for the cap, which would cost a 64 MiB allocation per file.
-            data = handle.read(size + 1)
-            if len(data) > size:  # the file grew after fstat: read on, still bounded
-                data += handle.read(max_bytes + 1 - len(data))
+            data = read_at_most(handle, size, max_bytes)
     except OSError as exc:
         raise _unreadable(name, exc) from exc
     if len(data) > max_bytes:  # the file grew after fstat

@@ -26,6 +26,7 @@ from langchain_flexai.images import (
     image_block,
     prepare_image,
     prepare_inline_image,
+    read_at_most,
 )
 from langchain_flexai.tokens import estimate_image_tokens
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
@@ -493,3 +494,24 @@ def test_a_fifo_named_as_a_string_is_refused_as_not_a_regular_file(tmp_path: Pat
     with pytest.raises(ImageInputError, match="not a regular file") as info:
         prepare_image(str(fifo))
     assert info.value.reason is ImageErrorReason.UNREADABLE
+
+
+class _RecordingReader(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+def test_bounded_reads_ask_for_the_file_size_not_the_cap() -> None:
+    # read(n) allocates n bytes up front: asking for a 64 MiB cap per small file made the
+    # compliant-file fast path 4-5x slower.
+    small = _RecordingReader(b"x" * 10)
+    assert read_at_most(small, 10, 64 * 1024 * 1024) == b"x" * 10
+    assert small.asked == [11]
+    grown = _RecordingReader(b"y" * 100)  # fstat said 10; the file grew since
+    assert read_at_most(grown, 10, 50) == b"y" * 51  # one past the cap: the caller refuses it
+    assert grown.asked == [11, 40]
