@@ -15,8 +15,8 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_flexai.chat_models import ChatFlexAI
 from tests.integration_tests import _target
+from tests.standard_capabilities import FlexAICapabilities
 
 _ARGS_FROM_PROMPT = (
     "needs a real model: the expected tool arguments are read from the prompt, and the "
@@ -37,11 +37,7 @@ def _judgement(reason: str, raises: type[Exception] = AssertionError) -> pytest.
     return pytest.mark.xfail(condition=not _target.LIVE, reason=reason, strict=True, raises=raises)
 
 
-class TestChatFlexAIStandard(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatFlexAI
-
+class TestChatFlexAIStandard(FlexAICapabilities, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         target = _target.current()
@@ -50,32 +46,6 @@ class TestChatFlexAIStandard(ChatModelIntegrationTests):
             "api_key": target.api_key,
             "base_url": target.base_url,
         }
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        # Anthropic image sources, cache_control, tool_use and thinking blocks in history are
-        # all mapped by ChatFlexAI's content step (content-shapes.md rows 13 and 30).
-        return True
-
-    @property
-    def supports_image_tool_message(self) -> bool:
-        return True
 
     @property
     def model_override_value(self) -> str | None:

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from langchain_flexai import ChatFlexAI
+from tests.standard_capabilities import FlexAICapabilities
 
 _CLASS_PATH = ("langchain_flexai", "chat_models", "ChatFlexAI")
 
 
-class TestChatFlexAIStandard(ChatModelUnitTests):
+class TestChatFlexAIStandard(FlexAICapabilities, ChatModelUnitTests):
     """The standard unit tests, with FlexAI's env variables for the env-init and serdes tests."""
 
     @pytest.fixture(autouse=True)
@@ -25,10 +25,6 @@ class TestChatFlexAIStandard(ChatModelUnitTests):
         load_module = importlib.import_module("langchain_core.load.load")
         monkeypatch.setitem(load_module.ALL_SERIALIZABLE_MAPPINGS, _CLASS_PATH, _CLASS_PATH)
         monkeypatch.setattr(load_module, "_default_class_paths_cache", {})
-
-    @property
-    def chat_model_class(self) -> type[ChatFlexAI]:
-        return ChatFlexAI
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -47,15 +43,3 @@ class TestChatFlexAIStandard(ChatModelUnitTests):
                 "openai_api_base": "https://gateway.example.com/v1",
             },
         )
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_image_tool_message(self) -> bool:
-        return True
