@@ -21,6 +21,8 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import ChatPromptValue, PromptValue
 from langchain_core.utils import from_env, secret_from_env
 from langchain_openai.chat_models._client_utils import (
+    _build_proxied_async_httpx_client,
+    _build_proxied_sync_httpx_client,
     _get_default_httpx_client,
     _resolve_socket_options,
     _resolve_sync_and_async_api_keys,
@@ -244,6 +246,10 @@ class ChatFlexAI(BaseChatOpenAI):
     )
     """Base URL of FlexAI's API; read from `FLEXAI_API_BASE`, default `https://tokens.flex.ai/v1`."""
 
+    openai_proxy: str | None = None
+    """An explicit proxy URL for FlexAI requests. (`OPENAI_PROXY` is not read; httpx still honours
+    the standard `HTTPS_PROXY` / `NO_PROXY` variables.)"""
+
     stream_usage: bool | None = True
     """Ask for token usage on streams (FlexAI sends it only when `include_usage` is requested)."""
 
@@ -276,10 +282,12 @@ class ChatFlexAI(BaseChatOpenAI):
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
-        """Require a key, then build the SDK clients over langchain-openai's cached HTTP pools.
+        """Require a key, then build the SDK clients over shared HTTP pools.
 
-        Replaces (does not chain) the parent's validator of the same name: the parent would read
-        OpenAI's environment variables, which must not leak into FlexAI requests.
+        Sync requests use langchain-openai's cached pool; async ones a shared client with a pool
+        per event loop (`_http.py`); an explicit `openai_proxy` gets langchain-openai's proxied
+        clients. Replaces (does not chain) the parent's validator of the same name: the parent
+        would read OpenAI's environment variables, which must not leak into FlexAI requests.
         """
         if self.n is not None and self.n < 1:
             msg = "n must be at least 1."
@@ -303,6 +311,16 @@ class ChatFlexAI(BaseChatOpenAI):
         if self.max_retries is not None:
             client_params["max_retries"] = self.max_retries
         socket_options = _resolve_socket_options(self.http_socket_options)
+        if self.openai_proxy:
+            if self.http_client or self.http_async_client:
+                msg = "Pass either openai_proxy or http_client/http_async_client, not both."
+                raise ValueError(msg)
+            self.http_client = _build_proxied_sync_httpx_client(
+                proxy=self.openai_proxy, verify=True, socket_options=socket_options
+            )
+            self.http_async_client = _build_proxied_async_httpx_client(
+                proxy=self.openai_proxy, verify=True, socket_options=socket_options
+            )
         if not self.client and sync_key is not None:
             self.root_client = openai.OpenAI(
                 **client_params,

@@ -459,3 +459,19 @@ def test_direct_payload_calls_still_prepare(wire: WireRecorder, preparations: li
     payload = wire.model()._get_request_payload([_image_message()])
     assert len(preparations) == 1
     assert payload["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/png")
+
+
+def test_explicit_proxy_builds_proxied_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_PROXY", "http://openai-proxy.example.com:3128")
+    assert ChatFlexAI().openai_proxy is None  # OpenAI's variable is not FlexAI's
+    model = ChatFlexAI(openai_proxy="http://proxy.example.com:3128")
+    assert model.http_client is not None
+    assert model.http_async_client is not None
+    assert model.root_client._client is model.http_client
+    proxies = [t._pool._proxy_url for t in model.http_client._mounts.values() if t]
+    assert [(p.host, p.port) for p in proxies] == [(b"proxy.example.com", 3128)]
+
+
+def test_proxy_and_own_client_conflict() -> None:
+    with pytest.raises(ValueError, match="either openai_proxy or http_client"):
+        ChatFlexAI(openai_proxy="http://proxy.example.com:3128", http_client=httpx.Client())
