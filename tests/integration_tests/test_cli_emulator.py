@@ -196,6 +196,15 @@ class TestManyImages:
         assert all(urls[0].startswith("data:image/jpeg;base64,") for urls in sent if urls != [url])
 
 
+def _point_at_a_closed_port(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Aim the CLI at a loopback port nothing listens on (an emulator's, after it stopped)."""
+    with FlexAIEmulator() as emu:
+        base_url = emu.base_url
+    monkeypatch.setenv("FLEXAI_API_BASE", base_url)
+    monkeypatch.setenv("FLEXAI_API_KEY", "fake-test-key")
+    return base_url
+
+
 WRONG_KEY_LINE = (
     "flexai-vision: FlexAI error 401 invalid_api_key: Invalid API key. Pass a valid FlexAI key "
     "as 'Authorization: Bearer <key>'. Check the FLEXAI_API_KEY environment variable or the "
@@ -255,11 +264,7 @@ class TestApiErrors:
     def test_unreachable(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        # Bind and close a port so that nothing listens there.
-        with FlexAIEmulator() as emu:
-            base_url = emu.base_url
-        monkeypatch.setenv("FLEXAI_API_BASE", base_url)
-        monkeypatch.setenv("FLEXAI_API_KEY", "fake-test-key")
+        base_url = _point_at_a_closed_port(monkeypatch)
         code, out, err = run(["describe", str(SUNSET)], capsys)
         assert (code, out) == (3, "")
         assert err.startswith(f"flexai-vision: cannot reach {base_url}: ")
@@ -405,10 +410,7 @@ class TestBulkRun:
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
-        with FlexAIEmulator() as emu:
-            base_url = emu.base_url
-        monkeypatch.setenv("FLEXAI_API_BASE", base_url)
-        monkeypatch.setenv("FLEXAI_API_KEY", "fake-test-key")
+        base_url = _point_at_a_closed_port(monkeypatch)
         code, out, err = run(["describe", str(IMAGES)], capsys)
         assert (code, out) == (3, "")
         assert err.startswith(f"flexai-vision: cannot reach {base_url}: ")
