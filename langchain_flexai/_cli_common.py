@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import openai
 
+from langchain_flexai.api_errors import root_cause
+
 PROG = "flexai-vision"
 EXIT_OK = 0
 EXIT_IMAGES_FAILED = 1
@@ -47,16 +49,10 @@ def say(line: str) -> None:
     sys.stderr.flush()
 
 
-def _root_cause(error: BaseException) -> BaseException:
-    while error.__cause__ is not None:
-        error = error.__cause__
-    return error
-
-
 def api_error(error: openai.OpenAIError, base_url: str) -> CliError:
     """The line and exit code for an error from the openai SDK (already worded by ChatFlexAI)."""
     if isinstance(error, openai.APITimeoutError):
         return CliError(f"no answer from {base_url} in time", EXIT_API)
     if isinstance(error, openai.APIConnectionError):
-        return CliError(f"cannot reach {base_url}: {_root_cause(error)}", EXIT_API)
+        return CliError(f"cannot reach {base_url}: {root_cause(error)}", EXIT_API)
     return CliError(str(error), EXIT_API)

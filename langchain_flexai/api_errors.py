@@ -24,6 +24,13 @@ class FlexAIStreamInterruptedError(ConnectionError):
     """A stream ended before the model finished: what arrived is a truncated answer."""
 
 
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost exception behind ``error`` (the SDK and langchain-openai wrap httpx's)."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return error
+
+
 def _envelope(error: openai.APIStatusError) -> dict[str, Any]:
     body = error.body
     if isinstance(body, dict):

@@ -36,6 +36,7 @@ from langchain_flexai._version import __version__
 from langchain_flexai.api_errors import (
     FlexAIStreamInterruptedError,
     error_code,
+    root_cause,
     to_flexai_error,
 )
 from langchain_flexai.capabilities import (
@@ -679,12 +680,6 @@ _MID_STREAM_ERRORS = tuple(
 )
 
 
-def _root_cause(error: BaseException) -> str:
-    while error.__cause__ is not None or error.__context__ is not None:
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return f"{type(error).__name__}: {error}"
-
-
 class _StreamGuard:
     """Watches a stream: puts image counts on the first chunk, and refuses a silent truncation.
 
@@ -723,8 +718,9 @@ class _StreamGuard:
 
     def interrupted(self, error: BaseException) -> FlexAIStreamInterruptedError:
         """The error for a connection that broke after the response started."""
+        cause = root_cause(error)
         return FlexAIStreamInterruptedError(
-            f"FlexAI's stream broke after {self._count} chunks ({_root_cause(error)}): "
+            f"FlexAI's stream broke after {self._count} chunks ({type(cause).__name__}: {cause}): "
             "the answer is truncated. Retry the request."
         )
 
