@@ -26,7 +26,7 @@ from langchain_flexai.describe import (
     TokenUsage,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader, FlexAIImageParser, SkippedFile
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.errors import FlexAIConfigError, ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
     ImagePolicy,
     PreparedImage,
@@ -46,6 +46,7 @@ __all__ = [
     "DescribeReport",
     "FlexAICatalog",
     "FlexAICatalogError",
+    "FlexAIConfigError",
     "FlexAICreditExhaustedError",
     "FlexAIImageLoader",
     "FlexAIImageParser",

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -57,12 +58,16 @@ __all__ = [
     "default_catalog",
     "estimate_cost",
     "get_model",
+    "is_flexai_url",
     "list_models",
     "parse_public_models",
     "parse_v1_models",
 ]
 
 DEFAULT_BASE_URL = "https://tokens.flex.ai/v1"
+FLEXAI_HOSTS = frozenset({"tokens.flex.ai", "api.flex.ai"})
+"""FlexAI's gateway host names: FlexAI's docs use ``tokens.``, its own client packages ``api.``;
+both front the same gateway (same ``/v1`` API, same ``/api/models`` at the host root)."""
 DEFAULT_TTL_S = 300.0
 DEFAULT_TIMEOUT_S = 10.0
 FAILURE_BACKOFF_S = 30.0
@@ -82,6 +87,12 @@ class CatalogWarning(UserWarning):
 def resolve_base_url(base_url: str | None = None) -> str:
     """The API base URL: the argument, else ``FLEXAI_API_BASE``, else the default."""
     return (base_url or os.environ.get("FLEXAI_API_BASE") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def is_flexai_url(base_url: str) -> bool:
+    """Whether ``base_url`` is FlexAI's own gateway (either host name, any case, any path)."""
+    parts = urlsplit(base_url.strip())
+    return parts.scheme.lower() == "https" and (parts.hostname or "") in FLEXAI_HOSTS
 
 
 def public_models_url(base_url: str) -> str:
@@ -204,6 +215,20 @@ class FlexAICatalog:
         if self._static or time.monotonic() - snapshot.fetched_at < self.ttl:
             return snapshot
         return None
+
+    def cached_models(self) -> tuple[ModelInfo, ...] | None:
+        """The models of the catalog already fetched (even if stale), or None; never fetches."""
+        snapshot = self._snapshot
+        return snapshot.models if snapshot is not None else None
+
+    def cached_model(self, name: str) -> ModelInfo | None:
+        """The record of ``name`` from a fresh cached catalog, or None; never fetches.
+
+        For checks that must cost no request: a model absent from the cache is unknown, not
+        refused (a stale cache counts as absent, since capabilities may have changed).
+        """
+        snapshot = self._fresh()
+        return snapshot.index.get(name.casefold()) if snapshot is not None else None
 
     def clear_cache(self) -> None:
         """Forget the fetched catalog; the next call fetches again."""

@@ -28,7 +28,7 @@ from langchain_openai.chat_models._client_utils import (
     _resolve_sync_and_async_api_keys,
 )
 from langchain_openai.chat_models.base import BaseChatOpenAI
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from typing_extensions import Self
 
 from langchain_flexai._http import sdk_httpx, shared_async_client
@@ -52,9 +52,10 @@ from langchain_flexai.content import (
     prepare_messages,
     shield_from_core,
 )
+from langchain_flexai.errors import FlexAIConfigError
 from langchain_flexai.images import ImagePolicy
-from langchain_flexai.profiles import profile_for, refresh_profile
-from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens
+from langchain_flexai.profiles import profile_for, refresh_profile, suggest_models
+from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (
@@ -152,8 +153,8 @@ class ChatFlexAI(BaseChatOpenAI):
         print(chunk.text, end="")
     ```
 
-    Usage arrives in the last chunk: `stream_usage` is on by default, because FlexAI reports
-    usage on a stream only when asked.
+    Usage arrives in the second-to-last chunk (the last one closes the stream): `stream_usage`
+    is on by default, because FlexAI reports usage on a stream only when asked.
 
     ## Async
 
@@ -230,7 +231,10 @@ class ChatFlexAI(BaseChatOpenAI):
     `additional_kwargs["reasoning_content"]` and as a `reasoning` block in `content_blocks`.
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a ValidationError would otherwise print every argument, the key too.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     model_name: str = Field(default=DEFAULT_MODEL, alias="model")
     """FlexAI model id (the bare id, e.g. `gemma-4-31b-it`, not the Hugging Face id)."""
@@ -266,20 +270,42 @@ class ChatFlexAI(BaseChatOpenAI):
     tool messages (`"user_message"`, what vision models read best), kept in the tool message
     (`"keep"`), or refused (`"error"`)."""
 
-    check_capabilities: bool = False
-    """Check each request against FlexAI's model catalog before sending it: images sent to a
-    model without the `vision` capability raise `ImageInputError` naming vision models, and a
-    forced tool choice on a model known to decline it warns or raises (`on_forced_tool_decline`).
-    The catalog is fetched once and cached (5 minutes)."""
+    check_capabilities: bool | Literal["known"] = "known"
+    """Refuse, before sending, what the model is known not to do.
+
+    - `"known"` (the default): images sent to a model known not to read them raise
+      `ImageInputError` (reason `IMAGE_NOT_ALLOWED`) naming vision models, instead of being paid
+      for and ignored. Known means: listed as text-only by the static profile table, or by a
+      catalog already fetched in this process (`model_catalog`, or the shared one). No request is
+      made for this; an unknown model is sent and the server judges.
+    - `True`: also fetch the catalog (once, cached 5 minutes) for models not known yet, and check
+      forced tool choices against it as well (`on_forced_tool_decline`).
+    - `False`: no checks; everything is sent as given."""
 
     on_forced_tool_decline: Literal["warn", "raise"] = "warn"
-    """With `check_capabilities`, what a forced tool choice on a model known to decline it does."""
+    """With `check_capabilities=True`, what a forced tool choice (`tool_choice="required"` or a
+    named tool) on a model known to decline it does: warn and send, or raise
+    `ToolChoiceNotSupportedError` without sending."""
 
     model_catalog: FlexAICatalog | None = Field(default=None, exclude=True)
     """The catalog used by `check_capabilities` and `refresh_profile`; by default the shared one
     for this `base_url` and key (`FlexAICatalog.from_models(...)` makes an offline one)."""
 
     _wire_ready: _WireReady = PrivateAttr(default_factory=_WireReady)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the model; a missing key raises `FlexAIConfigError`, one line (see below).
+
+        pydantic wraps an error raised in a validator into a `ValidationError` whose text adds
+        the type and every input value; the configuration error is re-raised bare instead.
+        """
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as error:
+            config_error = _config_error(error)
+            if config_error is None:
+                raise
+            raise config_error from None
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
@@ -300,7 +326,7 @@ class ChatFlexAI(BaseChatOpenAI):
             isinstance(self.openai_api_key, SecretStr)
             and not self.openai_api_key.get_secret_value()
         ):
-            raise ValueError(MISSING_KEY_MESSAGE)
+            raise FlexAIConfigError(MISSING_KEY_MESSAGE)
 
         sync_key, async_key = _resolve_sync_and_async_api_keys(self.openai_api_key)
         client_params: dict[str, Any] = {
@@ -406,14 +432,19 @@ class ChatFlexAI(BaseChatOpenAI):
         return self._catalog().find_model(model)
 
     def _image_refusal(self, model: str) -> str | None:
-        """With `check_capabilities`: why images cannot go to `model` (None when they can)."""
-        if not self.check_capabilities:
+        """Why images cannot go to `model` (None when they can, or when that is unknown)."""
+        if self.check_capabilities is False:
             return None
         catalog = self._catalog()
-        info = self._model_info(model)
+        if self.check_capabilities is True:
+            info = self._model_info(model)
+        else:  # "known": only what is at hand, never a request
+            info = catalog.cached_model(model)
         alternatives = None
         if info is not None and not info.vision:
-            alternatives = [m.id for m in catalog.list_models("vision")]
+            # The catalog that refused is at hand: its vision list is current.
+            cached = catalog.cached_models() or ()
+            alternatives = [m.id for m in cached if m.vision]
         return image_refusal(model, info, alternatives=alternatives)
 
     def _check_tool_choice(self, payload: dict[str, Any]) -> None:
@@ -429,7 +460,7 @@ class ChatFlexAI(BaseChatOpenAI):
     async def _awarm_catalog(self, kwargs: dict[str, Any]) -> None:
         # Checks read the catalog synchronously; fetch it here first so that they never block
         # the event loop (later lookups are served from the cache, or skipped after a failure).
-        if self.check_capabilities:
+        if self.check_capabilities is True:
             await self._catalog().afind_model(self._request_model(kwargs))
 
     def _request_model(self, kwargs: dict[str, Any]) -> str:
@@ -437,7 +468,20 @@ class ChatFlexAI(BaseChatOpenAI):
 
     def get_num_tokens(self, text: str) -> int:
         """Estimate the tokens in `text` offline (no tokenizer download): see docs/catalog.md."""
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
         return estimate_text_tokens(text)
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Stand-in token ids for `text`, offline: one per 4 UTF-8 bytes (not the model's ids).
+
+        FlexAI's models have their own vocabularies and no tokenizer is downloaded, so each id
+        is the value of a 4-byte slice of the text: `len(get_token_ids(t)) == get_num_tokens(t)`,
+        equal texts give equal ids. `custom_get_token_ids` is honoured when set.
+        """
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        return text_token_ids(text)
 
     def get_num_tokens_from_messages(
         self,
@@ -460,10 +504,16 @@ class ChatFlexAI(BaseChatOpenAI):
         )
 
     def _flexai_error(self, error: openai.APIStatusError, model: object) -> openai.APIStatusError:
-        if error_code(error) == "tool_choice_not_honored":
+        code = error_code(error)
+        if code == "tool_choice_not_honored":
             # Remember it, so that `check_capabilities` catches the next forced call before sending.
             record_forced_tool_choice_declined(str(model or self.model_name))
-        return to_flexai_error(error)
+        mapped = to_flexai_error(error)
+        if code == "model_not_found":
+            _add_suggestions(
+                mapped, suggest_models(str(model or self.model_name), catalog=self._catalog())
+            )
+        return mapped
 
     # -- content preparation -------------------------------------------------------------------
 
@@ -510,7 +560,7 @@ class ChatFlexAI(BaseChatOpenAI):
         if not self._wire_ready.holds_all(messages):
             messages = self._prepare_messages(messages, self._request_model(kwargs)).messages
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
-        if self.check_capabilities:
+        if self.check_capabilities is True:
             self._check_tool_choice(payload)
         return payload
 
@@ -634,6 +684,21 @@ def _reasoning(response: dict[str, Any] | openai.BaseModel) -> list[object]:
         (getattr(choice.message, "model_extra", None) or {}).get("reasoning_content")
         for choice in getattr(response, "choices", None) or []
     ]
+
+
+def _config_error(error: ValidationError) -> FlexAIConfigError | None:
+    for detail in error.errors():
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, FlexAIConfigError):
+            return cause
+    return None
+
+
+def _add_suggestions(error: openai.APIStatusError, suggestions: list[str]) -> None:
+    # From the data at hand (static table, a catalog already fetched): no request is made.
+    if suggestions:
+        error.message = f"{error.message} Did you mean: {', '.join(suggestions)}?"
+        error.args = (error.message,)
 
 
 def _with_image_stats(result: ChatResult, stats: ImageStats) -> ChatResult:

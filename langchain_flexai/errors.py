@@ -1,4 +1,4 @@
-"""Errors raised for image input that cannot be made valid for FlexAI.
+"""Errors raised for image input that cannot be made valid for FlexAI, and for a bad setup.
 
 Knows nothing about pixels or messages: it only carries what went wrong, where and from what.
 """
@@ -145,3 +145,11 @@ def _rebuild(
         message_index=message_index,
         part_index=part_index,
     )
+
+
+class FlexAIConfigError(ValueError):
+    """The package is not set up to reach FlexAI (no API key, ...); the message says what to do.
+
+    Raised bare by ``ChatFlexAI(...)``, not inside a pydantic ``ValidationError``, so that it
+    reads as one line.
+    """

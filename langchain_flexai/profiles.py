@@ -11,6 +11,7 @@ Knows nothing about HTTP (catalog.py) or about the request being sent (capabilit
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models.model_profile import ModelProfile
@@ -20,7 +21,13 @@ from langchain_flexai.catalog import default_catalog
 if TYPE_CHECKING:
     from langchain_flexai.catalog import FlexAICatalog, ModelInfo
 
-__all__ = ["VISION_MODELS", "profile_for", "profile_from_model_info", "refresh_profile"]
+__all__ = [
+    "VISION_MODELS",
+    "profile_for",
+    "profile_from_model_info",
+    "refresh_profile",
+    "suggest_models",
+]
 
 # FlexAI chat completions take exactly two kinds of part: text and image_url (https or data URL).
 # Images inside tool results reach a vision model because ChatFlexAI moves them into a user
@@ -64,6 +71,10 @@ _STATIC: dict[str, ModelProfile] = {
     # Reasoning model; it answers 200 and ignores images sent to it (flexai-api.md, Vision).
     "gpt-oss-120b": {**_TEXT_ONLY, "name": "gpt-oss-120b", "reasoning_output": True},
 }
+
+_MAX_SUGGESTIONS = 3
+_SUGGESTION_CUTOFF = 0.6
+"""difflib ratio below which a known id is too far from the name to be what was meant."""
 
 _REASONING_TAGS = frozenset({"reasoning", "always_thinking", "hybrid_thinking"})
 
@@ -114,3 +125,40 @@ def refresh_profile(model: str, *, catalog: FlexAICatalog | None = None) -> Mode
     info = (catalog or default_catalog()).get_model(model)
     merged: ModelProfile = {**(profile_for(info.id) or {}), **profile_from_model_info(info)}
     return merged
+
+
+def suggest_models(model_id: str, *, catalog: FlexAICatalog | None = None) -> list[str]:
+    """Known model ids the user may have meant by ``model_id``, closest first; never fetches.
+
+    Draws on what is at hand: the static table, and ``catalog``'s records if it has fetched
+    them already (even stale). An exact name of a known model, in another case, or as one of
+    its aliases or its org-prefixed Hugging Face id (``google/gemma-4-31b-it``), gives that
+    model's id alone; otherwise up to three ids that start with it or whose spelling is close
+    (case-insensitive).
+    An empty list when nothing is close.
+    """
+    ids = {name.casefold(): name for name in _static_names()}
+    names = dict(ids)  # every name a known model answers to (casefolded) -> its id
+    for info in (catalog.cached_models() if catalog is not None else None) or ():
+        ids[info.id.casefold()] = info.id
+        for name in info.names():
+            names.setdefault(name.casefold(), info.id)
+    folded = model_id.strip().casefold()
+    bare = folded.rsplit("/", 1)[-1]  # an org-prefixed Hugging Face id without its org
+    if not bare:
+        return []
+    for name in (folded, bare):
+        if name in names:
+            exact = names[name]
+            return [exact] if exact != model_id else []
+    # A truncated id ("qwen3.6-27b" for "Qwen3.6-27B-FP8") is the likeliest slip: prefixes first.
+    prefixed = sorted((known for known in ids if known.startswith(bare)), key=len)
+    close = difflib.get_close_matches(
+        bare, list(ids), n=_MAX_SUGGESTIONS, cutoff=_SUGGESTION_CUTOFF
+    )
+    ranked = dict.fromkeys(ids[match] for match in (*prefixed, *close))
+    return [known for known in ranked if known != model_id][:_MAX_SUGGESTIONS]
+
+
+def _static_names() -> list[str]:
+    return [profile["name"] for profile in _STATIC.values() if "name" in profile]

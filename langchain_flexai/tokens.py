@@ -41,6 +41,7 @@ __all__ = [
     "estimate_image_tokens",
     "estimate_text_tokens",
     "image_family",
+    "text_token_ids",
 ]
 
 BYTES_PER_TEXT_TOKEN = 4
@@ -179,6 +180,17 @@ def estimate_text_tokens(text: str) -> int:
     if not text:
         return 0
     return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TEXT_TOKEN)
+
+
+def text_token_ids(text: str) -> list[int]:
+    """Stand-in token ids, one per ``BYTES_PER_TEXT_TOKEN`` UTF-8 bytes: the value of each slice.
+
+    Not any model's vocabulary ids (no tokenizer is downloaded); their count is exactly
+    :func:`estimate_text_tokens`, and equal texts give equal ids.
+    """
+    data = text.encode("utf-8")
+    step = BYTES_PER_TEXT_TOKEN
+    return [int.from_bytes(data[i : i + step], "big") for i in range(0, len(data), step)]
 
 
 def _image_size(url: str, policy: ImagePolicy | None) -> tuple[int | None, int | None]:

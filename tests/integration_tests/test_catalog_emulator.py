@@ -131,6 +131,26 @@ def test_image_to_a_text_model_fails_before_any_request(flexai_emulator: FlexAIE
     assert [r.path for r in flexai_emulator.requests] == ["/api/models", "/v1/models"]
 
 
+async def test_chat_model_refuses_images_to_a_text_only_model_by_default(
+    flexai_emulator: FlexAIEmulator,
+) -> None:
+    # DeepSeek-V4-Flash-0731 is listed as text-only by the static table: refused with no request
+    # at all, not even to the catalog, on the real HTTP stack.
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+    message = HumanMessage(content=[{"type": "text", "text": "what is this?"}, image])
+    text_model = flexai_emulator.chat_model(model="DeepSeek-V4-Flash-0731")
+    with pytest.raises(ImageInputError) as info:
+        await text_model.ainvoke([message])
+    assert info.value.reason is ImageErrorReason.IMAGE_NOT_ALLOWED
+    with pytest.raises(ImageInputError):
+        list(text_model.stream([message]))
+    assert flexai_emulator.requests == []
+
+    reply = await text_model.ainvoke("hello")  # text goes through
+    assert "1 text part" in str(reply.content)
+    assert [r.path for r in flexai_emulator.requests] == ["/v1/chat/completions"]
+
+
 def test_estimate_cost_with_the_emulator_prices(flexai_emulator: FlexAIEmulator) -> None:
     catalog = catalog_for(flexai_emulator)
     estimate = estimate_cost([HumanMessage("hello")], "gpt-oss-120b", catalog=catalog)

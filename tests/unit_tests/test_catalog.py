@@ -24,6 +24,7 @@ from langchain_flexai.catalog import (
     ModelNotFoundError,
     default_catalog,
     estimate_cost,
+    is_flexai_url,
     parse_public_models,
     parse_v1_models,
 )
@@ -344,6 +345,36 @@ class TestHttp:
         catalog.list_models()
         assert len(server.requests) == 6
 
+    @pytest.mark.parametrize("base_url", ["https://api.flex.ai/v1", "https://API.flex.ai/v1/"])
+    def test_flexai_other_host_name(self, server: Server, base_url: str) -> None:
+        # FlexAI's own client packages use api.flex.ai: the same gateway, the same two lists.
+        server.catalog(base_url=base_url).list_models()
+        assert [str(r.url) for r in server.requests] == [
+            "https://api.flex.ai/api/models",
+            "https://api.flex.ai/v1/models",
+        ]
+
+    def test_cached_lookups_never_fetch(self, server: Server) -> None:
+        catalog = server.catalog(ttl=60)
+        assert (catalog.cached_models(), catalog.cached_model("phi4mm")) == (None, None)
+        assert server.requests == []
+        catalog.list_models()
+        cached = catalog.cached_models()
+        assert cached is not None
+        assert [info.id for info in cached] == [info.id for info in catalog.list_models()]
+        phi = catalog.cached_model("PHI4MM")  # aliases and case, as get_model
+        assert phi is not None
+        assert phi.id == "phi-4-multimodal-instruct"
+        assert catalog.cached_model("no-such-model") is None
+        assert len(server.requests) == 2
+
+    def test_a_stale_cache_is_not_used_for_capabilities(self, server: Server) -> None:
+        catalog = server.catalog(ttl=0)
+        catalog.list_models()
+        assert catalog.cached_model("phi-4-multimodal-instruct") is None  # may have changed
+        assert catalog.cached_models() is not None  # still fine for spelling suggestions
+        assert len(server.requests) == 2
+
     def test_zero_ttl_fetches_every_time(self, server: Server) -> None:
         catalog = server.catalog(ttl=0)
         catalog.list_models()
@@ -548,3 +579,22 @@ class TestEstimateCost:
     def test_unknown_model(self, offline: FlexAICatalog) -> None:
         with pytest.raises(ModelNotFoundError, match="no model named 'nope'"):
             estimate_cost([HumanMessage("hi")], "nope", catalog=offline)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://tokens.flex.ai/v1", True),
+        ("https://api.flex.ai/v1", True),
+        ("https://API.Flex.AI/v1/", True),
+        ("https://api.flex.ai", True),
+        ("  https://api.flex.ai/v1  ", True),
+        ("http://api.flex.ai/v1", False),
+        ("https://api.flex.ai.example.com/v1", False),
+        ("https://evil.example/api.flex.ai/v1", False),
+        ("https://flex.ai/v1", False),
+        ("http://127.0.0.1:8000/v1", False),
+    ],
+)
+def test_is_flexai_url(url: str, *, expected: bool) -> None:
+    assert is_flexai_url(url) is expected

@@ -115,8 +115,9 @@ async def test_image_to_text_only_model_fails_before_sending_async(wire: WireRec
     assert wire.requests == []
 
 
-def test_checks_off_by_default(wire: WireRecorder) -> None:
-    wire.model(model="gpt-oss-120b", model_catalog=CATALOG).invoke([_png_message()])
+def test_checks_can_be_turned_off(wire: WireRecorder) -> None:
+    model = wire.model(model="gpt-oss-120b", check_capabilities=False, model_catalog=CATALOG)
+    model.invoke([_png_message()])
     assert len(wire.requests) == 1
 
 

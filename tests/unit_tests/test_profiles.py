@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from langchain_core.language_models.model_profile import ModelProfile
 
 from langchain_flexai.catalog import FlexAICatalog, ModelInfo
@@ -11,6 +12,7 @@ from langchain_flexai.profiles import (
     profile_for,
     profile_from_model_info,
     refresh_profile,
+    suggest_models,
 )
 
 
@@ -141,3 +143,50 @@ def test_refresh_profile_reads_the_live_catalog() -> None:
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
     assert refresh_profile("qwen3.5-9b", catalog=catalog)["max_input_tokens"] == 65536
+
+
+class TestSuggestModels:
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("gemma-4-31b", ["gemma-4-31b-it", "gemma-4-26B-A4B-it"]),  # truncated
+            ("GEMMA-4-31B-IT", ["gemma-4-31b-it"]),  # another case
+            ("google/gemma-4-31b-it", ["gemma-4-31b-it"]),  # the Hugging Face id
+            ("microsoft/Phi-4-multimodal-instruct", ["phi-4-multimodal-instruct"]),
+            ("qwen3.6-27b", ["Qwen3.6-27B-FP8", "Qwen3.8-27B", "Qwen3.5-9B"]),
+            ("gpt-oss-12b", ["gpt-oss-120b"]),  # a typo
+            ("gemma-4-31b-it", []),  # the exact id: nothing better to offer
+            ("", []),
+            ("   ", []),
+            ("completely-different", []),
+        ],
+    )
+    def test_from_the_static_table(self, name: str, expected: list[str]) -> None:
+        assert suggest_models(name) == expected
+
+    def test_from_a_fetched_catalog_without_fetching(self) -> None:
+        requests: list[httpx.Request] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            requests.append(request)
+            entry = {
+                "id": "acme-vl-8b",
+                "hugging_face_id": "acme/Acme-VL-8B-Instruct",
+                "aliases": ["acmevl"],
+            }
+            if request.url.path == "/v1/models":
+                return httpx.Response(200, json={"object": "list", "data": [entry]})
+            return httpx.Response(200, json=[])
+
+        catalog = FlexAICatalog(
+            api_key="fake-profile-key",
+            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        )
+        assert suggest_models("acme/Acme-VL-8B-Instruct", catalog=catalog) == []  # not fetched
+        assert requests == []
+        catalog.list_models()
+        assert suggest_models("acme/Acme-VL-8B-Instruct", catalog=catalog) == ["acme-vl-8b"]
+        assert suggest_models("ACMEVL", catalog=catalog) == ["acme-vl-8b"]
+        assert suggest_models("acme-vl-8", catalog=catalog) == ["acme-vl-8b"]
+        assert suggest_models("gpt-oss-12b", catalog=catalog) == ["gpt-oss-120b"]  # both sources
+        assert len(requests) == 2

@@ -20,6 +20,7 @@ from langchain_flexai.tokens import (
     estimate_image_tokens,
     estimate_text_tokens,
     image_family,
+    text_token_ids,
 )
 
 PHI = "phi-4-multimodal-instruct"
@@ -231,6 +232,19 @@ class TestText:
     )
     def test_bytes_over_four(self, text: str, expected: int) -> None:
         assert estimate_text_tokens(text) == expected
+        assert len(text_token_ids(text)) == expected
+
+    def test_token_ids_are_the_values_of_four_byte_slices(self) -> None:
+        assert text_token_ids("") == []
+        assert text_token_ids("abcde") == [0x61626364, 0x65]
+        text = "日本語"  # e6 97 a5 e6 9c ac e8 aa 9e
+        assert text_token_ids(text) == [0xE697A5E6, 0x9CACE8AA, 0x9E]
+        # The ids carry every byte of the text, in order.
+        data = text.encode()
+        rebuilt = b"".join(
+            i.to_bytes(min(4, len(data) - 4 * n), "big") for n, i in enumerate(text_token_ids(text))
+        )
+        assert rebuilt == data
 
 
 class TestCountMessageTokens:
