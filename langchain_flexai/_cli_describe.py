@@ -32,6 +32,7 @@ from langchain_flexai._cli_common import (
 from langchain_flexai._cli_models import catalog_for, find_prices
 from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
 from langchain_flexai._urls import classify_url
+from langchain_flexai.capabilities import image_refusal
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.describe import (
     DescribeInput,
@@ -45,6 +46,7 @@ from langchain_flexai.describe import (
 from langchain_flexai.document_loaders import FlexAIImageLoader
 from langchain_flexai.errors import ImageInputError
 from langchain_flexai.images import PreparedImage, prepare_image
+from langchain_flexai.profiles import VISION_MODELS
 
 CACHE_SUFFIX = ".cache.sqlite"
 """The resume cache of ``--out FILE`` is ``FILE`` + this suffix."""
@@ -69,17 +71,19 @@ def _refuse_text_only(connection: Connection, model: str) -> None:
     the key's rate limit before the first image is sent.
 
     Raises:
-        CliError: The catalog lists ``model`` as not reading images (exit 2).
+        CliError: The catalog (or, without a record, the static table) lists ``model`` as not
+            reading images (exit 2).
     """
     # An empty key (not None, which means "FLEXAI_API_KEY") keeps the catalog off /v1/models.
     public = Connection(connection.base_url, "", emulated=connection.emulated)
     info = find_prices(public, model)
-    if info is None or info.vision:
-        return  # unknown to the catalog, or the catalog unreadable: let the server decide
+    # The library's rule: the catalog record, else the static table; unknown is sent.
+    if image_refusal(model, info) is None:
+        return
     try:
         vision = [m.id for m in catalog_for(public).list_models("vision")]
     except Exception:  # noqa: BLE001 - the list is a hint; the refusal stands without it
-        vision = []
+        vision = list(VISION_MODELS)
     hint = f"; vision models: {', '.join(vision)}" if vision else ""
     raise CliError(f"{model} does not read images{hint}", EXIT_USAGE)
 

@@ -127,6 +127,7 @@ class ChatFlexAI(BaseChatOpenAI):
     | `timeout` | request timeout in seconds |
     | `image_policy` | an `ImagePolicy`: size, pixel, byte and count limits for images |
     | `tool_images` | where images returned by tools go: `"user_message"`, `"keep"`, `"error"` |
+    | `check_capabilities` | `"known"` (default): refuse images to a known text-only model |
 
     ## Instantiate
 

@@ -18,11 +18,12 @@ import pytest
 from PIL import Image
 
 from langchain_flexai import __version__, _cli_describe, cli
-from langchain_flexai._cli_common import Connection, api_error
+from langchain_flexai._cli_common import EXIT_USAGE, CliError, Connection, api_error
 from langchain_flexai._cli_models import format_table, model_json
-from langchain_flexai.catalog import ModelInfo
+from langchain_flexai.catalog import FlexAICatalogError, ModelInfo
 from langchain_flexai.describe import DescribeRecord, TokenUsage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.profiles import VISION_MODELS
 
 NO_KEY_LINE = (
     "flexai-vision: no API key: set FLEXAI_API_KEY (export FLEXAI_API_KEY=<your key>) "
@@ -200,6 +201,34 @@ class TestOutput:
         )
         assert line == "10 prompt + 2 completion tokens; 36 tokens saved by the resume cache"
 
+    @pytest.mark.parametrize(
+        ("record", "refused"),
+        [
+            (None, True),  # catalog unreadable or silent: the static table knows gpt-oss-120b
+            (ModelInfo(id="gpt-oss-120b", name="g", capabilities=frozenset({"vision"})), False),
+        ],
+    )
+    def test_text_only_refusal_follows_the_library_rule(
+        self, monkeypatch: pytest.MonkeyPatch, record: ModelInfo | None, *, refused: bool
+    ) -> None:
+        monkeypatch.setattr(_cli_describe, "find_prices", lambda _c, _m: record)
+        monkeypatch.setattr(_cli_describe, "catalog_for", _unreadable_catalog)
+        connection = Connection("https://tokens.flex.ai/v1", "k", emulated=False)
+        if not refused:
+            _cli_describe._refuse_text_only(connection, "gpt-oss-120b")
+            return
+        with pytest.raises(CliError) as info:
+            _cli_describe._refuse_text_only(connection, "gpt-oss-120b")
+        assert str(info.value) == (
+            f"gpt-oss-120b does not read images; vision models: {', '.join(VISION_MODELS)}"
+        )
+        assert info.value.code == EXIT_USAGE
+
+    def test_unknown_model_is_not_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(_cli_describe, "find_prices", lambda _c, _m: None)
+        connection = Connection("https://tokens.flex.ai/v1", "k", emulated=False)
+        _cli_describe._refuse_text_only(connection, "my-private-finetune")
+
     def test_models_table(self) -> None:
         models = [
             ModelInfo(
@@ -294,3 +323,11 @@ def test_python_dash_m_runs_the_cli() -> None:
         timeout=60,
     )
     assert (done.returncode, done.stdout) == (0, f"flexai-vision {__version__}\n")
+
+
+def _unreadable_catalog(_connection: Connection) -> Any:
+    class _Catalog:
+        def list_models(self, _capability: str | None = None) -> list[ModelInfo]:
+            raise FlexAICatalogError("unreadable")
+
+    return _Catalog()
