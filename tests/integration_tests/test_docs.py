@@ -350,3 +350,61 @@ def test_ellipsis_lines_stand_for_any_lines(
 def test_a_drifted_output_fails() -> None:
     with pytest.raises(pytest.fail.Exception, match="the page shows\n2\nbut the code prints\n1"):
         assert_output("2\n", "1\n", "p.md python block 1")
+
+
+# -- what a new user reads first ---------------------------------------------------------------
+
+_PYPI_INSTALL = re.compile(r"pip install\b[^#\n]*?(?<![\w./-])[\"']?langchain-flexai\b")
+
+
+@pytest.mark.parametrize("page", [page.name for page in PAGES])
+def test_no_install_line_fetches_the_pypi_package(page: str) -> None:
+    # PyPI's "langchain-flexai" is a different package: every install line names this checkout
+    # (".", ".[extra]") or a wheel built from it.
+    for block in blocks(page_path(page).read_text(encoding="utf-8")):
+        if block.lang in {"bash", "sh", "shell", "console"}:
+            wrong = [line for line in block.body.splitlines() if _PYPI_INSTALL.search(line)]
+            assert wrong == [], f"{page}: installs PyPI's langchain-flexai"
+
+
+def test_readme_opens_with_what_it_is_then_the_two_commands() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = blocks(text)[0]
+    assert first.lang == "bash"
+    assert first.body == "make demo\nmake test\n"
+    prose = [line for line in first.before.splitlines() if line and not line.startswith("#")]
+    assert len(prose) == 1, prose  # one line saying what the package is
+
+
+def test_readme_installs_this_package_and_runs_offline_first() -> None:
+    from langchain_flexai import __version__  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = blocks(text)
+    shell = "\n".join(b.body for b in found if b.lang == "bash")
+    assert 'pip install ".[all]"' in shell
+    assert "python -m pip wheel . --no-deps -w dist/" in shell
+    assert f"dist/langchain_flexai-{__version__}-py3-none-any.whl[all]" in shell
+    assert "installs a different package" in text
+    code = [b.body for b in found if b.lang in _PYTHON]
+    offline = next(i for i, body in enumerate(code) if "FlexAIEmulator()" in body)
+    keyed = next(i for i, body in enumerate(code) if "reads FLEXAI_API_KEY" in body)
+    assert offline < keyed
+    assert len(code[offline].strip().splitlines()) <= 7  # 5 lines of code and 2 imports
+
+
+def test_install_line_pattern() -> None:
+    wrong = [
+        "pip install -U langchain-flexai",
+        'pip install "langchain-flexai[heif]"',
+        "pip install langchain langchain-flexai",
+    ]
+    right = [
+        'pip install ".[all]"',
+        "pip install . langchain",
+        "pip install dist/langchain_flexai-0.2.0-py3-none-any.whl",
+        "pip install ./langchain-flexai",
+        "pip install numpy  # langchain-flexai needs it",
+    ]
+    assert [bool(_PYPI_INSTALL.search(line)) for line in wrong] == [True] * 3
+    assert [bool(_PYPI_INSTALL.search(line)) for line in right] == [False] * 5
