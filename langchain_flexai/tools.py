@@ -129,7 +129,8 @@ class FlexAIVisionTool(BaseTool):
     only https URLs are accepted."""
     images: tuple[str, ...] | None = None
     """A fixed list of images the agent may choose from (paths or https URLs). When given, the
-    ``image`` argument's schema lists them as an enum and any other value is refused."""
+    ``image`` argument's schema lists them as an enum and any other value is refused. Each entry
+    is checked when the tool is built (a file must exist inside ``allowed_dirs``)."""
     policy: ImagePolicy | None = None
     """Image limits (default ``ImagePolicy()``)."""
     detail: str | None = None
