@@ -6,6 +6,7 @@ twice to show it: the second run sends no request.
 
 Run: python examples/bulk_captions.py [FOLDER] [OUT.jsonl]
 (the `flexai-vision describe FOLDER --out OUT.jsonl --resume` command does the same)
+Needs: langchain-flexai[testing] (the offline emulator)
 """
 
 import json

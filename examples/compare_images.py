@@ -1,6 +1,7 @@
 """Compare several images in one message: each image follows the text that names it.
 
 Run: python examples/compare_images.py
+Needs: langchain-flexai[testing] (the offline emulator)
 """
 
 from _flexai import IMAGES, flexai

@@ -4,6 +4,7 @@ The template carries a placeholder where the image goes; each call fills it with
 made by `prepare_image` (validated, rotated upright, downscaled).
 
 Run: python examples/prompt_template.py
+Needs: langchain-flexai[testing] (the offline emulator)
 """
 
 from _flexai import IMAGES, flexai

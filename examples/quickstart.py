@@ -1,6 +1,7 @@
 """Quickstart: ask a FlexAI vision model about a local image.
 
 Run: python examples/quickstart.py   (uses the offline emulator when FLEXAI_API_KEY is unset)
+Needs: langchain-flexai[testing] (the offline emulator)
 """
 
 from _flexai import IMAGES, flexai

@@ -10,6 +10,7 @@ The embedding here is a tiny bag-of-words one so the example runs offline and re
 words the descriptions contain; use a real embedding model in an application.
 
 Run: python examples/rag_photos.py
+Needs: langchain-flexai[testing] (the offline emulator), numpy (InMemoryVectorStore)
 """
 
 import hashlib

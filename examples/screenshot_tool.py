@@ -5,11 +5,12 @@ the ToolMessage; ChatFlexAI moves the image into a user message right after the 
 (FlexAI's vision models read images only there), marked as tool output to be treated as data.
 
 Run: python examples/screenshot_tool.py
+Needs: langchain-flexai[testing] (the offline emulator), langchain (create_agent)
 """
 
 from _flexai import flexai
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelRequest, ModelResponse, wrap_model_call
+from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import tool
 from PIL import Image, ImageDraw
@@ -34,19 +35,27 @@ def take_screenshot() -> list[dict]:
     return tool_image_content(draw_screenshot(), "Screenshot of the billing app (320x200)")
 
 
-@wrap_model_call
-def screenshot_first(request: ModelRequest, handler) -> ModelResponse:
-    """Take the screenshot on the first turn; answer from it afterwards."""
-    if not any(isinstance(m, ToolMessage) for m in request.messages):
-        request = request.override(tool_choice="take_screenshot")
-    return handler(request)
+class ScreenshotFirst(AgentMiddleware):
+    """Take the screenshot on the first turn; answer from it afterwards (sync and async)."""
+
+    @staticmethod
+    def force(request: ModelRequest) -> ModelRequest:
+        if not any(isinstance(m, ToolMessage) for m in request.messages):
+            return request.override(tool_choice="take_screenshot")
+        return request
+
+    def wrap_model_call(self, request: ModelRequest, handler) -> ModelResponse:
+        return handler(self.force(request))
+
+    async def awrap_model_call(self, request: ModelRequest, handler) -> ModelResponse:
+        return await handler(self.force(request))
 
 
 with flexai() as chat_model:
     agent = create_agent(
         chat_model(model="phi-4-multimodal-instruct"),  # a vision model reads the screenshot
         tools=[take_screenshot],
-        middleware=[screenshot_first],
+        middleware=[ScreenshotFirst()],
     )
     result = agent.invoke({"messages": [("user", "Why can't I pay my invoice? Check the app.")]})
     tool_message = next(m for m in result["messages"] if isinstance(m, ToolMessage))

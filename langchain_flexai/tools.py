@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -34,7 +34,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from langchain_flexai._allowed_paths import read_allowed_file
+from langchain_flexai._allowed_paths import read_allowed_file, resolve_allowed_path
 from langchain_flexai._urls import url_scheme
 from langchain_flexai.describe import answer_text, no_text_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["FlexAIVisionInput", "FlexAIVisionTool", "tool_image_content"]
+
+_T = TypeVar("_T")
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 """Files larger than this are refused without being read (the policy then downscales)."""
@@ -127,7 +129,8 @@ class FlexAIVisionTool(BaseTool):
     only https URLs are accepted."""
     images: tuple[str, ...] | None = None
     """A fixed list of images the agent may choose from (paths or https URLs). When given, the
-    ``image`` argument's schema lists them as an enum and any other value is refused."""
+    ``image`` argument's schema lists them as an enum and any other value is refused. Each entry
+    is checked when the tool is built (a file must exist inside ``allowed_dirs``)."""
     policy: ImagePolicy | None = None
     """Image limits (default ``ImagePolicy()``)."""
     detail: str | None = None
@@ -168,6 +171,33 @@ class FlexAIVisionTool(BaseTool):
             raise ValueError(f"max_file_bytes must be >= 1, got {self.max_file_bytes}")
         return self
 
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the tool; every entry of ``images`` must be usable now.
+
+        Raises:
+            ImageInputError: An entry of ``images`` is a file that is not inside
+                ``allowed_dirs`` (or does not exist there), or a URL the tool refuses. Checked
+                here, after pydantic's validation, so the error is the library's own one line
+                naming the entry and the folders, not a wrapped validation error.
+        """
+        super().__init__(**kwargs)
+        for image in self.images or ():
+            self._check_offered(image)
+
+    def _check_offered(self, image: str) -> None:
+        # An offered image the tool would refuse is a developer's mistake: say so when the tool
+        # is built rather than when an agent picks it (mid-run, as a refusal the agent cannot fix).
+        try:
+            self._route(image, lambda path: resolve_allowed_path(path, self.allowed_dirs))
+        except ImageInputError as error:
+            folders = ", ".join(self.allowed_dirs) or "none"
+            raise ImageInputError(
+                f"an image offered in images=[...] cannot be used: {error.detail}; "
+                f"allowed_dirs: {folders}",
+                reason=error.reason,
+                source=image,
+            ) from None
+
     # -- the image ---------------------------------------------------------------------
 
     def prepare(self, image: str) -> PreparedImage:
@@ -182,6 +212,15 @@ class FlexAIVisionTool(BaseTool):
                 reason=ImageErrorReason.UNREADABLE,
                 source=image,
             )
+        return self._route(image, self._read_allowed)
+
+    @staticmethod
+    def _route(image: str, on_path: Callable[[str], _T]) -> PreparedImage | _T:
+        """Send ``image`` through the URL door or to ``on_path``; refuse other schemes.
+
+        One routing rule for invoking the tool (``on_path`` reads the file) and for checking
+        ``images`` at construction (``on_path`` only resolves it), so the two cannot disagree.
+        """
         scheme = url_scheme(image)
         if scheme == "https":
             # Only a valid URL takes the URL door (which never reads a file). Anything else that
@@ -191,7 +230,7 @@ class FlexAIVisionTool(BaseTool):
                 return prepare_https_image(image)
             except ImageInputError as bad_url:
                 try:
-                    return self._read_allowed(image)
+                    return on_path(image)
                 except ImageInputError:
                     # Meant as a URL, surely: say what is wrong with it.
                     raise bad_url from None
@@ -201,7 +240,7 @@ class FlexAIVisionTool(BaseTool):
                 reason=ImageErrorReason.UNSUPPORTED_URL,
                 source=image,
             )
-        return self._read_allowed(image)
+        return on_path(image)
 
     def _read_allowed(self, path: str) -> PreparedImage:
         # Bytes, never the path string, go to prepare_image: the allowed-folder check is the

@@ -1,17 +1,29 @@
 """Every example in examples/ runs, offline against the emulator, and prints what it should.
 
 Each example is run as a user would run it (a subprocess, from the project root, no FLEXAI_*
-variables, so it starts the bundled emulator) and its output is checked, so none can rot.
+variables, so it starts the bundled emulator) and its output is checked, so none can rot. None is
+skipped: each states what it needs on a ``Needs:`` line of its docstring, and ``make test``
+installs all of that (checked below against pyproject.toml and the Makefile).
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest itself needs tomli before 3.11
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -72,6 +84,88 @@ EXPECTED: dict[str, list[str]] = {
 def test_every_example_is_checked() -> None:
     shipped = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
     assert shipped == set(EXPECTED)
+
+
+def _name(requirement: str) -> str:
+    return re.sub(r"[-_.]+", "-", Requirement(requirement).name).lower()
+
+
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def what_make_test_installs() -> tuple[set[str], set[str]]:
+    """(distributions, extras of this package) that `make test` installs, from pyproject.toml.
+
+    The Makefile installs ``-e ".[all]" --group dev``: the base dependencies, every extra `all`
+    names, and the dev dependency group with the groups it includes.
+    """
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert '-e ".[all]" --group dev' in makefile
+    project = pyproject()
+    names = {_name(r) for r in project["project"]["dependencies"]}
+    extras = project["project"]["optional-dependencies"]
+    chosen = set(Requirement(extras["all"][0]).extras) | {"all"}
+    for extra in chosen:
+        names |= {_name(r) for r in extras[extra] if not r.startswith("langchain-flexai")}
+    groups = project["dependency-groups"]
+
+    def group(name: str) -> set[str]:
+        found: set[str] = set()
+        for item in groups[name]:
+            found |= group(item["include-group"]) if isinstance(item, dict) else {_name(item)}
+        return found
+
+    return names | group("dev"), chosen
+
+
+def needs(example: Path) -> list[Requirement]:
+    """The requirements the example's docstring names on its ``Needs:`` line (notes dropped)."""
+    docstring = ast.get_docstring(ast.parse(example.read_text(encoding="utf-8"))) or ""
+    lines = [line for line in docstring.splitlines() if line.startswith("Needs: ")]
+    assert len(lines) == 1, f"{example.name} has no 'Needs: ...' line in its docstring"
+    text = re.sub(r"\([^)]*\)", "", lines[0].removeprefix("Needs: "))
+    return [Requirement(item.strip()) for item in text.split(",") if item.strip()]
+
+
+def third_party_imports(example: Path) -> set[str]:
+    """The distributions the example imports directly (stdlib and local modules left out)."""
+    tree = ast.parse(example.read_text(encoding="utf-8"))
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    owners = importlib.metadata.packages_distributions()
+    local = {p.stem for p in EXAMPLES.glob("*.py")} | {"langchain_flexai"}
+    return {
+        _name(owners[module][0])
+        for module in modules - local
+        if module not in sys.stdlib_module_names
+    }
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_states_what_it_needs_and_make_test_installs_it(name: str) -> None:
+    example = EXAMPLES / name
+    installed, extras = what_make_test_installs()
+    stated = needs(example)
+    base = {_name(r) for r in pyproject()["project"]["dependencies"]}
+    named = {_name(str(r)) for r in stated}
+    # Every package it imports is a base dependency or on its Needs: line.
+    assert third_party_imports(example) - base - named == set()
+    for requirement in stated:
+        if _name(requirement.name) == "langchain-flexai":
+            assert requirement.extras <= extras, f"{name}: make test lacks {requirement.extras}"
+        else:
+            assert _name(requirement.name) in installed, f"{name}: make test lacks {requirement}"
+
+
+def test_needs_parsing() -> None:
+    installed, extras = what_make_test_installs()
+    assert {"langchain", "numpy", "pytest"} <= installed
+    assert {"testing", "fast", "heif", "progress"} <= extras
 
 
 def offline_env() -> dict[str, str]:

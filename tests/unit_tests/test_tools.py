@@ -322,6 +322,92 @@ class TestTool:
         assert isinstance(FlexAIVisionTool().model, ChatFlexAI)
 
 
+_MISSING = "no such image file in the folders this tool may read"
+_OUTSIDE = "the image path is outside the folders this tool may read"
+_DOTDOT = "'..' is not allowed in an image path; name a file inside the allowed folders"
+_SCHEME = "'{}:' images are not accepted; pass an https URL or a file path"
+
+
+class TestOfferedImagesAreCheckedAtConstruction:
+    """``images=[...]`` entries the tool would refuse fail construction, not a later call."""
+
+    @pytest.mark.parametrize(
+        ("entry", "detail", "reason"),
+        [
+            ("missing.png", _MISSING, "unreadable"),
+            ("sub", _MISSING, "unreadable"),  # a folder, not a file
+            ("../secret.png", _DOTDOT, "local_path"),
+            ("/etc/passwd", _OUTSIDE, "local_path"),
+            ("link-out.png", _OUTSIDE, "local_path"),
+            ("http://example.com/a.png", _SCHEME.format("http"), "unsupported_url"),
+            ("file:///etc/passwd", _SCHEME.format("file"), "unsupported_url"),
+        ],
+    )
+    def test_refused_entry_names_the_file_and_the_folders(
+        self, layout: Path, model: RecordingModel, entry: str, detail: str, reason: str
+    ) -> None:
+        with pytest.raises(ImageInputError) as caught:
+            tool_for(layout, model, images=["red.png", entry])
+        assert str(caught.value) == (
+            f"an image offered in images=[...] cannot be used: {detail}; "
+            f"allowed_dirs: {os.path.realpath(layout)} (source: {entry})"
+        )
+        assert caught.value.reason.value == reason
+        assert caught.value.source == entry
+
+    def test_no_allowed_dirs_means_only_urls(self, layout: Path, model: RecordingModel) -> None:
+        with pytest.raises(ImageInputError) as caught:
+            FlexAIVisionTool(model=model, images=["https://example.com/a.png", "red.png"])
+        assert str(caught.value) == (
+            "an image offered in images=[...] cannot be used: this tool reads no local files (no "
+            "allowed_dirs were given); pass an https URL; allowed_dirs: none (source: red.png)"
+        )
+        tool = FlexAIVisionTool(model=model, images=["https://example.com/a.png"])
+        assert tool.images == ("https://example.com/a.png",)
+
+    def test_construction_accepts_exactly_what_invoking_accepts(
+        self, layout: Path, model: RecordingModel
+    ) -> None:
+        # One rule: for every spelling generated here, building a tool that offers it fails iff
+        # a tool without choices refuses it, with the same reason (all files are valid PNGs).
+        names = ["red.png", "sub/blue.png", "link-in.png", "link-out.png", "secret.png", "nope.png"]
+        spellings = set()
+        for name in names:
+            spellings |= {
+                name,
+                f"allowed/{name}",
+                f"./allowed/{name}",
+                str(layout / name),
+                str(layout.parent / name),
+                f"sub/../{name}",
+                f"dir-out/{name}",
+                f"https://example.com/{name}",
+                f"https:{name}",
+                f"http://example.com/{name}",
+                f"data:image/png;base64,{name}",
+            }
+        free = tool_for(layout, model)
+        for spelling in sorted(spellings):
+            try:
+                free.prepare(spelling)
+            except ImageInputError as refused:
+                expected: str | None = refused.reason.value
+            else:
+                expected = None
+            try:
+                tool_for(layout, model, images=[spelling])
+            except ImageInputError as error:
+                got: str | None = error.reason.value
+            else:
+                got = None
+            assert got == expected, spelling
+
+    def test_offered_images_still_answer(self, layout: Path, model: RecordingModel) -> None:
+        tool = tool_for(layout, model, images=["red.png", str(layout / "sub" / "blue.png")])
+        assert tool.invoke({"image": "red.png", "question": "?"}) == "It is red."
+        assert len(model.calls) == 1
+
+
 class TestToolImageContent:
     def test_text_then_v1_image_block(self) -> None:
         content = tool_image_content(png("green"), "A chart", detail="high")
