@@ -117,7 +117,8 @@ def inspect_image_part(part: dict[str, Any], where: str) -> ImageReport:
     url = image_url.get("url")
     if not isinstance(url, str) or not url:
         raise _bad(where, "image_url.url must be a non-empty string")
-    if url.startswith("https://"):
+    # URL schemes are case-insensitive (RFC 3986 3.1): HTTPS:// is an https URL.
+    if url[:8].lower() == "https://":
         if not urlsplit(url).hostname:
             raise _bad(where, "the https URL has no host")
         return ImageReport(source="https", url=url)
