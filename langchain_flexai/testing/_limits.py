@@ -44,7 +44,7 @@ class Limits:
     """Seconds an idle kept-alive connection stays open (uvicorn's ``timeout_keep_alive``)."""
     max_logged_requests: int = 10_000
     """``emulator.requests`` keeps the most recent this many requests."""
-    max_logged_bytes: int = 128 * _MIB
+    max_logged_bytes: int = 64 * _MIB
     """Bodies kept in the log weigh at most about this much (size plus 64 bytes per JSON value);
     beyond it the oldest bodies are dropped (``body=None``, ``body_dropped=True``). The newest
     request always keeps its body."""
@@ -88,7 +88,7 @@ def _too_complex(reason: str) -> EmulatedError:
     return invalid_request(f"The request body is not accepted: {reason}.", code="invalid_json")
 
 
-def parse_body(raw: bytes, limits: Limits) -> tuple[Any, int]:
+def parse_body(raw: bytes | bytearray, limits: Limits) -> tuple[Any, int]:
     """Parse a JSON body within the caps; returns the value and its estimated value count.
 
     Raises:

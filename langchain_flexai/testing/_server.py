@@ -51,6 +51,8 @@ _LOG = logging.getLogger("langchain_flexai.testing")
 _REDACTED = "<redacted>"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
 _FRAGMENT_CHARS = 8
+_MAX_FRAGMENTS = 2048
+"""Most SSE events one piece of content (text, JSON, tool arguments) is streamed in."""
 _WORDS = re.compile(r"\S+\s*|\s+")
 
 
@@ -111,7 +113,7 @@ class ServerState:
         self.log.append(entry, RequestLog.weight(size, values))
 
 
-async def read_body(request: Request, limits: Limits) -> bytes:
+async def read_body(request: Request, limits: Limits) -> bytearray:
     """The whole body, never more than ``limits.max_body_bytes`` + one read of it.
 
     Raises:
@@ -121,8 +123,8 @@ async def read_body(request: Request, limits: Limits) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_body_bytes:
         raise body_too_large(limits.max_body_bytes)
-    chunks: list[bytes] = []
-    received = 0
+    # One growing buffer: a list of chunks joined at the end would hold the body twice.
+    received = bytearray()
     # Chunked uploads have no length: count while reading and stop at the cap. Each read
     # is at most what uvicorn buffered (it pauses the socket past 64 KiB).
     stream = request.stream().__aiter__()
@@ -133,11 +135,10 @@ async def read_body(request: Request, limits: Limits) -> bytes:
             break
         except TimeoutError:
             raise body_timed_out(limits.body_timeout) from None
-        received += len(chunk)
-        if received > limits.max_body_bytes:
+        if len(received) + len(chunk) > limits.max_body_bytes:
             raise body_too_large(limits.max_body_bytes)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        received += chunk
+    return received
 
 
 class _StreamCutError(Exception):
@@ -204,12 +205,14 @@ class _Routes:
         body: Any = None
         parse_error: EmulatedError | None = None
         values = 0
+        size = len(raw)
         if raw:
             try:
                 body, values = parse_body(raw, self.state.limits)
             except EmulatedError as error:
                 parse_error = error
-        self.state.record(request, body, size=len(raw), values=values)
+        del raw  # up to max_body_bytes: not held while the answer is computed
+        self.state.record(request, body, size=size, values=values)
         faults = self.state.faults
         if faults.latency:
             await asyncio.sleep(faults.latency)
@@ -390,8 +393,15 @@ def _completion(result: Answer, head: _Head) -> dict[str, Any]:
 
 def _fragments(text: str, *, words: bool) -> list[str]:
     if words:
-        return _WORDS.findall(text)
-    return [text[i : i + _FRAGMENT_CHARS] for i in range(0, len(text), _FRAGMENT_CHARS)]
+        pieces = _WORDS.findall(text)
+        # Word by word, but a long text groups words so it never takes more events than
+        # _MAX_FRAGMENTS (each event costs a JSON dump and a write).
+        group = -(-len(pieces) // _MAX_FRAGMENTS)
+        if group <= 1:
+            return pieces
+        return ["".join(pieces[i : i + group]) for i in range(0, len(pieces), group)]
+    size = max(_FRAGMENT_CHARS, -(-len(text) // _MAX_FRAGMENTS))
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _chunks(result: Answer, head: _Head, *, include_usage: bool) -> list[dict[str, Any]]:
