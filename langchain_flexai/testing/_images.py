@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import colorsys
+import functools
 import io
 import math
 import re
@@ -252,6 +253,10 @@ _HUES = (
 )
 
 
+# Tests and benchmarks send the same images again and again, and a sample holds at most 4,096
+# distinct colours: naming each colour once (bounded cache, thread-safe) makes a repeated image
+# cost only Pillow's sampling. The answer is the same function's, so nothing changes but time.
+@functools.lru_cache(maxsize=1 << 15)
 def _pixel_name(r: int, g: int, b: int) -> str:
     hue, sat, val = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
     if val < 0.2:  # noqa: PLR2004 - documented threshold
