@@ -1,18 +1,33 @@
 """Run the FlexAI emulator as a standalone server: ``python -m langchain_flexai.testing``.
 
-Knows the command-line options and prints the base URL and key to use, then serves in the
-foreground until interrupted (Ctrl+C / SIGTERM). Everything else is ``FlexAIEmulator``'s.
+Knows the command-line options and prints the base URL and key to use as shell lines
+(``export NAME=value``, quoted for the shell, after a ``#`` comment), so they can be ``eval``ed;
+then serves in the foreground until interrupted (Ctrl+C / SIGTERM). Without the ``testing``
+extra it prints one line naming it and exits 2. Everything else is ``FlexAIEmulator``'s.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
-from langchain_flexai.testing._emulator import DEFAULT_API_KEY, FlexAIEmulator
+from langchain_flexai.testing import MISSING_EXTRA, extra_installed
+from langchain_flexai.testing._catalog_data import DEFAULT_API_KEY
+
+_USAGE_ERROR = 2
+
+
+def ready_lines(base_url: str, api_key: str) -> str:
+    """What the server prints once it listens: valid shell, safe to ``eval``."""
+    return (
+        "# FlexAI emulator ready\n"
+        f"export FLEXAI_API_BASE={shlex.quote(base_url)}\n"
+        f"export FLEXAI_API_KEY={shlex.quote(api_key)}\n"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse options, start the emulator and serve until interrupted."""
+    if not extra_installed():
+        sys.stderr.write(f"python -m langchain_flexai.testing: {MISSING_EXTRA}\n")
+        return _USAGE_ERROR
+    from langchain_flexai.testing._emulator import FlexAIEmulator  # noqa: PLC0415 - needs the extra
+
     args = _parser().parse_args(argv)
     emulator = FlexAIEmulator(
         api_key=args.api_key,
@@ -54,17 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM (e.g. from a process manager) stops as cleanly as Ctrl+C does.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     with emulator:
-        sys.stdout.write(
-            f"FlexAI emulator ready\n  FLEXAI_API_BASE={emulator.base_url}\n"
-            f"  FLEXAI_API_KEY={emulator.api_key}\n"
-        )
+        sys.stdout.write(ready_lines(emulator.base_url, emulator.api_key))
         sys.stdout.flush()
         try:
             # The server runs in its own thread; the main thread just waits for Ctrl+C.
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
-            sys.stdout.write("stopping\n")
+            sys.stdout.write("# stopping\n")
     return 0
 
 

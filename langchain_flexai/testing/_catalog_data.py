@@ -240,5 +240,7 @@ DEFAULT_CATALOG: tuple[CatalogModel, ...] = (
 )
 """The catalog an emulator serves unless given another one."""
 
+DEFAULT_API_KEY = "fake-flexai-emulator-key"
+"""The one key an emulator accepts unless told otherwise (it is no secret)."""
 DEFAULT_MODEL = "phi-4-multimodal-instruct"
 """The model ``FlexAIEmulator.chat_model()`` uses unless told otherwise."""

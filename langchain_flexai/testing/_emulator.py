@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import uvicorn
 from typing_extensions import Self
 
-from langchain_flexai.testing._catalog_data import DEFAULT_CATALOG, DEFAULT_MODEL, CatalogModel
+from langchain_flexai.testing._catalog_data import (
+    DEFAULT_API_KEY,
+    DEFAULT_CATALOG,
+    DEFAULT_MODEL,
+    CatalogModel,
+)
 from langchain_flexai.testing._faults import Faults
+from langchain_flexai.testing._limits import Limits
+from langchain_flexai.testing._protocol import header_timeout_protocol
 from langchain_flexai.testing._server import (
     RecordedRequest,
     ServerState,
@@ -29,9 +36,9 @@ from langchain_flexai.testing._server import (
 if TYPE_CHECKING:
     from langchain_flexai.chat_models import ChatFlexAI
 
-DEFAULT_API_KEY = "fake-flexai-emulator-key"
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
+__all__ = ["DEFAULT_API_KEY", "FlexAIEmulator"]
 
 
 class FlexAIEmulator:
@@ -59,6 +66,7 @@ class FlexAIEmulator:
         rate_window: float = 60.0,
         credit_budget: float | None = None,
         maintenance: Iterable[str] = (),
+        limits: Limits | None = None,
     ) -> None:
         """Configure an emulator (it starts with ``start()`` or ``with``).
 
@@ -74,6 +82,8 @@ class FlexAIEmulator:
             rate_window: Rate-limit window in seconds (FlexAI's is 60).
             credit_budget: USD available before chat completions answer 402; None: unlimited.
             maintenance: Model ids that answer 503.
+            limits: What one request may cost (body size, JSON nesting, timeouts) and how
+                much of the request log is kept; ``Limits()`` unless given.
         """
         models = {model.id: model for model in catalog}
         if not models:
@@ -89,7 +99,10 @@ class FlexAIEmulator:
             credit_budget=credit_budget,
             maintenance=frozenset(maintenance),
         )
-        self._state = ServerState(api_key=api_key, catalog=models, faults=self.faults)
+        self.limits = limits if limits is not None else Limits()
+        self._state = ServerState(
+            api_key=api_key, catalog=models, faults=self.faults, limits=self.limits
+        )
         self._host = host
         self._port = port
         self._socket: socket.socket | None = None
@@ -134,6 +147,8 @@ class FlexAIEmulator:
             access_log=False,
             lifespan="off",
             ws="none",
+            http=header_timeout_protocol(self.limits.header_timeout),
+            timeout_keep_alive=self.limits.keep_alive_timeout,
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
@@ -202,14 +217,17 @@ class FlexAIEmulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far (a copy), oldest first, secrets redacted."""
-        with self._state.lock:
-            return list(self._state.requests)
+        """The requests received (a copy), oldest first, secrets redacted.
+
+        The log is bounded by ``limits``: the most recent ``max_logged_requests`` requests,
+        with the oldest bodies dropped (``body=None``, ``body_dropped=True``) once the bodies
+        kept weigh more than ``max_logged_bytes``.
+        """
+        return self._state.log.records()
 
     def clear_requests(self) -> None:
         """Forget the recorded requests."""
-        with self._state.lock:
-            self._state.requests.clear()
+        self._state.log.clear()
 
     def chat_model(self, **kwargs: Any) -> ChatFlexAI:
         """A ``ChatFlexAI`` pointed at this emulator.

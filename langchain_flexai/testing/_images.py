@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import colorsys
+import functools
 import io
 import math
 import re
@@ -117,7 +118,8 @@ def inspect_image_part(part: dict[str, Any], where: str) -> ImageReport:
     url = image_url.get("url")
     if not isinstance(url, str) or not url:
         raise _bad(where, "image_url.url must be a non-empty string")
-    if url.startswith("https://"):
+    # URL schemes are case-insensitive (RFC 3986 3.1): HTTPS:// is an https URL.
+    if url[:8].lower() == "https://":
         if not urlsplit(url).hostname:
             raise _bad(where, "the https URL has no host")
         return ImageReport(source="https", url=url)
@@ -251,6 +253,10 @@ _HUES = (
 )
 
 
+# Tests and benchmarks send the same images again and again, and a sample holds at most 4,096
+# distinct colours: naming each colour once (bounded cache, thread-safe) makes a repeated image
+# cost only Pillow's sampling. The answer is the same function's, so nothing changes but time.
+@functools.lru_cache(maxsize=1 << 15)
 def _pixel_name(r: int, g: int, b: int) -> str:
     hue, sat, val = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
     if val < 0.2:  # noqa: PLR2004 - documented threshold

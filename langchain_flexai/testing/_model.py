@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
+from langchain_flexai.testing._errors import EmulatedError, invalid_request
 from langchain_flexai.testing._request import ChatRequest, text_tokens
-from langchain_flexai.testing._schema import schema_instance
+from langchain_flexai.testing._schema import SchemaTooLargeError, schema_instance
 
 _CHARS_PER_TOKEN = 4
 
@@ -104,6 +106,23 @@ def _cut_text(text: str, request: ChatRequest) -> tuple[str, str]:
     return text, finish
 
 
+def _instance(schema: Any, param: str) -> Any:
+    try:
+        return schema_instance(schema)
+    except SchemaTooLargeError as error:
+        raise schema_too_large(error, param) from None
+
+
+def schema_too_large(error: SchemaTooLargeError, param: str) -> EmulatedError:
+    """The 400 for a schema whose instance would exceed the emulator's caps."""
+    return invalid_request(
+        f"The {param} schema asks for more than the emulator generates: {error}. "
+        "Lower minItems / minLength in the schema (limits: docs/emulator.md).",
+        param=param,
+        code="schema_too_large",
+    )
+
+
 def answer(request: ChatRequest) -> Answer:
     """Compute the model's answer to a validated request.
 
@@ -117,12 +136,12 @@ def answer(request: ChatRequest) -> Answer:
     finish = "stop"
     if request.forced_tool is not None:
         tool = request.forced_tool
-        arguments = schema_instance(tool.get("parameters") or {"type": "object"})
+        arguments = _instance(tool.get("parameters") or {"type": "object"}, "tools")
         calls = (ToolCall(tool["name"], json.dumps(arguments, ensure_ascii=False)),)
         content = None
         finish = "tool_calls"
     elif request.response_format == "json_schema":
-        content = json.dumps(schema_instance(request.json_schema), ensure_ascii=False)
+        content = json.dumps(_instance(request.json_schema, "response_format"), ensure_ascii=False)
     elif request.response_format == "json_object":
         content = _report_json(request)
     else:

@@ -5,7 +5,10 @@ Knows the routes (``POST /v1/chat/completions`` as JSON or SSE, ``GET /v1/models
 injected faults, credit, model, body), the error envelope, the ``x-ratelimit-*`` headers and
 SSE framing (usage only with ``stream_options.include_usage``, in a final ``"choices": []``
 chunk, then ``data: [DONE]``). The reply itself comes from ``_model``; this module adds ids,
-timestamps and framing. Knows nothing about threads or sockets (see ``_emulator``).
+timestamps and framing. It reads each body within ``Limits`` (413 past the size cap, from
+``Content-Length`` or while the body streams in; 408 when it stalls; 400 for JSON too deep or
+too large to parse) and ignores a client that went away. Knows nothing about threads or
+sockets (see ``_emulator``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import itertools
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -32,10 +34,16 @@ from langchain_flexai.testing._catalog_data import CatalogModel
 from langchain_flexai.testing._errors import (
     EmulatedError,
     invalid_api_key,
-    invalid_request,
     under_maintenance,
 )
 from langchain_flexai.testing._faults import Faults
+from langchain_flexai.testing._limits import (
+    Limits,
+    RequestLog,
+    body_timed_out,
+    body_too_large,
+    parse_body,
+)
 from langchain_flexai.testing._model import Answer, answer
 from langchain_flexai.testing._request import lookup_model, read_request
 
@@ -43,6 +51,8 @@ _LOG = logging.getLogger("langchain_flexai.testing")
 _REDACTED = "<redacted>"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
 _FRAGMENT_CHARS = 8
+_MAX_FRAGMENTS = 2048
+"""Most SSE events one piece of content (text, JSON, tool arguments) is streamed in."""
 _WORDS = re.compile(r"\S+\s*|\s+")
 
 
@@ -55,7 +65,12 @@ class RecordedRequest:
     headers: MappingProxyType[str, str]
     """Lower-cased header names; ``authorization`` and API-key headers read ``<redacted>``."""
     body: Any
-    """The parsed JSON body, or None when there was none (or it was not JSON)."""
+    """The parsed JSON body, or None when there was none, it was refused before parsing (not
+    JSON, too large, too deep) or it was dropped from the bounded log (``body_dropped``)."""
+    size: int = 0
+    """How many body bytes arrived (0 for a body refused with 413 or 408)."""
+    body_dropped: bool = False
+    """True when the log dropped this body to stay within ``Limits.max_logged_bytes``."""
 
     @property
     def image_urls(self) -> list[str]:
@@ -78,19 +93,52 @@ class ServerState:
     api_key: str
     catalog: dict[str, CatalogModel]
     faults: Faults
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    requests: list[RecordedRequest] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    log: RequestLog = field(init=False)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def record(self, request: Request, body: Any) -> None:
-        """Append a redacted record of ``request``."""
+    def __post_init__(self) -> None:
+        """Create the request log bounded by ``limits``."""
+        self.log = RequestLog(self.limits)
+
+    def record(self, request: Request, body: Any, *, size: int = 0, values: int = 0) -> None:
+        """Append a redacted record of ``request`` to the bounded log."""
         headers = {
             key: (_REDACTED if key in _SECRET_HEADERS else value)
             for key, value in request.headers.items()
         }
-        entry = RecordedRequest(request.method, request.url.path, MappingProxyType(headers), body)
-        with self.lock:
-            self.requests.append(entry)
+        entry = RecordedRequest(
+            request.method, request.url.path, MappingProxyType(headers), body, size
+        )
+        self.log.append(entry, RequestLog.weight(size, values))
+
+
+async def read_body(request: Request, limits: Limits) -> bytearray:
+    """The whole body, never more than ``limits.max_body_bytes`` + one read of it.
+
+    Raises:
+        EmulatedError: 413 past the size cap, 408 when a read stalls past the body timeout.
+        ClientDisconnect: the client went away before the body was complete.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limits.max_body_bytes:
+        raise body_too_large(limits.max_body_bytes)
+    # One growing buffer: a list of chunks joined at the end would hold the body twice.
+    received = bytearray()
+    # Chunked uploads have no length: count while reading and stop at the cap. Each read
+    # is at most what uvicorn buffered (it pauses the socket past 64 KiB).
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), limits.body_timeout)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise body_timed_out(limits.body_timeout) from None
+        if len(received) + len(chunk) > limits.max_body_bytes:
+            raise body_too_large(limits.max_body_bytes)
+        received += chunk
+    return received
 
 
 class _StreamCutError(Exception):
@@ -144,23 +192,34 @@ class _Routes:
         self.state = state
 
     async def gateway(self, request: Request, handler: Handler, *, authenticated: bool) -> Response:
-        """Record, delay, authenticate, rate-limit and inject faults, then run ``handler``."""
-        raw = await request.body()
+        """Read and record, delay, authenticate, rate-limit and inject faults, then run it."""
+        try:
+            raw = await read_body(request, self.state.limits)
+        except ClientDisconnect:
+            # Nobody is left to answer; uvicorn drops a response to a closed connection.
+            return Response(status_code=400)
+        except EmulatedError as refused:
+            # 413 / 408 before any gateway check, as a front proxy would; not rate-counted.
+            self.state.record(request, None)
+            return _error_response(refused, self.state.faults.rate_state().headers())
         body: Any = None
-        parse_error = False
+        parse_error: EmulatedError | None = None
+        values = 0
+        size = len(raw)
         if raw:
             try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                parse_error = True
-        self.state.record(request, body)
+                body, values = parse_body(raw, self.state.limits)
+            except EmulatedError as error:
+                parse_error = error
+        del raw  # up to max_body_bytes: not held while the answer is computed
+        self.state.record(request, body, size=size, values=values)
         faults = self.state.faults
         if faults.latency:
             await asyncio.sleep(faults.latency)
         try:
             rate_headers = self._preflight(request, authenticated=authenticated)
-            if parse_error:
-                raise invalid_request("The request body is not valid JSON.")  # noqa: TRY301
+            if parse_error is not None:
+                raise parse_error  # noqa: TRY301
             response = await handler(request, body)
         except EmulatedError as error:
             # After a successful admission the window already counts this request.
@@ -334,8 +393,15 @@ def _completion(result: Answer, head: _Head) -> dict[str, Any]:
 
 def _fragments(text: str, *, words: bool) -> list[str]:
     if words:
-        return _WORDS.findall(text)
-    return [text[i : i + _FRAGMENT_CHARS] for i in range(0, len(text), _FRAGMENT_CHARS)]
+        pieces = _WORDS.findall(text)
+        # Word by word, but a long text groups words so it never takes more events than
+        # _MAX_FRAGMENTS (each event costs a JSON dump and a write).
+        group = -(-len(pieces) // _MAX_FRAGMENTS)
+        if group <= 1:
+            return pieces
+        return ["".join(pieces[i : i + group]) for i in range(0, len(pieces), group)]
+    size = max(_FRAGMENT_CHARS, -(-len(text) // _MAX_FRAGMENTS))
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _chunks(result: Answer, head: _Head, *, include_usage: bool) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 
@@ -71,11 +73,44 @@ def test_standalone_server() -> None:
     )
     try:
         assert process.stdout is not None
-        assert process.stdout.readline() == "FlexAI emulator ready\n"
-        assert process.stdout.readline() == f"  FLEXAI_API_BASE=http://127.0.0.1:{port}/v1\n"
+        assert process.stdout.readline() == "# FlexAI emulator ready\n"
+        assert process.stdout.readline() == f"export FLEXAI_API_BASE=http://127.0.0.1:{port}/v1\n"
         response = httpx.get(f"http://127.0.0.1:{port}/api/status")
         assert response.status_code == 200
         assert response.headers["x-ratelimit-limit-requests"] == "7"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.timeout(60)
+def test_standalone_server_lines_can_be_evaled_by_a_shell() -> None:
+    # A key with a quote, a space, a semicolon and a $ would break unquoted export lines.
+    key = "it's a key; echo INJECTED $HOME"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "langchain_flexai.testing", "--port", "0", "--api-key", key],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = "".join(process.stdout.readline() for _ in range(3))
+        shown = subprocess.run(
+            ["bash", "-c", 'eval "$1" && printf "%s\\n" "$FLEXAI_API_BASE" "$FLEXAI_API_KEY"',
+             "_", lines],
+            capture_output=True, text=True, check=True, timeout=30,
+        )  # fmt: skip
+        base, sent_key = shown.stdout.splitlines()
+        assert shown.stderr == ""
+        assert sent_key == key
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", base)
+        assert lines == (
+            "# FlexAI emulator ready\n"
+            f"export FLEXAI_API_BASE={base}\n"
+            f"export FLEXAI_API_KEY={shlex.quote(key)}\n"
+        )
+        status = httpx.get(f"{base}/models", headers={"authorization": f"Bearer {key}"})
+        assert status.status_code == 200
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0

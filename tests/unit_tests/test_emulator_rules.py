@@ -170,15 +170,30 @@ def test_data_url_rejects_non_strict_base64() -> None:
 
 
 def test_import_without_the_extra_names_it() -> None:
+    # The package imports (the pytest plugin needs it to); the emulator's names do not.
     code = (
         "import sys; sys.modules['starlette'] = None\n"
-        "try:\n    import langchain_flexai.testing\n"
+        "import langchain_flexai.testing\n"
+        "try:\n    from langchain_flexai.testing import FlexAIEmulator\n"
         "except ImportError as e:\n    print(e)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
-    assert 'pip install "langchain-flexai[testing]"' in out
+    assert out == (
+        "langchain_flexai.testing needs Starlette and uvicorn: "
+        'pip install "langchain-flexai[testing]"\n'
+    )
+
+
+def test_every_public_name_imports_with_the_extra() -> None:
+    from langchain_flexai import testing  # noqa: PLC0415
+
+    assert set(testing.__all__) <= set(dir(testing))
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = testing.nope
 
 
 _JSON = st.recursive(
