@@ -105,7 +105,7 @@ class ChatFlexAI(BaseChatOpenAI):
     ## Setup
 
     ```bash
-    pip install -U langchain-flexai
+    pip install ".[all]"    # from a checkout: PyPI's langchain-flexai is another package
     export FLEXAI_API_KEY="your-api-key"
     ```
 
