@@ -35,8 +35,9 @@ from langchain_flexai._http import sdk_httpx, shared_async_client
 from langchain_flexai._version import __version__
 from langchain_flexai.api_errors import (
     FlexAIStreamInterruptedError,
+    connection_error,
     error_code,
-    root_cause,
+    stream_interrupted,
     to_flexai_error,
 )
 from langchain_flexai.capabilities import (
@@ -463,7 +464,11 @@ class ChatFlexAI(BaseChatOpenAI):
         if error_code(error) == "tool_choice_not_honored":
             # Remember it, so that `check_capabilities` catches the next forced call before sending.
             record_forced_tool_choice_declined(str(model or self.model_name))
-        return to_flexai_error(error)
+        return to_flexai_error(error, base_url=self.openai_api_base)
+
+    def _connection_error(self, error: openai.APIConnectionError) -> openai.APIConnectionError:
+        # The SDK says only "Connection error."; say where, why, and what to check.
+        return connection_error(error, base_url=self.openai_api_base)
 
     # -- content preparation -------------------------------------------------------------------
 
@@ -565,6 +570,8 @@ class ChatFlexAI(BaseChatOpenAI):
             result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
+        except openai.APIConnectionError as error:
+            raise self._connection_error(error) from error
         return _with_image_stats(result, prepared.stats)
 
     async def _agenerate(
@@ -579,6 +586,8 @@ class ChatFlexAI(BaseChatOpenAI):
             result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
+        except openai.APIConnectionError as error:
+            raise self._connection_error(error) from error
         return _with_image_stats(result, prepared.stats)
 
     def _stream(
@@ -596,9 +605,11 @@ class ChatFlexAI(BaseChatOpenAI):
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
         except _TRANSPORT_ERRORS as error:
-            if not guard.broke_mid_stream(error):
-                raise
-            raise guard.interrupted(error) from error
+            if guard.broke_mid_stream(error):
+                raise guard.interrupted(error) from error
+            if isinstance(error, openai.APIConnectionError):
+                raise self._connection_error(error) from error
+            raise
         guard.finish(structured="response_format" in kwargs)
 
     async def _astream(
@@ -616,9 +627,11 @@ class ChatFlexAI(BaseChatOpenAI):
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
         except _TRANSPORT_ERRORS as error:
-            if not guard.broke_mid_stream(error):
-                raise
-            raise guard.interrupted(error) from error
+            if guard.broke_mid_stream(error):
+                raise guard.interrupted(error) from error
+            if isinstance(error, openai.APIConnectionError):
+                raise self._connection_error(error) from error
+            raise
         guard.finish(structured="response_format" in kwargs)
 
 
@@ -709,6 +722,9 @@ class _StreamGuard:
         """
         if self._count:
             return True
+        if isinstance(error, openai.APIConnectionError):
+            # The SDK wraps only what fails while sending, before any response arrived.
+            return False
         cause: BaseException | None = error
         while cause is not None:
             if isinstance(cause, _MID_STREAM_ERRORS):
@@ -718,11 +734,7 @@ class _StreamGuard:
 
     def interrupted(self, error: BaseException) -> FlexAIStreamInterruptedError:
         """The error for a connection that broke after the response started."""
-        cause = root_cause(error)
-        return FlexAIStreamInterruptedError(
-            f"FlexAI's stream broke after {self._count} chunks ({type(cause).__name__}: {cause}): "
-            "the answer is truncated. Retry the request."
-        )
+        return stream_interrupted(error, self._count)
 
     def finish(self, *, structured: bool) -> None:
         # Structured-output streams go through the SDK's own stream helper, which validates the
