@@ -21,6 +21,8 @@ from typing import Any
 
 import openai
 
+from langchain_flexai._redact import install_log_filter
+
 try:  # openai>=3 is built on httpx2, an API-identical fork of httpx; older SDKs on httpx.
     import httpx2 as sdk_httpx
 except ImportError:  # pragma: no cover - depends on the installed openai SDK
@@ -29,6 +31,9 @@ except ImportError:  # pragma: no cover - depends on the installed openai SDK
 SocketOption = tuple[int, int, int]
 
 __all__ = ["LoopLocalTransport", "sdk_httpx", "shared_async_client"]
+
+# httpx logs every request's full URL at INFO: mask credentials in it for every client.
+install_log_filter()
 
 # The SDK's own pool limits (openai._constants.DEFAULT_CONNECTION_LIMITS).
 _LIMITS = sdk_httpx.Limits(max_connections=1000, max_keepalive_connections=100)

@@ -3,12 +3,13 @@
 Knows which parts of a URL (the password in its userinfo, query parameters named like keys) and
 which headers (``Authorization``, ``Proxy-Authorization``, cookies, anything named like a key,
 token or secret) carry credentials, and replaces their values with ``***``. Used wherever a
-setting is shown (repr, serialization, logs) and on every HTTP request an exception of this
-package carries. Knows nothing about FlexAI's protocol or LangChain.
+setting is shown (repr, serialization), on the URLs httpx logs, and on every HTTP request an
+exception of this package carries. Knows nothing about FlexAI's protocol or LangChain.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -100,3 +101,53 @@ def scrub_exception(error: BaseException) -> None:
             if request is not None:
                 scrub_request(request)
         current = current.__cause__ or current.__context__
+
+
+# -- settings shown by repr, dumps and model_dump ------------------------------------------------
+
+
+def mask_setting(value: Any) -> Any:
+    """A URL or a header/query mapping with its credentials masked; anything else unchanged."""
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, Mapping):
+        return mask_headers(value)
+    return value
+
+
+# -- log records --------------------------------------------------------------------------------
+
+
+class _MaskUrlsInLogs(logging.Filter):
+    """Masks credentials in the URLs httpx logs (``HTTP Request: POST <url> ...``) at INFO.
+
+    httpx writes the full URL, userinfo and query string included. The filter rewrites the
+    record's arguments; it never drops a record.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_masked_arg(arg) for arg in record.args)
+        return True
+
+
+def _masked_arg(arg: object) -> object:
+    text = str(arg) if type(arg).__name__ == "URL" else arg
+    if isinstance(text, str) and "://" in text[:16]:
+        masked = mask_url(text)
+        if masked != text:
+            return masked
+    return arg
+
+
+_LOG_FILTER = _MaskUrlsInLogs()
+# The loggers that write request URLs: httpx (a user's own client) and httpx2 (the openai SDK's).
+_URL_LOGGERS = ("httpx", "httpx2")
+
+
+def install_log_filter() -> None:
+    """Attach the URL-masking filter to the HTTP clients' loggers (idempotent)."""
+    for name in _URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)

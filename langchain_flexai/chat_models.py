@@ -28,10 +28,18 @@ from langchain_openai.chat_models._client_utils import (
     _resolve_sync_and_async_api_keys,
 )
 from langchain_openai.chat_models.base import BaseChatOpenAI
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
 from typing_extensions import Self
 
 from langchain_flexai._http import sdk_httpx, shared_async_client
+from langchain_flexai._redact import mask_setting
 from langchain_flexai._version import __version__
 from langchain_flexai.api_errors import (
     FlexAIStreamInterruptedError,
@@ -72,6 +80,10 @@ MISSING_KEY_MESSAGE = (
     "(get a key at https://console.flex.ai). To try things offline, use "
     "langchain_flexai.testing.FlexAIEmulator."
 )
+
+
+# Settings that may hold credentials: a proxy or base URL with a password, key headers or query.
+_CREDENTIAL_FIELDS = ("openai_proxy", "openai_api_base", "default_headers", "default_query")
 
 
 class _WireReady:
@@ -375,6 +387,33 @@ class ChatFlexAI(BaseChatOpenAI):
         if self.openai_api_base and self.openai_api_base != DEFAULT_API_BASE:
             attributes["openai_api_base"] = self.openai_api_base
         return attributes
+
+    # -- credentials in settings: masked wherever the model is shown or serialized -------------
+
+    def __repr_args__(self) -> Any:
+        """`repr` and `str` show proxy, base URL, header and query credentials masked."""
+        return [
+            (k, mask_setting(v) if k in _CREDENTIAL_FIELDS else v)
+            for k, v in super().__repr_args__()
+        ]
+
+    @field_serializer(*_CREDENTIAL_FIELDS, check_fields=False)
+    def _mask_credentials(self, value: Any) -> Any:
+        # model_dump and model_dump_json: a password in a proxy or base URL, a key in a header.
+        return mask_setting(value)
+
+    def to_json(self) -> Any:
+        """`dumpd`/`dumps` output, with credentials in settings masked (the key is a reference).
+
+        A revived model gets the masked values: pass the proxy URL or headers again.
+        """
+        serialized = super().to_json()
+        kwargs = serialized.get("kwargs")
+        if isinstance(kwargs, dict):
+            for name in _CREDENTIAL_FIELDS:
+                if name in kwargs:
+                    kwargs[name] = mask_setting(kwargs[name])
+        return serialized
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
