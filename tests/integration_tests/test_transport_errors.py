@@ -7,6 +7,7 @@ a 404 for a base URL without /v1. Sync, async and streaming paths each.
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
 import secrets
 from collections.abc import Callable
@@ -103,3 +104,22 @@ def test_base_url_without_v1_gets_the_fix(
         f"base_url {url} ends without /v1; FlexAI's API lives under /v1: use {url}/v1."
     )
     _assert_key_free(info.value, flexai_emulator.api_key)
+
+
+def test_sdk_request_logs_mask_base_url_credentials(
+    flexai_emulator: FlexAIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    password, token = secrets.token_hex(8), secrets.token_hex(8)
+    host = flexai_emulator.base_url.removeprefix("http://")
+    model = flexai_emulator.chat_model(
+        base_url=f"http://me:{password}@{host}", default_query={"token": token}, max_retries=0
+    )
+    # httpx sends URL userinfo as Basic auth, which replaces the bearer key: FlexAI says 401.
+    with pytest.raises(openai.AuthenticationError) as info:
+        model.invoke("hi")
+    assert f"HTTP Request: POST http://me:***@{host}/chat/completions?token=***" in caplog.text
+    for value in (password, token):
+        assert value not in caplog.text
+        assert value not in str(info.value)
+        assert value.encode() not in pickle.dumps(info.value)
