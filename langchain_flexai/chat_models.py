@@ -39,7 +39,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_flexai._http import sdk_httpx, shared_async_client
-from langchain_flexai._redact import mask_setting
+from langchain_flexai._redact import mask_setting, scrub_exception
 from langchain_flexai._version import __version__
 from langchain_flexai.api_errors import (
     FlexAIStreamInterruptedError,
@@ -611,6 +611,9 @@ class ChatFlexAI(BaseChatOpenAI):
             raise self._flexai_error(error, kwargs.get("model")) from error
         except openai.APIConnectionError as error:
             raise self._connection_error(error) from error
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
+            raise
         return _with_image_stats(result, prepared.stats)
 
     async def _agenerate(
@@ -627,6 +630,9 @@ class ChatFlexAI(BaseChatOpenAI):
             raise self._flexai_error(error, kwargs.get("model")) from error
         except openai.APIConnectionError as error:
             raise self._connection_error(error) from error
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
+            raise
         return _with_image_stats(result, prepared.stats)
 
     def _stream(
@@ -648,6 +654,10 @@ class ChatFlexAI(BaseChatOpenAI):
                 raise guard.interrupted(error) from error
             if isinstance(error, openai.APIConnectionError):
                 raise self._connection_error(error) from error
+            scrub_exception(error)
+            raise
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
             raise
         guard.finish(structured="response_format" in kwargs)
 
@@ -670,6 +680,10 @@ class ChatFlexAI(BaseChatOpenAI):
                 raise guard.interrupted(error) from error
             if isinstance(error, openai.APIConnectionError):
                 raise self._connection_error(error) from error
+            scrub_exception(error)
+            raise
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
             raise
         guard.finish(structured="response_format" in kwargs)
 

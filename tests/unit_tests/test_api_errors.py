@@ -390,3 +390,30 @@ async def _araised(
     with pytest.raises(Exception) as info:
         await path(model)
     return info.value
+
+
+@pytest.mark.parametrize("path", SYNC_PATHS)
+def test_any_sdk_error_leaving_the_model_is_scrubbed(
+    path: Callable[[ChatFlexAI], object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "fake-" + secrets.token_hex(16)
+    model = ChatFlexAI(api_key=key, max_retries=0)
+    request = httpx.Request(
+        "POST", "https://tokens.flex.ai/v1/chat/completions", headers={"authorization": key}
+    )
+
+    def invalid(*_: Any, **__: Any) -> Any:
+        raise openai.APIResponseValidationError(
+            response=httpx.Response(200, request=request), body=None
+        )
+
+    monkeypatch.setattr(model.client, "create", invalid)
+    error = _raised_from(model, path)
+    assert type(error) is openai.APIResponseValidationError
+    _assert_key_free(error, key)
+
+
+def _raised_from(model: ChatFlexAI, path: Callable[[ChatFlexAI], object]) -> Exception:
+    with pytest.raises(Exception) as info:
+        path(model)
+    return info.value
