@@ -17,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from langchain_flexai import ChatFlexAI
+from langchain_flexai import ChatFlexAI, FlexAICatalog, FlexAICatalogError
 from langchain_flexai.api_errors import (
     FlexAIConnectionError,
     FlexAICreditExhaustedError,
@@ -417,3 +417,26 @@ def _raised_from(model: ChatFlexAI, path: Callable[[ChatFlexAI], object]) -> Exc
     with pytest.raises(Exception) as info:
         path(model)
     return info.value
+
+
+# -- the catalog's errors: one line, no URL credentials ---------------------------------------
+
+
+def test_catalog_errors_are_one_line_without_url_credentials() -> None:
+    password = secrets.token_hex(8)
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text="upstream\r\n2026-01-01 INFO forged\x1b[2J\u202e")
+
+    catalog = FlexAICatalog(
+        base_url=f"https://me:{password}@gw.example/v1",
+        api_key="fake-key",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    with pytest.raises(FlexAICatalogError) as info:
+        catalog.list_models(refresh=True)
+    text = str(info.value)
+    assert password not in text
+    assert "from https://me:***@gw.example/v1/models: HTTP 500: upstream\\r\\n2026" in text
+    assert "forged\\x1b[2J\\u202e" in text
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c == "\u202e" for c in text)
