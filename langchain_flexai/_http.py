@@ -130,10 +130,11 @@ class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
 
     async def _pool(self) -> sdk_httpx.AsyncHTTPTransport:
         loop = asyncio.get_running_loop()
+        if len(self._pools) > 1 or loop not in self._pools:
+            self._sweep_closed_loops()  # a few is_closed() calls; nothing when one loop is used
         entry = self._pools.get(loop)
         if entry is not None:
             return entry.pool
-        self._sweep_closed_loops()
         entry = _LoopPool(
             sdk_httpx.AsyncHTTPTransport(
                 limits=_LIMITS, socket_options=list(self._socket_options) or None
