@@ -3,18 +3,25 @@
 langchain-openai caches one async client per base URL; its pooled connections belong to the event
 loop that opened them, so the next `asyncio.run(...)` (or the next pytest-asyncio test) that
 reuses the model fails with "Event loop is closed". Here the async client is shared the same way
-(construction stays cheap), but its transport keeps one pool per running loop. Knows nothing about
-FlexAI's protocol.
+(construction stays cheap), but its transport keeps one pool per running loop, and each pool dies
+with its loop: its sockets are closed when the loop shuts down, not left open until exit.
+Knows nothing about FlexAI's protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 import weakref
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
 import openai
+
+from langchain_flexai._redact import install_log_filter
 
 try:  # openai>=3 is built on httpx2, an API-identical fork of httpx; older SDKs on httpx.
     import httpx2 as sdk_httpx
@@ -25,43 +32,132 @@ SocketOption = tuple[int, int, int]
 
 __all__ = ["LoopLocalTransport", "sdk_httpx", "shared_async_client"]
 
+# httpx logs every request's full URL at INFO: mask credentials in it for every client.
+install_log_filter()
+
 # The SDK's own pool limits (openai._constants.DEFAULT_CONNECTION_LIMITS).
 _LIMITS = sdk_httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
-class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
-    """An async transport with one connection pool per event loop.
+class _LoopPool:
+    """One loop's pool, and the async generator that closes it when the loop shuts down.
 
-    A pool whose loop has been garbage-collected goes with it (weak keys); a pool whose loop is
-    closed is replaced the next time a request comes from a new loop with the same identity.
+    Why a generator: a pooled connection holds its transport, and the transport holds its loop,
+    so a weak reference to the loop never dies while the pool lives; and an event loop has no
+    close callback. But a loop tracks the async generators first iterated on it, and
+    `asyncio.run`, `asyncio.Runner` (pytest-asyncio, anyio) and uvloop all call
+    `loop.shutdown_asyncgens()` before closing, while the loop can still run the pool's `aclose`.
+    """
+
+    def __init__(self, pool: sdk_httpx.AsyncHTTPTransport) -> None:
+        self.pool = pool
+        self.swept = False
+        self.keeper: Any = None
+
+    async def keep(self, on_close: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            on_close(self)
+            if not self.swept:
+                await self.pool.aclose()
+
+    def sweep(self) -> None:
+        """Release a pool whose loop closed without `shutdown_asyncgens` (no loop to await on)."""
+        self.swept = True
+        for connection in _connections(self.pool):
+            _shutdown_socket(connection)
+        # Finish the generator here (its `finally` has nothing to await once swept), so that no
+        # finalizer later tries to schedule its close on the closed loop.
+        closing = self.keeper.aclose() if self.keeper is not None else None
+        if closing is not None:
+            with contextlib.suppress(StopIteration, RuntimeError):
+                closing.send(None)
+            closing.close()
+
+
+def _connections(pool: sdk_httpx.AsyncHTTPTransport) -> list[Any]:
+    # httpcore's public `connections` list; absent on other transports, where nothing is swept.
+    return list(getattr(getattr(pool, "_pool", None), "connections", None) or ())
+
+
+def _shutdown_socket(connection: Any) -> None:
+    """Shut down one pooled connection's socket without an event loop (best effort).
+
+    `shutdown` (not `close`) is what asyncio's transport socket allows from outside; the file
+    descriptor is released when the transport object is collected, which the sweep makes possible
+    by dropping the pool.
+    """
+    inner = getattr(connection, "_connection", None)
+    stream = getattr(inner, "_network_stream", None)
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):  # a stream of another kind, or already closed
+        sock = stream.get_extra_info("socket")
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
+    """An async transport with one connection pool per event loop, which closes with its loop.
+
+    A loop that shuts down its async generators (everything built on `asyncio.run` or
+    `asyncio.Runner`) closes its pool as it does so; a loop closed without that step has its pool
+    released the next time any loop makes a request through this transport.
     """
 
     def __init__(self, socket_options: tuple[SocketOption, ...] = ()) -> None:
         """Create the transport; pools are made lazily, per loop, on first request."""
         self._socket_options = socket_options
-        self._pools: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, sdk_httpx.AsyncHTTPTransport
-        ] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # loops in several threads may share this transport
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def _pool(self) -> sdk_httpx.AsyncHTTPTransport:
+    def _forget(self, entry: _LoopPool) -> None:
+        with self._lock:
+            for loop, held in list(self._pools.items()):
+                if held is entry:
+                    del self._pools[loop]
+
+    def _sweep_closed_loops(self) -> None:
+        with self._lock:
+            closed = [(loop, e) for loop, e in self._pools.items() if loop.is_closed()]
+            for loop, _ in closed:
+                del self._pools[loop]
+        for _, entry in closed:
+            entry.sweep()
+
+    async def _pool(self) -> sdk_httpx.AsyncHTTPTransport:
         loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = sdk_httpx.AsyncHTTPTransport(
+        if len(self._pools) > 1 or loop not in self._pools:
+            self._sweep_closed_loops()  # a few is_closed() calls; nothing when one loop is used
+        entry = self._pools.get(loop)
+        if entry is not None:
+            return entry.pool
+        entry = _LoopPool(
+            sdk_httpx.AsyncHTTPTransport(
                 limits=_LIMITS, socket_options=list(self._socket_options) or None
             )
-            self._pools[loop] = pool
-        return pool
+        )
+        with self._lock:
+            held = self._pools.setdefault(loop, entry)
+        if held is entry:
+            # First iteration registers the generator with the running loop (its asyncgen hooks).
+            entry.keeper = entry.keep(self._forget)
+            await entry.keeper.__anext__()
+        return held.pool
 
     async def handle_async_request(self, request: sdk_httpx.Request) -> sdk_httpx.Response:
         """Send through the running loop's own pool."""
-        return await self._pool().handle_async_request(request)
+        pool = await self._pool()
+        return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close the running loop's pool (the others belong to loops that cannot run it)."""
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
-        if pool is not None:
-            await pool.aclose()
+        entry = self._pools.get(asyncio.get_running_loop())
+        if entry is not None and entry.keeper is not None:
+            await entry.keeper.aclose()  # its `finally` forgets and closes the pool
 
 
 def _build(base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...]) -> Any:

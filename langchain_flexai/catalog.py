@@ -38,6 +38,8 @@ from langchain_flexai._catalog_models import (
     parse_public_models,
     parse_v1_models,
 )
+from langchain_flexai._redact import mask_url
+from langchain_flexai.errors import escape_text
 from langchain_flexai.tokens import ImageFamily, count_message_tokens, image_family
 
 if TYPE_CHECKING:
@@ -123,7 +125,9 @@ class _Snapshot:
 
 
 def _failure(url: str, reason: str) -> FlexAICatalogError:
-    return FlexAICatalogError(f"Could not read FlexAI's model catalog from {url}: {reason}")
+    # The reason can quote the server's answer: one line, and no credentials from the URL.
+    text = f"Could not read FlexAI's model catalog from {mask_url(url)}: {reason}"
+    return FlexAICatalogError(escape_text(text))
 
 
 def _status_reason(response: httpx.Response, body: bytes) -> str:

@@ -28,15 +28,25 @@ from langchain_openai.chat_models._client_utils import (
     _resolve_sync_and_async_api_keys,
 )
 from langchain_openai.chat_models.base import BaseChatOpenAI
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 from typing_extensions import Self
 
 from langchain_flexai._http import sdk_httpx, shared_async_client
+from langchain_flexai._redact import mask_setting, scrub_exception
 from langchain_flexai._version import __version__
 from langchain_flexai.api_errors import (
     FlexAIStreamInterruptedError,
+    connection_error,
     error_code,
-    root_cause,
+    stream_interrupted,
     to_flexai_error,
 )
 from langchain_flexai.capabilities import (
@@ -72,6 +82,10 @@ MISSING_KEY_MESSAGE = (
     "(get a key at https://console.flex.ai). To try things offline, use "
     "langchain_flexai.testing.FlexAIEmulator."
 )
+
+
+# Settings that may hold credentials: a proxy or base URL with a password, key headers or query.
+_CREDENTIAL_FIELDS = ("openai_proxy", "openai_api_base", "default_headers", "default_query")
 
 
 class _WireReady:
@@ -402,6 +416,33 @@ class ChatFlexAI(BaseChatOpenAI):
             attributes["openai_api_base"] = self.openai_api_base
         return attributes
 
+    # -- credentials in settings: masked wherever the model is shown or serialized -------------
+
+    def __repr_args__(self) -> Any:
+        """`repr` and `str` show proxy, base URL, header and query credentials masked."""
+        return [
+            (k, mask_setting(v) if k in _CREDENTIAL_FIELDS else v)
+            for k, v in super().__repr_args__()
+        ]
+
+    @field_serializer(*_CREDENTIAL_FIELDS, check_fields=False)
+    def _mask_credentials(self, value: Any) -> Any:
+        # model_dump and model_dump_json: a password in a proxy or base URL, a key in a header.
+        return mask_setting(value)
+
+    def to_json(self) -> Any:
+        """`dumpd`/`dumps` output, with credentials in settings masked (the key is a reference).
+
+        A revived model gets the masked values: pass the proxy URL or headers again.
+        """
+        serialized = super().to_json()
+        kwargs = serialized.get("kwargs")
+        if isinstance(kwargs, dict):
+            for name in _CREDENTIAL_FIELDS:
+                if name in kwargs:
+                    kwargs[name] = mask_setting(kwargs[name])
+        return serialized
+
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = PROVIDER
@@ -509,12 +550,16 @@ class ChatFlexAI(BaseChatOpenAI):
         if code == "tool_choice_not_honored":
             # Remember it, so that `check_capabilities` catches the next forced call before sending.
             record_forced_tool_choice_declined(str(model or self.model_name))
-        mapped = to_flexai_error(error)
+        mapped = to_flexai_error(error, base_url=self.openai_api_base)
         if code == "model_not_found":
             _add_suggestions(
                 mapped, suggest_models(str(model or self.model_name), catalog=self._catalog())
             )
         return mapped
+
+    def _connection_error(self, error: openai.APIConnectionError) -> openai.APIConnectionError:
+        # The SDK says only "Connection error."; say where, why, and what to check.
+        return connection_error(error, base_url=self.openai_api_base)
 
     # -- content preparation -------------------------------------------------------------------
 
@@ -616,6 +661,11 @@ class ChatFlexAI(BaseChatOpenAI):
             result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
+        except openai.APIConnectionError as error:
+            raise self._connection_error(error) from error
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
+            raise
         return _with_image_stats(result, prepared.stats)
 
     async def _agenerate(
@@ -630,6 +680,11 @@ class ChatFlexAI(BaseChatOpenAI):
             result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
+        except openai.APIConnectionError as error:
+            raise self._connection_error(error) from error
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
+            raise
         return _with_image_stats(result, prepared.stats)
 
     def _stream(
@@ -647,9 +702,15 @@ class ChatFlexAI(BaseChatOpenAI):
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
         except _TRANSPORT_ERRORS as error:
-            if not guard.broke_mid_stream(error):
-                raise
-            raise guard.interrupted(error) from error
+            if guard.broke_mid_stream(error):
+                raise guard.interrupted(error) from error
+            if isinstance(error, openai.APIConnectionError):
+                raise self._connection_error(error) from error
+            scrub_exception(error)
+            raise
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
+            raise
         guard.finish(structured="response_format" in kwargs)
 
     async def _astream(
@@ -667,9 +728,15 @@ class ChatFlexAI(BaseChatOpenAI):
         except openai.APIStatusError as error:
             raise self._flexai_error(error, kwargs.get("model")) from error
         except _TRANSPORT_ERRORS as error:
-            if not guard.broke_mid_stream(error):
-                raise
-            raise guard.interrupted(error) from error
+            if guard.broke_mid_stream(error):
+                raise guard.interrupted(error) from error
+            if isinstance(error, openai.APIConnectionError):
+                raise self._connection_error(error) from error
+            scrub_exception(error)
+            raise
+        except Exception as error:
+            scrub_exception(error)  # any other error holding the request (schema validation, ...)
+            raise
         guard.finish(structured="response_format" in kwargs)
 
 
@@ -775,6 +842,9 @@ class _StreamGuard:
         """
         if self._count:
             return True
+        if isinstance(error, openai.APIConnectionError):
+            # The SDK wraps only what fails while sending, before any response arrived.
+            return False
         cause: BaseException | None = error
         while cause is not None:
             if isinstance(cause, _MID_STREAM_ERRORS):
@@ -784,11 +854,7 @@ class _StreamGuard:
 
     def interrupted(self, error: BaseException) -> FlexAIStreamInterruptedError:
         """The error for a connection that broke after the response started."""
-        cause = root_cause(error)
-        return FlexAIStreamInterruptedError(
-            f"FlexAI's stream broke after {self._count} chunks ({type(cause).__name__}: {cause}): "
-            "the answer is truncated. Retry the request."
-        )
+        return stream_interrupted(error, self._count)
 
     def finish(self, *, structured: bool) -> None:
         # Structured-output streams go through the SDK's own stream helper, which validates the

@@ -5,6 +5,7 @@ Knows nothing about pixels or messages: it only carries what went wrong, where a
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 _URL_PREVIEW_CHARS = 48
@@ -52,6 +53,32 @@ class ImageErrorReason(str, Enum):
     """A file or stream given through a trusted door could not be read."""
     UNSUPPORTED_SOURCE = "unsupported_source"
     """An object ``prepare_image`` does not know how to read."""
+
+
+# What must never reach an error message raw: C0 controls (line breaks forge log lines), DEL, C1
+# controls (U+0085 is a line break too), the Unicode line and paragraph separators, and the bidi
+# embeddings, overrides, isolates and marks (they reorder what a reader sees).
+_UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"  # noqa: PLR2004
+
+
+def escape_text(text: str) -> str:
+    r"""``text`` on one line with nothing that can forge a log line or reorder what is read.
+
+    Control characters, line separators and bidi controls become ``repr``-style escapes
+    (``\n``, ``\x1b``, ``\u202e``); everything else, backslashes included, is kept, so
+    paths and ordinary text read as written. Every message built from text a user, a file or a
+    server supplied goes through here. Idempotent: escaped text has nothing left to escape.
+    """
+    return _UNSAFE_TEXT.sub(_escape_char, text)
 
 
 def preview_source(source: str) -> str:
@@ -111,7 +138,8 @@ class ImageInputError(ValueError):
             text = f"{', '.join(where)}: {text}"
         if self.source:
             text = f"{text} (source: {self.source})"
-        return text
+        # Details quote content (block types, file names, URLs): one line, no control characters.
+        return escape_text(text)
 
     def at(self, *, message_index: int | None, part_index: int | None) -> ImageInputError:
         """Return a copy of this error located at a message and part."""

@@ -212,8 +212,7 @@ WRONG_KEY_LINE = (
 )
 NO_CREDIT_LINE = (
     "flexai-vision: FlexAI error 402: Insufficient credit: your FlexAI balance is exhausted. "
-    "Top up to continue. Your FlexAI credit is exhausted; top up the account and retry. This "
-    "request was not retried.\n"
+    "Top up to continue. This request was not retried.\n"
 )
 RATE_LIMITED_LINE = (
     "flexai-vision: FlexAI error 429 rate_limit_exceeded: Injected fault: the emulator was told "

@@ -1,12 +1,22 @@
 """One ChatFlexAI, many event loops: each `asyncio.run` (or async test) gets a working pool.
 
 langchain-openai's shared async pool belongs to the first loop that used it, so a second
-`asyncio.run` fails with "Event loop is closed"; ChatFlexAI's transport keeps a pool per loop.
+`asyncio.run` fails with "Event loop is closed"; ChatFlexAI's transport keeps a pool per loop,
+and each pool closes with its loop (no sockets left open, no ResourceWarning).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
 
 from langchain_flexai.testing import FlexAIEmulator
 
@@ -37,3 +47,103 @@ def test_two_models_on_one_base_url_share_a_pool_per_loop(flexai_emulator: FlexA
     asyncio.run(go())
     asyncio.run(go())
     assert len(flexai_emulator.requests) == 4
+
+
+# -- pools die with their loop ------------------------------------------------------------------
+
+
+def _open_fds() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def _settled_fds(baseline: int) -> int:
+    """The open descriptors once the emulator's thread has closed its ends of closed sockets.
+
+    The server side closes when it reads the client's FIN, on its own thread: on a busy machine
+    that can lag the client by a moment. Waiting for a condition, not timing anything.
+    """
+    for _ in range(100):
+        gc.collect()
+        count = _open_fds()
+        if count <= baseline + _SLACK:
+            return count
+        time.sleep(0.05)
+    return count
+
+
+_SLACK = 5
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_many_event_loops_do_not_leak_sockets(flexai_emulator: FlexAIEmulator) -> None:
+    model = flexai_emulator.chat_model()
+
+    async def ten() -> None:
+        await asyncio.gather(*(model.ainvoke(f"hello {i}") for i in range(10)))
+
+    asyncio.run(ten())  # the first run also imports and warms everything up
+    gc.collect()
+    baseline = _open_fds()
+    for _ in range(30):
+        asyncio.run(ten())
+    # Before pools closed with their loop, every run kept its ten client sockets (and the
+    # emulator its ten server ends): 600 more descriptors here.
+    assert _settled_fds(baseline) <= baseline + _SLACK
+    assert len(flexai_emulator.requests) == 310
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_a_loop_closed_by_hand_is_released_by_the_next_request(
+    flexai_emulator: FlexAIEmulator,
+) -> None:
+    model = flexai_emulator.chat_model()
+
+    async def five() -> None:
+        await asyncio.gather(*(model.ainvoke("hello") for _ in range(5)))
+
+    asyncio.run(five())
+    gc.collect()
+    baseline = _open_fds()
+    for _ in range(5):  # old-style loops: closed without shutting down their async generators
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(five())
+        loop.close()
+    asyncio.run(model.ainvoke("hello"))  # any later request releases those pools
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # asyncio's own, for loops closed so
+        assert _settled_fds(baseline) <= baseline + _SLACK
+
+
+_TWO_RUNS = """
+import asyncio, os
+from langchain_flexai import ChatFlexAI
+
+model = ChatFlexAI(base_url=os.environ["EMULATOR_BASE_URL"], api_key=os.environ["EMULATOR_KEY"])
+for _ in range(2):
+    async def main():
+        await model.ainvoke("hello")
+        [chunk async for chunk in model.astream("hello")]
+    asyncio.run(main())
+print("ok")
+"""
+
+
+def test_no_resource_warning_after_asyncio_run(flexai_emulator: FlexAIEmulator) -> None:
+    env = {
+        **os.environ,
+        "EMULATOR_BASE_URL": flexai_emulator.base_url,
+        "EMULATOR_KEY": flexai_emulator.api_key,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", _TWO_RUNS],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert "ResourceWarning" not in result.stderr
+    assert "unclosed" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
