@@ -119,11 +119,13 @@ def ico_with_large_png(side: int, *, pixels: bool = False) -> bytes:
 
 
 def ico_of(*images: bytes) -> bytes:
-    """An ICO file holding the given embedded images (PNG or BMP bodies), declared as 0 (256)."""
+    """An ICO file holding the given embedded images (PNG or BMP bodies), in that order."""
     header = struct.pack("<HHH", 0, 1, len(images))
     offset = 6 + 16 * len(images)
     entries = b""
     for body in images:
-        entries += struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(body), offset)
+        side = struct.unpack_from(">I", body, 16)[0] if body.startswith(b"\x89PNG") else 0
+        declared = side if side < 256 else 0
+        entries += struct.pack("<BBBBHHII", declared, declared, 0, 0, 1, 32, len(body), offset)
         offset += len(body)
     return header + entries + b"".join(images)
