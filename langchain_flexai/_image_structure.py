@@ -73,6 +73,7 @@ _MARKER_DUE = re.compile(rb"([^\xff]*)(\xff+)([^\xff])", re.DOTALL)
 # and the last fill byte before a marker matches as well as the first.)
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _GIF_TRAILER, _GIF_EXTENSION, _GIF_IMAGE = 0x3B, 0x21, 0x2C
+_FULL_SUBBLOCK = 255
 _WEBP_FIRST = frozenset({b"VP8 ", b"VP8L", b"VP8X"})
 _PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 # Segments a file sent byte for byte may hold before its first scan: APPn, COM, DQT, DHT, DRI and a
@@ -342,6 +343,13 @@ def _skip_subblocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
     end, count = len(data), 0
     while pos < end and count <= budget:
         size = data[pos]
+        if size == _FULL_SUBBLOCK:
+            # Encoders write 255-byte sub-blocks: count a run of them at C speed, every 256th
+            # byte being the next one's length.
+            run = data[pos : pos + 256 * (budget - count + 1) : 256]
+            full = len(run) - len(run.lstrip(b"\xff"))
+            count, pos = count + full, pos + 256 * full
+            continue
         count += 1
         if size == 0:
             return pos + 1, count
