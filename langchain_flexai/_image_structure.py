@@ -63,7 +63,7 @@ _PNG_IEND = b"IEND"
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _EOI, _SOS, _DQT, _DHT = 0xD9, 0xDA, 0xDB, 0xC4
-_NOT_A_SEGMENT = frozenset({0x00, 0xFF, *_STANDALONE})
+_NOT_A_SEGMENT = frozenset({0x00, 0xFF, 0xD9, *_STANDALONE})  # EOI too: handled apart
 _SEGMENT_HEAD = struct.Struct(">BBH")  # 0xFF, marker, length
 _CHECKED_SEGMENTS = frozenset({0xDB, 0xC4, 0xC0, 0xC1, 0xC2, 0xDA})
 # At a place where a marker is due: stray bytes, one or more 0xFF (fill), the marker byte.
@@ -112,12 +112,21 @@ def _too_complex(what: str, cap: int, fmt: str) -> ImageInputError:
     )
 
 
+def _no_image(fmt: str, what: str) -> ImageInputError:
+    return ImageInputError(
+        f"the {fmt} file holds no image data: {what}; it is damaged or was written without "
+        "its pixels (re-export the image)",
+        reason=ImageErrorReason.CORRUPT,
+    )
+
+
 def walk_header(data: bytes, max_decode_pixels: int) -> Structure | None:
     """Walk the container of a JPEG, PNG, GIF, WebP or ICO; None for any other format.
 
     Raises:
         ImageInputError: ``TOO_COMPLEX`` when a structural cap is passed; ``DECOMPRESSION_BOMB``
-            when an image inside an ICO claims more than ``max_decode_pixels``.
+            when an image inside an ICO claims more than ``max_decode_pixels``; ``CORRUPT`` when
+            the file ends, whole, without any image data.
     """
     if data.startswith(_SOI):
         return _walk_jpeg(data)
@@ -161,8 +170,8 @@ def _walk_jpeg(data: bytes) -> Structure:
         if segments > MAX_JPEG_SEGMENTS:
             raise _too_complex("marker segments", MAX_JPEG_SEGMENTS, "JPEG")
         pos += 2
-        if marker == _EOI or not 2 <= length <= end - pos:  # noqa: PLR2004
-            break  # the end before any scan, or a segment cut short
+        if not 2 <= length <= end - pos:  # noqa: PLR2004
+            break  # a segment cut short
         plain = plain and _segment_ok(marker, data, pos, length)
         if marker in _SOF_MARKERS:
             pixels = max(pixels, _frame_pixels(data, pos, length))
@@ -171,6 +180,8 @@ def _walk_jpeg(data: bytes) -> Structure:
         if marker == _SOS:
             complete = plain and _ends_after_scan_data(data, pos, pixels)
             return Structure("JPEG", complete=complete, pixels=pixels, progressive=progressive)
+    if data.startswith(b"\xff\xd9", pos):  # the loop stops 4 bytes short of the end
+        raise _no_image("JPEG", "its end marker (EOI) comes before any scan data")
     return Structure("JPEG", complete=False, pixels=pixels, progressive=progressive)
 
 
@@ -185,9 +196,16 @@ def _ends_after_scan_data(data: bytes, pos: int, pixels: int) -> bool:
 
 
 def _not_a_segment(marker: int, padding: int) -> bool:
-    """After odd bytes: whether the marker found stands alone; refuses too many odd bytes."""
+    """After odd bytes: whether the marker found stands alone.
+
+    Raises:
+        ImageInputError: ``TOO_COMPLEX`` for too many odd bytes; ``CORRUPT`` for an end of
+            image before any scan (nothing a decoder could show).
+    """
     if padding > MAX_PADDING_BYTES:
         raise _too_complex("fill or stray bytes between segments", MAX_PADDING_BYTES, "JPEG")
+    if marker == _EOI:
+        raise _no_image("JPEG", "its end marker (EOI) comes before any scan data")
     return marker in _STANDALONE or marker == 0  # 0xFF00 outside a scan: a stray 0xFF
 
 
@@ -313,18 +331,23 @@ def _walk_png(data: bytes, start: int, end: int) -> Structure:
         if kind in _PNG_IMAGE_CHUNKS:
             seen_idat = seen_idat or kind == b"IDAT"
         else:
-            metadata += 1
-            if metadata > MAX_PNG_METADATA_CHUNKS:
-                raise _too_complex(
-                    "metadata chunks (other than IDAT, fcTL, fdAT)", MAX_PNG_METADATA_CHUNKS, "PNG"
-                )
+            metadata = _one_more_metadata_chunk(metadata)
             if not _crc_ok(data, pos, length):  # Pillow checks these; IDAT's would cost 1 ms/MB
                 break
             if kind == _PNG_IEND:
-                done = seen_idat and body + 4 == end
-                return Structure("PNG", complete=done, pixels=pixels)
+                if not seen_idat:
+                    raise _no_image("PNG", "its IEND chunk comes before any IDAT chunk")
+                return Structure("PNG", complete=body + 4 == end, pixels=pixels)
         pos = body + length + 4
     return Structure("PNG", complete=False, pixels=pixels)
+
+
+def _one_more_metadata_chunk(metadata: int) -> int:
+    if metadata >= MAX_PNG_METADATA_CHUNKS:
+        raise _too_complex(
+            "metadata chunks (other than IDAT, fcTL, fdAT)", MAX_PNG_METADATA_CHUNKS, "PNG"
+        )
+    return metadata + 1
 
 
 def _crc_ok(data: bytes, pos: int, length: int) -> bool:
@@ -404,7 +427,9 @@ def _walk_gif(data: bytes) -> Structure:
     while 0 <= pos < end:
         block = data[pos]
         if block == _GIF_TRAILER:
-            return Structure("GIF", complete=walk.images == 1)
+            if not walk.images:
+                raise _no_image("GIF", "its trailer comes before any image")
+            return Structure("GIF", complete=True)
         if block == _GIF_EXTENSION:
             pos = walk.extension(pos)
         elif block == _GIF_IMAGE:
@@ -440,8 +465,10 @@ def _walk_webp(data: bytes) -> Structure:
         has_image = has_image or _webp_image_chunk(data, pos, kind)
         pos += 8 + size + (size & 1)
     # A missing pad byte after an odd-sized last chunk is a common writer slip: tolerated.
-    complete = has_image and pos in (riff_end, riff_end + 1) and first in _WEBP_FIRST
-    return Structure("WEBP", complete=complete)
+    whole = pos in (riff_end, riff_end + 1)
+    if whole and not has_image:
+        raise _no_image("WebP", "none of its chunks is an image (VP8, VP8L or animation frames)")
+    return Structure("WEBP", complete=whole and has_image and first in _WEBP_FIRST)
 
 
 def _webp_image_chunk(data: bytes, pos: int, kind: bytes) -> bool:

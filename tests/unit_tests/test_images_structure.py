@@ -13,6 +13,7 @@ import io
 import random
 import struct
 import warnings
+from collections.abc import Callable
 
 import pytest
 from PIL import Image
@@ -141,15 +142,37 @@ def _webp_without_image() -> bytes:
 
 
 @pytest.mark.parametrize(
-    "build",
-    [_jpeg_without_scan, _png_without_idat, _gif_without_image, _webp_without_image],
+    ("build", "what"),
+    [
+        (_jpeg_without_scan, ("the JPEG file holds no image data: its end marker (EOI) comes "
+         "before any scan data")),
+        (_png_without_idat, ("the PNG file holds no image data: its IEND chunk comes before any "
+         "IDAT chunk")),
+        (_gif_without_image, ("the GIF file holds no image data: its trailer comes before any "
+         "image")),
+        (_webp_without_image, ("the WebP file holds no image data: none of its chunks is an "
+         "image (VP8, VP8L or animation frames)")),
+    ],
     ids=["jpeg-no-scan", "png-no-idat", "gif-no-image", "webp-no-image-chunk"],
-)
-def test_a_file_without_image_data_is_never_called_compliant(build: object) -> None:
-    data = build()  # type: ignore[operator]
+)  # fmt: skip
+def test_a_file_without_image_data_is_never_called_compliant(
+    build: Callable[[], bytes], what: str
+) -> None:
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(build())
+    assert info.value.reason is ImageErrorReason.CORRUPT
+    assert str(info.value) == (
+        f"{what}; it is damaged or was written without its pixels (re-export the image)"
+    )
+
+
+def test_a_scan_without_data_is_decoded_not_sent() -> None:
+    jpeg = SAMPLES["jpeg"]
+    sos = jpeg.index(b"\xff\xda")
+    header_end = sos + 2 + int.from_bytes(jpeg[sos + 2 : sos + 4], "big")
+    data = jpeg[:header_end] + b"\xff\xd9"  # a scan header, no entropy-coded data, EOI
     structure = walk_header(data, 10**9)
     assert structure is not None
     assert not structure.complete
-    with pytest.raises(ImageInputError) as info:
-        prepare_image(data)
-    assert info.value.reason is ImageErrorReason.CORRUPT
+    result = _outcome(data)
+    assert result is None or (result[1] != data and _decodes_fully(*result))
