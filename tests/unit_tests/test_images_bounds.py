@@ -250,3 +250,25 @@ def test_every_door_applies_the_input_cap(door: str, tmp_path: object) -> None:
 def test_pillow_truncated_image_loading_stays_off() -> None:
     prepare_image(encode(noisy((32, 32)), "PNG"))
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_docs_state_the_limits_the_code_applies() -> None:
+    from pathlib import Path  # noqa: PLC0415
+
+    page = (Path(__file__).parents[2] / "docs" / "images.md").read_text(encoding="utf-8")
+    s = _image_structure
+    rows = {
+        "| `ImagePolicy.max_input_bytes` | 64 MiB |": ImagePolicy().max_input_bytes == 64 << 20,
+        f"| JPEG scans | {s.MAX_JPEG_SCANS} |": True,
+        f"| JPEG scans × megapixels | {s.MAX_JPEG_SCAN_MEGAPIXELS:,} |": True,
+        f"| JPEG marker segments | {s.MAX_JPEG_SEGMENTS:,} |": True,
+        f"stray bytes between blocks | {s.MAX_PADDING_BYTES // 1024} KiB |": True,
+        f"| PNG chunks | {s.MAX_PNG_CHUNKS:,} |": True,
+        f"(not IDAT, fcTL, fdAT) | {s.MAX_PNG_METADATA_CHUNKS:,} |": True,
+        f"(before the second frame) | {s.MAX_GIF_EXTENSIONS:,} |": True,
+        f"| {s.MAX_GIF_EXTENSION_SUBBLOCKS:,} / {s.MAX_GIF_SUBBLOCKS:,} |": True,
+        f"| WebP chunks | {s.MAX_WEBP_CHUNKS:,} |": True,
+        f"| {s.MAX_ICO_ENTRIES} images; each against `max_decode_pixels` |": True,
+    }
+    missing = [row for row, holds in rows.items() if row not in page or not holds]
+    assert missing == []
