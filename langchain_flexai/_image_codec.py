@@ -24,13 +24,13 @@ PNG becomes a JPEG (transparency flattened on white, recorded as ``"flattened"``
 quality steps down, then the size steps down, and finally :attr:`ImageErrorReason.TOO_LARGE`.
 
 Structure: before any of this, :mod:`langchain_flexai._image_structure` walks the container
-(segments, chunks, blocks) and refuses counts no real image has, so that no route costs seconds.
-Truncation: the fast path never decodes, so it relies on that walk's ``complete`` (JPEG: a frame,
-a scan with data and EOI at the end; PNG: IHDR, IDAT, IEND; GIF: an image and the trailer; WebP:
-the RIFF size present and an image chunk). An image failing that check goes to the slow path,
-whose full decode
-(with ``ImageFile.LOAD_TRUNCATED_IMAGES`` left at Pillow's default ``False``) refuses a truncated
-file as :attr:`ImageErrorReason.CORRUPT`. Damage in the middle of a complete-looking file is not
+(segments, chunks, blocks) and refuses counts no real image has, so that no route costs seconds,
+and a file that ends whole without image data. Truncation: the fast path never decodes, so it
+relies on that walk's ``complete`` (JPEG: a frame, a scan with data and EOI at the end; PNG: IHDR,
+IDAT, IEND; GIF: an image and the trailer; WebP: the RIFF size present and an image chunk). An
+image failing that check goes to the slow path, whose full decode (with
+``ImageFile.LOAD_TRUNCATED_IMAGES`` left at Pillow's default ``False``) refuses a truncated file
+as :attr:`ImageErrorReason.CORRUPT`. Damage in the middle of a complete-looking file is not
 detected on the fast path.
 """
 
