@@ -12,13 +12,15 @@ They also answer whether a file is *complete*: its image data and its end marker
 (JPEG: frame header, a scan with data, EOI at the end; PNG: IHDR first, an IDAT, IEND last; GIF: an
 image with its data and the trailer; WebP: the RIFF size covered and a VP8/VP8L image chunk, or
 animation frames). Only a complete file may be sent byte for byte; an incomplete one is decoded,
-and the decoder reports what is missing.
+and the decoder reports what is missing. A file that ends whole with no image data at all (EOI
+before any scan, IEND before any IDAT, ...) is refused here as ``CORRUPT``, saying so.
 
 Two depths, because the fast path has a budget of microseconds: :func:`walk_header` reads what
 Pillow's plugins read in Python before any pixel (JPEG segments up to the first scan, every PNG
 chunk header, GIF blocks up to the second image, WebP chunks, ICO entries); :func:`check_scans`
-reads a JPEG's entropy-coded data for its scan count (under 1 ms per MB), and runs only before a
-JPEG is decoded. Knows byte layouts only: nothing about Pillow, policies or pixels' meaning.
+reads a JPEG's entropy-coded data for its scan count (under 1 ms per MB), and runs before a JPEG
+is decoded, and for a progressive one always (FlexAI would decode its scans too).
+Knows byte layouts only: nothing about Pillow, policies or pixels' meaning.
 """
 
 from __future__ import annotations
