@@ -23,11 +23,14 @@ An alpha channel that is fully opaque counts as no alpha. If the result exceeds 
 PNG becomes a JPEG (transparency flattened on white, recorded as ``"flattened"``), then the JPEG
 quality steps down, then the size steps down, and finally :attr:`ImageErrorReason.TOO_LARGE`.
 
-Truncation: the fast path never decodes, so it checks the format's terminator instead (JPEG ends
-with EOI ``FFD9`` give or take trailing padding, PNG with an ``IEND`` chunk, GIF with ``;``, WebP's
-RIFF size is present). An image failing that check goes to the slow path, whose full decode
-(with ``ImageFile.LOAD_TRUNCATED_IMAGES`` left at Pillow's default ``False``) refuses a truncated
-file as :attr:`ImageErrorReason.CORRUPT`. Damage in the middle of a complete-looking file is not
+Structure: before any of this, :mod:`langchain_flexai._image_structure` walks the container
+(segments, chunks, blocks) and refuses counts no real image has, so that no route costs seconds,
+and a file that ends whole without image data. Truncation: the fast path never decodes, so it
+relies on that walk's ``complete`` (JPEG: a frame, a scan with data and EOI at the end; PNG: IHDR,
+IDAT, IEND; GIF: an image and the trailer; WebP: the RIFF size present and an image chunk). An
+image failing that check goes to the slow path, whose full decode (with
+``ImageFile.LOAD_TRUNCATED_IMAGES`` left at Pillow's default ``False``) refuses a truncated file
+as :attr:`ImageErrorReason.CORRUPT`. Damage in the middle of a complete-looking file is not
 detected on the fast path.
 """
 
@@ -45,6 +48,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFile
 
+from langchain_flexai._image_structure import Structure, check_scans, walk_header
 from langchain_flexai._jpeg_header import probe_jpeg
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
@@ -356,18 +360,6 @@ def _fits(size: tuple[int, int], policy: ImagePolicy) -> bool:
     return max(w, h) <= policy.max_side and w * h <= policy.max_pixels
 
 
-def _looks_complete(fmt: str, data: bytes) -> bool:
-    if fmt in ("JPEG", "MPO"):
-        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
-    if fmt == "PNG":
-        return data.endswith(b"IEND\xaeB`\x82")
-    if fmt == "GIF":
-        return data.rstrip(b"\x00").endswith(b";")
-    if fmt == "WEBP":
-        return int.from_bytes(data[4:8], "little") + 8 <= len(data)
-    return False
-
-
 def _png_is_16_bit(data: bytes) -> bool:
     # IHDR bit depth: 8-byte signature + 4 length + 4 type + 4 width + 4 height.
     return len(data) > 24 and data[24] == 16  # noqa: PLR2004
@@ -389,6 +381,17 @@ def check_animation(im: Image.Image, fmt: str | None, policy: ImagePolicy) -> bo
     return animated
 
 
+def input_too_large(size: int, policy: ImagePolicy, *, at_least: bool = False) -> ImageInputError:
+    """The error for input over ``policy.max_input_bytes`` (``at_least``: base64 not decoded)."""
+    has = f"at least {size}" if at_least else str(size)
+    return _error(
+        ImageErrorReason.TOO_LARGE,
+        f"the image data has {has} bytes, more than the policy's input limit of "
+        f"{policy.max_input_bytes} bytes (ImagePolicy.max_input_bytes); send a smaller file "
+        "or raise the limit",
+    )
+
+
 def check_pixels(width: int, height: int, policy: ImagePolicy) -> None:
     """Refuse a decompression bomb from its header size, before any decode."""
     if width <= 0 or height <= 0:
@@ -402,7 +405,9 @@ def check_pixels(width: int, height: int, policy: ImagePolicy) -> None:
         )
 
 
-def _compliant_jpeg(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded | None:
+def _compliant_jpeg(
+    data: bytes, policy: ImagePolicy, declared_mime: str | None, structure: Structure | None
+) -> Encoded | None:
     """The fast path for the commonest input, without Pillow: None unless it applies."""
     header = probe_jpeg(data)
     if header is None or header.components not in (1, 3):
@@ -413,7 +418,8 @@ def _compliant_jpeg(data: bytes, policy: ImagePolicy, declared_mime: str | None)
         orientation != 1
         or not _fits(size, policy)
         or len(data) > policy.max_bytes
-        or not _looks_complete("JPEG", data)
+        or structure is None
+        or not structure.complete_as("JPEG")
     ):
         return None
     check_pixels(header.width, header.height, policy)
@@ -434,7 +440,13 @@ def _compliant_jpeg(data: bytes, policy: ImagePolicy, declared_mime: str | None)
 
 def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:
     """Prepare image bytes: fast path when compliant, slow path otherwise."""
-    fast = _compliant_jpeg(data, policy, declared_mime)
+    if len(data) > policy.max_input_bytes:
+        raise input_too_large(len(data), policy)
+    # Structure first: the caps bound what Pillow's plugins would walk (see _image_structure).
+    structure = walk_header(data, policy.max_decode_pixels)
+    if structure is not None and structure.progressive:
+        check_scans(data)  # even for the fast path: FlexAI's decoder would pay for the scans
+    fast = _compliant_jpeg(data, policy, declared_mime, structure)
     if fast is not None:
         return fast
     with pillow_errors():
@@ -456,7 +468,8 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
             and im.mode in _FAST_MODES[fmt]
             and _fits((width, height), policy)
             and len(data) <= policy.max_bytes
-            and _looks_complete(fmt, data)
+            and structure is not None
+            and structure.complete_as(fmt)
             and not (fmt == "PNG" and _png_is_16_bit(data))
         ):
             return Encoded(
@@ -472,6 +485,8 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
             )
         if animated:
             head.append("first_frame")
+        if fmt in ("JPEG", "MPO") and not (structure is not None and structure.progressive):
+            check_scans(data)  # libjpeg is about to decode every scan
         out, mime, steps = render(
             im,
             src_format=fmt,

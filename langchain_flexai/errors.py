@@ -28,7 +28,11 @@ class ImageErrorReason(str, Enum):
     DECOMPRESSION_BOMB = "decompression_bomb"
     """More pixels than the policy's decode limit; refused without decoding."""
     TOO_LARGE = "too_large"
-    """The image cannot be brought within the policy's byte limit."""
+    """The image cannot be brought within the policy's byte limit, or its input is over
+    ``ImagePolicy.max_input_bytes``."""
+    TOO_COMPLEX = "too_complex"
+    """A file whose structure asks for more decoding work than any real image (thousands of
+    scans, chunks, segments or blocks); refused before decoding."""
     ANIMATED = "animated"
     """An animated image while the policy says animated images are an error."""
     INVALID_BASE64 = "invalid_base64"

@@ -36,6 +36,7 @@ from langchain_flexai._image_codec import (
     check_animation,
     check_pixels,
     encode_bytes,
+    input_too_large,
     pillow_errors,
     render,
 )
@@ -108,10 +109,20 @@ class ImagePolicy:
     """Decompression-bomb limit: images claiming more pixels are refused without decoding."""
     max_images: int = 20
     """Images allowed in one request (enforced by content.py)."""
+    max_input_bytes: int = 64 * 1024 * 1024
+    """Input bytes per image, whatever the door (inline base64 is measured before decoding):
+    bounds every per-byte cost of a request's content. The default equals :data:`MAX_FILE_BYTES`."""
 
     def __post_init__(self) -> None:
         """Validate every field."""
-        for name in ("max_side", "max_pixels", "max_bytes", "max_decode_pixels", "max_images"):
+        for name in (
+            "max_side",
+            "max_pixels",
+            "max_bytes",
+            "max_decode_pixels",
+            "max_images",
+            "max_input_bytes",
+        ):
             _require_int(name, getattr(self, name), 1)
         _require_int("jpeg_quality", self.jpeg_quality, 1)
         if self.jpeg_quality > 95:  # noqa: PLR2004 - Pillow's documented useful maximum
@@ -322,6 +333,10 @@ def _inline_uncached(
             payload = data
         if not payload.strip():
             raise ImageInputError("the image data is empty", reason=ImageErrorReason.EMPTY)
+        # Before decoding: base64 carries 3 bytes per 4 characters (line breaks not counted).
+        at_least = (len(payload) - payload.count("\n")) // 4 * 3 - 2
+        if at_least > policy.max_input_bytes:
+            raise input_too_large(at_least, policy, at_least=True)
         raw = _decode_base64(payload)
     else:
         raw = data
