@@ -30,10 +30,12 @@ from langchain_flexai._cli_common import (
     say,
 )
 from langchain_flexai._cli_models import catalog_for, find_prices
+from langchain_flexai._describe_cache import DescribeCache
 from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
 from langchain_flexai._urls import classify_url
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.describe import (
+    EMULATOR_ENDPOINT,
     DescribeInput,
     DescribeRecord,
     ImageDescriber,
@@ -205,7 +207,9 @@ def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInpu
             empty.append(item)
 
 
-def _describer(args: argparse.Namespace, model: ChatFlexAI) -> ImageDescriber:
+def _describer(
+    args: argparse.Namespace, model: ChatFlexAI, connection: Connection
+) -> ImageDescriber:
     return ImageDescriber(
         model,
         args.prompt,
@@ -214,6 +218,8 @@ def _describer(args: argparse.Namespace, model: ChatFlexAI) -> ImageDescriber:
         # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched).
         cache_path=f"{args.out}{CACHE_SUFFIX}" if args.resume else None,
         show_progress=_progress_wanted(args),
+        # --emulator: one endpoint in the resume key, whatever port it got this run.
+        endpoint=EMULATOR_ENDPOINT if connection.emulated else None,
     )
 
 
@@ -261,7 +267,10 @@ def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], Non
 
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     model = _chat_model(args, connection)
-    describer = _describer(args, model)
+    describer = _describer(args, model, connection)
+    if describer.cache_path is not None:
+        # Refuse an unusable cache before --out is opened (and truncated): its records stay.
+        DescribeCache(describer.cache_path).close()
     empty: list[str] = []
     with _writer(args) as write:
         for record in describer.describe(_inputs(args, empty)):

@@ -47,7 +47,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from langchain_flexai._describe_cache import DescribeCache
+from langchain_flexai._describe_cache import DescribeCache, DescribeCacheError
+from langchain_flexai._describe_key import EMULATOR_ENDPOINT, RequestIdentity
 from langchain_flexai._describe_retry import (
     format_seconds,
     is_fatal,
@@ -62,6 +63,8 @@ from langchain_flexai.images import PreparedImage
 
 __all__ = [
     "DEFAULT_PROMPT",
+    "EMULATOR_ENDPOINT",
+    "DescribeCacheError",
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",
@@ -424,6 +427,7 @@ class ImageDescriber:
         max_retries: int = 5,
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
+        endpoint: str | None = None,
     ) -> None:
         """Configure a describer (nothing is sent until a run starts).
 
@@ -437,8 +441,11 @@ class ImageDescriber:
                 elevated, 100-300 paid). None: no limit beyond ``max_concurrency``.
             rate_limiter: A limiter to use instead (shared between runs or describers, or with
                 another window); overrides ``requests_per_minute``.
-            cache_path: SQLite file of answers keyed by image SHA-256, model and prompt. A run
-                killed half-way and started again sends no request for images already described.
+            cache_path: SQLite file of answers keyed by everything that decides an answer: the
+                SHA-256 of the image bytes sent, the endpoint, the model, the prompt and the
+                request settings (temperature, max_tokens, seed, response format, ``detail``,
+                ...). A run killed half-way and started again sends no request for images
+                already described; a run against another server or with other settings does.
             detail: Image ``detail`` hint (``"auto"``, ``"low"``, ``"high"``), or None.
             max_retries: Times an image is asked again after a 429, a 5xx, a timeout or a
                 connection error, with exponential backoff or the ``Retry-After`` the server
@@ -447,6 +454,10 @@ class ImageDescriber:
             on_progress: Called with a :class:`DescribeProgress` after every record.
             show_progress: Show a tqdm bar (extra ``progress``): described / cached / skipped /
                 failed counts, rate and ETA.
+            endpoint: The server's identity in the resume key, instead of the model's
+                normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
+                emulator, whose port changes every run. A loopback base URL used with the
+                emulator's default key is recognised without it.
 
         Raises:
             ValueError: ``max_concurrency`` < 1 or a negative retry count.
@@ -470,6 +481,10 @@ class ImageDescriber:
         self.on_progress = on_progress
         self.show_progress = show_progress
         self.model_id = model_identity(model)
+        self.request_identity = RequestIdentity.of(
+            model, self.model_id, prompt, detail=detail, endpoint=endpoint
+        )
+        """What the resume cache keys answers by, besides the image (see ``cache_path``)."""
         self._run: _Run | None = None
 
     @property
@@ -491,7 +506,7 @@ class ImageDescriber:
         key = resume_key(image)
         if run.cache is None or key is None:
             return None
-        hit = run.cache.get(key, self.model_id, self.prompt)
+        hit = run.cache.get(key, self.request_identity)
         if hit is None:
             return None
         return DescribeRecord(
@@ -517,7 +532,7 @@ class ImageDescriber:
             )
         key = resume_key(image)
         if run.cache is not None and key is not None:
-            run.cache.put(key, self.model_id, self.prompt, text, usage.as_dict() if usage else None)
+            run.cache.put(key, self.request_identity, text, usage.as_dict() if usage else None)
         return DescribeRecord(
             source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
         )

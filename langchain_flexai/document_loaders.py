@@ -203,8 +203,10 @@ class FlexAIImageLoader(BaseLoader):
                 60, 100-300). None: no limit beyond ``max_concurrency``.
             rate_limiter: A :class:`~langchain_flexai.describe.RequestRateLimiter` to use (and
                 share) instead of ``requests_per_minute``.
-            cache_path: SQLite file of descriptions keyed by image SHA-256, model and prompt: an
-                interrupted run started again pays for no image already described.
+            cache_path: SQLite file of descriptions keyed by the SHA-256 of the image bytes
+                sent, the endpoint, the model, the prompt and the request settings (see
+                :class:`~langchain_flexai.describe.ImageDescriber`): an interrupted run started
+                again pays for no image already described.
             on_progress: Called with counts after every described (or skipped) image.
 
         Raises:

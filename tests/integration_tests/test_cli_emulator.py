@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -444,3 +445,63 @@ class TestBulkRun:
         lines = err.splitlines()
         assert lines[0] == f"flexai-vision: no image files under {tmp_path}"
         assert lines[1].startswith("flexai-vision: 0 described, 0 from cache, 0 skipped, 0 failed")
+
+
+class TestResumeKey:
+    """The resume cache answers only for the server and settings that made the answer."""
+
+    def test_emulator_captions_never_come_back_in_a_live_run(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "captions.jsonl"
+        argv = ["describe", str(IMAGES), "--out", str(out_file), "--resume"]
+        monkeypatch.delenv("FLEXAI_API_KEY", raising=False)
+        assert run([*argv, "--emulator"], capsys)[0] == 0
+        # A second --emulator run gets another port: still the emulator, still cached.
+        assert run([*argv, "--emulator"], capsys)[0] == 0
+        rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [r["status"] for r in rows] == ["cached"] * 4
+        # "Live": another server (a key the emulator's default is not), same --out and --resume.
+        with FlexAIEmulator(api_key="sk-live-key") as live:
+            monkeypatch.setenv("FLEXAI_API_BASE", live.base_url)
+            monkeypatch.setenv("FLEXAI_API_KEY", live.api_key)
+            code, _, err = run(argv, capsys)
+            assert code == 0, err
+            assert len(chat_requests(live)) == 4  # every image asked, none "cached"
+        rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [r["status"] for r in rows] == ["described"] * 4
+
+    def test_another_model_or_prompt_asks_again(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        argv = ["describe", str(SUNSET), "--out", str(tmp_path / "c.jsonl"), "--resume"]
+        for extra, sent in (
+            ([], 1),
+            ([], 1),
+            (["--model", "gemma-4-31b-it"], 2),
+            (["--prompt", "Colours?"], 3),
+        ):
+            assert run([*argv, *extra], capsys)[0] == 0
+            assert len(chat_requests(emulator)) == sent
+
+    def test_a_cache_of_the_old_schema_is_refused_in_one_line(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "u.jsonl"
+        cache = tmp_path / "u.jsonl.cache.sqlite"
+        conn = sqlite3.connect(cache)
+        conn.execute("CREATE TABLE descriptions (image_sha256 TEXT)")
+        conn.execute("PRAGMA user_version = 1")
+        conn.close()
+        out_file.write_text('{"status": "described"}\n')
+        code, out, err = run(["describe", str(IMAGES), "--out", str(out_file), "--resume"], capsys)
+        assert (code, out) == (2, "")
+        assert err == (
+            f"flexai-vision: describe cache {cache}: it was written by an older langchain-flexai "
+            "(cache schema 1), whose answers are keyed by image, model and prompt only and may "
+            "come from another server (such as the emulator) or other settings, so they are not "
+            "reused; delete the file to start a fresh cache (its stored answers are lost), or "
+            "give another cache path\n"
+        )
+        assert chat_requests(emulator) == []
+        assert out_file.read_text() == '{"status": "described"}\n'  # the last run's records stay

@@ -50,7 +50,7 @@ def _cached_rows(path: Path) -> int:
         return 0
     try:
         with sqlite3.connect(path, timeout=0.1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0])
+            return int(conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
 

@@ -428,7 +428,8 @@ def test_https_urls_are_resumed_by_the_url_text(tmp_path: Path) -> None:
     first = FakeListChatModel(responses=["a cat"])
     (record,) = ImageDescriber(first, cache_path=cache).describe([prepare_image(url)])
     assert (record.status, record.description) == ("described", "a cat")
-    again = FakeListChatModel(responses=["never asked"])
+    # The same settings (a fake model's responses are its settings), a fresh model: no request.
+    again = FakeListChatModel(responses=["a cat"])
     describer = ImageDescriber(again, cache_path=cache)
     (record,) = describer.describe([prepare_image(url)])
     assert (record.status, record.description) == ("cached", "a cat")
