@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -182,14 +183,43 @@ def _prepared_or_error(source: str) -> DescribeInput:
         return error
 
 
+def _path_error(path: str, error: OSError) -> CliError:
+    """The line for a path on the command line that does not exist or cannot be read (exit 2)."""
+    if isinstance(error, FileNotFoundError):
+        return CliError(f"{path}: no such file or directory", EXIT_USAGE)
+    detail = (error.__cause__ if isinstance(error.__cause__, OSError) else error).strerror
+    return CliError(f"{path}: cannot read it: {detail or error}", EXIT_USAGE)
+
+
+def _check_paths(inputs: list[str]) -> None:
+    """Refuse a missing path before anything is sent or written (a typo is not a bad image)."""
+    for item in inputs:
+        if _is_url(item):
+            continue
+        try:
+            if Path(item).is_dir():
+                with os.scandir(item):  # listable: the walk will not fail at its first step
+                    pass
+            else:
+                Path(item).stat()
+        except OSError as error:
+            raise _path_error(item, error) from None
+
+
 def _path_inputs(path: str) -> Iterator[DescribeInput]:
     """A file's or folder's images, as the loader would find and prepare them."""
     loader = FlexAIImageLoader(path, on_error="skip")
-    with closing(
-        iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
-    ) as prepared:
-        for item in prepared:
-            yield item.image if isinstance(item, LoadedImage) else item
+    try:
+        with closing(
+            iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
+        ) as prepared:
+            for item in prepared:
+                yield item.image if isinstance(item, LoadedImage) else item
+    except OSError as error:
+        if error.filename != path:
+            raise
+        # The folder cannot be listed (or vanished since it was checked).
+        raise _path_error(path, error) from None
 
 
 def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInput]:
@@ -292,11 +322,13 @@ def run_describe(args: argparse.Namespace, connection: Connection) -> int:
     """Describe the images ``args`` names; returns the exit code.
 
     Raises:
-        CliError: A single image cannot be used, ``--out`` cannot be written, or the catalog
-            lists the model as text-only.
+        CliError: A path does not exist or cannot be listed (exit 2, before anything is sent),
+            a single image cannot be used, ``--out`` cannot be written, or the catalog lists
+            the model as text-only.
         openai.OpenAIError: An error no image can avoid (bad key, no credit, unreachable or
             still rate-limited after every retry).
     """
+    _check_paths(args.inputs)
     if _single(args):
         return _describe_one(args, connection)
     return _describe_many(args, connection)

@@ -119,9 +119,9 @@ def _as_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -
     return paths
 
 
-def _patterns(exclude: str | Iterable[str]) -> tuple[PathPattern, ...]:
+def _patterns(exclude: str | Iterable[str], *, case_sensitive: bool) -> tuple[PathPattern, ...]:
     items = [exclude] if isinstance(exclude, str) else list(exclude)
-    return tuple(PathPattern(p) for p in items)
+    return tuple(PathPattern(p, case_sensitive) for p in items)
 
 
 class FlexAIImageLoader(BaseLoader):
@@ -153,6 +153,7 @@ class FlexAIImageLoader(BaseLoader):
         path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         glob: str | None = None,
+        case_sensitive: bool = False,
         recursive: bool = True,
         suffixes: Iterable[str] | None = None,
         exclude: str | Iterable[str] = (),
@@ -178,7 +179,10 @@ class FlexAIImageLoader(BaseLoader):
                 named explicitly is loaded whatever its suffix.
             glob: Only files matching this pattern: without ``/`` it matches file names at any
                 depth (``"IMG_*"``), with ``/`` the path relative to the directory
-                (``"2024/**/*.jpg"``). Case-sensitive.
+                (``"2024/**/*.jpg"``). Case is ignored, as for ``suffixes``: ``"**/*.jpg"``
+                matches ``IMG_1.JPG``.
+            case_sensitive: Match ``glob`` and ``exclude`` with case (``"*.jpg"`` then skips
+                ``IMG_1.JPG``). Suffixes are always matched without case.
             recursive: Walk subdirectories.
             suffixes: File suffixes to load, matched case-insensitively (``".JPG"`` is
                 ``".jpg"``). Default: every format the image pipeline reads.
@@ -212,6 +216,10 @@ class FlexAIImageLoader(BaseLoader):
         Raises:
             ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers.
             TypeError: ``suffixes`` given as a single string.
+
+        Loading raises ``FileNotFoundError`` (or another ``OSError``: ``PermissionError``, ...)
+        naming the path when a path given here does not exist or a directory given here cannot
+        be listed, whatever ``on_error`` says: ``on_error`` is for the files inside.
         """
         if on_error not in _ON_ERROR:
             raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
@@ -222,8 +230,8 @@ class FlexAIImageLoader(BaseLoader):
         self.paths = _as_paths(path)
         self.walk_filter = WalkFilter(
             suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
-            glob=PathPattern(glob) if glob is not None else None,
-            exclude=_patterns(exclude),
+            glob=PathPattern(glob, case_sensitive) if glob is not None else None,
+            exclude=_patterns(exclude, case_sensitive=case_sensitive),
             recursive=recursive,
         )
         self.policy = policy or ImagePolicy()

@@ -7,6 +7,7 @@ server (401, 402, 429, streaming, bulk runs) are in tests/integration_tests/test
 from __future__ import annotations
 
 import builtins
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -154,9 +155,9 @@ class TestUnusableSingleImage:
     def test_missing_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         missing = tmp_path / "nope.png"
         assert run(["describe", str(missing)], capsys) == (
-            1,
+            2,
             "",
-            f"flexai-vision: {missing}: cannot read the image file: No such file or directory\n",
+            f"flexai-vision: {missing}: no such file or directory\n",
         )
 
     def test_http_url_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,6 +166,48 @@ class TestUnusableSingleImage:
         assert err.startswith("flexai-vision: ")
         assert "https" in err
         assert err.count("\n") == 1
+
+
+class TestMissingPaths:
+    """A path on the command line that does not exist or cannot be listed: exit 2, one line,
+    before any request is sent or any output is written (no socket is opened here)."""
+
+    @pytest.mark.parametrize("extra", [[], ["--json"], ["--out", "OUT"], ["--stream"]])
+    def test_a_missing_path_among_others(
+        self, tmp_path: Path, extra: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        good = tmp_path / "a.png"
+        Image.new("RGB", (8, 8)).save(good)
+        missing = tmp_path / "photos-typo"
+        out = tmp_path / "captions.jsonl"
+        out.write_text("earlier records\n")
+        argv = ["describe", str(good), str(missing), *extra]
+        argv = [str(out) if a == "OUT" else a for a in argv]
+        if extra == ["--stream"]:
+            argv = ["describe", str(missing), "--stream"]
+        assert run(argv, capsys) == (
+            2,
+            "",
+            f"flexai-vision: {missing}: no such file or directory\n",
+        )
+        assert out.read_text() == "earlier records\n"
+
+    def test_a_folder_that_cannot_be_listed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+
+        def scandir(path: str) -> object:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        code, out, err = run(["describe", str(locked), "--json"], capsys)
+        assert (code, out, err) == (
+            2,
+            "",
+            f"flexai-vision: {locked}: cannot read it: Permission denied\n",
+        )
 
 
 class TestOutput:

@@ -23,6 +23,7 @@ from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
     ImageSkippedWarning,
+    OnError,
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
@@ -32,7 +33,9 @@ from tests.unit_tests.loader_samples import (
     corrupt_png,
     describe_text,
     half_and_half,
+    make_deep_tree,
     phone_folder,
+    remove_deep_tree,
     save_image,
 )
 
@@ -350,12 +353,68 @@ def test_file_over_max_file_bytes_is_too_large(tmp_path: Path) -> None:
         FlexAIImageLoader(tmp_path, max_file_bytes=0)
 
 
-def test_missing_path_follows_on_error(tmp_path: Path) -> None:
-    loader = FlexAIImageLoader([tmp_path / "nope.jpg"], on_error="skip")
-    assert loader.load() == []
-    (skipped,) = loader.skipped
-    assert skipped.reason == "unreadable"
-    assert skipped.message == "cannot read it: No such file or directory"
+async def _collect(loader: FlexAIImageLoader, how: str) -> list[Document]:
+    if how == "load":
+        return loader.load()
+    if how == "lazy_load":
+        return list(loader.lazy_load())
+    if how == "aload":
+        return await loader.aload()
+    return [doc async for doc in loader.alazy_load()]
+
+
+LOAD_METHODS = ["load", "lazy_load", "aload", "alazy_load"]
+
+
+@pytest.mark.parametrize("how", LOAD_METHODS)
+@pytest.mark.parametrize("on_error", ["raise", "skip", "warn"])
+async def test_a_missing_path_is_an_error_whatever_on_error(
+    tmp_path: Path, how: str, on_error: OnError
+) -> None:
+    save_image(tmp_path / "a.png", (4, 4))
+    missing = tmp_path / "nope"
+    loader = FlexAIImageLoader([tmp_path, missing], on_error=on_error)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ImageSkippedWarning either: an error, not a skip
+        with pytest.raises(FileNotFoundError) as info:
+            await _collect(loader, how)
+    assert str(info.value) == (
+        f"[Errno 2] cannot load images from it: No such file or directory: '{missing}'"
+    )
+    assert loader.skipped == []
+
+
+@pytest.mark.parametrize("how", LOAD_METHODS)
+async def test_a_missing_path_is_an_error_with_a_model_too(tmp_path: Path, how: str) -> None:
+    model = CountingModel()
+    loader = FlexAIImageLoader(tmp_path / "nope.jpg", model=model, on_error="skip")
+    with pytest.raises(FileNotFoundError, match=r"nope\.jpg'$"):
+        await _collect(loader, how)
+    assert model.requests == []
+
+
+@pytest.mark.parametrize("how", LOAD_METHODS)
+async def test_a_tree_deeper_than_the_recursion_limit_loads(tmp_path: Path, how: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(buffer, "PNG")
+    depth = max(1200, sys.getrecursionlimit() + 200)
+    made = make_deep_tree(tmp_path, depth, {0: buffer.getvalue(), depth: buffer.getvalue()})
+    try:
+        docs = await _collect(FlexAIImageLoader(tmp_path, on_error="raise"), how)
+    finally:
+        remove_deep_tree(tmp_path, depth)
+    assert [d.metadata["source"] for d in docs] == [made[1], made[0]]
+
+
+def test_glob_matches_upper_case_names_unless_case_sensitive(tmp_path: Path) -> None:
+    for name in ("IMG_1.JPG", "img_2.jpg", "IMG_3.png"):
+        save_image(tmp_path / name, (4, 4))
+    assert _names(tmp_path, FlexAIImageLoader(tmp_path, glob="**/*.jpg").load()) == [
+        "IMG_1.JPG",
+        "img_2.jpg",
+    ]
+    exact = FlexAIImageLoader(tmp_path, glob="**/*.jpg", case_sensitive=True).load()
+    assert _names(tmp_path, exact) == ["img_2.jpg"]
 
 
 # -- laziness -------------------------------------------------------------------------------
