@@ -32,6 +32,7 @@ from langchain_flexai._cli_common import (
 )
 from langchain_flexai._cli_models import catalog_for, find_prices
 from langchain_flexai._describe_cache import DescribeCache
+from langchain_flexai._file_walk import printable_path
 from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
 from langchain_flexai._urls import classify_url
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
@@ -125,7 +126,7 @@ def usage_line(
 def _stream_answer(model: ChatFlexAI, messages: list[BaseMessage]) -> BaseMessage | None:
     final: BaseMessageChunk | None = None
     for chunk in model.stream(messages):
-        sys.stdout.write(chunk.text)
+        sys.stdout.write(_for_stream(chunk.text, sys.stdout))
         sys.stdout.flush()
         final = chunk if final is None else final + chunk
     sys.stdout.write("\n")
@@ -138,7 +139,7 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
         image = _prepare(source)
     except ImageInputError as error:
         # The error's own source is shortened for logs; a user needs the whole name they typed.
-        raise CliError(f"{source}: {error.detail}", EXIT_IMAGES_FAILED) from None
+        raise CliError(f"{printable_path(source)}: {error.detail}", EXIT_IMAGES_FAILED) from None
     model = _chat_model(args, connection)
     messages: list[BaseMessage] = [
         HumanMessage(content=[{"type": "text", "text": args.prompt}, image.to_content_block()])
@@ -155,9 +156,10 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
                 description=text or None,
                 usage=usage,
             )
-            sys.stdout.write(json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n")
+            line = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
+            sys.stdout.write(_for_stream(line, sys.stdout))
         else:
-            sys.stdout.write(text + "\n")
+            sys.stdout.write(_for_stream(text + "\n", sys.stdout))
     if not text:
         say(no_text_message(reply))
         return EXIT_IMAGES_FAILED
@@ -186,9 +188,9 @@ def _prepared_or_error(source: str) -> DescribeInput:
 def _path_error(path: str, error: OSError) -> CliError:
     """The line for a path on the command line that does not exist or cannot be read (exit 2)."""
     if isinstance(error, FileNotFoundError):
-        return CliError(f"{path}: no such file or directory", EXIT_USAGE)
+        return CliError(f"{printable_path(path)}: no such file or directory", EXIT_USAGE)
     detail = (error.__cause__ if isinstance(error.__cause__, OSError) else error).strerror
-    return CliError(f"{path}: cannot read it: {detail or error}", EXIT_USAGE)
+    return CliError(f"{printable_path(path)}: cannot read it: {detail or error}", EXIT_USAGE)
 
 
 def _check_paths(inputs: list[str]) -> None:
@@ -254,11 +256,13 @@ def _describer(
 
 
 def _text_record(record: DescribeRecord) -> str:
-    lines = [record.source or "(unknown source)"]
-    if record.description is not None:
-        lines.extend(f"  {line}" for line in record.description.splitlines())
+    # The JSON form's texts: file names that are not UTF-8 come escaped (caf\xe9.jpg).
+    shown = record.to_json_dict()
+    lines = [shown["source"] or "(unknown source)"]
+    if shown["description"] is not None:
+        lines.extend(f"  {line}" for line in shown["description"].splitlines())
     else:
-        lines.append(f"  [{record.status}] {_problem_detail(record)}")
+        lines.append(f"  [{record.status}] {printable_path(_problem_detail(record))}")
     return "\n".join(lines) + "\n"
 
 
@@ -268,6 +272,16 @@ def _problem_detail(record: DescribeRecord) -> str:
     return record.error or record.status
 
 
+def _for_stream(text: str, stream: TextIO) -> str:
+    """``text`` as ``stream`` can encode it (a terminal in another encoding gets escapes)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    return text
+
+
 @contextmanager
 def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], None]]:
     if args.out is None:
@@ -275,16 +289,21 @@ def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], Non
         as_json = bool(args.json)
     else:
         try:
-            stream = Path(args.out).open("w", encoding="utf-8", newline="\n")  # noqa: SIM115
+            # backslashreplace: whatever text slips through unescaped, a record is never lost
+            # to a UnicodeEncodeError half-way through a run.
+            stream = Path(args.out).open(  # noqa: SIM115
+                "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+            )
         except OSError as error:
             raise CliError(f"cannot write {args.out}: {error.strerror}", EXIT_USAGE) from None
         as_json = True
 
     def write(record: DescribeRecord) -> None:
         if as_json:
-            stream.write(json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n")
+            text = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
         else:
-            stream.write(_text_record(record))
+            text = _text_record(record)
+        stream.write(_for_stream(text, stream))
         # Flushed per record: a run killed half-way leaves every finished record on disk.
         stream.flush()
 
@@ -309,7 +328,8 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     for folder in empty:
         say(f"no image files under {folder}")
     for problem in report.problems:
-        say(f"{problem.status} {problem.source}: {_problem_detail(problem)}")
+        source = printable_path(problem.source or "(unknown source)")
+        say(f"{problem.status} {source}: {printable_path(_problem_detail(problem))}")
     say(
         f"{report.described} described, {report.cached} from cache, {report.skipped} skipped, "
         f"{report.failed} failed; "

@@ -31,6 +31,26 @@ WalkErrorHandler = Callable[[str, OSError], None]
 """Called with a path and the error when a path or a directory cannot be read."""
 
 
+def printable_path(path: str) -> str:
+    r"""``path`` as text any UTF-8 sink accepts: undecodable bytes written as ``\xNN``.
+
+    On POSIX a file name is bytes; Python decodes the bytes that are not UTF-8 to lone
+    surrogates (``b"caf\xe9.jpg"`` becomes ``"caf\udce9.jpg"``), which open the file again but
+    make ``text.encode("utf-8")`` (a JSON line, a terminal, a vector store) raise. Those bytes
+    are written as backslash escapes instead: the name prints as ``caf\xe9.jpg``. A name that
+    is valid UTF-8 is returned unchanged (the common case costs one ``encode``).
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = os.fsencode(path)  # the bytes the name was decoded from
+        except UnicodeEncodeError:  # a lone surrogate that did not come from a file name
+            return path.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+    return path
+
+
 def normalize_suffixes(suffixes: Iterable[str]) -> frozenset[str]:
     """Lower-case suffixes with a leading dot: ``"JPG"`` and ``".jpg"`` both become ``".jpg"``.
 

@@ -56,6 +56,7 @@ from langchain_flexai._describe_retry import (
     retry_delay,
     without_sdk_retries,
 )
+from langchain_flexai._file_walk import printable_path
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai._rate_limit import RequestRateLimiter
 from langchain_flexai.errors import ImageInputError
@@ -155,9 +156,10 @@ class DescribeRecord:
     """The outcome for one input image, JSONL-friendly through :meth:`to_json_dict`."""
 
     source: str | None
-    """The image's path (or other source name), when known."""
+    """The image's path (or other source name), when known: as the file system gave it, so it
+    opens the file again (the JSON form escapes names that are not valid UTF-8)."""
     sha256: str | None
-    """Hex SHA-256 of the image bytes sent (the resume key with model and prompt)."""
+    """Hex SHA-256 of the image bytes sent (the image half of the resume key)."""
     description: str | None = None
     """The model's answer text; None when there is no answer."""
     usage: TokenUsage | None = None
@@ -182,17 +184,36 @@ class DescribeRecord:
         return "failed" if self.reason in ("request_failed", "empty_answer") else "skipped"
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready values (no image bytes)."""
+        r"""The record as JSON-ready values (no image bytes), encodable as UTF-8.
+
+        A file name that is not valid UTF-8 has its undecodable bytes written as ``\xNN``
+        (``caf\xe9.jpg``), so the record can go to any UTF-8 file or terminal; so does any
+        other text that could not be encoded.
+        """
         return {
-            "source": self.source,
+            "source": printable_path(self.source) if self.source is not None else None,
             "sha256": self.sha256,
             "status": self.status,
-            "description": self.description,
+            "description": _encodable(self.description),
             "usage": self.usage.as_dict() if self.usage else None,
             "cached": self.cached,
-            "error": self.error,
+            "error": _encodable(self.error),
             "reason": self.reason,
         }
+
+
+def _encodable(text: str | None) -> str | None:
+    r"""``text`` with lone surrogates written as backslash escapes: UTF-8 encoding cannot fail.
+
+    Lone surrogates come from a JSON ``"\ud800"`` escape in an answer, or a file name in an error.
+    """
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return printable_path(text)
+    return text
 
 
 @dataclass(frozen=True)

@@ -505,3 +505,74 @@ class TestResumeKey:
         )
         assert chat_requests(emulator) == []
         assert out_file.read_text() == '{"status": "described"}\n'  # the last run's records stay
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX byte file names")
+class TestNonUtf8Names:
+    """A file name that is not UTF-8 is written escaped and the run goes on (and resumes)."""
+
+    @pytest.fixture
+    def folder(self, tmp_path: Path) -> Path:
+        folder = tmp_path / "photos"
+        folder.mkdir()
+        raw = os.fsencode(folder)
+        data = SUNSET.read_bytes()
+        for name in (b"a.jpg", b"caf\xe9.jpg", b"z.jpg"):
+            Path(os.fsdecode(raw + b"/" + name)).write_bytes(data)
+        Path(os.fsdecode(raw + b"/bad\xff.jpg")).write_bytes(b"\xff\xd8 not a jpeg")
+        return folder
+
+    def names(self, folder: Path) -> list[str]:
+        return [f"{folder}/{n}" for n in ("a.jpg", "bad\\xff.jpg", "caf\\xe9.jpg", "z.jpg")]
+
+    def test_json_lines_and_resume(
+        self, folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "c.jsonl"
+        argv = ["describe", str(folder), "--emulator", "--out", str(out_file), "--resume"]
+        code, out, err = run(argv, capsys)
+        assert (code, out) == (1, "")  # the corrupt file; every other one described
+        rows = [json.loads(line) for line in out_file.read_bytes().decode("utf-8").splitlines()]
+        assert [r["source"] for r in rows] == self.names(folder)
+        assert [r["status"] for r in rows] == ["described", "skipped", "described", "described"]
+        lines = err.splitlines()
+        assert lines[0].startswith(f"flexai-vision: skipped {folder}/bad\\xff.jpg: ")
+        code, _, _ = run(argv, capsys)  # --resume goes past the same file
+        assert code == 1
+        rows = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+        assert [r["status"] for r in rows] == ["cached", "skipped", "cached", "cached"]
+
+    @pytest.mark.parametrize("mode", [["--json"], []], ids=["json", "text"])
+    def test_stdout(
+        self, folder: Path, mode: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = run(["describe", str(folder), "--emulator", *mode], capsys)
+        assert code == 1
+        out.encode("utf-8")
+        if mode:
+            assert [json.loads(line)["source"] for line in out.splitlines()] == self.names(folder)
+        else:
+            shown = [line for line in out.splitlines() if not line.startswith("  ")]
+            assert shown == self.names(folder)
+
+    def test_through_a_real_process(self, folder: Path, tmp_path: Path) -> None:
+        # A real stdout (a pipe), as in `flexai-vision describe photos/ --json > captions.jsonl`.
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "langchain_flexai",
+                "describe",
+                str(folder),
+                "--emulator",
+                "--json",
+            ],
+            capture_output=True,
+            cwd=ROOT,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        rows = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+        assert [r["source"] for r in rows] == self.names(folder)
+        assert b"Traceback" not in result.stderr

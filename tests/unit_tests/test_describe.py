@@ -483,3 +483,25 @@ def test_invalid_describer_options() -> None:
         ImageDescriber(CountingModel(), max_concurrency=0)
     with pytest.raises(TypeError, match="prompt must be a str"):
         ImageDescriber(CountingModel(), prompt=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("photos/caf\udce9.jpg", "photos/caf\\xe9.jpg"),  # b"caf\xe9.jpg" as os.fsdecode gives it
+        ("photos/ok é.jpg", "photos/ok é.jpg"),
+        ("lone \ud800", "lone \\ud800"),
+        (None, None),
+    ],
+)
+def test_json_records_encode_as_utf8_whatever_the_names(
+    source: str | None, shown: str | None
+) -> None:
+    record = DescribeRecord(
+        source=source, sha256=None, description="answer \ud83d", error=None, reason=None
+    )
+    data = record.to_json_dict()
+    assert data["source"] == shown
+    assert data["description"] == "answer \\ud83d"
+    json.dumps(data, ensure_ascii=False).encode("utf-8")
+    assert record.source == source  # the Python object keeps the name that opens the file

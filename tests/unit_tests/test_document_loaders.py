@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pathlib
 import sys
@@ -404,6 +405,39 @@ async def test_a_tree_deeper_than_the_recursion_limit_loads(tmp_path: Path, how:
     finally:
         remove_deep_tree(tmp_path, depth)
     assert [d.metadata["source"] for d in docs] == [made[1], made[0]]
+
+
+def _non_utf8_file(folder: Path, raw_name: bytes, data: bytes) -> str:
+    """A file whose name is not valid UTF-8 (POSIX names are bytes); returns its str path."""
+    path = os.path.join(os.fsencode(folder), raw_name)  # noqa: PTH118 - bytes path
+    with open(path, "wb") as handle:  # noqa: PTH123 - bytes path
+        handle.write(data)
+    return os.fsdecode(path)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX byte file names")
+@pytest.mark.parametrize("how", LOAD_METHODS)
+async def test_non_utf8_names_load_and_their_metadata_is_utf8(tmp_path: Path, how: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(buffer, "PNG")
+    raw_names = [b"caf\xe9.png", b"\xff\xfe.png", "ok é.png".encode(), b"mixed-\xc3\xa9-\x80.png"]
+    for raw in raw_names:
+        _non_utf8_file(tmp_path, raw, buffer.getvalue())
+    docs = await _collect(FlexAIImageLoader(tmp_path, on_error="raise"), how)
+    sources = [d.metadata["source"] for d in docs]
+    expected = sorted(os.fsdecode(raw) for raw in raw_names)  # the walk's order: by str name
+    assert sources == [
+        str(tmp_path / os.fsencode(n).decode("utf-8", "backslashreplace")) for n in expected
+    ]
+    assert {d.metadata["file_name"] for d in docs} == {
+        "caf\\xe9.png",
+        "\\xff\\xfe.png",
+        "ok é.png",
+        "mixed-é-\\x80.png",
+    }
+    for doc in docs:  # any UTF-8 sink takes the whole Document
+        json.dumps(doc.metadata, ensure_ascii=False).encode("utf-8")
+        doc.page_content.encode("utf-8")
 
 
 def test_glob_matches_upper_case_names_unless_case_sensitive(tmp_path: Path) -> None:
