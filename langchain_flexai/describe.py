@@ -10,11 +10,11 @@ what it is given).
 
 FlexAI has no batch endpoint, so bulk work is client-side fan-out. Retries are this module's: a
 model built on the openai SDK (``ChatFlexAI``) is run with the SDK's own retries off, because
-those would send requests the rate limiter never sees. 429, 5xx, timeouts and connection errors
-are asked again with backoff (``Retry-After`` honoured); a 429 pauses the whole run, not only the
-image that got it. Errors that no retry can fix (401 bad key, 402 credit exhausted, 403, an
-unknown or text-only model, a server still unreachable or still rate-limiting after every retry)
-stop the run instead of failing every image one by one.
+those would send requests the rate limiter never sees. 429, 5xx, timeouts, connection errors and
+streams cut mid-answer are asked again with backoff (``Retry-After`` honoured); a 429 pauses the
+whole run, not only the image that got it. Errors that no retry can fix (401 bad key, 402 credit
+exhausted, 403, an unknown or text-only model, a server still unreachable or still rate-limiting
+after every retry) stop the run instead of failing every image one by one.
 
 Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
 :meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
@@ -468,10 +468,11 @@ class ImageDescriber:
                 ...). A run killed half-way and started again sends no request for images
                 already described; a run against another server or with other settings does.
             detail: Image ``detail`` hint (``"auto"``, ``"low"``, ``"high"``), or None.
-            max_retries: Times an image is asked again after a 429, a 5xx, a timeout or a
-                connection error, with exponential backoff or the ``Retry-After`` the server
-                sent (a 429 pauses the whole run). Replaces the openai SDK's own retries, which
-                are turned off for the run so that every attempt passes the rate limiter.
+            max_retries: Times an image is asked again after a 429, a 5xx, a timeout, a
+                connection error or a stream cut mid-answer (``streaming=True`` models), with
+                exponential backoff or the ``Retry-After`` the server sent (a 429 pauses the
+                whole run). Replaces the openai SDK's own retries, which are turned off for
+                the run so that every attempt passes the rate limiter.
             on_progress: Called with a :class:`DescribeProgress` after every record.
             show_progress: Show a tqdm bar (extra ``progress``): described / cached / skipped /
                 failed counts, rate and ETA.

@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage
 
 from langchain_flexai import describe as describe_module
 from langchain_flexai._describe_retry import format_seconds, without_sdk_retries
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.describe import (
     DescribeProgress,
@@ -320,6 +321,37 @@ def test_rate_limited_request_is_retried_after_retry_after(tmp_path: Path) -> No
     assert record.status == "described"
     assert len(model.requests) == 3
     assert describer.report.requests == 3
+
+
+def test_a_stream_cut_mid_answer_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.0)
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    error = FlexAIStreamInterruptedError("FlexAI's stream broke after 3 chunks: truncated")
+    model = CountingModel(
+        fail_for={image.sha256 or "": error}, failures_left={image.sha256 or "": 2}
+    )
+    describer = ImageDescriber(model)
+    (record,) = describer.describe([image])
+    assert record.status == "described"
+    assert len(model.requests) == 3
+
+
+def test_a_stream_cut_every_time_fails_that_image_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.0)
+    images = [prepare_image(p) for p in _folder(tmp_path, 2)]
+    error = FlexAIStreamInterruptedError("FlexAI's stream broke after 3 chunks: truncated")
+    model = CountingModel(fail_for={images[0].sha256 or "": error})
+    describer = ImageDescriber(model, max_retries=2, max_concurrency=1)
+    records = list(describer.describe(images))
+    assert [r.status for r in records] == ["failed", "described"]
+    assert records[0].error == (
+        "FlexAIStreamInterruptedError: FlexAI's stream broke after 3 chunks: truncated"
+    )
+    assert model.image_counts() == {images[0].sha256: 3, images[1].sha256: 1}
 
 
 def test_rate_limit_after_every_retry_stops_the_run(tmp_path: Path) -> None:
