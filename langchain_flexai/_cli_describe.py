@@ -34,7 +34,7 @@ from langchain_flexai._cli_models import catalog_for, find_prices
 from langchain_flexai._describe_cache import DescribeCache
 from langchain_flexai._file_walk import printable_path
 from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
-from langchain_flexai._urls import classify_url
+from langchain_flexai._urls import classify_url, url_scheme
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.describe import (
     EMULATOR_ENDPOINT,
@@ -47,7 +47,7 @@ from langchain_flexai.describe import (
     no_text_message,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader
-from langchain_flexai.errors import ImageInputError
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import PreparedImage, prepare_image
 
 CACHE_SUFFIX = ".cache.sqlite"
@@ -95,9 +95,34 @@ def _single(args: argparse.Namespace) -> bool:
     return _is_url(only) or not Path(only).is_dir()
 
 
+def _refuse_scheme(source: str) -> None:
+    """Refuse a URL FlexAI cannot be given, in a shell user's words.
+
+    ``prepare_image`` words its refusal for Python callers (pass a ``pathlib.Path``); on a
+    command line, the advice is the address or the file to type instead.
+
+    Raises:
+        ImageInputError: ``UNSUPPORTED_URL`` for any scheme but https and data.
+    """
+    if classify_url(source) != "other_scheme":
+        return
+    scheme = (url_scheme(source) or "").lower()
+    if scheme == "http":
+        why = (
+            "FlexAI needs https:// image URLs, http:// is not accepted; give the https:// "
+            "address, or download the image and give the file"
+        )
+    elif scheme == "file":
+        why = "give the file's path (photos/cat.jpg), not a file:// URL"
+    else:
+        why = f"{scheme}: URLs are not accepted; give an https:// URL or a local file"
+    raise ImageInputError(why, reason=ImageErrorReason.UNSUPPORTED_URL, source=source)
+
+
 def _prepare(source: str) -> PreparedImage:
     # A command-line argument is the user's own input: prepare_image is the trusted door. Local
     # names go in as Paths so that a missing file reads "cannot read", not "invalid base64".
+    _refuse_scheme(source)
     return prepare_image(source if _is_url(source) else Path(source))
 
 

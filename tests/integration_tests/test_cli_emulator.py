@@ -576,3 +576,21 @@ class TestNonUtf8Names:
         rows = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
         assert [r["source"] for r in rows] == self.names(folder)
         assert b"Traceback" not in result.stderr
+
+
+def test_bulk_records_speak_to_shell_users(
+    emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["describe", str(SUNSET), "http://example.com/a.png", "file:///tmp/b.png", "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["status"], r["reason"]) for r in records] == [
+        ("described", None),
+        ("skipped", "unsupported_url"),
+        ("skipped", "unsupported_url"),
+    ]
+    assert records[1]["error"].startswith("FlexAI needs https:// image URLs")
+    assert records[2]["error"] == "give the file's path (photos/cat.jpg), not a file:// URL"
+    assert "pathlib" not in out + err
+    assert len(chat_requests(emulator)) == 1  # nothing sent for the refused URLs
