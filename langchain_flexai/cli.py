@@ -149,10 +149,7 @@ def _check_describe_args(args: argparse.Namespace) -> None:
     if args.resume and args.out is None:
         parser.error("--resume needs --out FILE.jsonl (the resume cache is kept next to it)")
     if args.stream and (
-        len(args.inputs) != 1
-        or args.out is not None
-        or args.json
-        or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
+        len(args.inputs) != 1 or args.out is not None or args.json or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
     ):
         # One rule for every case: a folder is many images, even when it holds one.
         parser.error(STREAM_RULE)
