@@ -14,6 +14,7 @@ import argparse
 import importlib.util
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -32,7 +33,7 @@ from langchain_flexai._cli_common import (
 )
 from langchain_flexai._cli_models import catalog_for, find_prices
 from langchain_flexai._describe_cache import DescribeCache
-from langchain_flexai._file_walk import printable_path
+from langchain_flexai._file_walk import check_root, printable_path
 from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
 from langchain_flexai._urls import classify_url, url_scheme
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
@@ -224,11 +225,9 @@ def _check_paths(inputs: list[str]) -> None:
         if _is_url(item):
             continue
         try:
-            if Path(item).is_dir():
+            if stat.S_ISDIR(check_root(item).st_mode):
                 with os.scandir(item):  # listable: the walk will not fail at its first step
                     pass
-            else:
-                Path(item).stat()
         except OSError as error:
             raise _path_error(item, error) from None
 

@@ -134,6 +134,15 @@ def _json_ready(value: object) -> object:
     return repr(value)
 
 
+def _canonical_json(settings: dict[str, Any]) -> str:
+    try:
+        return json.dumps(settings, sort_keys=True, separators=(",", ":"), default=_json_ready)
+    except (TypeError, ValueError):
+        # Keys json cannot sort (mixed types) or a cycle: a stable text all the same. A setting
+        # that has no stable text only makes the cache miss, never answer for another request.
+        return json.dumps(repr(sorted(settings.items(), key=lambda item: str(item[0]))))
+
+
 def request_settings(model: BaseChatModel, detail: str | None) -> dict[str, Any]:
     """The request parameters of ``model`` that change an answer, plus ``detail`` and policy.
 
@@ -185,9 +194,7 @@ class RequestIdentity:
             endpoint=endpoint if endpoint is not None else endpoint_identity(model),
             model=model_id,
             prompt_sha256=prompt_key(prompt),
-            settings_json=json.dumps(
-                settings, sort_keys=True, separators=(",", ":"), default=_json_ready
-            ),
+            settings_json=_canonical_json(settings),
         )
 
     def to_json(self) -> str:

@@ -173,6 +173,23 @@ def root_error(path: str, error: OSError) -> OSError:
     return result
 
 
+def check_root(path: str) -> os.stat_result:
+    """The ``stat`` of a path given to walk, checked to exist and be readable.
+
+    Raises:
+        OSError: From :func:`root_error`: the path does not exist, or cannot be read (a file
+            without read permission; a directory that cannot be listed is found when listed).
+    """
+    try:
+        info = os.stat(path)  # noqa: PTH116 - str paths throughout, for speed
+    except OSError as error:
+        raise root_error(path, error) from error
+    if stat.S_ISREG(info.st_mode) and not os.access(path, os.R_OK):
+        denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        raise root_error(path, denied)
+    return info
+
+
 def iter_files(
     paths: Iterable[str | os.PathLike[str]],
     walk_filter: WalkFilter,
@@ -195,13 +212,7 @@ def iter_files(
             ``on_error`` does: that is a wrong argument, not a bad file. Every path is checked
             before the first one is yielded. See :func:`root_error`.
     """
-    roots: list[tuple[str, os.stat_result]] = []
-    for root in paths:
-        root_path = os.fspath(root)
-        try:
-            roots.append((root_path, os.stat(root_path)))  # noqa: PTH116 - str paths, for speed
-        except OSError as error:
-            raise root_error(root_path, error) from error
+    roots = [(os.fspath(root), check_root(os.fspath(root))) for root in paths]
     # Directory identities (device, inode) already walked: a symlink loop, or two roots that
     # overlap, walk each real directory once.
     seen_dirs: set[tuple[int, int]] = set()

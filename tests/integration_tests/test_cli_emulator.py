@@ -21,6 +21,7 @@ import pytest
 from langchain_flexai import cli
 from langchain_flexai.testing import DEFAULT_CATALOG, FlexAIEmulator, RecordedRequest
 from tests.integration_tests import _target
+from tests.unit_tests.loader_samples import make_deep_tree, remove_deep_tree
 
 pytestmark = pytest.mark.skipif(_target.LIVE, reason="checks the emulator's exact answers")
 
@@ -594,3 +595,21 @@ def test_bulk_records_speak_to_shell_users(
     assert records[2]["error"] == "give the file's path (photos/cat.jpg), not a file:// URL"
     assert "pathlib" not in out + err
     assert len(chat_requests(emulator)) == 1  # nothing sent for the refused URLs
+
+
+def test_a_folder_deeper_than_the_recursion_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    depth = max(1200, sys.getrecursionlimit() + 200)
+    data = SUNSET.read_bytes()
+    made = make_deep_tree(tmp_path, depth, {0: data, depth: data})
+    try:
+        code, out, err = run(["describe", str(tmp_path), "--emulator", "--json"], capsys)
+    finally:
+        remove_deep_tree(tmp_path, depth)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["source"], r["status"]) for r in records] == [
+        (made[1], "described"),
+        (made[0], "described"),
+    ]

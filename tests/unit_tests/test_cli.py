@@ -262,6 +262,19 @@ class TestMissingPaths:
         )
         assert out.read_text() == "earlier records\n"
 
+    def test_a_file_that_cannot_be_read(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        secret = tmp_path / "secret.png"
+        Image.new("RGB", (8, 8)).save(secret)
+        monkeypatch.setattr(os, "access", lambda p, mode: p != str(secret))
+        for argv in (["describe", str(secret)], ["describe", str(secret), str(secret), "--json"]):
+            assert run(argv, capsys) == (
+                2,
+                "",
+                f"flexai-vision: {secret}: cannot read it: Permission denied\n",
+            )
+
     def test_a_folder_that_cannot_be_listed(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

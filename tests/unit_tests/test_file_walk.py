@@ -126,6 +126,23 @@ def test_an_unreadable_root_is_an_error(tmp_path: Path, monkeypatch: pytest.Monk
     assert str(info.value) == f"[Errno 13] cannot load images from it: Permission denied: '{root}'"
 
 
+def test_an_unreadable_root_file_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.access, not chmod: the tests may run as root, who reads everything.
+    _touch(tmp_path, "a.jpg", "secret.jpg")
+    secret = str(tmp_path / "secret.jpg")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: p != secret and real_access(p, mode))
+    with pytest.raises(PermissionError) as info:
+        _walk([tmp_path / "a.jpg", tmp_path / "secret.jpg"])
+    assert str(info.value) == (
+        f"[Errno 13] cannot load images from it: Permission denied: '{secret}'"
+    )
+    # Inside a walked folder the same file is the handler's business (it is opened later).
+    assert _rel(tmp_path, _walk([tmp_path])) == ["a.jpg", "secret.jpg"]
+
+
 def test_unreadable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _touch(tmp_path, "a.jpg", "locked/b.jpg", "z/c.jpg")
     real_scandir = os.scandir
