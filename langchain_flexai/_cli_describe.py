@@ -151,11 +151,15 @@ def usage_line(
 
 def _stream_answer(model: ChatFlexAI, messages: list[BaseMessage]) -> BaseMessage | None:
     final: BaseMessageChunk | None = None
-    for chunk in model.stream(messages):
-        sys.stdout.write(_for_stream(chunk.text, sys.stdout))
+    try:
+        for chunk in model.stream(messages):
+            sys.stdout.write(_for_stream(chunk.text, sys.stdout))
+            sys.stdout.flush()
+            final = chunk if final is None else final + chunk
+    finally:
+        # Also after a cut stream: the error line then starts on a line of its own.
+        sys.stdout.write("\n")
         sys.stdout.flush()
-        final = chunk if final is None else final + chunk
-    sys.stdout.write("\n")
     return final
 
 

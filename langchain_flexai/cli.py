@@ -39,6 +39,7 @@ from langchain_flexai._cli_common import (
 )
 from langchain_flexai._describe_cache import DescribeCacheError
 from langchain_flexai._version import __version__
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError
 from langchain_flexai.catalog import DEFAULT_BASE_URL, FlexAICatalogError
 from langchain_flexai.describe import DEFAULT_PROMPT
 
@@ -194,6 +195,9 @@ def _run(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read the model catalog: {error}", EXIT_API) from None
         except DescribeCacheError as error:
             raise CliError(str(error), EXIT_USAGE) from None
+        except FlexAIStreamInterruptedError as error:
+            # A streamed single answer cut mid-way (bulk runs retry it): truncated, say so.
+            raise CliError(str(error), EXIT_API) from None
 
 
 class _SayHandler(logging.Handler):

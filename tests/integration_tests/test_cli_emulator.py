@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -613,3 +614,18 @@ def test_a_folder_deeper_than_the_recursion_limit(
         (made[1], "described"),
         (made[0], "described"),
     ]
+
+
+@pytest.mark.parametrize("mode", ["abort", "close"])
+def test_a_streamed_answer_cut_mid_way_is_one_line_and_exit_3(
+    emulator: FlexAIEmulator, mode: Literal["abort", "close"], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.faults.cut_stream_after = 3
+    emulator.faults.cut_stream_mode = mode
+    code, out, err = run(["describe", str(SUNSET)], capsys)
+    assert code == 3
+    assert out.endswith("\n")  # the truncated text, then a line break before the error
+    assert err.startswith("flexai-vision: FlexAI's stream ")
+    assert "the answer is truncated" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
