@@ -33,7 +33,12 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
-from langchain_flexai._file_walk import PathPattern, WalkFilter, normalize_suffixes
+from langchain_flexai._file_walk import (
+    PathPattern,
+    WalkFilter,
+    normalize_suffixes,
+    printable_path,
+)
 from langchain_flexai._image_documents import (
     document_to_message,
     image_document,
@@ -278,10 +283,12 @@ class FlexAIImageLoader(BaseLoader):
         if self.on_error == "raise":
             raise error if error is not None else ValueError(f"{source}: {message}")
         self._skipped.append(SkippedFile(source, reason, message))
+        # Escaped: a warning or log line may go to a strict UTF-8 file (non-UTF-8 file names).
+        shown = printable_path(source) if source is not None else None
         if self.on_error == "warn":
-            warnings.warn(f"skipped {source}: {message}", ImageSkippedWarning, stacklevel=3)
+            warnings.warn(f"skipped {shown}: {message}", ImageSkippedWarning, stacklevel=3)
         else:
-            logger.info("skipped %s: %s", source, message)
+            logger.info("skipped %s: %s", shown, message)
 
     def _input_problem(self, item: SkippedImage) -> None:
         error = item.error

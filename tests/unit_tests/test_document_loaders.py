@@ -440,6 +440,22 @@ async def test_non_utf8_names_load_and_their_metadata_is_utf8(tmp_path: Path, ho
         doc.page_content.encode("utf-8")
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX byte file names")
+def test_a_skipped_non_utf8_name_warns_in_utf8_and_keeps_the_real_path(tmp_path: Path) -> None:
+    real = _non_utf8_file(tmp_path, b"bad\xff.png", b"not a png")
+    with pytest.warns(ImageSkippedWarning) as caught:
+        assert FlexAIImageLoader(tmp_path).load() == []
+    (warning,) = caught
+    message = str(warning.message)
+    assert message.startswith(f"skipped {tmp_path}/bad\\xff.png: ")
+    message.encode("utf-8")
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    loader.load()
+    (skipped,) = loader.skipped
+    assert skipped.source == real
+    assert Path(real).read_bytes() == b"not a png"  # the path in the record opens the file
+
+
 def test_glob_matches_upper_case_names_unless_case_sensitive(tmp_path: Path) -> None:
     for name in ("IMG_1.JPG", "img_2.jpg", "IMG_3.png"):
         save_image(tmp_path / name, (4, 4))
