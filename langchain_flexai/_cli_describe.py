@@ -156,10 +156,12 @@ def _stream_answer(model: ChatFlexAI, messages: list[BaseMessage]) -> BaseMessag
             sys.stdout.write(_for_stream(chunk.text, sys.stdout))
             sys.stdout.flush()
             final = chunk if final is None else final + chunk
-    finally:
-        # Also after a cut stream: the error line then starts on a line of its own.
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+    except BaseException:
+        if final is not None:  # a stream cut mid-answer: end the truncated text's line
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        raise
+    sys.stdout.write("\n")
     return final
 
 
