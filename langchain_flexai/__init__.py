@@ -18,6 +18,7 @@ from langchain_flexai.catalog import (
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.content import ImageStats, prepare_messages
 from langchain_flexai.describe import (
+    DescribeCacheError,
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
@@ -41,6 +42,7 @@ from langchain_flexai.tools import FlexAIVisionTool, tool_image_content
 __all__ = [
     "ChatFlexAI",
     "CostEstimate",
+    "DescribeCacheError",
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -30,11 +32,14 @@ from langchain_flexai._cli_common import (
     say,
 )
 from langchain_flexai._cli_models import catalog_for, find_prices
+from langchain_flexai._describe_cache import DescribeCache
+from langchain_flexai._file_walk import check_root, printable_path
 from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
-from langchain_flexai._urls import classify_url
+from langchain_flexai._urls import classify_url, url_scheme
 from langchain_flexai.capabilities import image_refusal
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.describe import (
+    EMULATOR_ENDPOINT,
     DescribeInput,
     DescribeRecord,
     ImageDescriber,
@@ -44,7 +49,7 @@ from langchain_flexai.describe import (
     no_text_message,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader
-from langchain_flexai.errors import ImageInputError
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import PreparedImage, prepare_image
 from langchain_flexai.profiles import VISION_MODELS
 
@@ -95,9 +100,34 @@ def _single(args: argparse.Namespace) -> bool:
     return _is_url(only) or not Path(only).is_dir()
 
 
+def _refuse_scheme(source: str) -> None:
+    """Refuse a URL FlexAI cannot be given, in a shell user's words.
+
+    ``prepare_image`` words its refusal for Python callers (pass a ``pathlib.Path``); on a
+    command line, the advice is the address or the file to type instead.
+
+    Raises:
+        ImageInputError: ``UNSUPPORTED_URL`` for any scheme but https and data.
+    """
+    if classify_url(source) != "other_scheme":
+        return
+    scheme = (url_scheme(source) or "").lower()
+    if scheme == "http":
+        why = (
+            "FlexAI needs https:// image URLs, http:// is not accepted; give the https:// "
+            "address, or download the image and give the file"
+        )
+    elif scheme == "file":
+        why = "give the file's path (photos/cat.jpg), not a file:// URL"
+    else:
+        why = f"{scheme}: URLs are not accepted; give an https:// URL or a local file"
+    raise ImageInputError(why, reason=ImageErrorReason.UNSUPPORTED_URL, source=source)
+
+
 def _prepare(source: str) -> PreparedImage:
     # A command-line argument is the user's own input: prepare_image is the trusted door. Local
     # names go in as Paths so that a missing file reads "cannot read", not "invalid base64".
+    _refuse_scheme(source)
     return prepare_image(source if _is_url(source) else Path(source))
 
 
@@ -125,10 +155,16 @@ def usage_line(
 
 def _stream_answer(model: ChatFlexAI, messages: list[BaseMessage]) -> BaseMessage | None:
     final: BaseMessageChunk | None = None
-    for chunk in model.stream(messages):
-        sys.stdout.write(chunk.text)
-        sys.stdout.flush()
-        final = chunk if final is None else final + chunk
+    try:
+        for chunk in model.stream(messages):
+            sys.stdout.write(_for_stream(chunk.text, sys.stdout))
+            sys.stdout.flush()
+            final = chunk if final is None else final + chunk
+    except BaseException:
+        if final is not None:  # a stream cut mid-answer: end the truncated text's line
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        raise
     sys.stdout.write("\n")
     return final
 
@@ -139,7 +175,7 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
         image = _prepare(source)
     except ImageInputError as error:
         # The error's own source is shortened for logs; a user needs the whole name they typed.
-        raise CliError(f"{source}: {error.detail}", EXIT_IMAGES_FAILED) from None
+        raise CliError(f"{printable_path(source)}: {error.detail}", EXIT_IMAGES_FAILED) from None
     model = _chat_model(args, connection)
     messages: list[BaseMessage] = [
         HumanMessage(content=[{"type": "text", "text": args.prompt}, image.to_content_block()])
@@ -156,9 +192,10 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
                 description=text or None,
                 usage=usage,
             )
-            sys.stdout.write(json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n")
+            line = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
+            sys.stdout.write(_for_stream(line, sys.stdout))
         else:
-            sys.stdout.write(text + "\n")
+            sys.stdout.write(_for_stream(text + "\n", sys.stdout))
     if not text:
         say(no_text_message(reply))
         return EXIT_IMAGES_FAILED
@@ -184,14 +221,41 @@ def _prepared_or_error(source: str) -> DescribeInput:
         return error
 
 
+def _path_error(path: str, error: OSError) -> CliError:
+    """The line for a path on the command line that does not exist or cannot be read (exit 2)."""
+    if isinstance(error, FileNotFoundError):
+        return CliError(f"{printable_path(path)}: no such file or directory", EXIT_USAGE)
+    detail = (error.__cause__ if isinstance(error.__cause__, OSError) else error).strerror
+    return CliError(f"{printable_path(path)}: cannot read it: {detail or error}", EXIT_USAGE)
+
+
+def _check_paths(inputs: list[str]) -> None:
+    """Refuse a missing path before anything is sent or written (a typo is not a bad image)."""
+    for item in inputs:
+        if _is_url(item):
+            continue
+        try:
+            if stat.S_ISDIR(check_root(item).st_mode):
+                with os.scandir(item):  # listable: the walk will not fail at its first step
+                    pass
+        except OSError as error:
+            raise _path_error(item, error) from None
+
+
 def _path_inputs(path: str) -> Iterator[DescribeInput]:
     """A file's or folder's images, as the loader would find and prepare them."""
     loader = FlexAIImageLoader(path, on_error="skip")
-    with closing(
-        iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
-    ) as prepared:
-        for item in prepared:
-            yield item.image if isinstance(item, LoadedImage) else item
+    try:
+        with closing(
+            iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
+        ) as prepared:
+            for item in prepared:
+                yield item.image if isinstance(item, LoadedImage) else item
+    except OSError as error:
+        if error.filename != path:
+            raise
+        # The folder cannot be listed (or vanished since it was checked).
+        raise _path_error(path, error) from None
 
 
 def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInput]:
@@ -209,7 +273,9 @@ def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInpu
             empty.append(item)
 
 
-def _describer(args: argparse.Namespace, model: ChatFlexAI) -> ImageDescriber:
+def _describer(
+    args: argparse.Namespace, model: ChatFlexAI, connection: Connection
+) -> ImageDescriber:
     return ImageDescriber(
         model,
         args.prompt,
@@ -218,15 +284,19 @@ def _describer(args: argparse.Namespace, model: ChatFlexAI) -> ImageDescriber:
         # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched).
         cache_path=f"{args.out}{CACHE_SUFFIX}" if args.resume else None,
         show_progress=_progress_wanted(args),
+        # --emulator: one endpoint in the resume key, whatever port it got this run.
+        endpoint=EMULATOR_ENDPOINT if connection.emulated else None,
     )
 
 
 def _text_record(record: DescribeRecord) -> str:
-    lines = [record.source or "(unknown source)"]
-    if record.description is not None:
-        lines.extend(f"  {line}" for line in record.description.splitlines())
+    # The JSON form's texts: file names that are not UTF-8 come escaped (caf\xe9.jpg).
+    shown = record.to_json_dict()
+    lines = [shown["source"] or "(unknown source)"]
+    if shown["description"] is not None:
+        lines.extend(f"  {line}" for line in shown["description"].splitlines())
     else:
-        lines.append(f"  [{record.status}] {_problem_detail(record)}")
+        lines.append(f"  [{record.status}] {printable_path(_problem_detail(record))}")
     return "\n".join(lines) + "\n"
 
 
@@ -236,6 +306,16 @@ def _problem_detail(record: DescribeRecord) -> str:
     return record.error or record.status
 
 
+def _for_stream(text: str, stream: TextIO) -> str:
+    """``text`` as ``stream`` can encode it (a terminal in another encoding gets escapes)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    return text
+
+
 @contextmanager
 def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], None]]:
     if args.out is None:
@@ -243,16 +323,21 @@ def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], Non
         as_json = bool(args.json)
     else:
         try:
-            stream = Path(args.out).open("w", encoding="utf-8", newline="\n")  # noqa: SIM115
+            # backslashreplace: whatever text slips through unescaped, a record is never lost
+            # to a UnicodeEncodeError half-way through a run.
+            stream = Path(args.out).open(  # noqa: SIM115
+                "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+            )
         except OSError as error:
             raise CliError(f"cannot write {args.out}: {error.strerror}", EXIT_USAGE) from None
         as_json = True
 
     def write(record: DescribeRecord) -> None:
         if as_json:
-            stream.write(json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n")
+            text = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
         else:
-            stream.write(_text_record(record))
+            text = _text_record(record)
+        stream.write(_for_stream(text, stream))
         # Flushed per record: a run killed half-way leaves every finished record on disk.
         stream.flush()
 
@@ -265,7 +350,10 @@ def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], Non
 
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     model = _chat_model(args, connection)
-    describer = _describer(args, model)
+    describer = _describer(args, model, connection)
+    if describer.cache_path is not None:
+        # Refuse an unusable cache before --out is opened (and truncated): its records stay.
+        DescribeCache(describer.cache_path).close()
     empty: list[str] = []
     with _writer(args) as write:
         for record in describer.describe(_inputs(args, empty)):
@@ -274,7 +362,8 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     for folder in empty:
         say(f"no image files under {folder}")
     for problem in report.problems:
-        say(f"{problem.status} {problem.source}: {_problem_detail(problem)}")
+        source = printable_path(problem.source or "(unknown source)")
+        say(f"{problem.status} {source}: {printable_path(_problem_detail(problem))}")
     say(
         f"{report.described} described, {report.cached} from cache, {report.skipped} skipped, "
         f"{report.failed} failed; "
@@ -287,11 +376,13 @@ def run_describe(args: argparse.Namespace, connection: Connection) -> int:
     """Describe the images ``args`` names; returns the exit code.
 
     Raises:
-        CliError: A single image cannot be used, ``--out`` cannot be written, or the catalog
-            lists the model as text-only.
+        CliError: A path does not exist or cannot be listed (exit 2, before anything is sent),
+            a single image cannot be used, ``--out`` cannot be written, or the catalog lists
+            the model as text-only.
         openai.OpenAIError: An error no image can avoid (bad key, no credit, unreachable or
             still rate-limited after every retry).
     """
+    _check_paths(args.inputs)
     if _single(args):
         return _describe_one(args, connection)
     return _describe_many(args, connection)

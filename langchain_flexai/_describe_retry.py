@@ -1,8 +1,10 @@
 """Retry decisions of a describe run: what is worth asking again, after how long, what stops it.
 
 Knows the openai SDK's error classes and HTTP statuses (429, 408 and 5xx are retried, with
-``Retry-After`` honoured or exponential backoff; 401/402/403, an unknown or text-only model, and
-a server still rate-limiting or unreachable after every retry stop the run), and how to turn off
+``Retry-After`` honoured or exponential backoff, and so are connection errors, timeouts and a
+stream cut mid-answer, :class:`~langchain_flexai.api_errors.FlexAIStreamInterruptedError`: all
+transient; 401/402/403, an unknown or text-only model, and a server still rate-limiting or
+unreachable after every retry stop the run), and how to turn off
 the SDK's own retries for a model built on it. Knows nothing about scheduling or rate limiting:
 :mod:`langchain_flexai.describe` waits, counts and sends.
 """
@@ -16,6 +18,8 @@ from typing import Any
 
 import openai
 from langchain_core.language_models import BaseChatModel
+
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError
 
 _MAX_RETRY_AFTER = 300.0
 _FIRST_BACKOFF = 0.5
@@ -86,7 +90,9 @@ def is_rate_limited(error: BaseException) -> bool:
 
 def retry_delay(error: BaseException, attempt: int) -> float | None:
     """Seconds to wait before asking again after ``error``, or None when no retry can help."""
-    if isinstance(error, openai.APIConnectionError):  # timeouts included
+    if isinstance(error, (openai.APIConnectionError, FlexAIStreamInterruptedError)):
+        # Timeouts included. A stream cut mid-answer is the same failure as a dropped
+        # connection, only later: the truncated answer is thrown away and the image asked again.
         return _backoff(attempt)
     status = getattr(error, "status_code", None)
     if not isinstance(status, int):

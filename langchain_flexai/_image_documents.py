@@ -23,6 +23,7 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
+from langchain_flexai._file_walk import printable_path
 from langchain_flexai._urls import classify_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
@@ -74,8 +75,13 @@ def _format_name(mime: str | None) -> str:
 def image_metadata(
     image: PreparedImage, file_size: int | None, *, include_image: bool
 ) -> dict[str, Any]:
-    """The Document metadata of a prepared image (scalars and one list of strings)."""
-    source = image.source
+    r"""The Document metadata of a prepared image (scalars and one list of strings).
+
+    Every string encodes as UTF-8: a file name that is not valid UTF-8 has its undecodable bytes
+    written as ``\xNN`` in ``source`` and ``file_name`` (the Document carries its image, so
+    nothing needs to open the path again).
+    """
+    source = printable_path(image.source) if image.source is not None else None
     metadata: dict[str, Any] = {
         "source": source,
         "file_name": os.path.basename(source) if source else None,  # noqa: PTH119 - str in, str out

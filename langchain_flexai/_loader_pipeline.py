@@ -68,7 +68,11 @@ def unreadable(path: str, error: OSError) -> SkippedImage:
 
 
 def walk(paths: Iterable[str | os.PathLike[str]], walk_filter: WalkFilter) -> Iterator[WalkItem]:
-    """The walk's paths, with unreadable paths and directories as errors in their place."""
+    """The walk's paths, with unreadable entries and directories inside as errors in their place.
+
+    Raises:
+        OSError: A path in ``paths`` does not exist or cannot be listed (see ``iter_files``).
+    """
     errors: list[SkippedImage] = []
     for path in iter_files(paths, walk_filter, lambda p, e: errors.append(unreadable(p, e))):
         if errors:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -38,6 +39,7 @@ from langchain_flexai._cli_common import (
 )
 from langchain_flexai._describe_cache import DescribeCacheError
 from langchain_flexai._version import __version__
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError
 from langchain_flexai.catalog import DEFAULT_BASE_URL, FlexAICatalogError
 from langchain_flexai.describe import DEFAULT_PROMPT
 
@@ -133,15 +135,25 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--vision", action="store_true", help="only models that read images")
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_connection_options(models)
+    models.set_defaults(subparser=models)
     return parser
+
+
+STREAM_RULE = (
+    "--stream needs exactly one image (a file or an https URL) written to the terminal, "
+    "without --out or --json; folders and several images are a bulk run"
+)
 
 
 def _check_describe_args(args: argparse.Namespace) -> None:
     parser: argparse.ArgumentParser = args.subparser
     if args.resume and args.out is None:
         parser.error("--resume needs --out FILE.jsonl (the resume cache is kept next to it)")
-    if args.stream and (len(args.inputs) > 1 or args.out is not None or args.json):
-        parser.error("--stream works with a single image written to the terminal")
+    if args.stream and (
+        len(args.inputs) != 1 or args.out is not None or args.json or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
+    ):
+        # One rule for every case: a folder is many images, even when it holds one.
+        parser.error(STREAM_RULE)
 
 
 @contextmanager
@@ -183,6 +195,9 @@ def _run(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read the model catalog: {error}", EXIT_API) from None
         except DescribeCacheError as error:
             raise CliError(str(error), EXIT_USAGE) from None
+        except FlexAIStreamInterruptedError as error:
+            # A streamed single answer cut mid-way (bulk runs retry it): truncated, say so.
+            raise CliError(str(error), EXIT_API) from None
 
 
 class _SayHandler(logging.Handler):
@@ -214,7 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring).
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:
+        # `describe --bogus` is a describe mistake: show describe's usage, not the top-level one
+        # (which argparse would); `--bogus describe` stays a top-level mistake.
+        before_command = words.index(unknown[0]) < words.index(args.command)
+        owner = parser if before_command else args.subparser
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         with _library_warnings_on_stderr():
             return _run(args)

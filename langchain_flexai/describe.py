@@ -10,11 +10,14 @@ what it is given).
 
 FlexAI has no batch endpoint, so bulk work is client-side fan-out. Retries are this module's: a
 model built on the openai SDK (``ChatFlexAI``) is run with the SDK's own retries off, because
-those would send requests the rate limiter never sees. 429, 5xx, timeouts and connection errors
-are asked again with backoff (``Retry-After`` honoured); a 429 pauses the whole run, not only the
-image that got it. Errors that no retry can fix (401 bad key, 402 credit exhausted, 403, an
-unknown or text-only model, a server still unreachable or still rate-limiting after every retry)
-stop the run instead of failing every image one by one.
+those would send requests the rate limiter never sees. 429, 5xx, timeouts, connection errors and
+streams cut mid-answer are asked again with backoff (``Retry-After`` honoured); a 429 pauses the
+whole run, not only the image that got it. Errors that no retry can fix (401 bad key, 402 credit
+exhausted, 403, an unknown or text-only model, a server still unreachable or still rate-limiting
+after every retry) stop the run instead of failing every image one by one.
+
+The record, progress and report types live in ``_describe_records`` and are re-exported here;
+the resume key is ``_describe_key``'s, the cache file ``_describe_cache``'s.
 
 Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
 :meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
@@ -27,7 +30,6 @@ import asyncio
 import hashlib
 import logging
 import math
-import re
 import threading
 import time
 from collections import deque
@@ -40,14 +42,24 @@ from collections.abc import (
     Iterable,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from langchain_flexai._describe_cache import DescribeCache
+from langchain_flexai._describe_cache import DescribeCache, DescribeCacheError
+from langchain_flexai._describe_key import EMULATOR_ENDPOINT, RequestIdentity
+from langchain_flexai._describe_records import (
+    DEFAULT_PROMPT,
+    DescribeInput,
+    DescribeProgress,
+    DescribeRecord,
+    DescribeReport,
+    SkippedImage,
+    TokenUsage,
+    answer_text,
+    no_text_message,
+)
 from langchain_flexai._describe_retry import (
     format_seconds,
     is_fatal,
@@ -62,6 +74,9 @@ from langchain_flexai.images import PreparedImage
 
 __all__ = [
     "DEFAULT_PROMPT",
+    "EMULATOR_ENDPOINT",
+    "DescribeCacheError",
+    "DescribeInput",
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",
@@ -75,193 +90,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_PROMPT = (
-    "Describe this image for a search index: what it shows, the setting, notable objects and "
-    "colours, and any text it contains, quoted exactly."
-)
-"""The prompt used when none is given. Sent as it is: never formatted or templated."""
-
-
-@dataclass(frozen=True)
-class SkippedImage:
-    """An input that could not be prepared: its full source name and the error.
-
-    ``ImageInputError.source`` is shortened for messages; this keeps the whole path.
-    """
-
-    source: str | None
-    error: ImageInputError
-
-
-DescribeInput = PreparedImage | SkippedImage | ImageInputError
-"""What a run consumes: a prepared image, or what kept an image from being prepared (passed
-through as a ``skipped`` record, so the output keeps one record per input)."""
-
-_THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class TokenUsage:
-    """Tokens counted by the model for one or more requests."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
-
-    def __add__(self, other: TokenUsage) -> TokenUsage:
-        """Sum two usages."""
-        return TokenUsage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.total_tokens + other.total_tokens,
-        )
-
-    @classmethod
-    def from_message(cls, message: BaseMessage) -> TokenUsage | None:
-        """The ``usage_metadata`` of an answer, or None when the model reported none."""
-        usage = getattr(message, "usage_metadata", None)
-        if not usage:
-            return None
-        return cls(
-            int(usage.get("input_tokens", 0)),
-            int(usage.get("output_tokens", 0)),
-            int(usage.get("total_tokens", 0)),
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, int] | None) -> TokenUsage | None:
-        """The inverse of :meth:`as_dict` (None stays None)."""
-        if not data:
-            return None
-        return cls(
-            data.get("input_tokens", 0), data.get("output_tokens", 0), data.get("total_tokens", 0)
-        )
-
-    def as_dict(self) -> dict[str, int]:
-        """``{"input_tokens", "output_tokens", "total_tokens"}``, JSON-ready."""
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens,
-        }
-
-
-@dataclass(frozen=True)
-class DescribeRecord:
-    """The outcome for one input image, JSONL-friendly through :meth:`to_json_dict`."""
-
-    source: str | None
-    """The image's path (or other source name), when known."""
-    sha256: str | None
-    """Hex SHA-256 of the image bytes sent (the resume key with model and prompt)."""
-    description: str | None = None
-    """The model's answer text; None when there is no answer."""
-    usage: TokenUsage | None = None
-    """Tokens of the request that produced the description (also for a cached one)."""
-    cached: bool = False
-    """True when the description came from the resume cache: no request was sent."""
-    error: str | None = None
-    """Why there is no description, in words; None on success."""
-    reason: str | None = None
-    """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
-    (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
-    image: PreparedImage | None = field(default=None, repr=False, compare=False)
-    """The prepared image itself (not part of the JSON form)."""
-    exception: BaseException | None = field(default=None, repr=False, compare=False)
-    """The exception behind ``error``, for callers that re-raise it (not part of the JSON)."""
-
-    @property
-    def status(self) -> str:
-        """``"described"``, ``"cached"``, ``"skipped"`` (never sent) or ``"failed"`` (sent)."""
-        if self.error is None:
-            return "cached" if self.cached else "described"
-        return "failed" if self.reason in ("request_failed", "empty_answer") else "skipped"
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready values (no image bytes)."""
-        return {
-            "source": self.source,
-            "sha256": self.sha256,
-            "status": self.status,
-            "description": self.description,
-            "usage": self.usage.as_dict() if self.usage else None,
-            "cached": self.cached,
-            "error": self.error,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class DescribeProgress:
-    """Counts so far, given to ``on_progress`` after every record."""
-
-    total: int | None
-    """Inputs expected, when the caller said (None: unknown)."""
-    described: int
-    cached: int
-    skipped: int
-    failed: int
-    requests: int
-    """HTTP requests sent so far, every retry included."""
-    elapsed_s: float
-
-    @property
-    def done(self) -> int:
-        """Inputs finished, whatever the outcome."""
-        return self.described + self.cached + self.skipped + self.failed
-
-
-@dataclass(frozen=True)
-class DescribeReport:
-    """What a run did: counts, tokens paid, tokens saved by the cache, and every problem."""
-
-    described: int = 0
-    cached: int = 0
-    skipped: int = 0
-    failed: int = 0
-    requests: int = 0
-    usage: TokenUsage = TokenUsage()
-    """Tokens paid in this run."""
-    usage_saved: TokenUsage = TokenUsage()
-    """Tokens the cached descriptions cost when they were first made (not paid again)."""
-    elapsed_s: float = 0.0
-    problems: tuple[DescribeRecord, ...] = ()
-    """The skipped and failed records, in input order (without their images)."""
-
-    def __add__(self, other: DescribeReport) -> DescribeReport:
-        """The report of two runs together (counts, tokens and time summed, problems joined)."""
-        return DescribeReport(
-            described=self.described + other.described,
-            cached=self.cached + other.cached,
-            skipped=self.skipped + other.skipped,
-            failed=self.failed + other.failed,
-            requests=self.requests + other.requests,
-            usage=self.usage + other.usage,
-            usage_saved=self.usage_saved + other.usage_saved,
-            elapsed_s=self.elapsed_s + other.elapsed_s,
-            problems=self.problems + other.problems,
-        )
-
-    def summary(self) -> str:
-        """One line for a log or a terminal."""
-        return (
-            f"{self.described} described, {self.cached} from cache, {self.skipped} skipped, "
-            f"{self.failed} failed; {self.requests} requests, {self.usage.total_tokens} tokens "
-            f"({self.usage.input_tokens} in, {self.usage.output_tokens} out), "
-            f"{self.usage_saved.total_tokens} tokens saved by the cache, {self.elapsed_s:.1f} s"
-        )
-
-
-def answer_text(message: BaseMessage) -> str:
-    """The answer's text: text parts only (reasoning blocks dropped), a leading ``<think>`` cut."""
-    return _THINK_BLOCK.sub("", str(message.text)).strip()
-
-
-def no_text_message(message: BaseMessage | None) -> str:
-    """Why an answer is unusable when it has no text, naming the ``finish_reason`` it gave."""
-    finish = message.response_metadata.get("finish_reason") if message is not None else None
-    return f"the model answered with no text (finish_reason={finish!r})"
 
 
 def resume_key(image: PreparedImage) -> str | None:
@@ -424,6 +252,7 @@ class ImageDescriber:
         max_retries: int = 5,
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
+        endpoint: str | None = None,
     ) -> None:
         """Configure a describer (nothing is sent until a run starts).
 
@@ -437,16 +266,24 @@ class ImageDescriber:
                 elevated, 100-300 paid). None: no limit beyond ``max_concurrency``.
             rate_limiter: A limiter to use instead (shared between runs or describers, or with
                 another window); overrides ``requests_per_minute``.
-            cache_path: SQLite file of answers keyed by image SHA-256, model and prompt. A run
-                killed half-way and started again sends no request for images already described.
+            cache_path: SQLite file of answers keyed by everything that decides an answer: the
+                SHA-256 of the image bytes sent, the endpoint, the model, the prompt and the
+                request settings (temperature, max_tokens, seed, response format, ``detail``,
+                ...). A run killed half-way and started again sends no request for images
+                already described; a run against another server or with other settings does.
             detail: Image ``detail`` hint (``"auto"``, ``"low"``, ``"high"``), or None.
-            max_retries: Times an image is asked again after a 429, a 5xx, a timeout or a
-                connection error, with exponential backoff or the ``Retry-After`` the server
-                sent (a 429 pauses the whole run). Replaces the openai SDK's own retries, which
-                are turned off for the run so that every attempt passes the rate limiter.
+            max_retries: Times an image is asked again after a 429, a 5xx, a timeout, a
+                connection error or a stream cut mid-answer (``streaming=True`` models), with
+                exponential backoff or the ``Retry-After`` the server sent (a 429 pauses the
+                whole run). Replaces the openai SDK's own retries, which are turned off for
+                the run so that every attempt passes the rate limiter.
             on_progress: Called with a :class:`DescribeProgress` after every record.
             show_progress: Show a tqdm bar (extra ``progress``): described / cached / skipped /
                 failed counts, rate and ETA.
+            endpoint: The server's identity in the resume key, instead of the model's
+                normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
+                emulator, whose port changes every run. A loopback base URL used with the
+                emulator's default key is recognised without it.
 
         Raises:
             ValueError: ``max_concurrency`` < 1 or a negative retry count.
@@ -470,6 +307,10 @@ class ImageDescriber:
         self.on_progress = on_progress
         self.show_progress = show_progress
         self.model_id = model_identity(model)
+        self.request_identity = RequestIdentity.of(
+            model, self.model_id, prompt, detail=detail, endpoint=endpoint
+        )
+        """What the resume cache keys answers by, besides the image (see ``cache_path``)."""
         self._run: _Run | None = None
 
     @property
@@ -491,7 +332,7 @@ class ImageDescriber:
         key = resume_key(image)
         if run.cache is None or key is None:
             return None
-        hit = run.cache.get(key, self.model_id, self.prompt)
+        hit = run.cache.get(key, self.request_identity)
         if hit is None:
             return None
         return DescribeRecord(
@@ -517,7 +358,7 @@ class ImageDescriber:
             )
         key = resume_key(image)
         if run.cache is not None and key is not None:
-            run.cache.put(key, self.model_id, self.prompt, text, usage.as_dict() if usage else None)
+            run.cache.put(key, self.request_identity, text, usage.as_dict() if usage else None)
         return DescribeRecord(
             source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
         )

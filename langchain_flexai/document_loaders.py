@@ -33,7 +33,12 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
-from langchain_flexai._file_walk import PathPattern, WalkFilter, normalize_suffixes
+from langchain_flexai._file_walk import (
+    PathPattern,
+    WalkFilter,
+    normalize_suffixes,
+    printable_path,
+)
 from langchain_flexai._image_documents import (
     document_to_message,
     image_document,
@@ -119,9 +124,9 @@ def _as_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -
     return paths
 
 
-def _patterns(exclude: str | Iterable[str]) -> tuple[PathPattern, ...]:
+def _patterns(exclude: str | Iterable[str], *, case_sensitive: bool) -> tuple[PathPattern, ...]:
     items = [exclude] if isinstance(exclude, str) else list(exclude)
-    return tuple(PathPattern(p) for p in items)
+    return tuple(PathPattern(p, case_sensitive) for p in items)
 
 
 class FlexAIImageLoader(BaseLoader):
@@ -153,6 +158,7 @@ class FlexAIImageLoader(BaseLoader):
         path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         glob: str | None = None,
+        case_sensitive: bool = False,
         recursive: bool = True,
         suffixes: Iterable[str] | None = None,
         exclude: str | Iterable[str] = (),
@@ -178,7 +184,10 @@ class FlexAIImageLoader(BaseLoader):
                 named explicitly is loaded whatever its suffix.
             glob: Only files matching this pattern: without ``/`` it matches file names at any
                 depth (``"IMG_*"``), with ``/`` the path relative to the directory
-                (``"2024/**/*.jpg"``). Case-sensitive.
+                (``"2024/**/*.jpg"``). Case is ignored, as for ``suffixes``: ``"**/*.jpg"``
+                matches ``IMG_1.JPG``.
+            case_sensitive: Match ``glob`` and ``exclude`` with case (``"*.jpg"`` then skips
+                ``IMG_1.JPG``). Suffixes are always matched without case.
             recursive: Walk subdirectories.
             suffixes: File suffixes to load, matched case-insensitively (``".JPG"`` is
                 ``".jpg"``). Default: every format the image pipeline reads.
@@ -203,13 +212,19 @@ class FlexAIImageLoader(BaseLoader):
                 60, 100-300). None: no limit beyond ``max_concurrency``.
             rate_limiter: A :class:`~langchain_flexai.describe.RequestRateLimiter` to use (and
                 share) instead of ``requests_per_minute``.
-            cache_path: SQLite file of descriptions keyed by image SHA-256, model and prompt: an
-                interrupted run started again pays for no image already described.
+            cache_path: SQLite file of descriptions keyed by the SHA-256 of the image bytes
+                sent, the endpoint, the model, the prompt and the request settings (see
+                :class:`~langchain_flexai.describe.ImageDescriber`): an interrupted run started
+                again pays for no image already described.
             on_progress: Called with counts after every described (or skipped) image.
 
         Raises:
             ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers.
             TypeError: ``suffixes`` given as a single string.
+
+        Loading raises ``FileNotFoundError`` (or another ``OSError``: ``PermissionError``, ...)
+        naming the path when a path given here does not exist or a directory given here cannot
+        be listed, whatever ``on_error`` says: ``on_error`` is for the files inside.
         """
         if on_error not in _ON_ERROR:
             raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
@@ -220,8 +235,8 @@ class FlexAIImageLoader(BaseLoader):
         self.paths = _as_paths(path)
         self.walk_filter = WalkFilter(
             suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
-            glob=PathPattern(glob) if glob is not None else None,
-            exclude=_patterns(exclude),
+            glob=PathPattern(glob, case_sensitive) if glob is not None else None,
+            exclude=_patterns(exclude, case_sensitive=case_sensitive),
             recursive=recursive,
         )
         self.policy = policy or ImagePolicy()
@@ -268,10 +283,12 @@ class FlexAIImageLoader(BaseLoader):
         if self.on_error == "raise":
             raise error if error is not None else ValueError(f"{source}: {message}")
         self._skipped.append(SkippedFile(source, reason, message))
+        # Escaped: a warning or log line may go to a strict UTF-8 file (non-UTF-8 file names).
+        shown = printable_path(source) if source is not None else None
         if self.on_error == "warn":
-            warnings.warn(f"skipped {source}: {message}", ImageSkippedWarning, stacklevel=3)
+            warnings.warn(f"skipped {shown}: {message}", ImageSkippedWarning, stacklevel=3)
         else:
-            logger.info("skipped %s: %s", source, message)
+            logger.info("skipped %s: %s", shown, message)
 
     def _input_problem(self, item: SkippedImage) -> None:
         error = item.error

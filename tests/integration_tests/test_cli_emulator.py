@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from langchain_flexai import cli
 from langchain_flexai.testing import DEFAULT_CATALOG, FlexAIEmulator, RecordedRequest
 from tests.integration_tests import _target
+from tests.unit_tests.loader_samples import make_deep_tree, remove_deep_tree
 
 pytestmark = pytest.mark.skipif(_target.LIVE, reason="checks the emulator's exact answers")
 
@@ -443,3 +446,185 @@ class TestBulkRun:
         lines = err.splitlines()
         assert lines[0] == f"flexai-vision: no image files under {tmp_path}"
         assert lines[1].startswith("flexai-vision: 0 described, 0 from cache, 0 skipped, 0 failed")
+
+
+class TestResumeKey:
+    """The resume cache answers only for the server and settings that made the answer."""
+
+    def test_emulator_captions_never_come_back_in_a_live_run(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "captions.jsonl"
+        argv = ["describe", str(IMAGES), "--out", str(out_file), "--resume"]
+        monkeypatch.delenv("FLEXAI_API_KEY", raising=False)
+        assert run([*argv, "--emulator"], capsys)[0] == 0
+        # A second --emulator run gets another port: still the emulator, still cached.
+        assert run([*argv, "--emulator"], capsys)[0] == 0
+        rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [r["status"] for r in rows] == ["cached"] * 4
+        # "Live": another server (a key the emulator's default is not), same --out and --resume.
+        with FlexAIEmulator(api_key="sk-live-key") as live:
+            monkeypatch.setenv("FLEXAI_API_BASE", live.base_url)
+            monkeypatch.setenv("FLEXAI_API_KEY", live.api_key)
+            code, _, err = run(argv, capsys)
+            assert code == 0, err
+            assert len(chat_requests(live)) == 4  # every image asked, none "cached"
+        rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+        assert [r["status"] for r in rows] == ["described"] * 4
+
+    def test_another_model_or_prompt_asks_again(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        argv = ["describe", str(SUNSET), "--out", str(tmp_path / "c.jsonl"), "--resume"]
+        for extra, sent in (
+            ([], 1),
+            ([], 1),
+            (["--model", "gemma-4-31b-it"], 2),
+            (["--prompt", "Colours?"], 3),
+        ):
+            assert run([*argv, *extra], capsys)[0] == 0
+            assert len(chat_requests(emulator)) == sent
+
+    def test_a_cache_of_the_old_schema_is_refused_in_one_line(
+        self, emulator: FlexAIEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "u.jsonl"
+        cache = tmp_path / "u.jsonl.cache.sqlite"
+        conn = sqlite3.connect(cache)
+        conn.execute("CREATE TABLE descriptions (image_sha256 TEXT)")
+        conn.execute("PRAGMA user_version = 1")
+        conn.close()
+        out_file.write_text('{"status": "described"}\n')
+        code, out, err = run(["describe", str(IMAGES), "--out", str(out_file), "--resume"], capsys)
+        assert (code, out) == (2, "")
+        assert err == (
+            f"flexai-vision: describe cache {cache}: it was written by an older langchain-flexai "
+            "(cache schema 1), whose answers are keyed by image, model and prompt only and may "
+            "come from another server (such as the emulator) or other settings, so they are not "
+            "reused; delete the file to start a fresh cache (its stored answers are lost), or "
+            "give another cache path\n"
+        )
+        assert chat_requests(emulator) == []
+        assert out_file.read_text() == '{"status": "described"}\n'  # the last run's records stay
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX byte file names")
+class TestNonUtf8Names:
+    """A file name that is not UTF-8 is written escaped and the run goes on (and resumes)."""
+
+    @pytest.fixture
+    def folder(self, tmp_path: Path) -> Path:
+        folder = tmp_path / "photos"
+        folder.mkdir()
+        raw = os.fsencode(folder)
+        data = SUNSET.read_bytes()
+        for name in (b"a.jpg", b"caf\xe9.jpg", b"z.jpg"):
+            Path(os.fsdecode(raw + b"/" + name)).write_bytes(data)
+        Path(os.fsdecode(raw + b"/bad\xff.jpg")).write_bytes(b"\xff\xd8 not a jpeg")
+        return folder
+
+    def names(self, folder: Path) -> list[str]:
+        return [f"{folder}/{n}" for n in ("a.jpg", "bad\\xff.jpg", "caf\\xe9.jpg", "z.jpg")]
+
+    def test_json_lines_and_resume(
+        self, folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out_file = tmp_path / "c.jsonl"
+        argv = ["describe", str(folder), "--emulator", "--out", str(out_file), "--resume"]
+        code, out, err = run(argv, capsys)
+        assert (code, out) == (1, "")  # the corrupt file; every other one described
+        rows = [json.loads(line) for line in out_file.read_bytes().decode("utf-8").splitlines()]
+        assert [r["source"] for r in rows] == self.names(folder)
+        assert [r["status"] for r in rows] == ["described", "skipped", "described", "described"]
+        lines = err.splitlines()
+        assert lines[0].startswith(f"flexai-vision: skipped {folder}/bad\\xff.jpg: ")
+        code, _, _ = run(argv, capsys)  # --resume goes past the same file
+        assert code == 1
+        rows = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+        assert [r["status"] for r in rows] == ["cached", "skipped", "cached", "cached"]
+
+    @pytest.mark.parametrize("mode", [["--json"], []], ids=["json", "text"])
+    def test_stdout(
+        self, folder: Path, mode: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = run(["describe", str(folder), "--emulator", *mode], capsys)
+        assert code == 1
+        out.encode("utf-8")
+        if mode:
+            assert [json.loads(line)["source"] for line in out.splitlines()] == self.names(folder)
+        else:
+            shown = [line for line in out.splitlines() if not line.startswith("  ")]
+            assert shown == self.names(folder)
+
+    def test_through_a_real_process(self, folder: Path, tmp_path: Path) -> None:
+        # A real stdout (a pipe), as in `flexai-vision describe photos/ --json > captions.jsonl`.
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "langchain_flexai",
+                "describe",
+                str(folder),
+                "--emulator",
+                "--json",
+            ],
+            capture_output=True,
+            cwd=ROOT,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        rows = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+        assert [r["source"] for r in rows] == self.names(folder)
+        assert b"Traceback" not in result.stderr
+
+
+def test_bulk_records_speak_to_shell_users(
+    emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["describe", str(SUNSET), "http://example.com/a.png", "file:///tmp/b.png", "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["status"], r["reason"]) for r in records] == [
+        ("described", None),
+        ("skipped", "unsupported_url"),
+        ("skipped", "unsupported_url"),
+    ]
+    assert records[1]["error"].startswith("FlexAI needs https:// image URLs")
+    assert records[2]["error"] == "give the file's path (photos/cat.jpg), not a file:// URL"
+    assert "pathlib" not in out + err
+    assert len(chat_requests(emulator)) == 1  # nothing sent for the refused URLs
+
+
+def test_a_folder_deeper_than_the_recursion_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    depth = max(1200, sys.getrecursionlimit() + 200)
+    data = SUNSET.read_bytes()
+    made = make_deep_tree(tmp_path, depth, {0: data, depth: data})
+    try:
+        code, out, err = run(["describe", str(tmp_path), "--emulator", "--json"], capsys)
+    finally:
+        remove_deep_tree(tmp_path, depth)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["source"], r["status"]) for r in records] == [
+        (made[1], "described"),
+        (made[0], "described"),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["abort", "close"])
+def test_a_streamed_answer_cut_mid_way_is_one_line_and_exit_3(
+    emulator: FlexAIEmulator, mode: Literal["abort", "close"], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.faults.cut_stream_after = 3
+    emulator.faults.cut_stream_mode = mode
+    code, out, err = run(["describe", str(SUNSET)], capsys)
+    assert code == 3
+    assert out.endswith("\n")  # the truncated text, then a line break before the error
+    assert err.startswith("flexai-vision: FlexAI's stream ")
+    assert "the answer is truncated" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err

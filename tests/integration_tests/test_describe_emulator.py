@@ -16,12 +16,20 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 import openai
 import pybase64
 import pytest
 
-from langchain_flexai import FlexAIImageLoader, ImageDescriber, RequestRateLimiter, prepare_image
+from langchain_flexai import (
+    FlexAIImageLoader,
+    ImageDescriber,
+    RequestRateLimiter,
+    _describe_retry,
+    prepare_image,
+)
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError
 from langchain_flexai.describe import DescribeRecord
 from langchain_flexai.testing import FlexAIEmulator
 from tests.unit_tests.loader_samples import corrupt_png, save_image
@@ -50,7 +58,7 @@ def _cached_rows(path: Path) -> int:
         return 0
     try:
         with sqlite3.connect(path, timeout=0.1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0])
+            return int(conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
 
@@ -261,3 +269,40 @@ def test_records_are_jsonl_ready(tmp_path: Path) -> None:
     assert rows[0]["description"].endswith("Image 1: PNG 16x16, red.")
     assert rows[2]["reason"] == "corrupt"
     assert rows[2]["usage"] is None
+
+
+@pytest.mark.parametrize("mode", ["abort", "close"])
+def test_a_stream_cut_mid_answer_is_retried_like_a_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: Literal["abort", "close"]
+) -> None:
+    (path,) = _folder(tmp_path, 1)
+    with FlexAIEmulator(cut_stream_after=2, cut_stream_mode=mode) as emulator:
+
+        def heal_then_retry_at_once(attempt: int) -> float:
+            emulator.faults.cut_stream_after = None  # the next attempt streams completely
+            return 0.0
+
+        monkeypatch.setattr(_describe_retry, "_backoff", heal_then_retry_at_once)
+        describer = ImageDescriber(emulator.chat_model(streaming=True), max_retries=2)
+        (record,) = describer.describe([prepare_image(path)])
+        chat = [r for r in emulator.requests if r.path == "/v1/chat/completions"]
+    assert record.status == "described"
+    assert record.description is not None
+    assert record.description.startswith("Received 1 message with 1 text part and 1 image.")
+    assert [r.body["stream"] for r in chat] == [True, True]
+    assert describer.report.requests == 2
+
+
+def test_a_stream_cut_every_time_fails_the_image_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_describe_retry, "_FIRST_BACKOFF", 0.0)
+    paths = _folder(tmp_path, 2)
+    with FlexAIEmulator(cut_stream_after=2) as emulator:
+        model = emulator.chat_model(streaming=True)
+        describer = ImageDescriber(model, max_retries=2, max_concurrency=1)
+        records = list(describer.describe([prepare_image(p) for p in paths]))
+        sent = len([r for r in emulator.requests if r.path == "/v1/chat/completions"])
+    assert [r.status for r in records] == ["failed", "failed"]
+    assert all(isinstance(r.exception, FlexAIStreamInterruptedError) for r in records)
+    assert sent == 6  # 1 + 2 retries per image

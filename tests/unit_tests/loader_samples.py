@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import Counter
 from pathlib import Path
@@ -148,3 +149,43 @@ class CountingModel(BaseChatModel):
                     self.failures_left[sha] = left - 1
                 raise error
         return ChatResult(generations=[ChatGeneration(message=self._answer(sha))])
+
+
+def make_deep_tree(root: Path, depth: int, files: dict[int, bytes]) -> list[str]:
+    """``depth`` nested directories ``d/d/…`` under ``root``, ``files[level]`` at those levels.
+
+    Built with ``dir_fd`` one level at a time: no recursion (``os.makedirs`` recurses), no
+    ``chdir``. Returns the paths of the files, top first.
+    """
+    made = []
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for level in range(depth + 1):
+            if level in files:
+                out = os.open("f.png", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(out, files[level])
+                os.close(out)
+                made.append(os.path.join(root, *["d"] * level, "f.png"))  # noqa: PTH118
+            if level < depth:
+                os.mkdir("d", dir_fd=fd)
+                child = os.open("d", os.O_RDONLY, dir_fd=fd)
+                os.close(fd)
+                fd = child
+    finally:
+        os.close(fd)
+    return made
+
+
+def remove_deep_tree(root: Path, depth: int) -> None:
+    """Remove what :func:`make_deep_tree` made, deepest first, without recursion.
+
+    ``shutil.rmtree`` (and so pytest's ``tmp_path`` clean-up) recurses once per level and would
+    raise ``RecursionError`` on such a tree.
+    """
+    for level in range(depth, -1, -1):
+        here = os.path.join(root, *["d"] * level)  # noqa: PTH118
+        for name in os.listdir(here):  # noqa: PTH208 - str paths, no recursion
+            if name != "d":
+                os.unlink(os.path.join(here, name))  # noqa: PTH108, PTH118
+        if level:
+            os.rmdir(here)  # noqa: PTH106

@@ -7,6 +7,7 @@ server (401, 402, 429, streaming, bulk runs) are in tests/integration_tests/test
 from __future__ import annotations
 
 import builtins
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,12 +86,61 @@ class TestUsageErrors:
             "(the resume cache is kept next to it)"
         )
 
-    def test_stream_needs_a_single_image(self, capsys: pytest.CaptureFixture[str]) -> None:
-        line = usage_error(["describe", "a.jpg", "b.jpg", "--stream"], capsys)
-        assert line == (
-            "flexai-vision describe: error: --stream works with a single image written to the "
-            "terminal"
+    @pytest.mark.parametrize(
+        "inputs",
+        [
+            ["a.jpg", "b.jpg", "--stream"],
+            ["FOLDER", "--stream"],  # one folder is many images, even with one file in it
+            ["a.jpg", "--stream", "--out", "x.jsonl"],
+            ["a.jpg", "--stream", "--json"],
+            ["https://example.com/a.png", "b.jpg", "--stream"],
+        ],
+    )
+    def test_stream_needs_exactly_one_image(
+        self, inputs: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        (tmp_path / "a.jpg").write_bytes(b"x")
+        argv = ["describe", *(str(tmp_path) if a == "FOLDER" else a for a in inputs)]
+        assert usage_error(argv, capsys) == (
+            "flexai-vision describe: error: --stream needs exactly one image (a file or an "
+            "https URL) written to the terminal, without --out or --json; folders and several "
+            "images are a bulk run"
         )
+
+    @pytest.mark.parametrize(
+        ("argv", "usage", "line"),
+        [
+            (
+                ["describe", "a.jpg", "--bogus"],
+                "usage: flexai-vision describe ",
+                "flexai-vision describe: error: unrecognized arguments: --bogus",
+            ),
+            (
+                ["describe", "--concurency", "2", "a.jpg"],
+                "usage: flexai-vision describe ",
+                "flexai-vision describe: error: unrecognized arguments: --concurency",
+            ),
+            (
+                ["models", "--visoin"],
+                "usage: flexai-vision models ",
+                "flexai-vision models: error: unrecognized arguments: --visoin",
+            ),
+            (
+                ["--bogus", "describe", "a.jpg"],
+                "usage: flexai-vision [-h]",
+                "flexai-vision: error: unrecognized arguments: --bogus",
+            ),
+        ],
+    )
+    def test_an_unknown_option_shows_its_commands_usage(
+        self, argv: list[str], usage: str, line: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as exited:
+            cli.main(argv)
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(usage)
+        assert err.splitlines()[-1] == line
 
     def test_usage_errors_come_before_the_key_check(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -155,17 +205,93 @@ class TestUnusableSingleImage:
     def test_missing_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         missing = tmp_path / "nope.png"
         assert run(["describe", str(missing)], capsys) == (
-            1,
+            2,
             "",
-            f"flexai-vision: {missing}: cannot read the image file: No such file or directory\n",
+            f"flexai-vision: {missing}: no such file or directory\n",
         )
 
-    def test_http_url_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
-        code, out, err = run(["describe", "http://example.com/cat.png"], capsys)
+    @pytest.mark.parametrize(
+        ("url", "why"),
+        [
+            (
+                "http://example.com/cat.png",
+                (
+                    "FlexAI needs https:// image URLs, http:// is not accepted; give the "
+                    "https:// address, or download the image and give the file"
+                ),
+            ),
+            ("HTTP://example.com/cat.png", "FlexAI needs https:// image URLs"),
+            ("file:///home/me/cat.png", "give the file's path (photos/cat.jpg), not a file:// URL"),
+            (
+                "s3://bucket/cat.png",
+                "s3: URLs are not accepted; give an https:// URL or a local file",
+            ),
+        ],
+    )
+    def test_urls_flexai_cannot_take_are_refused_in_shell_words(
+        self, url: str, why: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(["describe", url], capsys)
         assert (code, out) == (1, "")
-        assert err.startswith("flexai-vision: ")
-        assert "https" in err
+        assert err.startswith(f"flexai-vision: {url}: {why}")
         assert err.count("\n") == 1
+        assert "pathlib" not in err
+        assert "Path" not in err
+
+
+class TestMissingPaths:
+    """A path on the command line that does not exist or cannot be listed: exit 2, one line,
+    before any request is sent or any output is written (no socket is opened here)."""
+
+    @pytest.mark.parametrize("extra", [[], ["--json"], ["--out", "OUT"], ["--stream"]])
+    def test_a_missing_path_among_others(
+        self, tmp_path: Path, extra: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        good = tmp_path / "a.png"
+        Image.new("RGB", (8, 8)).save(good)
+        missing = tmp_path / "photos-typo"
+        out = tmp_path / "captions.jsonl"
+        out.write_text("earlier records\n")
+        argv = ["describe", str(good), str(missing), *extra]
+        argv = [str(out) if a == "OUT" else a for a in argv]
+        if extra == ["--stream"]:
+            argv = ["describe", str(missing), "--stream"]
+        assert run(argv, capsys) == (
+            2,
+            "",
+            f"flexai-vision: {missing}: no such file or directory\n",
+        )
+        assert out.read_text() == "earlier records\n"
+
+    def test_a_file_that_cannot_be_read(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        secret = tmp_path / "secret.png"
+        Image.new("RGB", (8, 8)).save(secret)
+        monkeypatch.setattr(os, "access", lambda p, mode: p != str(secret))
+        for argv in (["describe", str(secret)], ["describe", str(secret), str(secret), "--json"]):
+            assert run(argv, capsys) == (
+                2,
+                "",
+                f"flexai-vision: {secret}: cannot read it: Permission denied\n",
+            )
+
+    def test_a_folder_that_cannot_be_listed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+
+        def scandir(path: str) -> object:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        code, out, err = run(["describe", str(locked), "--json"], capsys)
+        assert (code, out, err) == (
+            2,
+            "",
+            f"flexai-vision: {locked}: cannot read it: Permission denied\n",
+        )
 
 
 class TestOutput:

@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage
 
 from langchain_flexai import describe as describe_module
 from langchain_flexai._describe_retry import format_seconds, without_sdk_retries
+from langchain_flexai.api_errors import FlexAIStreamInterruptedError
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.describe import (
     DescribeProgress,
@@ -322,6 +323,37 @@ def test_rate_limited_request_is_retried_after_retry_after(tmp_path: Path) -> No
     assert describer.report.requests == 3
 
 
+def test_a_stream_cut_mid_answer_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.0)
+    (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
+    error = FlexAIStreamInterruptedError("FlexAI's stream broke after 3 chunks: truncated")
+    model = CountingModel(
+        fail_for={image.sha256 or "": error}, failures_left={image.sha256 or "": 2}
+    )
+    describer = ImageDescriber(model)
+    (record,) = describer.describe([image])
+    assert record.status == "described"
+    assert len(model.requests) == 3
+
+
+def test_a_stream_cut_every_time_fails_that_image_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.0)
+    images = [prepare_image(p) for p in _folder(tmp_path, 2)]
+    error = FlexAIStreamInterruptedError("FlexAI's stream broke after 3 chunks: truncated")
+    model = CountingModel(fail_for={images[0].sha256 or "": error})
+    describer = ImageDescriber(model, max_retries=2, max_concurrency=1)
+    records = list(describer.describe(images))
+    assert [r.status for r in records] == ["failed", "described"]
+    assert records[0].error == (
+        "FlexAIStreamInterruptedError: FlexAI's stream broke after 3 chunks: truncated"
+    )
+    assert model.image_counts() == {images[0].sha256: 3, images[1].sha256: 1}
+
+
 def test_rate_limit_after_every_retry_stops_the_run(tmp_path: Path) -> None:
     images = [prepare_image(p) for p in _folder(tmp_path, 3)]
     error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0"})
@@ -428,7 +460,8 @@ def test_https_urls_are_resumed_by_the_url_text(tmp_path: Path) -> None:
     first = FakeListChatModel(responses=["a cat"])
     (record,) = ImageDescriber(first, cache_path=cache).describe([prepare_image(url)])
     assert (record.status, record.description) == ("described", "a cat")
-    again = FakeListChatModel(responses=["never asked"])
+    # The same settings (a fake model's responses are its settings), a fresh model: no request.
+    again = FakeListChatModel(responses=["a cat"])
     describer = ImageDescriber(again, cache_path=cache)
     (record,) = describer.describe([prepare_image(url)])
     assert (record.status, record.description) == ("cached", "a cat")
@@ -482,3 +515,25 @@ def test_invalid_describer_options() -> None:
         ImageDescriber(CountingModel(), max_concurrency=0)
     with pytest.raises(TypeError, match="prompt must be a str"):
         ImageDescriber(CountingModel(), prompt=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("photos/caf\udce9.jpg", "photos/caf\\xe9.jpg"),  # b"caf\xe9.jpg" as os.fsdecode gives it
+        ("photos/ok é.jpg", "photos/ok é.jpg"),
+        ("lone \ud800", "lone \\ud800"),
+        (None, None),
+    ],
+)
+def test_json_records_encode_as_utf8_whatever_the_names(
+    source: str | None, shown: str | None
+) -> None:
+    record = DescribeRecord(
+        source=source, sha256=None, description="answer \ud83d", error=None, reason=None
+    )
+    data = record.to_json_dict()
+    assert data["source"] == shown
+    assert data["description"] == "answer \\ud83d"
+    json.dumps(data, ensure_ascii=False).encode("utf-8")
+    assert record.source == source  # the Python object keeps the name that opens the file

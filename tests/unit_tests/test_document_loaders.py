@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pathlib
 import sys
@@ -23,6 +24,7 @@ from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
     ImageSkippedWarning,
+    OnError,
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
@@ -32,7 +34,9 @@ from tests.unit_tests.loader_samples import (
     corrupt_png,
     describe_text,
     half_and_half,
+    make_deep_tree,
     phone_folder,
+    remove_deep_tree,
     save_image,
 )
 
@@ -350,12 +354,117 @@ def test_file_over_max_file_bytes_is_too_large(tmp_path: Path) -> None:
         FlexAIImageLoader(tmp_path, max_file_bytes=0)
 
 
-def test_missing_path_follows_on_error(tmp_path: Path) -> None:
-    loader = FlexAIImageLoader([tmp_path / "nope.jpg"], on_error="skip")
-    assert loader.load() == []
+async def _collect(loader: FlexAIImageLoader, how: str) -> list[Document]:
+    if how == "load":
+        return loader.load()
+    if how == "lazy_load":
+        return list(loader.lazy_load())
+    if how == "aload":
+        return await loader.aload()
+    return [doc async for doc in loader.alazy_load()]
+
+
+LOAD_METHODS = ["load", "lazy_load", "aload", "alazy_load"]
+
+
+@pytest.mark.parametrize("how", LOAD_METHODS)
+@pytest.mark.parametrize("on_error", ["raise", "skip", "warn"])
+async def test_a_missing_path_is_an_error_whatever_on_error(
+    tmp_path: Path, how: str, on_error: OnError
+) -> None:
+    save_image(tmp_path / "a.png", (4, 4))
+    missing = tmp_path / "nope"
+    loader = FlexAIImageLoader([tmp_path, missing], on_error=on_error)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ImageSkippedWarning either: an error, not a skip
+        with pytest.raises(FileNotFoundError) as info:
+            await _collect(loader, how)
+    assert str(info.value) == (
+        f"[Errno 2] cannot load images from it: No such file or directory: '{missing}'"
+    )
+    assert loader.skipped == []
+
+
+@pytest.mark.parametrize("how", LOAD_METHODS)
+async def test_a_missing_path_is_an_error_with_a_model_too(tmp_path: Path, how: str) -> None:
+    model = CountingModel()
+    loader = FlexAIImageLoader(tmp_path / "nope.jpg", model=model, on_error="skip")
+    with pytest.raises(FileNotFoundError, match=r"nope\.jpg'$"):
+        await _collect(loader, how)
+    assert model.requests == []
+
+
+@pytest.mark.parametrize("how", LOAD_METHODS)
+async def test_a_tree_deeper_than_the_recursion_limit_loads(tmp_path: Path, how: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(buffer, "PNG")
+    depth = max(1200, sys.getrecursionlimit() + 200)
+    made = make_deep_tree(tmp_path, depth, {0: buffer.getvalue(), depth: buffer.getvalue()})
+    try:
+        docs = await _collect(FlexAIImageLoader(tmp_path, on_error="raise"), how)
+    finally:
+        remove_deep_tree(tmp_path, depth)
+    assert [d.metadata["source"] for d in docs] == [made[1], made[0]]
+
+
+def _non_utf8_file(folder: Path, raw_name: bytes, data: bytes) -> str:
+    """A file whose name is not valid UTF-8 (POSIX names are bytes); returns its str path."""
+    path = os.path.join(os.fsencode(folder), raw_name)  # noqa: PTH118 - bytes path
+    with open(path, "wb") as handle:  # noqa: PTH123 - bytes path
+        handle.write(data)
+    return os.fsdecode(path)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX byte file names")
+@pytest.mark.parametrize("how", LOAD_METHODS)
+async def test_non_utf8_names_load_and_their_metadata_is_utf8(tmp_path: Path, how: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(buffer, "PNG")
+    raw_names = [b"caf\xe9.png", b"\xff\xfe.png", "ok é.png".encode(), b"mixed-\xc3\xa9-\x80.png"]
+    for raw in raw_names:
+        _non_utf8_file(tmp_path, raw, buffer.getvalue())
+    docs = await _collect(FlexAIImageLoader(tmp_path, on_error="raise"), how)
+    sources = [d.metadata["source"] for d in docs]
+    expected = sorted(os.fsdecode(raw) for raw in raw_names)  # the walk's order: by str name
+    assert sources == [
+        str(tmp_path / os.fsencode(n).decode("utf-8", "backslashreplace")) for n in expected
+    ]
+    assert {d.metadata["file_name"] for d in docs} == {
+        "caf\\xe9.png",
+        "\\xff\\xfe.png",
+        "ok é.png",
+        "mixed-é-\\x80.png",
+    }
+    for doc in docs:  # any UTF-8 sink takes the whole Document
+        json.dumps(doc.metadata, ensure_ascii=False).encode("utf-8")
+        doc.page_content.encode("utf-8")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX byte file names")
+def test_a_skipped_non_utf8_name_warns_in_utf8_and_keeps_the_real_path(tmp_path: Path) -> None:
+    real = _non_utf8_file(tmp_path, b"bad\xff.png", b"not a png")
+    with pytest.warns(ImageSkippedWarning) as caught:
+        assert FlexAIImageLoader(tmp_path).load() == []
+    (warning,) = caught
+    message = str(warning.message)
+    assert message.startswith(f"skipped {tmp_path}/bad\\xff.png: ")
+    message.encode("utf-8")
+    loader = FlexAIImageLoader(tmp_path, on_error="skip")
+    loader.load()
     (skipped,) = loader.skipped
-    assert skipped.reason == "unreadable"
-    assert skipped.message == "cannot read it: No such file or directory"
+    assert skipped.source == real
+    assert Path(real).read_bytes() == b"not a png"  # the path in the record opens the file
+
+
+def test_glob_matches_upper_case_names_unless_case_sensitive(tmp_path: Path) -> None:
+    for name in ("IMG_1.JPG", "img_2.jpg", "IMG_3.png"):
+        save_image(tmp_path / name, (4, 4))
+    assert _names(tmp_path, FlexAIImageLoader(tmp_path, glob="**/*.jpg").load()) == [
+        "IMG_1.JPG",
+        "img_2.jpg",
+    ]
+    exact = FlexAIImageLoader(tmp_path, glob="**/*.jpg", case_sensitive=True).load()
+    assert _names(tmp_path, exact) == ["img_2.jpg"]
 
 
 # -- laziness -------------------------------------------------------------------------------

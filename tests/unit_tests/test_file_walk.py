@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from langchain_flexai._file_walk import (
     iter_files,
     normalize_suffixes,
 )
+from tests.unit_tests.loader_samples import make_deep_tree, remove_deep_tree
 
 IMAGES = normalize_suffixes([".jpg", ".jpeg", ".png", ".heic"])
 
@@ -94,12 +96,51 @@ def test_links_to_devices_and_fifos_are_reported_as_not_regular_files(tmp_path: 
     ]
 
 
-def test_missing_root_is_reported_and_the_walk_goes_on(tmp_path: Path) -> None:
+def test_a_missing_root_is_an_error_before_anything_is_yielded(tmp_path: Path) -> None:
     _touch(tmp_path, "a.jpg")
     errors: list[tuple[str, OSError]] = []
-    found = _walk([tmp_path / "nope", tmp_path], errors)
-    assert _rel(tmp_path, found) == ["a.jpg"]
-    assert [(p, type(e)) for p, e in errors] == [(str(tmp_path / "nope"), FileNotFoundError)]
+    walk_filter = WalkFilter(suffixes=IMAGES)
+    found = iter_files(
+        [tmp_path, tmp_path / "nope"], walk_filter, lambda p, e: errors.append((p, e))
+    )
+    with pytest.raises(FileNotFoundError) as info:
+        next(found)  # the good root first: still nothing is yielded
+    missing = str(tmp_path / "nope")
+    assert str(info.value) == (
+        f"[Errno 2] cannot load images from it: No such file or directory: '{missing}'"
+    )
+    assert info.value.filename == missing
+    assert errors == []  # not the handler's business: it is for what is inside
+
+
+def test_an_unreadable_root_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _touch(tmp_path, "a.jpg")
+    root = str(tmp_path)
+
+    def scandir(path: str) -> object:
+        raise PermissionError(13, "Permission denied", os.fspath(path))
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(PermissionError) as info:
+        _walk([tmp_path])
+    assert str(info.value) == f"[Errno 13] cannot load images from it: Permission denied: '{root}'"
+
+
+def test_an_unreadable_root_file_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.access, not chmod: the tests may run as root, who reads everything.
+    _touch(tmp_path, "a.jpg", "secret.jpg")
+    secret = str(tmp_path / "secret.jpg")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: p != secret and real_access(p, mode))
+    with pytest.raises(PermissionError) as info:
+        _walk([tmp_path / "a.jpg", tmp_path / "secret.jpg"])
+    assert str(info.value) == (
+        f"[Errno 13] cannot load images from it: Permission denied: '{secret}'"
+    )
+    # Inside a walked folder the same file is the handler's business (it is opened later).
+    assert _rel(tmp_path, _walk([tmp_path])) == ["a.jpg", "secret.jpg"]
 
 
 def test_unreadable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,12 +160,47 @@ def test_unreadable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_error_handler_may_stop_the_walk(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.jpg")
+    (tmp_path / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
+
     def stop(path: str, error: OSError) -> None:
         raise error
 
     walk_filter = WalkFilter(suffixes=IMAGES)
-    with pytest.raises(FileNotFoundError):
-        list(iter_files([tmp_path / "nope"], walk_filter, stop))
+    with pytest.raises(FileNotFoundError, match="dangling symbolic link"):
+        list(iter_files([tmp_path], walk_filter, stop))
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> None:
+    depth = max(1200, sys.getrecursionlimit() + 200)
+    made = make_deep_tree(tmp_path, depth, {0: b"x", 600: b"x", depth: b"x"})
+    _touch(tmp_path, "z.jpg")  # after the deep branch: must not be lost
+    try:
+        found = _walk([tmp_path])
+    finally:
+        remove_deep_tree(tmp_path, depth)
+    # "d/…" sorts before "f.png" at every level: deepest first, then back up.
+    assert found == [made[2], made[1], made[0], str(tmp_path / "z.jpg")]
+
+
+def test_glob_ignores_case_like_the_suffixes(tmp_path: Path) -> None:
+    _touch(tmp_path, "IMG_1.JPG", "img_2.jpg", "sub/IMG_3.Jpg", "SUB2/x.png")
+    assert _rel(tmp_path, _walk([tmp_path], glob=PathPattern("**/*.jpg"))) == [
+        "IMG_1.JPG",
+        "img_2.jpg",
+        "sub/IMG_3.Jpg",
+    ]
+    assert _rel(tmp_path, _walk([tmp_path], glob=PathPattern("sub2/*"))) == ["SUB2/x.png"]
+    excluded = _walk([tmp_path], exclude=(PathPattern("img_*"), PathPattern("SUB")))
+    assert _rel(tmp_path, excluded) == ["SUB2/x.png"]
+
+
+def test_case_sensitive_globs_match_case_exactly(tmp_path: Path) -> None:
+    _touch(tmp_path, "IMG_1.JPG", "img_2.jpg", "sub/IMG_3.Jpg")
+    glob = PathPattern("**/*.jpg", case_sensitive=True)
+    assert _rel(tmp_path, _walk([tmp_path], glob=glob)) == ["img_2.jpg"]
+    exclude = (PathPattern("IMG_*", case_sensitive=True),)
+    assert _rel(tmp_path, _walk([tmp_path], exclude=exclude)) == ["img_2.jpg"]
 
 
 def test_explicit_file_is_yielded_whatever_its_name(tmp_path: Path) -> None:

@@ -1,0 +1,227 @@
+"""What a describe run produces: records, token usage, progress counts and the run's report.
+
+Knows the value types a describe run hands out (:class:`DescribeRecord` per input,
+:class:`DescribeProgress` while it runs, :class:`DescribeReport` at the end, :class:`TokenUsage`),
+their JSON form (always encodable as UTF-8: file names that are not UTF-8 come escaped), and how
+an answer message becomes text. Knows nothing about scheduling, retries or the cache
+(:mod:`langchain_flexai.describe` runs; this module only describes what a run returns).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from langchain_flexai._file_walk import printable_path
+from langchain_flexai.errors import ImageInputError
+from langchain_flexai.images import PreparedImage
+
+DEFAULT_PROMPT = (
+    "Describe this image for a search index: what it shows, the setting, notable objects and "
+    "colours, and any text it contains, quoted exactly."
+)
+"""The prompt used when none is given. Sent as it is: never formatted or templated."""
+
+
+@dataclass(frozen=True)
+class SkippedImage:
+    """An input that could not be prepared: its full source name and the error.
+
+    ``ImageInputError.source`` is shortened for messages; this keeps the whole path.
+    """
+
+    source: str | None
+    error: ImageInputError
+
+
+DescribeInput = PreparedImage | SkippedImage | ImageInputError
+"""What a run consumes: a prepared image, or what kept an image from being prepared (passed
+through as a ``skipped`` record, so the output keeps one record per input)."""
+
+_THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens counted by the model for one or more requests."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        """Sum two usages."""
+        return TokenUsage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+    @classmethod
+    def from_message(cls, message: BaseMessage) -> TokenUsage | None:
+        """The ``usage_metadata`` of an answer, or None when the model reported none."""
+        usage = getattr(message, "usage_metadata", None)
+        if not usage:
+            return None
+        return cls(
+            int(usage.get("input_tokens", 0)),
+            int(usage.get("output_tokens", 0)),
+            int(usage.get("total_tokens", 0)),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int] | None) -> TokenUsage | None:
+        """The inverse of :meth:`as_dict` (None stays None)."""
+        if not data:
+            return None
+        return cls(
+            data.get("input_tokens", 0), data.get("output_tokens", 0), data.get("total_tokens", 0)
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"input_tokens", "output_tokens", "total_tokens"}``, JSON-ready."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class DescribeRecord:
+    """The outcome for one input image, JSONL-friendly through :meth:`to_json_dict`."""
+
+    source: str | None
+    """The image's path (or other source name), when known: as the file system gave it, so it
+    opens the file again (the JSON form escapes names that are not valid UTF-8)."""
+    sha256: str | None
+    """Hex SHA-256 of the image bytes sent (the image half of the resume key)."""
+    description: str | None = None
+    """The model's answer text; None when there is no answer."""
+    usage: TokenUsage | None = None
+    """Tokens of the request that produced the description (also for a cached one)."""
+    cached: bool = False
+    """True when the description came from the resume cache: no request was sent."""
+    error: str | None = None
+    """Why there is no description, in words; None on success."""
+    reason: str | None = None
+    """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
+    (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
+    image: PreparedImage | None = field(default=None, repr=False, compare=False)
+    """The prepared image itself (not part of the JSON form)."""
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    """The exception behind ``error``, for callers that re-raise it (not part of the JSON)."""
+
+    @property
+    def status(self) -> str:
+        """``"described"``, ``"cached"``, ``"skipped"`` (never sent) or ``"failed"`` (sent)."""
+        if self.error is None:
+            return "cached" if self.cached else "described"
+        return "failed" if self.reason in ("request_failed", "empty_answer") else "skipped"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        r"""The record as JSON-ready values (no image bytes), encodable as UTF-8.
+
+        A file name that is not valid UTF-8 has its undecodable bytes written as ``\xNN``
+        (``caf\xe9.jpg``), so the record can go to any UTF-8 file or terminal; so does any
+        other text that could not be encoded.
+        """
+        return {
+            "source": printable_path(self.source) if self.source is not None else None,
+            "sha256": self.sha256,
+            "status": self.status,
+            "description": _encodable(self.description),
+            "usage": self.usage.as_dict() if self.usage else None,
+            "cached": self.cached,
+            "error": _encodable(self.error),
+            "reason": self.reason,
+        }
+
+
+def _encodable(text: str | None) -> str | None:
+    r"""``text`` with lone surrogates written as backslash escapes: UTF-8 encoding cannot fail.
+
+    Lone surrogates come from a JSON ``"\ud800"`` escape in an answer, or a file name in an error.
+    """
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return printable_path(text)
+    return text
+
+
+@dataclass(frozen=True)
+class DescribeProgress:
+    """Counts so far, given to ``on_progress`` after every record."""
+
+    total: int | None
+    """Inputs expected, when the caller said (None: unknown)."""
+    described: int
+    cached: int
+    skipped: int
+    failed: int
+    requests: int
+    """HTTP requests sent so far, every retry included."""
+    elapsed_s: float
+
+    @property
+    def done(self) -> int:
+        """Inputs finished, whatever the outcome."""
+        return self.described + self.cached + self.skipped + self.failed
+
+
+@dataclass(frozen=True)
+class DescribeReport:
+    """What a run did: counts, tokens paid, tokens saved by the cache, and every problem."""
+
+    described: int = 0
+    cached: int = 0
+    skipped: int = 0
+    failed: int = 0
+    requests: int = 0
+    usage: TokenUsage = TokenUsage()
+    """Tokens paid in this run."""
+    usage_saved: TokenUsage = TokenUsage()
+    """Tokens the cached descriptions cost when they were first made (not paid again)."""
+    elapsed_s: float = 0.0
+    problems: tuple[DescribeRecord, ...] = ()
+    """The skipped and failed records, in input order (without their images)."""
+
+    def __add__(self, other: DescribeReport) -> DescribeReport:
+        """The report of two runs together (counts, tokens and time summed, problems joined)."""
+        return DescribeReport(
+            described=self.described + other.described,
+            cached=self.cached + other.cached,
+            skipped=self.skipped + other.skipped,
+            failed=self.failed + other.failed,
+            requests=self.requests + other.requests,
+            usage=self.usage + other.usage,
+            usage_saved=self.usage_saved + other.usage_saved,
+            elapsed_s=self.elapsed_s + other.elapsed_s,
+            problems=self.problems + other.problems,
+        )
+
+    def summary(self) -> str:
+        """One line for a log or a terminal."""
+        return (
+            f"{self.described} described, {self.cached} from cache, {self.skipped} skipped, "
+            f"{self.failed} failed; {self.requests} requests, {self.usage.total_tokens} tokens "
+            f"({self.usage.input_tokens} in, {self.usage.output_tokens} out), "
+            f"{self.usage_saved.total_tokens} tokens saved by the cache, {self.elapsed_s:.1f} s"
+        )
+
+
+def answer_text(message: BaseMessage) -> str:
+    """The answer's text: text parts only (reasoning blocks dropped), a leading ``<think>`` cut."""
+    return _THINK_BLOCK.sub("", str(message.text)).strip()
+
+
+def no_text_message(message: BaseMessage | None) -> str:
+    """Why an answer is unusable when it has no text, naming the ``finish_reason`` it gave."""
+    finish = message.response_metadata.get("finish_reason") if message is not None else None
+    return f"the model answered with no text (finish_reason={finish!r})"
