@@ -139,6 +139,7 @@ def _require_int(name: str, value: object, minimum: int) -> None:
 
 
 DEFAULT_POLICY = ImagePolicy()
+"""The policy used when none is given."""
 
 
 @dataclass(frozen=True, repr=False)

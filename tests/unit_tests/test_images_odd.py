@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
-from PIL import Image, ImageOps
+from PIL import Image
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image
@@ -27,7 +26,10 @@ from tests.unit_tests.wire import WireRecorder
 @pytest.mark.parametrize(
     ("given", "sent"),
     [
-        ("HTTPS://EXAMPLE.COM/Photos/Cat.PNG?Sig=AbC", "https://example.com/Photos/Cat.PNG?Sig=AbC"),
+        (
+            "HTTPS://EXAMPLE.COM/Photos/Cat.PNG?Sig=AbC",
+            "https://example.com/Photos/Cat.PNG?Sig=AbC",
+        ),
         ("https://example.com/a.png", "https://example.com/a.png"),
     ],
 )
@@ -55,3 +57,160 @@ def test_prepare_image_returns_the_url_it_sends() -> None:
         "type": "image_url",
         "image_url": {"url": "https://example.com/A.png"},
     }
+
+
+# -- .npy blobs: the header is checked before numpy allocates --------------------------------------
+
+
+def _npy_header(header: str, version: tuple[int, int] = (1, 0)) -> bytes:
+    """A ``.npy`` preamble with ``header`` as its dictionary, padded as numpy pads it."""
+    text = header.encode("latin1")
+    size_format = "<H" if version == (1, 0) else "<I"
+    preamble = 10 if version == (1, 0) else 12
+    pad = -(preamble + len(text) + 1) % 64
+    text += b" " * pad + b"\n"
+    return b"\x93NUMPY" + bytes(version) + struct.pack(size_format, len(text)) + text
+
+
+def _npy_parse(data: bytes, policy: ImagePolicy | None = None) -> Any:
+    from langchain_core.documents.base import Blob  # noqa: PLC0415
+
+    from langchain_flexai.document_loaders import FlexAIImageParser  # noqa: PLC0415
+
+    blob = Blob.from_data(data, mime_type="application/x-npy", path="page3_img1.npy")
+    return list(FlexAIImageParser(policy=policy).lazy_parse(blob))
+
+
+def _dict(shape: str, descr: str = "'|u1'", fortran: str = "False") -> str:
+    return f"{{'descr': {descr}, 'fortran_order': {fortran}, 'shape': {shape}, }}"
+
+
+NPY_REFUSED: list[tuple[str, bytes, ImageErrorReason, str]] = [
+    (
+        "absurd shape",
+        _npy_header(_dict("(1000000000, 1000000000, 3)")),
+        ImageErrorReason.DECOMPRESSION_BOMB,
+        r"claims 1000000000x1000000000 = 10{18} pixels, more than the policy's decode limit",
+    ),
+    (
+        "huge wide dtype",
+        _npy_header(_dict("(20000, 20000)", "'<f8'")) + b"\0" * 64,
+        ImageErrorReason.DECOMPRESSION_BOMB,
+        r"claims 20000x20000 = 400000000 pixels",
+    ),
+    (
+        "shape larger than the data",
+        _npy_header(_dict("(3000, 4000, 3)")) + b"\x80" * 1000,
+        ImageErrorReason.CORRUPT,
+        (
+            r"truncated: its shape \(3000, 4000, 3\) of uint8 needs 36000000 data bytes, "
+            r"the blob holds 1000"
+        ),
+    ),
+    (
+        "int16 one byte short",
+        _npy_header(_dict("(4, 5)", "'<i2'")) + b"\1" * 39,
+        ImageErrorReason.CORRUPT,
+        r"needs 40 data bytes, the blob holds 39",
+    ),
+    (
+        "negative side",
+        _npy_header(_dict("(-5, 10)")) + b"\0" * 64,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"with no empty side; got \(-5, 10\)",
+    ),
+    (
+        "zero side",
+        _npy_header(_dict("(0, 10, 3)")),
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"with no empty side; got \(0, 10, 3\)",
+    ),
+    (
+        "one dimension",
+        _npy_header(_dict("(100,)")) + b"\0" * 100,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"got \(100,\)",
+    ),
+    (
+        "four dimensions",
+        _npy_header(_dict("(2, 2, 2, 3)")) + b"\0" * 24,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"got \(2, 2, 2, 3\)",
+    ),
+    (
+        "object dtype",
+        _npy_header(_dict("(2, 2)", "'|O'")) + b"\0" * 64,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"must hold numbers \(bool, int, uint or float\); got dtype object",
+    ),
+    (
+        "record dtype",
+        _npy_header(_dict("(2, 2)", "[('r', '|u1'), ('g', '|u1')]")) + b"\0" * 8,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"got dtype \[\('r', 'u1'\), \('g', 'u1'\)\]",
+    ),
+    (
+        "string dtype",
+        _npy_header(_dict("(2, 2)", "'<U4'")) + b"\0" * 64,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"got dtype <U4",
+    ),
+    (
+        "complex dtype",
+        _npy_header(_dict("(2, 2)", "'<c8'")) + b"\0" * 32,
+        ImageErrorReason.NOT_AN_IMAGE,
+        r"got dtype complex64",
+    ),
+    (
+        "not a dictionary",
+        _npy_header("__import__('os').system('true')") + b"\0" * 8,
+        ImageErrorReason.CORRUPT,
+        r"header cannot be read",
+    ),
+    ("header cut short", _npy_header(_dict("(2, 2)"))[:20], ImageErrorReason.CORRUPT, r"header"),
+    ("no magic", b"\x93NUMPX\x01\x00" + b"\0" * 64, ImageErrorReason.CORRUPT, r"header"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "match"), [r[1:] for r in NPY_REFUSED], ids=[r[0] for r in NPY_REFUSED]
+)
+def test_npy_headers_that_lie_are_refused_before_loading(
+    data: bytes, reason: ImageErrorReason, match: str
+) -> None:
+    pytest.importorskip("numpy")
+    with pytest.raises(ImageInputError, match=match) as info:
+        _npy_parse(data)
+    assert info.value.reason is reason
+    assert info.value.source == "page3_img1.npy"
+
+
+def test_npy_pixel_limit_is_the_policys() -> None:
+    np = pytest.importorskip("numpy")
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((100, 100), dtype=np.uint8))
+    assert _npy_parse(buffer.getvalue())  # within the default limit
+    with pytest.raises(ImageInputError, match="10000 pixels, more than the policy's") as info:
+        _npy_parse(buffer.getvalue(), ImagePolicy(max_pixels=1000, max_decode_pixels=9999))
+    assert info.value.reason is ImageErrorReason.DECOMPRESSION_BOMB
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+@pytest.mark.parametrize("fortran", [False, True])
+@pytest.mark.parametrize("dtype", ["|u1", ">u2", "<f4", "|b1"])
+def test_npy_arrays_of_any_layout_load_as_written(
+    version: tuple[int, int], fortran: bool, dtype: str
+) -> None:
+    np = pytest.importorskip("numpy")
+    rows = np.arange(12 * 20 * 3).reshape(12, 20, 3) % 2
+    array = (rows * {"|u1": 255, ">u2": 65535, "<f4": 1.0, "|b1": 1}[dtype]).astype(dtype)
+    array = np.asfortranarray(array) if fortran else np.ascontiguousarray(array)
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, version=version)
+    (doc,) = _npy_parse(buffer.getvalue() + b"trailing bytes are ignored")
+    prepared = PreparedImage.__new__(PreparedImage)  # only for its data() helper
+    object.__setattr__(prepared, "url", doc.metadata["image_url"])
+    with Image.open(io.BytesIO(prepared.data())) as image:
+        got = np.asarray(image.convert("RGB"))
+    assert got.shape == (12, 20, 3)
+    assert (got == (rows * 255).astype(np.uint8)).all()

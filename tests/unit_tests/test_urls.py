@@ -81,7 +81,10 @@ NORMALISED_URLS: list[tuple[str, str]] = [
     ("HTTPS://EXAMPLE.COM/A.PNG", "https://example.com/A.PNG"),
     ("Https://Example.Com", "https://example.com"),
     ("HTTPS://example.com/a.png", "https://example.com/a.png"),
-    ("https://CDN.Example.com:8443/Img/A.PNG?Sig=AbC#Frag", "https://cdn.example.com:8443/Img/A.PNG?Sig=AbC#Frag"),
+    (
+        "https://CDN.Example.com:8443/Img/A.PNG?Sig=AbC#Frag",
+        "https://cdn.example.com:8443/Img/A.PNG?Sig=AbC#Frag",
+    ),
     ("HTTPS://User:PW@Example.COM/A.png", "https://User:PW@example.com/A.png"),
     ("HTTPS://user@a@HOST.com/x", "https://user@a@host.com/x"),
     ("HTTPS://[2001:DB8::1]:8443/A.png", "https://[2001:db8::1]:8443/A.png"),
