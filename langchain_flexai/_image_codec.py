@@ -40,12 +40,13 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, JpegImagePlugin
 
 from langchain_flexai._jpeg_header import probe_jpeg
+from langchain_flexai._mpo import PrimaryPicture, primary_picture
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 if TYPE_CHECKING:
@@ -432,8 +433,51 @@ def _compliant_jpeg(data: bytes, policy: ImagePolicy, declared_mime: str | None)
     )
 
 
+def _primary_only(
+    primary: PrimaryPicture, policy: ImagePolicy, declared_mime: str | None
+) -> Encoded:
+    """A multi-picture JPEG as its primary picture alone, recorded as ``primary_picture``."""
+    if primary.data is not None:
+        # Cut without decoding: a compliant primary still takes the fast path below.
+        done = encode_bytes(primary.data, policy, declared_mime)
+        head = ("mime_corrected",) if "mime_corrected" in done.transformations else ()
+        rest = tuple(t for t in done.transformations if t != "mime_corrected")
+        return replace(done, transformations=(*head, "primary_picture", *rest), passthrough=False)
+    # A damaged index: Pillow's plain JPEG reader (not its MPO adapter, which trusts the index)
+    # decodes the first picture only, since libjpeg stops at the first EOI; re-encoded.
+    with pillow_errors():
+        im = JpegImagePlugin.JpegImageFile(io.BytesIO(primary.whole))
+        check_pixels(*im.size, policy)
+        orientation = orientation_from_info(im) if policy.exif_transpose else 1
+        out, mime, steps = render(
+            im,
+            src_format="JPEG",
+            orientation=orientation,
+            policy=policy,
+            allow_draft=True,
+            owned=True,
+            explained=True,
+            keep_exif=None if policy.exif_transpose else im.info.get("exif"),
+        )
+    corrected = declared_mime is not None and declared_mime != "image/jpeg"
+    return Encoded(
+        data=out.data,
+        mime_type=mime,
+        width=out.width,
+        height=out.height,
+        original_mime_type="image/jpeg",
+        original_width=im.width,
+        original_height=im.height,
+        transformations=(*(("mime_corrected",) if corrected else ()), "primary_picture", *steps),
+        passthrough=False,
+    )
+
+
 def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:
     """Prepare image bytes: fast path when compliant, slow path otherwise."""
+    primary = primary_picture(data)
+    if primary is not None:
+        return _primary_only(primary, policy, declared_mime)
     fast = _compliant_jpeg(data, policy, declared_mime)
     if fast is not None:
         return fast

@@ -59,7 +59,7 @@ def test_prepare_image_returns_the_url_it_sends() -> None:
     }
 
 
-# -- .npy blobs: the header is checked before numpy allocates --------------------------------------
+# -- .npy blobs: the header is checked before numpy allocates ------------------------------------
 
 
 def _npy_header(header: str, version: tuple[int, int] = (1, 0)) -> bytes:
@@ -214,3 +214,94 @@ def test_npy_arrays_of_any_layout_load_as_written(
         got = np.asarray(image.convert("RGB"))
     assert got.shape == (12, 20, 3)
     assert (got == (rows * 255).astype(np.uint8)).all()
+
+
+# -- multi-picture JPEGs: the primary picture only ------------------------------------------------
+
+_HDRGM_XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    b'syntax-ns#"><rdf:Description xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" '
+    b'hdrgm:Version="1.0"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def _mpo(*sizes: tuple[int, int], **save: Any) -> bytes:
+    """A multi-picture JPEG: a noisy primary of sizes[0], then plain pictures of the others."""
+    primary = Image.effect_noise(sizes[0], 60).convert("RGB")
+    others = [Image.new("RGB", size, (20, 200, 20)) for size in sizes[1:]]
+    buffer = io.BytesIO()
+    primary.save(buffer, "MPO", save_all=True, append_images=others, **save)
+    return buffer.getvalue()
+
+
+def _jpeg_of(data: bytes) -> tuple[str | None, int, tuple[int, int]]:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.format, getattr(image, "n_frames", 1), image.size
+
+
+@pytest.mark.parametrize(
+    ("sizes", "save"),
+    [
+        (((400, 300), (200, 150)), {}),  # stereo / preview pair
+        (((320, 240), (320, 240), (64, 48)), {}),  # three pictures
+        (((400, 300), (100, 75)), {"xmp": _HDRGM_XMP}),  # gain-map HDR: Pillow calls it a JPEG
+    ],
+    ids=["two", "three", "gain-map"],
+)
+def test_a_multi_picture_jpeg_is_sent_as_its_primary_picture_without_a_re_encode(
+    sizes: tuple[tuple[int, int], ...], save: dict[str, Any]
+) -> None:
+    data = _mpo(*sizes, **save)
+    first_end = data.index(b"\xff\xd9\xff\xd8") + 2  # Pillow writes the pictures back to back
+    prepared = prepare_image(data)
+    sent = prepared.data()
+    assert _jpeg_of(sent) == ("JPEG", 1, sizes[0])  # one picture: Pillow sees no MPO
+    assert sent.count(b"\xff\xd8") == 1
+    assert sent.endswith(b"\xff\xd9")
+    assert b"MPF\x00" not in sent
+    # Cut, not re-encoded: the primary's bytes minus its picture index segment (APP2 "MPF").
+    assert len(sent) < first_end
+    assert sent[-1000:] == data[first_end - 1000 : first_end]
+    assert prepared.transformations == ("primary_picture",)
+    assert prepared.mime_type == "image/jpeg"
+    assert (prepared.width, prepared.height) == sizes[0]
+    assert (prepared.original_width, prepared.original_height) == sizes[0]
+
+
+def test_a_multi_picture_jpeg_is_cut_before_any_other_step() -> None:
+    data = _mpo((3000, 200), (300, 20))
+    prepared = prepare_image(data, mime_type="image/png")
+    assert prepared.transformations == ("mime_corrected", "primary_picture", "resized")
+    assert _jpeg_of(prepared.data()) == ("JPEG", 1, (2048, 136))
+
+
+def test_a_multi_picture_jpeg_with_a_damaged_index_sends_its_first_picture_re_encoded() -> None:
+    data = bytearray(_mpo((400, 300), (200, 150)))
+    mpf = data.index(b"MPF\x00") + 4
+    # Entry sizes and offsets point past the file: the index cannot be trusted.
+    tiff = bytes(data[mpf : mpf + 200])
+    entries = mpf + int.from_bytes(tiff[4:8], "big")  # IFD0
+    count = int.from_bytes(data[entries : entries + 2], "big")
+    for at in range(entries + 2, entries + 2 + 12 * count, 12):
+        if data[at : at + 2] == b"\xb0\x02":
+            table = mpf + int.from_bytes(data[at + 8 : at + 12], "big")
+            data[table + 4 : table + 12] = b"\x7f" * 8
+            data[table + 20 : table + 28] = b"\x7f" * 8
+    prepared = prepare_image(bytes(data))
+    assert _jpeg_of(prepared.data()) == ("JPEG", 1, (400, 300))
+    assert prepared.transformations == ("primary_picture",)
+    assert b"MPF\x00" not in prepared.data()
+
+
+def test_primary_pictures_are_counted_in_response_metadata(wire: WireRecorder) -> None:
+    block = {"type": "image", "base64": _b64(_mpo((64, 48), (32, 24))), "mime_type": "image/jpeg"}
+    reply = wire.model().invoke([HumanMessage(content=["x", block])])
+    assert reply.response_metadata["images_primary_picture"] == 1
+    assert reply.response_metadata["images_sent"] == 1
+
+
+def _b64(data: bytes) -> str:
+    import base64  # noqa: PLC0415
+
+    return base64.b64encode(data).decode()
