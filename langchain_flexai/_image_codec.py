@@ -47,6 +47,7 @@ from PIL import Image, ImageFile, JpegImagePlugin
 
 from langchain_flexai._jpeg_header import probe_jpeg
 from langchain_flexai._mpo import PrimaryPicture, primary_picture
+from langchain_flexai._orientation import orientation_of
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 if TYPE_CHECKING:
@@ -105,7 +106,6 @@ _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
-_EXIF_ORIENTATION = 0x0112
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -325,21 +325,12 @@ def mime_of(fmt: str | None) -> str | None:
     return _WIRE_MIME.get(fmt) or Image.MIME.get(fmt) or f"image/{fmt.lower()}"
 
 
-def orientation_from_info(im: Image.Image) -> int:
-    """EXIF orientation from the raw EXIF block only.
+def orientation_from_info(im: Image.Image, data: bytes | None = None) -> int:
+    """The orientation to undo, from metadata only (see :mod:`langchain_flexai._orientation`).
 
     ``getexif()`` on a PNG decodes the whole image; parsing ``info["exif"]`` costs microseconds.
     """
-    raw = im.info.get("exif")
-    if not raw or not isinstance(raw, (bytes, bytearray)):
-        return 1
-    exif = Image.Exif()
-    try:
-        exif.load(bytes(raw))
-    except Exception:  # noqa: BLE001 - a damaged EXIF block must not sink a readable image
-        return 1
-    value = exif.get(_EXIF_ORIENTATION, 1)
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1  # noqa: PLR2004
+    return orientation_of(im, data)
 
 
 def fit_size(width: int, height: int, policy: ImagePolicy) -> tuple[int, int]:
@@ -491,7 +482,7 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
         if declared_mime is not None and declared_mime != original_mime:
             head.append("mime_corrected")
         animated = check_animation(im, fmt, policy)
-        orientation = orientation_from_info(im) if policy.exif_transpose else 1
+        orientation = orientation_from_info(im, data) if policy.exif_transpose else 1
         wire_mime = _WIRE_MIME.get(fmt)
         if (
             wire_mime is not None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
-from PIL import Image
+from PIL import Image, ImageOps
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image
@@ -305,3 +306,86 @@ def _b64(data: bytes) -> str:
     import base64  # noqa: PLC0415
 
     return base64.b64encode(data).decode()
+
+
+# -- PNG orientation, wherever it is written --------------------------------------------------------
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _exif_block(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()  # "Exif\0\0" + TIFF
+
+
+def _oriented_png(orientation: int, where: str) -> bytes:
+    """A 7x3 PNG of distinct pixels whose orientation tag sits in ``where``."""
+    image = Image.new("RGB", (7, 3))
+    image.putdata([(i * 30, 255 - i * 10, (i * 70) % 256) for i in range(21)])
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    plain = buffer.getvalue()
+    idat, iend = plain.index(b"IDAT") - 4, plain.index(b"IEND") - 4
+    tiff = _exif_block(orientation)[6:]
+    if where == "eXIf before IDAT":
+        extra, at = _png_chunk(b"eXIf", tiff), idat
+    elif where == "eXIf after IDAT":
+        extra, at = _png_chunk(b"eXIf", tiff), iend
+    elif where.startswith("raw profile"):
+        digits = (b"Exif\x00\x00" + tiff).hex()
+        text = f"\nexif\n{len(digits) // 2:8d}\n" + "\n".join(
+            digits[i : i + 72] for i in range(0, len(digits), 72)
+        )
+        key = b"Raw profile type exif\x00"
+        body = (
+            key + text.encode()
+            if where.endswith("tEXt")
+            else key + b"\0" + zlib.compress(text.encode())
+        )
+        extra, at = _png_chunk(b"tEXt" if where.endswith("tEXt") else b"zTXt", body), idat
+    else:  # XMP in iTXt
+        xmp = (
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+            '22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+            f'tiff:Orientation="{orientation}"/></rdf:RDF></x:xmpmeta>'
+        )
+        body = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp.encode()
+        extra, at = _png_chunk(b"iTXt", body), idat
+    return plain[:at] + extra + plain[at:]
+
+
+PLACES = ["eXIf before IDAT", "eXIf after IDAT", "raw profile tEXt", "raw profile zTXt", "XMP"]
+
+
+@pytest.mark.parametrize("where", PLACES)
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_png_is_turned_upright_wherever_its_orientation_is_written(
+    orientation: int, where: str
+) -> None:
+    data = _oriented_png(orientation, where)
+    with Image.open(io.BytesIO(data)) as source:
+        upright = ImageOps.exif_transpose(source).convert("RGB")  # Pillow's reading of the file
+    prepared = prepare_image(data)
+    with Image.open(io.BytesIO(prepared.data())) as sent:
+        assert sent.size == upright.size
+        assert sent.convert("RGB").tobytes() == upright.tobytes()
+        assert sent.getexif().get(0x0112, 1) == 1  # nothing left to rotate it again
+        if orientation != 1:
+            assert not {"Raw profile type exif", "xmp", "XML:com.adobe.xmp"} & set(sent.info)
+    assert ("transposed" in prepared.transformations) is (orientation != 1)
+    if orientation == 1:
+        assert prepared.data() == data  # nothing to do: sent untouched
+
+
+def test_orientation_is_read_without_decoding_the_png(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import PngImagePlugin  # noqa: PLC0415
+
+    def no_decode(self: Any) -> Any:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decode)
+    data = _oriented_png(1, "eXIf after IDAT")
+    assert prepare_image(data).data() == data
