@@ -308,7 +308,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-# -- PNG orientation, wherever it is written --------------------------------------------------------
+# -- PNG orientation, wherever it is written ------------------------------------------------------
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
