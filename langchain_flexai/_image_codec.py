@@ -360,6 +360,12 @@ def _looks_complete(fmt: str, data: bytes) -> bool:
     return False
 
 
+def _has_apng_control(data: bytes) -> bool:
+    # acTL must come before the first IDAT; a later one is ignored by every decoder.
+    idat = data.find(b"IDAT")
+    return data.find(b"acTL", 0, idat if idat >= 0 else len(data)) >= 0
+
+
 def _png_is_16_bit(data: bytes) -> bool:
     # IHDR bit depth: 8-byte signature + 4 length + 4 type + 4 width + 4 height.
     return len(data) > 24 and data[24] == 16  # noqa: PLR2004
@@ -482,6 +488,9 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
         if declared_mime is not None and declared_mime != original_mime:
             head.append("mime_corrected")
         animated = check_animation(im, fmt, policy)
+        # APNG chunks under a frame count of 0 or 1 (or one that lies) are no valid still PNG for
+        # every decoder: sent as the default image, re-encoded like an animation's first frame.
+        animated = animated or (fmt == "PNG" and _has_apng_control(data))
         orientation = orientation_from_info(im, data) if policy.exif_transpose else 1
         wire_mime = _WIRE_MIME.get(fmt)
         if (

@@ -389,3 +389,65 @@ def test_orientation_is_read_without_decoding_the_png(monkeypatch: pytest.Monkey
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decode)
     data = _oriented_png(1, "eXIf after IDAT")
     assert prepare_image(data).data() == data
+
+
+# -- animations: the first frame sent always decodes ------------------------------------------------
+
+
+def _apng(frames: int = 3, **save: Any) -> bytes:
+    images = [Image.new("RGB", (30, 20), (i * 60, 100, 255 - i * 60)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "PNG", save_all=True, append_images=images[1:], **save)
+    return buffer.getvalue()
+
+
+def _with_frame_count(data: bytes, count: int) -> bytes:
+    at = data.index(b"acTL") - 4
+    plays = data[at + 12 : at + 16]
+    return data[:at] + _png_chunk(b"acTL", struct.pack(">I", count) + plays) + data[at + 20 :]
+
+
+def _animated(fmt: str) -> bytes:
+    images = [Image.new("RGB", (30, 20), (i * 60, 100, 255 - i * 60)) for i in range(3)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, fmt, save_all=True, append_images=images[1:], duration=50, loop=0)
+    return buffer.getvalue()
+
+
+ANIMATIONS = {
+    "apng": _apng(),
+    "apng default image outside the animation": _apng(default_image=True),
+    "apng zero frames": _with_frame_count(_apng(), 0),
+    "apng claims one frame, has three": _with_frame_count(_apng(), 1),
+    "apng claims seven frames, has three": _with_frame_count(_apng(), 7),
+    "apng claims two frames, has three": _with_frame_count(_apng(), 2),
+    "gif": _animated("GIF"),
+    "webp": _animated("WEBP"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Invalid APNG")
+@pytest.mark.parametrize("name", list(ANIMATIONS))
+def test_the_first_frame_sent_is_one_still_picture_that_decodes(name: str) -> None:
+    data = ANIMATIONS[name]
+    with Image.open(io.BytesIO(data)) as source:
+        source.load()
+        first = source.convert("RGB")
+        animated = source.is_animated
+    prepared = prepare_image(data)
+    sent = prepared.data()
+    with Image.open(io.BytesIO(sent)) as image:
+        image.load()
+        assert getattr(image, "n_frames", 1) == 1
+        assert image.size == first.size == (30, 20)
+        if prepared.mime_type == "image/png":
+            assert image.convert("RGB").tobytes() == first.tobytes()
+    for chunk in (b"acTL", b"fcTL", b"fdAT", b"ANIM", b"ANMF", b"NETSCAPE2.0"):
+        assert chunk not in sent
+    assert "first_frame" in prepared.transformations
+    if not animated:  # a frame count of 0 or 1: a still image for the policy, sent as one
+        assert prepare_image(data, ImagePolicy(animated="error")).data() == sent
+        return
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(data, ImagePolicy(animated="error"))
+    assert info.value.reason is ImageErrorReason.ANIMATED
