@@ -391,7 +391,7 @@ def test_orientation_is_read_without_decoding_the_png(monkeypatch: pytest.Monkey
     assert prepare_image(data).data() == data
 
 
-# -- animations: the first frame sent always decodes ------------------------------------------------
+# -- animations: the first frame sent always decodes ---------------------------------------------
 
 
 def _apng(frames: int = 3, **save: Any) -> bytes:
