@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFile, JpegImagePlugin
 
+from langchain_flexai._image_formats import unsupported_format
 from langchain_flexai._jpeg_header import probe_jpeg
 from langchain_flexai._mpo import PrimaryPicture, primary_picture
 from langchain_flexai._orientation import orientation_of
@@ -72,7 +73,13 @@ OPEN_FORMATS: tuple[str, ...] = (
     "SGI",
     "JPEG2000",
 )
-"""Pillow formats we open. Deliberately excludes EPS/PS (Pillow runs Ghostscript for those)."""
+"""Pillow formats we open and convert (see docs/images.md, "Formats", for why these).
+
+Deliberately excluded: EPS/PS (Pillow runs Ghostscript), PSD (its composite may not show the
+layers), ICNS and CUR (containers of embedded PNGs), DDS (uncompressed textures go through a
+pure-Python decoder), FITS (needs a stretch only the user can choose), XPM and the rest of
+Pillow's plugins (rare, text or pure-Python decoders); :mod:`langchain_flexai._image_formats`
+names them when refused."""
 
 _PLUGIN_MODULES = (
     "WebPImagePlugin",
@@ -304,14 +311,22 @@ def identify(data: bytes) -> ImageFile.ImageFile:
         ) as exc:
             if _has_image_magic(data):
                 raise _header_failure(name, data, exc) from exc
+    raise _unidentified(data)
+
+
+def _unidentified(data: bytes) -> ImageInputError:
+    """Why no plugin we open took the data: cut short, damaged, another format, or no image."""
     if len(data) < _LONGEST_MAGIC and any(m.startswith(data) for m in _MAGIC_PREFIXES):
-        raise _error(
+        return _error(
             ImageErrorReason.CORRUPT,
             f"the file is truncated: its {_bytes(len(data))} end inside an image signature",
         )
+    refused = unsupported_format(data, OPEN_FORMATS)
+    if refused is not None:
+        return refused
     if _has_image_magic(data):
-        raise _error(ImageErrorReason.CORRUPT, "the image header is damaged or truncated")
-    raise _error(
+        return _error(ImageErrorReason.CORRUPT, "the image header is damaged or truncated")
+    return _error(
         ImageErrorReason.NOT_AN_IMAGE,
         "the data is not an image in a format we can read (JPEG, PNG, WebP, GIF, HEIC, AVIF, "
         "BMP, TIFF, ICO, PPM, ...)",

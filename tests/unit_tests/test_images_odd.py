@@ -451,3 +451,114 @@ def test_the_first_frame_sent_is_one_still_picture_that_decodes(name: str) -> No
     with pytest.raises(ImageInputError) as info:
         prepare_image(data, ImagePolicy(animated="error"))
     assert info.value.reason is ImageErrorReason.ANIMATED
+
+
+# -- formats: converted, or refused by name; "not an image" only for what is not one --------------
+
+_MODE_FOR = {"XBM": "1", "MSP": "1", "PALM": "1", "SPIDER": "F", "BLP": "P", "FITS": "L"}
+_WRITE_ONLY = {"PALM", "PDF"}  # Pillow writes these but no Pillow plugin identifies them
+_WIRE = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+
+
+def _written_by_pillow() -> dict[str, bytes]:
+    Image.init()
+    written = {}
+    for fmt in sorted(Image.SAVE):
+        image = Image.new("RGB", (64, 48), (120, 30, 200)).convert(_MODE_FOR.get(fmt, "RGB"))
+        buffer = io.BytesIO()
+        try:
+            image.save(buffer, fmt)
+        except (OSError, ValueError, KeyError):  # a stub without its handler, a codec not built
+            continue
+        written[fmt] = buffer.getvalue()
+    return written
+
+
+WRITTEN = _written_by_pillow()
+
+
+def test_this_pillow_writes_the_formats_the_issue_names() -> None:
+    assert {"DDS", "ICNS", "EPS", "IM", "MSP", "SPIDER", "XBM", "PDF"} <= set(WRITTEN)
+
+
+def _check_refusal(fmt: str, data: bytes, error: ImageInputError) -> None:
+    if fmt == "PDF":  # a document, named as one
+        assert error.reason is ImageErrorReason.UNSUPPORTED_FORMAT
+        assert error.detail.startswith("a PDF document, a format this library does not")
+        return
+    if fmt in _WRITE_ONLY:  # nothing can tell these bytes from any other
+        assert error.reason is ImageErrorReason.NOT_AN_IMAGE
+        with pytest.raises(Image.UnidentifiedImageError):
+            Image.open(io.BytesIO(data))  # fails once Pillow learns the format: update
+        return
+    assert error.reason is ImageErrorReason.UNSUPPORTED_FORMAT, error
+    named = fmt if fmt != "EPS" else "PostScript"
+    assert named in error.detail
+    assert "FlexAI takes JPEG, PNG, WebP and GIF: " in error.detail
+    assert "not an image" not in str(error)
+
+
+@pytest.mark.parametrize("fmt", list(WRITTEN))
+def test_every_format_pillow_writes_is_converted_or_refused_by_name(fmt: str) -> None:
+    data = WRITTEN[fmt]
+    try:
+        prepared = prepare_image(data)
+    except ImageInputError as exc:
+        _check_refusal(fmt, data, exc)
+        return
+    assert prepared.mime_type in _WIRE
+    with Image.open(io.BytesIO(prepared.data())) as sent:
+        sent.load()
+        assert Image.MIME[sent.format or ""] == prepared.mime_type
+        assert sent.size == (prepared.width, prepared.height)
+    if fmt == "ICO":  # an icon holds square-ish sizes up to the source's: the largest is sent
+        assert prepared.width <= 64
+        assert prepared.width * 3 == prepared.height * 4
+    else:
+        assert sent.size == (64, 48)
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (b"8BPS\x00\x01" + b"\x00" * 20, "a Photoshop (PSD) image"),
+        (b"8BPS\x00\x02" + b"\x00" * 20, "a Photoshop (PSD) image"),
+        (b'/* XPM */\nstatic char *x[] = {\n"1 1 1 1",\n"a c #ff0000",\n"a"};\n', "XPM"),
+        (b"SIMPLE  =                    T" + b" " * 50, "a FITS (astronomy data) image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n", "PostScript (EPS)"),
+        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG"),
+        (b'<svg width="10" height="10"></svg>', "an SVG"),
+        (b"\xff\x0a\xfa\x7f", "a JPEG XL image"),
+        (b"\x00\x00\x00\x0cJXL \r\n\x87\n\x00\x00", "a JPEG XL image"),
+        (b"\x76\x2f\x31\x01\x02\x00\x00\x00", "OpenEXR"),
+        (b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n", "Radiance HDR"),
+        (b"DDS \x7c\x00\x00\x00" + b"\x00" * 120, "DirectDraw texture (DDS)"),
+        (b"\x00\x00\x00\x1c\x00\x00\x00\x02" + b"\x00" * 12 + b"GIMP" + b"\x00" * 8, "GIMP brush"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_formats_pillow_cannot_write_are_named_too(data: bytes, named: str) -> None:
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(data)
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_FORMAT
+    assert named in info.value.detail
+    assert "FlexAI takes JPEG, PNG, WebP and GIF: " in info.value.detail
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello, this is text and not an image at all",
+        b"\x00" * 200,
+        bytes(range(256)) * 4,
+        b"PK\x03\x04" + b"\x00" * 60,  # a ZIP archive
+        b'{"json": true}',
+        b"\x01\x00\x00\x00" + b"\x00" * 60,  # starts like EMF, but is not
+    ],
+    ids=["text", "zeros", "ramp", "zip", "json", "emf-like"],
+)
+def test_what_is_not_an_image_is_still_called_so(data: bytes) -> None:
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(data)
+    assert info.value.reason is ImageErrorReason.NOT_AN_IMAGE

@@ -89,9 +89,14 @@ def test_zero_bytes_are_empty() -> None:
     assert str(info.value) == "the image data is empty (0 bytes)"
 
 
-@pytest.mark.parametrize("data", [b"hello, world", b"%PDF-1.7\n", b"\x00" * 64, b"<svg></svg>"])
+@pytest.mark.parametrize("data", [b"hello, world", b"\x00" * 64])
 def test_non_images_are_not_an_image(data: bytes) -> None:
     assert _reason(data) is ImageErrorReason.NOT_AN_IMAGE
+
+
+@pytest.mark.parametrize("data", [b"%PDF-1.7\n", b"<svg></svg>"])
+def test_documents_and_vector_images_are_named_not_called_non_images(data: bytes) -> None:
+    assert _reason(data) is ImageErrorReason.UNSUPPORTED_FORMAT
 
 
 @pytest.mark.parametrize(
@@ -115,11 +120,20 @@ def test_truncated_files_say_so(fmt: str, length: int, message: str) -> None:
     assert info.value.detail == message
 
 
-def test_eps_is_not_opened_at_all() -> None:
-    # Pillow would hand EPS to Ghostscript; it is not in our formats.
-    assert _reason(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n") is (
-        ImageErrorReason.NOT_AN_IMAGE
-    )
+def test_eps_is_not_opened_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pillow would hand EPS to Ghostscript; it is not in our formats, only named when refused.
+    from PIL import EpsImagePlugin  # noqa: PLC0415
+
+    def never(*_: object) -> None:
+        raise AssertionError("EPS opened")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", never)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", never)
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_FORMAT
+    assert "a PostScript (EPS) image" in info.value.detail
+    assert "this library never runs Ghostscript" in info.value.detail
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
