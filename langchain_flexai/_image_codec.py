@@ -128,6 +128,9 @@ _DRAFT_SLACK = 0.9  # accept a DCT scale within 10% under the target instead of 
 _QUALITY_LADDER = (75, 60, 45)
 _SHRINK_STEP = 0.75
 _MIN_SIDE = 16
+_DECODE_SHARE = {"JPEG": 1, "MPO": 1, "WEBP": 4}
+_FULL_SIZE_SHARE = 2
+_RESIZE_BEFORE_CONVERT = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 _PLAIN_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA"})
 _RGB_FAMILY = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
 _GRAY_FAMILY = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -402,15 +405,32 @@ def check_animation(im: Image.Image, fmt: str | None, policy: ImagePolicy) -> bo
     return animated
 
 
-def check_pixels(width: int, height: int, policy: ImagePolicy) -> None:
+def decode_limit(policy: ImagePolicy, fmt: str | None) -> tuple[int, str]:
+    """The most pixels ``fmt`` may claim under ``policy``, and why it differs from the field.
+
+    ``max_decode_pixels`` is the limit for JPEG, which is decoded at 1/2 to 1/8 scale (DCT
+    scaling), and for an image already in memory. Every other format is decoded at full size
+    before the downscale, at several bytes a pixel, so it gets a share of the limit sized to keep
+    the peak memory and CPU documented in docs/images.md ("Formats and their cost"): half, and a
+    quarter for WebP, whose decoder (libwebp's, through Pillow) holds four full RGBA copies.
+    """
+    share = _DECODE_SHARE.get(fmt or "JPEG", _FULL_SIZE_SHARE)
+    if share == 1:
+        return policy.max_decode_pixels, ""
+    limit = max(policy.max_pixels, policy.max_decode_pixels // share)
+    return limit, f" ({fmt} is decoded at full size: it gets 1/{share} of that limit)"
+
+
+def check_pixels(width: int, height: int, policy: ImagePolicy, fmt: str | None = None) -> None:
     """Refuse a decompression bomb from its header size, before any decode."""
     if width <= 0 or height <= 0:
         raise _error(ImageErrorReason.CORRUPT, f"the image claims an empty size {width}x{height}")
-    if width * height > policy.max_decode_pixels:
+    limit, why = decode_limit(policy, fmt)
+    if width * height > limit:
         raise _error(
             ImageErrorReason.DECOMPRESSION_BOMB,
             f"the image claims {width}x{height} = {width * height} pixels, more than the policy's "
-            f"decode limit of {policy.max_decode_pixels} (ImagePolicy.max_decode_pixels); "
+            f"decode limit of {limit}{why} (ImagePolicy.max_decode_pixels); "
             "refused without decoding",
         )
 
@@ -497,7 +517,7 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
         im = identify(data)
         fmt = im.format or ""
         width, height = im.size
-        check_pixels(width, height, policy)
+        check_pixels(width, height, policy, fmt)
         original_mime = mime_of(fmt)
         head: list[str] = []
         if declared_mime is not None and declared_mime != original_mime:
@@ -702,7 +722,12 @@ def _shape(
     if target != original and allow_draft:
         _draft_for(im, target)
     im.load()
-    work = _to_standard_mode(im)
+    work = im
+    if im.mode in _RESIZE_BEFORE_CONVERT and not _fits(im.size, policy):
+        # 16-bit samples are scaled to 8 bits through 32-bit "I" (4 bytes a pixel, twice): on
+        # the downscaled image that costs a few MB instead of a gigabyte at 120 MP.
+        work = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    work = _to_standard_mode(work)
     if not _fits(work.size, policy):
         work = work.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if work.size != original:

@@ -4,11 +4,12 @@ Knows the signatures of image (and image-like) formats outside the set the codec
 a user can do with each; knows nothing about decoding. It is asked only after every plugin the
 codec opens has declined the bytes, so it costs nothing on the normal path.
 
-Two sources, in order: a table of formats worth a specific hint (Photoshop layers, vector and
-page formats that need rendering, scientific data that needs a stretch, formats Pillow cannot read
-at all such as JPEG XL and SVG); then the signature checks of every other Pillow plugin (importing
-them here, on this failure path only), for the long tail of formats Pillow can identify. Why these
-are refused rather than converted: docs/images.md, "Formats".
+A PDF is a document, not an image: it stays "not an image" (message content turns that into the
+file-block refusal). Two sources, in order: a table of formats worth a specific hint (Photoshop
+layers, vector formats that need rendering, scientific data that needs a stretch, formats Pillow
+cannot read at all such as JPEG XL and SVG); then the signature checks of every other Pillow
+plugin (imported here, on this failure path only), for the long tail of formats Pillow can
+identify. Why these are refused rather than converted: docs/images.md, "Formats".
 """
 
 from __future__ import annotations
@@ -44,11 +45,6 @@ _NAMED: tuple[tuple[str, Callable[[bytes], bool], str], ...] = (
         "a Photoshop (PSD) image",
         lambda d: d.startswith((b"8BPS\x00\x01", b"8BPS\x00\x02")),
         "export it as PNG or JPEG (File > Export): only a flattened picture shows its layers",
-    ),
-    (
-        "a PDF document",
-        lambda d: d.startswith(b"%PDF-"),
-        "render its pages as PNG or JPEG images first",
     ),
     (
         "a PostScript (EPS) image",

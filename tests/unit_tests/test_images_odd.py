@@ -456,7 +456,8 @@ def test_the_first_frame_sent_is_one_still_picture_that_decodes(name: str) -> No
 # -- formats: converted, or refused by name; "not an image" only for what is not one --------------
 
 _MODE_FOR = {"XBM": "1", "MSP": "1", "PALM": "1", "SPIDER": "F", "BLP": "P", "FITS": "L"}
-_WRITE_ONLY = {"PALM", "PDF"}  # Pillow writes these but no Pillow plugin identifies them
+# Pillow writes these but no Pillow plugin identifies them (and a PDF is a document, not an image).
+_WRITE_ONLY = {"PALM", "PDF"}
 _WIRE = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 
 
@@ -482,10 +483,6 @@ def test_this_pillow_writes_the_formats_the_issue_names() -> None:
 
 
 def _check_refusal(fmt: str, data: bytes, error: ImageInputError) -> None:
-    if fmt == "PDF":  # a document, named as one
-        assert error.reason is ImageErrorReason.UNSUPPORTED_FORMAT
-        assert error.detail.startswith("a PDF document, a format this library does not")
-        return
     if fmt in _WRITE_ONLY:  # nothing can tell these bytes from any other
         assert error.reason is ImageErrorReason.NOT_AN_IMAGE
         with pytest.raises(Image.UnidentifiedImageError):
@@ -525,7 +522,6 @@ def test_every_format_pillow_writes_is_converted_or_refused_by_name(fmt: str) ->
         (b"8BPS\x00\x02" + b"\x00" * 20, "a Photoshop (PSD) image"),
         (b'/* XPM */\nstatic char *x[] = {\n"1 1 1 1",\n"a c #ff0000",\n"a"};\n', "XPM"),
         (b"SIMPLE  =                    T" + b" " * 50, "a FITS (astronomy data) image"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
         (b"%!PS-Adobe-3.0 EPSF-3.0\n", "PostScript (EPS)"),
         (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG"),
         (b'<svg width="10" height="10"></svg>', "an SVG"),
@@ -562,3 +558,47 @@ def test_what_is_not_an_image_is_still_called_so(data: bytes) -> None:
     with pytest.raises(ImageInputError) as info:
         prepare_image(data)
     assert info.value.reason is ImageErrorReason.NOT_AN_IMAGE
+
+
+# -- decode limits: a share of max_decode_pixels for formats decoded at full size ------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "limit"),
+    [("JPEG", 800), ("PNG", 400), ("GIF", 400), ("TIFF", 400), ("BMP", 400), ("WEBP", 200)],
+)
+def test_formats_decoded_at_full_size_get_a_share_of_the_decode_limit(fmt: str, limit: int) -> None:
+    policy = ImagePolicy(max_side=10, max_pixels=100, max_decode_pixels=800)
+
+    def encoded(size: tuple[int, int]) -> bytes:
+        buffer = io.BytesIO()
+        Image.effect_noise(size, 40).convert("RGB").save(buffer, fmt)
+        return buffer.getvalue()
+
+    taken = prepare_image(encoded((limit // 20, 20)), policy)  # at the limit: taken
+    assert max(taken.width, taken.height) == 10
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(encoded((limit // 20 + 1, 20)), policy)
+    assert info.value.reason is ImageErrorReason.DECOMPRESSION_BOMB
+    assert f"more than the policy's decode limit of {limit}" in info.value.detail
+
+
+def test_a_share_never_falls_under_max_pixels() -> None:
+    policy = ImagePolicy(max_side=100, max_pixels=1000, max_decode_pixels=1000)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 25)).save(buffer, "WEBP")
+    assert prepare_image(buffer.getvalue(), policy).width == 40
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_after_the_downscale() -> None:
+    ramp = Image.linear_gradient("L").resize((512, 256)).convert("I")
+    sixteen = ramp.point(lambda v: v * 257).convert("I;16")
+    buffer = io.BytesIO()
+    sixteen.save(buffer, "PNG")
+    prepared = prepare_image(buffer.getvalue(), ImagePolicy(max_side=128, max_pixels=128 * 64))
+    with Image.open(io.BytesIO(prepared.data())) as sent:
+        assert sent.size == (128, 64)
+        assert sent.mode == "L"
+        expected = ramp.convert("L").resize((128, 64), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        diffs = [abs(a - b) for a, b in zip(sent.tobytes(), expected.tobytes(), strict=True)]
+    assert max(diffs) <= 3  # the full 16-bit range kept, not clipped at 255

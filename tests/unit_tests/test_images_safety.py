@@ -58,10 +58,17 @@ def test_bomb_is_refused_from_the_header_without_decoding(
 def test_decode_limit_comes_from_the_policy() -> None:
     policy = ImagePolicy(max_side=10, max_pixels=100, max_decode_pixels=399)
     with pytest.raises(ImageInputError) as info:
-        prepare_image(encode(corner_image((20, 20)), "PNG"), policy)
+        prepare_image(encode(corner_image((20, 20)), "JPEG"), policy)
     assert info.value.reason is ImageErrorReason.DECOMPRESSION_BOMB
     assert str(info.value) == (
         "the image claims 20x20 = 400 pixels, more than the policy's decode limit of 399 "
+        "(ImagePolicy.max_decode_pixels); refused without decoding"
+    )
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(encode(corner_image((20, 20)), "PNG"), policy)
+    assert str(info.value) == (
+        "the image claims 20x20 = 400 pixels, more than the policy's decode limit of 199 "
+        "(PNG is decoded at full size: it gets 1/2 of that limit) "
         "(ImagePolicy.max_decode_pixels); refused without decoding"
     )
 
@@ -89,13 +96,13 @@ def test_zero_bytes_are_empty() -> None:
     assert str(info.value) == "the image data is empty (0 bytes)"
 
 
-@pytest.mark.parametrize("data", [b"hello, world", b"\x00" * 64])
+@pytest.mark.parametrize("data", [b"hello, world", b"%PDF-1.7\n", b"\x00" * 64])
 def test_non_images_are_not_an_image(data: bytes) -> None:
     assert _reason(data) is ImageErrorReason.NOT_AN_IMAGE
 
 
-@pytest.mark.parametrize("data", [b"%PDF-1.7\n", b"<svg></svg>"])
-def test_documents_and_vector_images_are_named_not_called_non_images(data: bytes) -> None:
+@pytest.mark.parametrize("data", [b"<svg></svg>", b'<?xml version="1.0"?>\n<svg/>'])
+def test_vector_images_are_named_not_called_non_images(data: bytes) -> None:
     assert _reason(data) is ImageErrorReason.UNSUPPORTED_FORMAT
 
 
