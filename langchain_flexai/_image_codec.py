@@ -15,6 +15,12 @@ The routes, in order:
 3. **Slow path**: decode (JPEG with DCT scaling through ``Image.draft``), downscale, rotate upright
    (after downscaling: fewer pixels to move), normalise the pixel mode, encode.
 
+Before all three, a multi-picture JPEG (MPO, gain-map HDR) is cut to its primary picture
+(:mod:`langchain_flexai._mpo`). Bytes no plugin here opens are named by
+:mod:`langchain_flexai._image_formats` (``UNSUPPORTED_FORMAT``) unless they are no image at all.
+The decode limit is a share of ``max_decode_pixels`` per format (:func:`decode_limit`). An APNG's
+animation chunks are never passed through, whatever its frame count says.
+
 The output-format rule of the slow path: PNG when the image has real transparency (alpha kept), is a
 palette or bilevel image, or is small (long side <= 256 px: icons, diagrams) and not from a JPEG;
 JPEG otherwise
