@@ -557,6 +557,8 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
             )
         if animated:
             head.append("first_frame")
+        if fmt == "TIFF" and getattr(im, "tag_v2", {}).get(0x0112, 1) in _TRANSPOSE:
+            head.append("transposed")  # Pillow's TIFF reader turns it upright as it decodes
         out, mime, steps = render(
             im,
             src_format=fmt,

@@ -602,3 +602,16 @@ def test_a_16_bit_png_is_scaled_to_8_bits_after_the_downscale() -> None:
         expected = ramp.convert("L").resize((128, 64), Image.Resampling.LANCZOS, reducing_gap=3.0)
         diffs = [abs(a - b) for a, b in zip(sent.tobytes(), expected.tobytes(), strict=True)]
     assert max(diffs) <= 3  # the full 16-bit range kept, not clipped at 255
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_tiff_turned_upright_by_pillow_is_recorded_as_transposed(orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.effect_noise((40, 20), 50).convert("RGB").save(buffer, "TIFF", exif=exif)
+    with Image.open(io.BytesIO(buffer.getvalue())) as source:
+        upright = ImageOps.exif_transpose(source)
+    prepared = prepare_image(buffer.getvalue())
+    assert (prepared.width, prepared.height) == upright.size
+    assert ("transposed" in prepared.transformations) is (orientation != 1)
