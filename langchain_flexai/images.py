@@ -67,6 +67,7 @@ ACCEPTED_SUFFIXES: frozenset[str] = frozenset(
         ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".webp", ".gif",
         ".heic", ".heif", ".avif", ".bmp", ".dib", ".tif", ".tiff", ".ico",
         ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".qoi", ".pcx", ".sgi", ".jp2",
+        ".mpo",
     }
 )  # fmt: skip
 """Lowercase file suffixes the pipeline can read (HEIC/HEIF with the ``heif`` extra)."""

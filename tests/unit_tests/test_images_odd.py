@@ -615,3 +615,12 @@ def test_a_tiff_turned_upright_by_pillow_is_recorded_as_transposed(orientation: 
     prepared = prepare_image(buffer.getvalue())
     assert (prepared.width, prepared.height) == upright.size
     assert ("transposed" in prepared.transformations) is (orientation != 1)
+
+
+def test_the_loader_reads_mpo_files_as_their_primary_picture(tmp_path: Any) -> None:
+    from langchain_flexai.document_loaders import FlexAIImageLoader  # noqa: PLC0415
+
+    (tmp_path / "stereo.MPO").write_bytes(_mpo((80, 60), (80, 60)))
+    (doc,) = FlexAIImageLoader(tmp_path).load()
+    assert doc.metadata["transformations"] == ["primary_picture"]
+    assert (doc.metadata["width"], doc.metadata["height"]) == (80, 60)
