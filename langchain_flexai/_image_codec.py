@@ -420,7 +420,7 @@ def decode_limit(policy: ImagePolicy, fmt: str | None) -> tuple[int, str]:
     the peak memory and CPU documented in docs/images.md ("Formats and their cost"): half, and a
     quarter for WebP, whose decoder (libwebp's, through Pillow) holds four full RGBA copies.
     """
-    share = _DECODE_SHARE.get(fmt or "JPEG", _FULL_SIZE_SHARE)
+    share = 1 if fmt is None else _DECODE_SHARE.get(fmt, _FULL_SIZE_SHARE)
     if share == 1:
         return policy.max_decode_pixels, ""
     limit = max(policy.max_pixels, policy.max_decode_pixels // share)

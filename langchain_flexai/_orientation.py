@@ -77,6 +77,8 @@ def orientation_of(im: Image.Image, data: bytes | None = None) -> int:
 
     ``data``: the file's bytes, to find a PNG ``eXIf`` chunk after the image data.
     """
+    if im.format == "TIFF":
+        return 1  # Pillow's TIFF reader turns the pixels upright itself while decoding
     found = None
     raw = im.info.get("exif")
     if isinstance(raw, (bytes, bytearray)) and raw:
