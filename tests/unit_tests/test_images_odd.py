@@ -624,3 +624,46 @@ def test_the_loader_reads_mpo_files_as_their_primary_picture(tmp_path: Any) -> N
     (doc,) = FlexAIImageLoader(tmp_path).load()
     assert doc.metadata["transformations"] == ["primary_picture"]
     assert (doc.metadata["width"], doc.metadata["height"]) == (80, 60)
+
+
+# -- Pillow's pure-Python decoders: bounded by the input's size ------------------------------------
+
+
+def _bmp_rle8(width: int, height: int) -> bytes:
+    """An RLE8 BMP of runs of one pixel (the most Python work per byte)."""
+    row = bytes(v for i in range(width) for v in (1, i % 256)) + b"\x00\x00"
+    pixels = row * height + b"\x00\x01"
+    palette = bytes(4 * 256)
+    offset = 14 + 40 + len(palette)
+    header = b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    return header + info + palette + pixels
+
+
+def _qoi(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 60).convert("RGB").save(buffer, "QOI")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "small", "large"),
+    [
+        ("BMP", lambda: _bmp_rle8(64, 32), lambda: _bmp_rle8(1200, 1400)),
+        ("QOI", lambda: _qoi((64, 32)), lambda: _qoi((1300, 1000))),
+    ],
+)
+def test_inputs_for_pure_python_decoders_are_bounded_by_size(
+    name: str, small: Any, large: Any
+) -> None:
+    from langchain_flexai._image_codec import PYTHON_DECODER_MAX_BYTES  # noqa: PLC0415
+
+    assert prepare_image(small()).width == 64
+    data = large()
+    assert len(data) > PYTHON_DECODER_MAX_BYTES
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(data)
+    assert info.value.reason is ImageErrorReason.TOO_LARGE
+    assert f"this {name} image ({len(data)} bytes) would be decoded by Pillow's pure-Python" in (
+        info.value.detail
+    )
