@@ -28,6 +28,7 @@ _SOS = 0xDA
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _NUMBER_OF_IMAGES = 0xB001
 _MP_ENTRY = 0xB002
+_MAX_SEGMENTS = 64
 _ENTRY_BYTES = 16
 _IFD_ENTRY_BYTES = 12
 _TIFF_HEADER_BYTES = 8
@@ -51,9 +52,14 @@ class PrimaryPicture:
 
 
 def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
-    """(marker, segment start, segment end) of each header segment, up to the first scan."""
-    pos, end = 2, len(data)
-    while pos + 4 <= end and data[pos] == 0xFF:  # noqa: PLR2004
+    """(marker, start, end) of the first header segments, up to the first scan.
+
+    At most :data:`_MAX_SEGMENTS`: writers put the MP index among the first application segments
+    (right after EXIF), and a file of a million comment segments must not cost a walk here.
+    """
+    pos, end, seen = 2, len(data), 0
+    while pos + 4 <= end and data[pos] == 0xFF and seen < _MAX_SEGMENTS:  # noqa: PLR2004
+        seen += 1
         marker = data[pos + 1]
         if marker == 0xFF:  # noqa: PLR2004 - a fill byte before the marker
             pos += 1

@@ -667,3 +667,12 @@ def test_inputs_for_pure_python_decoders_are_bounded_by_size(
     assert f"this {name} image ({len(data)} bytes) would be decoded by Pillow's pure-Python" in (
         info.value.detail
     )
+
+
+def test_the_picture_index_is_looked_for_in_the_first_segments_only() -> None:
+    from langchain_flexai._mpo import primary_picture  # noqa: PLC0415
+
+    data = _mpo((64, 48), (32, 24))
+    assert primary_picture(data) is not None
+    comments = b"\xff\xfe\x00\x03x" * 100_000  # a hundred thousand comment segments first
+    assert primary_picture(data[:2] + comments + data[2:]) is None
