@@ -22,6 +22,8 @@ _EXIF_CHUNK = b"eXIf"
 _XMP_KEYS = ("xmp", "XML:com.adobe.xmp")
 _XMP_ORIENTATION = re.compile(rb'tiff:Orientation(?:="|>)([1-8])')
 _RAW_PROFILE = "Raw profile type exif"
+_LATE_CANDIDATES = 8
+_MAX_EXIF_BYTES = 1 << 20
 _RAW_PROFILE_HEADER_LINES = 3  # "", "exif", the length; then the hex digits
 
 
@@ -59,12 +61,18 @@ def _from_xmp(im: Image.Image) -> int | None:
 
 
 def _late_png_exif(data: bytes) -> bytes | None:
-    """The last well-formed ``eXIf`` chunk's data (length and CRC checked), if any."""
+    """The last well-formed ``eXIf`` chunk's data (length and CRC checked), if any.
+
+    Bounded: the last :data:`_LATE_CANDIDATES` occurrences of the chunk type are checked, with a
+    CRC over at most :data:`_MAX_EXIF_BYTES`, so bytes crafted to repeat ``eXIf`` cost nothing.
+    """
     at = data.rfind(_EXIF_CHUNK)
-    while at >= 4:  # noqa: PLR2004 - a length field precedes the chunk type
+    for _ in range(_LATE_CANDIDATES):
+        if at < 4:  # noqa: PLR2004 - a length field precedes the chunk type
+            return None
         length = int.from_bytes(data[at - 4 : at], "big")
         end = at + 4 + length
-        if end + 4 <= len(data):
+        if length <= _MAX_EXIF_BYTES and end + 4 <= len(data):
             body = data[at + 4 : end]
             if zlib.crc32(_EXIF_CHUNK + body) == int.from_bytes(data[end : end + 4], "big"):
                 return body

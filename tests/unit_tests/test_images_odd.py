@@ -676,3 +676,24 @@ def test_the_picture_index_is_looked_for_in_the_first_segments_only() -> None:
     assert primary_picture(data) is not None
     comments = b"\xff\xfe\x00\x03x" * 100_000  # a hundred thousand comment segments first
     assert primary_picture(data[:2] + comments + data[2:]) is None
+
+
+def test_bytes_repeating_the_exif_chunk_type_cost_no_search() -> None:
+    from langchain_flexai import _orientation  # noqa: PLC0415
+
+    data = _oriented_png(6, "eXIf after IDAT")
+    assert _orientation._late_png_exif(data) is not None
+    # A million fake chunk types after the real one, each claiming the whole file: 8 are looked at.
+    fake = b"\x7f\xff\xff\xffeXIf" * 1_000_000
+    calls: list[int] = []
+    real_crc = zlib.crc32
+
+    def counting_crc(data: bytes, value: int = 0) -> int:
+        calls.append(len(data))
+        return real_crc(data, value)
+
+    import unittest.mock  # noqa: PLC0415
+
+    with unittest.mock.patch.object(_orientation.zlib, "crc32", counting_crc):
+        assert _orientation._late_png_exif(data[:-12] + fake + data[-12:]) is None
+    assert calls == []  # every fake claims more than the bytes present: not even a CRC
