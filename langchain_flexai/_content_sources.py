@@ -1,7 +1,8 @@
 """Where an image in message content comes from, and the parts content is recognised as.
 
-Knows what content may do with each kind of URL (a valid https URL passes untouched, ``data:``
-goes inline, every other scheme, ``file:`` and anything path-like is refused), how inline data
+Knows what content may do with each kind of URL (a valid https URL passes, scheme and host
+lower-cased; ``data:`` goes inline; every other scheme, ``file:`` and anything path-like is
+refused), how inline data
 arrives (base64 text, data URLs, raw bytes, base64 mistakenly given as bytes), ``detail``, and the
 wording of each refusal. URL and data-URL syntax lives in ``_urls.py``; shape recognition in
 ``_content_shapes.py``; pixels in ``images.py``.
@@ -56,7 +57,7 @@ class TextPart:
 
 @dataclass(frozen=True, slots=True)
 class RemoteImage:
-    """An https image URL, sent untouched (FlexAI fetches it, this library never does)."""
+    """An https image URL, sent as validated (FlexAI fetches it, this library never does)."""
 
     url: str
     detail: str | None

@@ -11,9 +11,16 @@ The routes, in order:
    image within *our* limit; ``width * height`` is then checked against
    ``policy.max_decode_pixels`` before anything is decoded.
 2. **Fast path**: JPEG, PNG, WebP or a still GIF within every limit, upright, in a mode that
-   displays as is, and complete (see :func:`_looks_complete`) is sent byte for byte.
+   displays as is, and complete (its image data and end marker found by the structural walk of
+   :mod:`langchain_flexai._image_structure`) is sent byte for byte.
 3. **Slow path**: decode (JPEG with DCT scaling through ``Image.draft``), downscale, rotate upright
    (after downscaling: fewer pixels to move), normalise the pixel mode, encode.
+
+Before all three, a multi-picture JPEG (MPO, gain-map HDR) is cut to its primary picture
+(:mod:`langchain_flexai._mpo`). Bytes no plugin here opens are named by
+:mod:`langchain_flexai._image_formats` (``UNSUPPORTED_FORMAT``) unless they are no image at all.
+The decode limit is a share of ``max_decode_pixels`` per format (:func:`decode_limit`). An APNG's
+animation chunks are never passed through, whatever its frame count says.
 
 The output-format rule of the slow path: PNG when the image has real transparency (alpha kept), is a
 palette or bilevel image, or is small (long side <= 256 px: icons, diagrams) and not from a JPEG;
@@ -43,13 +50,16 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, JpegImagePlugin
 
+from langchain_flexai._image_formats import unsupported_format
 from langchain_flexai._image_structure import Structure, check_scans, walk_header
 from langchain_flexai._jpeg_header import probe_jpeg
+from langchain_flexai._mpo import PrimaryPicture, primary_picture
+from langchain_flexai._orientation import orientation_of
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 if TYPE_CHECKING:
@@ -74,7 +84,13 @@ OPEN_FORMATS: tuple[str, ...] = (
     "SGI",
     "JPEG2000",
 )
-"""Pillow formats we open. Deliberately excludes EPS/PS (Pillow runs Ghostscript for those)."""
+"""Pillow formats we open and convert (see docs/images.md, "Formats", for why these).
+
+Deliberately excluded: EPS/PS (Pillow runs Ghostscript), PSD (its composite may not show the
+layers), ICNS and CUR (containers of embedded PNGs), DDS (uncompressed textures go through a
+pure-Python decoder), FITS (needs a stretch only the user can choose), XPM and the rest of
+Pillow's plugins (rare, text or pure-Python decoders); :mod:`langchain_flexai._image_formats`
+names them when refused."""
 
 _PLUGIN_MODULES = (
     "WebPImagePlugin",
@@ -108,7 +124,6 @@ _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
-_EXIF_ORIENTATION = 0x0112
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -124,6 +139,11 @@ _DRAFT_SLACK = 0.9  # accept a DCT scale within 10% under the target instead of 
 _QUALITY_LADDER = (75, 60, 45)
 _SHRINK_STEP = 0.75
 _MIN_SIDE = 16
+PYTHON_DECODER_MAX_BYTES = 3 * 1024 * 1024
+"""Most input bytes handed to one of Pillow's pure-Python decoders (see check_python_decoder)."""
+_DECODE_SHARE = {"JPEG": 1, "MPO": 1, "WEBP": 4}
+_FULL_SIZE_SHARE = 2
+_RESIZE_BEFORE_CONVERT = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 _PLAIN_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA"})
 _RGB_FAMILY = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
 _GRAY_FAMILY = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -307,14 +327,22 @@ def identify(data: bytes) -> ImageFile.ImageFile:
         ) as exc:
             if _has_image_magic(data):
                 raise _header_failure(name, data, exc) from exc
+    raise _unidentified(data)
+
+
+def _unidentified(data: bytes) -> ImageInputError:
+    """Why no plugin we open took the data: cut short, damaged, another format, or no image."""
     if len(data) < _LONGEST_MAGIC and any(m.startswith(data) for m in _MAGIC_PREFIXES):
-        raise _error(
+        return _error(
             ImageErrorReason.CORRUPT,
             f"the file is truncated: its {_bytes(len(data))} end inside an image signature",
         )
+    refused = unsupported_format(data, OPEN_FORMATS)
+    if refused is not None:
+        return refused
     if _has_image_magic(data):
-        raise _error(ImageErrorReason.CORRUPT, "the image header is damaged or truncated")
-    raise _error(
+        return _error(ImageErrorReason.CORRUPT, "the image header is damaged or truncated")
+    return _error(
         ImageErrorReason.NOT_AN_IMAGE,
         "the data is not an image in a format we can read (JPEG, PNG, WebP, GIF, HEIC, AVIF, "
         "BMP, TIFF, ICO, PPM, ...)",
@@ -328,21 +356,12 @@ def mime_of(fmt: str | None) -> str | None:
     return _WIRE_MIME.get(fmt) or Image.MIME.get(fmt) or f"image/{fmt.lower()}"
 
 
-def orientation_from_info(im: Image.Image) -> int:
-    """EXIF orientation from the raw EXIF block only.
+def orientation_from_info(im: Image.Image, data: bytes | None = None) -> int:
+    """The orientation to undo, from metadata only (see :mod:`langchain_flexai._orientation`).
 
     ``getexif()`` on a PNG decodes the whole image; parsing ``info["exif"]`` costs microseconds.
     """
-    raw = im.info.get("exif")
-    if not raw or not isinstance(raw, (bytes, bytearray)):
-        return 1
-    exif = Image.Exif()
-    try:
-        exif.load(bytes(raw))
-    except Exception:  # noqa: BLE001 - a damaged EXIF block must not sink a readable image
-        return 1
-    value = exif.get(_EXIF_ORIENTATION, 1)
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1  # noqa: PLR2004
+    return orientation_of(im, data)
 
 
 def fit_size(width: int, height: int, policy: ImagePolicy) -> tuple[int, int]:
@@ -358,6 +377,12 @@ def fit_size(width: int, height: int, policy: ImagePolicy) -> tuple[int, int]:
 def _fits(size: tuple[int, int], policy: ImagePolicy) -> bool:
     w, h = size
     return max(w, h) <= policy.max_side and w * h <= policy.max_pixels
+
+
+def _has_apng_control(data: bytes) -> bool:
+    # acTL must come before the first IDAT; a later one is ignored by every decoder.
+    idat = data.find(b"IDAT")
+    return data.find(b"acTL", 0, idat if idat >= 0 else len(data)) >= 0
 
 
 def _png_is_16_bit(data: bytes) -> bool:
@@ -392,16 +417,51 @@ def input_too_large(size: int, policy: ImagePolicy, *, at_least: bool = False) -
     )
 
 
-def check_pixels(width: int, height: int, policy: ImagePolicy) -> None:
+def decode_limit(policy: ImagePolicy, fmt: str | None) -> tuple[int, str]:
+    """The most pixels ``fmt`` may claim under ``policy``, and why it differs from the field.
+
+    ``max_decode_pixels`` is the limit for JPEG, which is decoded at 1/2 to 1/8 scale (DCT
+    scaling), and for an image already in memory. Every other format is decoded at full size
+    before the downscale, at several bytes a pixel, so it gets a share of the limit sized to keep
+    the peak memory and CPU documented in docs/images.md ("Formats and their cost"): half, and a
+    quarter for WebP, whose decoder (libwebp's, through Pillow) holds four full RGBA copies.
+    """
+    share = 1 if fmt is None else _DECODE_SHARE.get(fmt, _FULL_SIZE_SHARE)
+    if share == 1:
+        return policy.max_decode_pixels, ""
+    limit = max(policy.max_pixels, policy.max_decode_pixels // share)
+    return limit, f" ({fmt} is decoded at full size: it gets 1/{share} of that limit)"
+
+
+def check_pixels(width: int, height: int, policy: ImagePolicy, fmt: str | None = None) -> None:
     """Refuse a decompression bomb from its header size, before any decode."""
     if width <= 0 or height <= 0:
         raise _error(ImageErrorReason.CORRUPT, f"the image claims an empty size {width}x{height}")
-    if width * height > policy.max_decode_pixels:
+    limit, why = decode_limit(policy, fmt)
+    if width * height > limit:
         raise _error(
             ImageErrorReason.DECOMPRESSION_BOMB,
             f"the image claims {width}x{height} = {width * height} pixels, more than the policy's "
-            f"decode limit of {policy.max_decode_pixels} (ImagePolicy.max_decode_pixels); "
+            f"decode limit of {limit}{why} (ImagePolicy.max_decode_pixels); "
             "refused without decoding",
+        )
+
+
+def check_python_decoder(im: ImageFile.ImageFile, size: int) -> None:
+    """Refuse a large input that one of Pillow's pure-Python decoders would have to read.
+
+    Pillow decodes QOI, RLE-compressed BMP, plain-text PPM and 16-bit SGI in Python: about 0.4 to
+    0.8 s of CPU per MB of input whatever the pixel count (a QOI of 64 MiB would take 45 s). Those
+    decoders are exactly the ones registered in ``Image.DECODERS``; the C ones live in Pillow's
+    core. Up to :data:`PYTHON_DECODER_MAX_BYTES` they cost at most about 2 s.
+    """
+    codecs = {tile[0] for tile in im.tile}
+    if size > PYTHON_DECODER_MAX_BYTES and codecs & set(Image.DECODERS):
+        raise _error(
+            ImageErrorReason.TOO_LARGE,
+            f"this {im.format} image ({size} bytes) would be decoded by Pillow's pure-Python "
+            f"decoder, which costs about a second per MB; at most {PYTHON_DECODER_MAX_BYTES} "
+            "bytes are decoded that way: convert it to PNG first",
         )
 
 
@@ -438,6 +498,47 @@ def _compliant_jpeg(
     )
 
 
+def _primary_only(
+    primary: PrimaryPicture, policy: ImagePolicy, declared_mime: str | None
+) -> Encoded:
+    """A multi-picture JPEG as its primary picture alone, recorded as ``primary_picture``."""
+    if primary.data is not None:
+        # Cut without decoding: a compliant primary still takes the fast path below.
+        done = encode_bytes(primary.data, policy, declared_mime)
+        head = ("mime_corrected",) if "mime_corrected" in done.transformations else ()
+        rest = tuple(t for t in done.transformations if t != "mime_corrected")
+        return replace(done, transformations=(*head, "primary_picture", *rest), passthrough=False)
+    # A damaged index: Pillow's plain JPEG reader (not its MPO adapter, which trusts the index)
+    # decodes the first picture only, since libjpeg stops at the first EOI; re-encoded.
+    with pillow_errors():
+        im = JpegImagePlugin.JpegImageFile(io.BytesIO(primary.whole))
+        check_pixels(*im.size, policy)
+        check_scans(primary.whole)  # libjpeg is about to decode every scan of the first picture
+        orientation = orientation_from_info(im) if policy.exif_transpose else 1
+        out, mime, steps = render(
+            im,
+            src_format="JPEG",
+            orientation=orientation,
+            policy=policy,
+            allow_draft=True,
+            owned=True,
+            explained=True,
+            keep_exif=None if policy.exif_transpose else im.info.get("exif"),
+        )
+    corrected = declared_mime is not None and declared_mime != "image/jpeg"
+    return Encoded(
+        data=out.data,
+        mime_type=mime,
+        width=out.width,
+        height=out.height,
+        original_mime_type="image/jpeg",
+        original_width=im.width,
+        original_height=im.height,
+        transformations=(*(("mime_corrected",) if corrected else ()), "primary_picture", *steps),
+        passthrough=False,
+    )
+
+
 def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:
     """Prepare image bytes: fast path when compliant, slow path otherwise."""
     if len(data) > policy.max_input_bytes:
@@ -446,6 +547,9 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
     structure = walk_header(data, policy.max_decode_pixels)
     if structure is not None and structure.progressive:
         check_scans(data)  # even for the fast path: FlexAI's decoder would pay for the scans
+    primary = primary_picture(data)
+    if primary is not None:
+        return _primary_only(primary, policy, declared_mime)
     fast = _compliant_jpeg(data, policy, declared_mime, structure)
     if fast is not None:
         return fast
@@ -453,13 +557,17 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
         im = identify(data)
         fmt = im.format or ""
         width, height = im.size
-        check_pixels(width, height, policy)
+        check_pixels(width, height, policy, fmt)
+        check_python_decoder(im, len(data))
         original_mime = mime_of(fmt)
         head: list[str] = []
         if declared_mime is not None and declared_mime != original_mime:
             head.append("mime_corrected")
         animated = check_animation(im, fmt, policy)
-        orientation = orientation_from_info(im) if policy.exif_transpose else 1
+        # APNG chunks under a frame count of 0 or 1 (or one that lies) are no valid still PNG for
+        # every decoder: sent as the default image, re-encoded like an animation's first frame.
+        animated = animated or (fmt == "PNG" and _has_apng_control(data))
+        orientation = orientation_from_info(im, data) if policy.exif_transpose else 1
         wire_mime = _WIRE_MIME.get(fmt)
         if (
             wire_mime is not None
@@ -487,6 +595,8 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
             head.append("first_frame")
         if fmt in ("JPEG", "MPO") and not (structure is not None and structure.progressive):
             check_scans(data)  # libjpeg is about to decode every scan
+        if fmt == "TIFF" and getattr(im, "tag_v2", {}).get(0x0112, 1) in _TRANSPOSE:
+            head.append("transposed")  # Pillow's TIFF reader turns it upright as it decodes
         out, mime, steps = render(
             im,
             src_format=fmt,
@@ -658,7 +768,12 @@ def _shape(
     if target != original and allow_draft:
         _draft_for(im, target)
     im.load()
-    work = _to_standard_mode(im)
+    work = im
+    if im.mode in _RESIZE_BEFORE_CONVERT and not _fits(im.size, policy):
+        # 16-bit samples are scaled to 8 bits through 32-bit "I" (4 bytes a pixel, twice): on
+        # the downscaled image that costs a few MB instead of a gigabyte at 120 MP.
+        work = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    work = _to_standard_mode(work)
     if not _fits(work.size, policy):
         work = work.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if work.size != original:

@@ -15,7 +15,6 @@ it at 40 kB) take ``include_image=False``; such Documents are text only.
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
@@ -24,9 +23,11 @@ from langchain_core.messages import HumanMessage
 from PIL import Image
 
 from langchain_flexai._file_walk import printable_path
+from langchain_flexai._npy_header import array_of, read_npy_header
 from langchain_flexai._urls import classify_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import (
+    DEFAULT_POLICY,
     ImagePolicy,
     PreparedImage,
     prepare_https_image,
@@ -168,7 +169,9 @@ def document_to_message(
     return HumanMessage(content=message_content(prompt, block))
 
 
-def image_from_npy(data: bytes, source: str | None) -> Image.Image:
+def image_from_npy(
+    data: bytes, source: str | None, max_pixels: int = DEFAULT_POLICY.max_decode_pixels
+) -> Image.Image:
     """A PIL image from ``.npy`` bytes (how community PDF loaders hand over extracted images).
 
     Accepts arrays shaped (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), made 8-bit by one rule for
@@ -183,6 +186,10 @@ def image_from_npy(data: bytes, source: str | None) -> Image.Image:
       0.0-1.0 becomes 0-255; otherwise it is already in 0-255 (as ``float`` images of 8-bit
       data usually are) and is clipped to it and rounded.
 
+    The header is checked first (:mod:`langchain_flexai._npy_header`): a shape of more than
+    ``max_pixels`` pixels, or one the bytes present cannot fill, is refused before numpy
+    allocates anything.
+
     Raises:
         ImageInputError: numpy is missing (``MISSING_EXTRA``), or the bytes are not an image array.
     """
@@ -194,12 +201,7 @@ def image_from_npy(data: bytes, source: str | None) -> Image.Image:
             reason=ImageErrorReason.MISSING_EXTRA,
             source=source,
         ) from exc
-    try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ImageInputError(
-            f"not a valid .npy array: {exc}", reason=ImageErrorReason.CORRUPT, source=source
-        ) from exc
+    array = array_of(np, data, read_npy_header(np, data, max_pixels, source))
     if array.ndim == 3 and array.shape[2] == 1:  # noqa: PLR2004 - (H, W, 1)
         array = array[:, :, 0]
     channels = 1 if array.ndim == 2 else (array.shape[2] if array.ndim == 3 else 0)  # noqa: PLR2004

@@ -87,11 +87,16 @@ def _bad_url(problem: str, url: str) -> ImageInputError:
 
 
 def validate_https_url(url: str) -> str:
-    """Check that ``url`` is an https URL FlexAI can be given as is, and return it unchanged.
+    """Check that ``url`` is an https URL FlexAI can be given, and return it as it is sent.
 
     The rules: the scheme is ``https`` (any case) followed by ``//`` and a non-empty host (with a
     valid port if one is given); no whitespace or control character anywhere; at most
     :data:`MAX_HTTPS_URL_CHARS` characters.
+
+    Returns:
+        ``url`` itself when its scheme and host are already lower-case; otherwise a copy with
+        only those two lower-cased (see :func:`_normalise_case`): FlexAI's gateway and the
+        emulator take ``https://`` only, and path, query and user info are case-sensitive.
 
     Raises:
         ImageInputError: ``UNSUPPORTED_URL``, saying which rule the URL breaks.
@@ -121,7 +126,34 @@ def validate_https_url(url: str) -> str:
         raise _bad_url(str(exc), url) from None
     if not host:
         raise _bad_url("it names no host (expected 'https://host/path')", url)
-    return url
+    return _normalise_case(url)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _normalise_case(url: str) -> str:
+    """Lower-case the scheme and the host of a validated https URL; nothing else changes.
+
+    RFC 3986 (6.2.2.1) makes only these two case-insensitive. ASCII letters only: lower-casing
+    a non-ASCII host character can change its length ("İ") and so the name itself.
+    """
+    authority_end = len(url)
+    for stop in "/?#":
+        found = url.find(stop, 8)  # after "https://"
+        if found >= 0:
+            authority_end = min(authority_end, found)
+    authority = url[8:authority_end]
+    at = authority.rfind("@") + 1  # user info (case-sensitive) ends at the last '@'
+    host_and_port = authority[at:]
+    port_at = host_and_port.rfind(":")
+    if port_at < host_and_port.rfind("]"):  # the ':' inside an IPv6 literal, not a port
+        port_at = -1
+    host = host_and_port if port_at < 0 else host_and_port[:port_at]
+    lowered = host.translate(_ASCII_LOWER)
+    if url.startswith("https://") and lowered == host:
+        return url
+    return "https://" + authority[:at] + lowered + host_and_port[len(host) :] + url[authority_end:]
 
 
 def parse_data_url(url: str) -> DataUrl:

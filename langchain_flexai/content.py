@@ -86,6 +86,7 @@ class ImageStats:
         first_frame: Animated images sent as their first frame.
         transposed: Images rotated upright from their EXIF orientation.
         mime_corrected: Images whose declared MIME type did not match their bytes.
+        primary_picture: Multi-picture JPEGs (MPO, gain-map HDR) sent as their primary picture.
     """
 
     images: int = 0
@@ -94,6 +95,7 @@ class ImageStats:
     first_frame: int = 0
     transposed: int = 0
     mime_corrected: int = 0
+    primary_picture: int = 0
 
     @classmethod
     def of_image(cls, transformations: Iterable[str]) -> ImageStats:
@@ -106,6 +108,7 @@ class ImageStats:
             first_frame=int("first_frame" in done),
             transposed=int("transposed" in done),
             mime_corrected=int("mime_corrected" in done),
+            primary_picture=int("primary_picture" in done),
         )
 
     def as_metadata(self) -> dict[str, int]:
@@ -114,7 +117,7 @@ class ImageStats:
         Returns:
             ``{}`` when no image was sent (text-only responses stay uncluttered); otherwise
             ``images_sent``, ``images_resized``, ``images_converted``, ``images_first_frame``,
-            ``images_transposed`` and ``images_mime_corrected``.
+            ``images_transposed``, ``images_mime_corrected`` and ``images_primary_picture``.
         """
         if not self.images:
             return {}
@@ -125,6 +128,7 @@ class ImageStats:
             "images_first_frame": self.first_frame,
             "images_transposed": self.transposed,
             "images_mime_corrected": self.mime_corrected,
+            "images_primary_picture": self.primary_picture,
         }
 
     def __add__(self, other: object) -> ImageStats:
@@ -138,6 +142,7 @@ class ImageStats:
             first_frame=self.first_frame + other.first_frame,
             transposed=self.transposed + other.transposed,
             mime_corrected=self.mime_corrected + other.mime_corrected,
+            primary_picture=self.primary_picture + other.primary_picture,
         )
 
 

@@ -601,7 +601,8 @@ class FlexAIImageParser(BaseBlobParser):
                 reason=ImageErrorReason.UNREADABLE,
                 source=name,
             ) from exc
-        image = prepare_image(image_from_npy(data, name), self.policy)
+        array_image = image_from_npy(data, name, self.policy.max_decode_pixels)
+        image = prepare_image(array_image, self.policy)
         return replace(image, source=name)
 
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:

@@ -68,6 +68,7 @@ ACCEPTED_SUFFIXES: frozenset[str] = frozenset(
         ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".webp", ".gif",
         ".heic", ".heif", ".avif", ".bmp", ".dib", ".tif", ".tiff", ".ico",
         ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".qoi", ".pcx", ".sgi", ".jp2",
+        ".mpo",
     }
 )  # fmt: skip
 """Lowercase file suffixes the pipeline can read (HEIC/HEIF with the ``heif`` extra)."""
@@ -150,6 +151,7 @@ def _require_int(name: str, value: object, minimum: int) -> None:
 
 
 DEFAULT_POLICY = ImagePolicy()
+"""The policy used when none is given."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -167,8 +169,8 @@ class PreparedImage:
     size_bytes: int | None
     """Size of the bytes sent, before base64 (None for an https URL)."""
     transformations: tuple[str, ...] = ()
-    """In order applied, from: mime_corrected, first_frame, resized, transposed, converted,
-    flattened."""
+    """In order applied, from: mime_corrected, primary_picture (a multi-picture JPEG sent as its
+    first picture), first_frame, resized, transposed, converted, flattened."""
     source: str | None = None
     """A path or a URL preview, when known (never a whole base64 blob)."""
     original_mime_type: str | None = None

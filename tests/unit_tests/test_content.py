@@ -91,7 +91,7 @@ ROWS: list[tuple[str, list[Any], list[dict[str, Any]]]] = [
     (
         "2 https upper-case scheme",
         [img("HTTPS://EXAMPLE.COM/A.PNG")],
-        [img("HTTPS://EXAMPLE.COM/A.PNG")],
+        [img("https://example.com/A.PNG")],  # scheme and host lower-cased, path kept
     ),
     # 3: OpenAI data URL
     ("3 data url", [img(DATA_PNG)], [img(DATA_PNG)]),

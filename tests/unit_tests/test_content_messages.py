@@ -419,8 +419,10 @@ def test_nothing_is_opened_or_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_image_stats_metadata_and_sum() -> None:
     a = ImageStats(images=2, resized=1)
-    b = ImageStats(images=1, converted=1, first_frame=1, transposed=1, mime_corrected=1)
-    assert a + b == ImageStats(2 + 1, 1, 1, 1, 1, 1)
+    b = ImageStats(
+        images=1, converted=1, first_frame=1, transposed=1, mime_corrected=1, primary_picture=1
+    )
+    assert a + b == ImageStats(2 + 1, 1, 1, 1, 1, 1, 1)
     assert (a + b).as_metadata() == {
         "images_sent": 3,
         "images_resized": 1,
@@ -428,6 +430,7 @@ def test_image_stats_metadata_and_sum() -> None:
         "images_first_frame": 1,
         "images_transposed": 1,
         "images_mime_corrected": 1,
+        "images_primary_picture": 1,
     }
     assert ImageStats().as_metadata() == {}
     assert a.__add__(3) is NotImplemented

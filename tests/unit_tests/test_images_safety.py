@@ -58,10 +58,17 @@ def test_bomb_is_refused_from_the_header_without_decoding(
 def test_decode_limit_comes_from_the_policy() -> None:
     policy = ImagePolicy(max_side=10, max_pixels=100, max_decode_pixels=399)
     with pytest.raises(ImageInputError) as info:
-        prepare_image(encode(corner_image((20, 20)), "PNG"), policy)
+        prepare_image(encode(corner_image((20, 20)), "JPEG"), policy)
     assert info.value.reason is ImageErrorReason.DECOMPRESSION_BOMB
     assert str(info.value) == (
         "the image claims 20x20 = 400 pixels, more than the policy's decode limit of 399 "
+        "(ImagePolicy.max_decode_pixels); refused without decoding"
+    )
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(encode(corner_image((20, 20)), "PNG"), policy)
+    assert str(info.value) == (
+        "the image claims 20x20 = 400 pixels, more than the policy's decode limit of 199 "
+        "(PNG is decoded at full size: it gets 1/2 of that limit) "
         "(ImagePolicy.max_decode_pixels); refused without decoding"
     )
 
@@ -89,9 +96,14 @@ def test_zero_bytes_are_empty() -> None:
     assert str(info.value) == "the image data is empty (0 bytes)"
 
 
-@pytest.mark.parametrize("data", [b"hello, world", b"%PDF-1.7\n", b"\x00" * 64, b"<svg></svg>"])
+@pytest.mark.parametrize("data", [b"hello, world", b"%PDF-1.7\n", b"\x00" * 64])
 def test_non_images_are_not_an_image(data: bytes) -> None:
     assert _reason(data) is ImageErrorReason.NOT_AN_IMAGE
+
+
+@pytest.mark.parametrize("data", [b"<svg></svg>", b'<?xml version="1.0"?>\n<svg/>'])
+def test_vector_images_are_named_not_called_non_images(data: bytes) -> None:
+    assert _reason(data) is ImageErrorReason.UNSUPPORTED_FORMAT
 
 
 @pytest.mark.parametrize(
@@ -115,11 +127,20 @@ def test_truncated_files_say_so(fmt: str, length: int, message: str) -> None:
     assert info.value.detail == message
 
 
-def test_eps_is_not_opened_at_all() -> None:
-    # Pillow would hand EPS to Ghostscript; it is not in our formats.
-    assert _reason(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n") is (
-        ImageErrorReason.NOT_AN_IMAGE
-    )
+def test_eps_is_not_opened_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pillow would hand EPS to Ghostscript; it is not in our formats, only named when refused.
+    from PIL import EpsImagePlugin  # noqa: PLC0415
+
+    def never(*_: object) -> None:
+        raise AssertionError("EPS opened")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", never)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", never)
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")
+    assert info.value.reason is ImageErrorReason.UNSUPPORTED_FORMAT
+    assert "a PostScript (EPS) image" in info.value.detail
+    assert "this library never runs Ghostscript" in info.value.detail
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])

@@ -61,7 +61,6 @@ def test_classify_url(text: str, kind: UrlKind, scheme: str | None) -> None:
 
 ACCEPTED_URLS = [
     "https://example.com/a.png",
-    "HTTPS://EXAMPLE.COM/A.PNG",
     "https://example.com:8443/a.png?size=large&x=%20#frag",
     "https://user:pw@example.com/a.png",
     "https://[2001:db8::1]/a.png",
@@ -74,6 +73,32 @@ ACCEPTED_URLS = [
 @pytest.mark.parametrize("url", ACCEPTED_URLS, ids=lambda url: repr(url[:40]))
 def test_valid_https_urls_are_returned_unchanged(url: str) -> None:
     assert validate_https_url(url) is url
+
+
+# Only the scheme and the host are case-insensitive (RFC 3986 6.2.2.1): user info, path, query
+# and fragment keep their case, and a port or an IPv6 literal is not mistaken for part of a host.
+NORMALISED_URLS: list[tuple[str, str]] = [
+    ("HTTPS://EXAMPLE.COM/A.PNG", "https://example.com/A.PNG"),
+    ("Https://Example.Com", "https://example.com"),
+    ("HTTPS://example.com/a.png", "https://example.com/a.png"),
+    (
+        "https://CDN.Example.com:8443/Img/A.PNG?Sig=AbC#Frag",
+        "https://cdn.example.com:8443/Img/A.PNG?Sig=AbC#Frag",
+    ),
+    ("HTTPS://User:PW@Example.COM/A.png", "https://User:PW@example.com/A.png"),
+    ("HTTPS://user@a@HOST.com/x", "https://user@a@host.com/x"),
+    ("HTTPS://[2001:DB8::1]:8443/A.png", "https://[2001:db8::1]:8443/A.png"),
+    ("HTTPS://[2001:DB8::1]/A.png", "https://[2001:db8::1]/A.png"),
+    ("https://EXAMPLE.com?Q=A", "https://example.com?Q=A"),
+    ("https://EXAMPLE.com#A", "https://example.com#A"),
+    ("HTTPS://İSTANBUL.example/A", "https://İstanbul.example/A"),  # ASCII letters only
+]
+
+
+@pytest.mark.parametrize(("url", "sent"), NORMALISED_URLS, ids=repr)
+def test_scheme_and_host_are_lower_cased_and_nothing_else(url: str, sent: str) -> None:
+    assert validate_https_url(url) == sent
+    assert validate_https_url(sent) is sent  # already normal: returned as is
 
 
 NO_HOST = "it names no host (expected 'https://host/path')"
