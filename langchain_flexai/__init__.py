@@ -1,9 +1,11 @@
 """LangChain integration for FlexAI's vision models."""
 
+from langchain_flexai._transport._errors import (
+    FlexAICreditExhaustedError,
+    FlexAIStreamInterruptedError,
+)
 from langchain_flexai._version import __version__
-from langchain_flexai.api_errors import FlexAICreditExhaustedError, FlexAIStreamInterruptedError
-from langchain_flexai.capabilities import ToolChoiceNotSupportedError
-from langchain_flexai.catalog import (
+from langchain_flexai.catalog._client import (
     CostEstimate,
     FlexAICatalog,
     FlexAICatalogError,
@@ -15,9 +17,10 @@ from langchain_flexai.catalog import (
     get_model,
     list_models,
 )
+from langchain_flexai.catalog.capabilities import ToolChoiceNotSupportedError
 from langchain_flexai.chat_models import ChatFlexAI
-from langchain_flexai.content import ImageStats, prepare_messages
-from langchain_flexai.describe import (
+from langchain_flexai.content._messages import ImageStats, prepare_messages
+from langchain_flexai.describe._run import (
     DescribeCacheError,
     DescribeProgress,
     DescribeRecord,
@@ -28,7 +31,7 @@ from langchain_flexai.describe import (
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader, FlexAIImageParser, SkippedFile
 from langchain_flexai.errors import FlexAIConfigError, ImageErrorReason, ImageInputError
-from langchain_flexai.images import (
+from langchain_flexai.images._doors import (
     ImagePolicy,
     PreparedImage,
     clear_image_cache,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import read_at_most
+from langchain_flexai.images._doors import read_at_most
 
 # O_NOFOLLOW / O_NONBLOCK do not exist on Windows; there the post-open check is the guard.
 # O_NONBLOCK keeps a FIFO planted in an allowed folder from hanging the open.

@@ -39,23 +39,24 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from langchain_flexai._http import sdk_httpx, shared_async_client
-from langchain_flexai._redact import mask_setting, scrub_exception
-from langchain_flexai._version import __version__
-from langchain_flexai.api_errors import (
+from langchain_flexai._transport._errors import (
     FlexAIStreamInterruptedError,
     connection_error,
     error_code,
     stream_interrupted,
     to_flexai_error,
 )
-from langchain_flexai.capabilities import (
+from langchain_flexai._transport._pools import sdk_httpx, shared_async_client
+from langchain_flexai._transport._redact import mask_setting, scrub_exception
+from langchain_flexai._version import __version__
+from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo, default_catalog
+from langchain_flexai.catalog.capabilities import (
     check_capabilities,
     image_refusal,
     record_forced_tool_choice_declined,
 )
-from langchain_flexai.catalog import FlexAICatalog, ModelInfo, default_catalog
-from langchain_flexai.content import (
+from langchain_flexai.catalog.profiles import profile_for, refresh_profile, suggest_models
+from langchain_flexai.content._messages import (
     ImageStats,
     PreparedMessages,
     ToolImages,
@@ -63,8 +64,7 @@ from langchain_flexai.content import (
     shield_from_core,
 )
 from langchain_flexai.errors import FlexAIConfigError
-from langchain_flexai.images import ImagePolicy
-from langchain_flexai.profiles import profile_for, refresh_profile, suggest_models
+from langchain_flexai.images._doors import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
 if TYPE_CHECKING:

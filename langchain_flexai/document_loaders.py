@@ -33,28 +33,28 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
-from langchain_flexai._file_walk import (
-    PathPattern,
-    WalkFilter,
-    normalize_suffixes,
-    printable_path,
-)
-from langchain_flexai._image_documents import (
+from langchain_flexai._loader._documents import (
     document_to_message,
     image_document,
     image_from_npy,
     message_content,
 )
-from langchain_flexai._loader_pipeline import (
+from langchain_flexai._loader._pipeline import (
     LoadedImage,
     Prepared,
     aiter_prepared,
     iter_prepared,
     walk,
 )
+from langchain_flexai._loader._walk import (
+    PathPattern,
+    WalkFilter,
+    normalize_suffixes,
+    printable_path,
+)
 from langchain_flexai._progress import ProgressBar
-from langchain_flexai._rate_limit import RequestRateLimiter
-from langchain_flexai.describe import (
+from langchain_flexai.describe._rate_limit import RequestRateLimiter
+from langchain_flexai.describe._run import (
     DEFAULT_PROMPT,
     DescribeInput,
     DescribeProgress,
@@ -64,7 +64,7 @@ from langchain_flexai.describe import (
     SkippedImage,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import (
+from langchain_flexai.images._doors import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
     ImagePolicy,

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_flexai import _image_token_rules as rules
-from langchain_flexai.content import ToolImages, prepare_messages
-from langchain_flexai.images import prepare_inline_image
+from langchain_flexai import _token_rules as rules
+from langchain_flexai.content._messages import ToolImages, prepare_messages
+from langchain_flexai.images._doors import prepare_inline_image
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from langchain_flexai.images import ImagePolicy
+    from langchain_flexai.images._doors import ImagePolicy
 
 __all__ = [
     "BYTES_PER_TEXT_TOKEN",

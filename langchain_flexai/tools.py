@@ -36,9 +36,9 @@ from typing_extensions import Self
 
 from langchain_flexai._allowed_paths import read_allowed_file, resolve_allowed_path
 from langchain_flexai._urls import url_scheme
-from langchain_flexai.describe import answer_text, no_text_message
+from langchain_flexai.describe._run import answer_text, no_text_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import (
+from langchain_flexai.images._doors import (
     ImagePolicy,
     PreparedImage,
     image_block,

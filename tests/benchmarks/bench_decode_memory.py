@@ -22,12 +22,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from langchain_flexai._image_codec import decode_limit
-from langchain_flexai.images import DEFAULT_POLICY
+from langchain_flexai.images._codec import decode_limit
+from langchain_flexai.images._doors import DEFAULT_POLICY
 
 _CHILD = r"""
 import resource, sys, time
-from langchain_flexai.images import prepare_inline_image
+from langchain_flexai.images._doors import prepare_inline_image
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.process_time()

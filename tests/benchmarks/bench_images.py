@@ -19,7 +19,7 @@ from pathlib import Path
 import pybase64
 from PIL import Image, ImageOps
 
-from langchain_flexai.images import clear_image_cache, prepare_image, prepare_inline_image
+from langchain_flexai.images._doors import clear_image_cache, prepare_image, prepare_inline_image
 from tests.benchmarks._paired import PairedResult, paired
 
 _ORIENTATION = 0x0112
@@ -134,7 +134,7 @@ import json, sys
 from pathlib import Path
 path, side = Path(sys.argv[1]), sys.argv[2]
 from tests.benchmarks.bench_images import _naive
-from langchain_flexai.images import prepare_image
+from langchain_flexai.images._doors import prepare_image
 
 def status(field):
     for line in open("/proc/self/status"):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage
 
-from langchain_flexai.capabilities import check_capabilities
-from langchain_flexai.catalog import (
+from langchain_flexai.catalog._client import (
     CatalogWarning,
     FlexAICatalog,
     FlexAICatalogError,
     estimate_cost,
 )
+from langchain_flexai.catalog.capabilities import check_capabilities
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.testing import DEFAULT_CATALOG, CatalogModel, FlexAIEmulator
 

@@ -19,7 +19,7 @@ from typing import Literal
 
 import pytest
 
-from langchain_flexai import cli
+from langchain_flexai.cli import _main as cli
 from langchain_flexai.testing import DEFAULT_CATALOG, FlexAIEmulator, RecordedRequest
 from tests.integration_tests import _target
 from tests.unit_tests.loader_samples import make_deep_tree, remove_deep_tree
@@ -411,7 +411,7 @@ class TestBulkRun:
     def test_unreachable_server_stops_the_bulk_run(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+        monkeypatch.setattr("langchain_flexai.describe._retry._FIRST_BACKOFF", 0.001)
         base_url = _point_at_a_closed_port(monkeypatch)
         code, out, err = run(["describe", str(IMAGES)], capsys)
         assert (code, out) == (3, "")

@@ -22,15 +22,10 @@ import openai
 import pybase64
 import pytest
 
-from langchain_flexai import (
-    FlexAIImageLoader,
-    ImageDescriber,
-    RequestRateLimiter,
-    _describe_retry,
-    prepare_image,
-)
-from langchain_flexai.api_errors import FlexAIStreamInterruptedError
-from langchain_flexai.describe import DescribeRecord
+from langchain_flexai import FlexAIImageLoader, ImageDescriber, RequestRateLimiter, prepare_image
+from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
+from langchain_flexai.describe import _retry as _describe_retry
+from langchain_flexai.describe._run import DescribeRecord
 from langchain_flexai.testing import FlexAIEmulator
 from tests.unit_tests.loader_samples import corrupt_png, save_image
 

@@ -7,7 +7,7 @@ import httpx
 import openai
 import pytest
 
-from langchain_flexai.api_errors import FlexAIStreamInterruptedError
+from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
 from langchain_flexai.testing import Faults, FlexAIEmulator
 
 MODEL = "phi-4-multimodal-instruct"

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from langchain_flexai import ChatFlexAI
-from langchain_flexai.api_errors import FlexAIConnectionError, FlexAICreditExhaustedError
+from langchain_flexai._transport._errors import FlexAIConnectionError, FlexAICreditExhaustedError
 from langchain_flexai.testing import FlexAIEmulator
 
 

@@ -10,8 +10,8 @@ import zlib
 import pytest
 from PIL import Image, ImageFile
 
-from langchain_flexai import images
-from langchain_flexai.images import PreparedImage
+from langchain_flexai.images import _doors as images
+from langchain_flexai.images._doors import PreparedImage
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)

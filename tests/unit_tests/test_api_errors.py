@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from langchain_flexai import ChatFlexAI, FlexAICatalog, FlexAICatalogError
-from langchain_flexai.api_errors import (
+from langchain_flexai._transport._errors import (
     FlexAIConnectionError,
     FlexAICreditExhaustedError,
     FlexAIStreamInterruptedError,

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from langchain_core.messages import HumanMessage
 
-from langchain_flexai import capabilities
-from langchain_flexai.capabilities import (
+from langchain_flexai.catalog import capabilities
+from langchain_flexai.catalog._client import ModelInfo
+from langchain_flexai.catalog.capabilities import (
     ForcedToolChoiceWarning,
     ToolChoiceNotSupportedError,
     check_capabilities,
@@ -17,7 +18,6 @@ from langchain_flexai.capabilities import (
     declines_forced_tool_choice,
     record_forced_tool_choice_declined,
 )
-from langchain_flexai.catalog import ModelInfo
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 TEXT_MODEL = ModelInfo(

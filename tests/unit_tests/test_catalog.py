@@ -15,8 +15,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
-from langchain_flexai import catalog as catalog_module
-from langchain_flexai.catalog import (
+from langchain_flexai.catalog import _client as catalog_module
+from langchain_flexai.catalog._client import (
     CatalogWarning,
     FlexAICatalog,
     FlexAICatalogError,

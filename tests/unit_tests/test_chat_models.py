@@ -18,7 +18,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from PIL import Image
 
 from langchain_flexai import ChatFlexAI, __version__, chat_models
-from langchain_flexai.api_errors import FlexAICreditExhaustedError, FlexAIStreamInterruptedError
+from langchain_flexai._transport._errors import (
+    FlexAICreditExhaustedError,
+    FlexAIStreamInterruptedError,
+)
 from tests.unit_tests.conftest import FAKE_KEY
 from tests.unit_tests.wire import WireRecorder, chunk, completion, error_body, sse
 

@@ -13,8 +13,8 @@ from PIL import Image
 from pydantic import BaseModel
 
 from langchain_flexai import ImageErrorReason, ImageInputError, ImagePolicy, ModelInfo
-from langchain_flexai.capabilities import ToolChoiceNotSupportedError
-from langchain_flexai.catalog import CatalogWarning, FlexAICatalog, FlexAICatalogError
+from langchain_flexai.catalog._client import CatalogWarning, FlexAICatalog, FlexAICatalogError
+from langchain_flexai.catalog.capabilities import ToolChoiceNotSupportedError
 from langchain_flexai.tokens import estimate_image_tokens
 from tests.unit_tests.wire import WireRecorder, chunk, error_body, sse
 
@@ -142,7 +142,9 @@ def test_forced_tool_choice_on_a_decliner_raises_when_configured(wire: WireRecor
 def test_a_declined_forced_call_is_remembered(
     wire: WireRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_flexai.capabilities._DECLINED", set())  # this test's memory
+    monkeypatch.setattr(
+        "langchain_flexai.catalog.capabilities._DECLINED", set()
+    )  # this test's memory
     model = wire.model(
         model="phi-4-multimodal-instruct",
         check_capabilities=True,

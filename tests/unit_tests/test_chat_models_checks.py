@@ -20,8 +20,8 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from PIL import Image
 
 from langchain_flexai import ChatFlexAI, FlexAIConfigError, ImageErrorReason, ImageInputError
-from langchain_flexai.catalog import FlexAICatalog, ModelInfo
-from langchain_flexai.profiles import VISION_MODELS
+from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo
+from langchain_flexai.catalog.profiles import VISION_MODELS
 from tests.unit_tests.wire import WireRecorder, chunk, error_body, sse
 
 FIRST_VISION = ", ".join(VISION_MODELS[:5])

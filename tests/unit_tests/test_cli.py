@@ -18,13 +18,15 @@ import openai
 import pytest
 from PIL import Image
 
-from langchain_flexai import __version__, _cli_describe, cli
-from langchain_flexai._cli_common import EXIT_USAGE, CliError, Connection, api_error
-from langchain_flexai._cli_models import format_table, model_json
-from langchain_flexai.catalog import FlexAICatalogError, ModelInfo
-from langchain_flexai.describe import DescribeRecord, TokenUsage
+from langchain_flexai import __version__
+from langchain_flexai.catalog._client import FlexAICatalogError, ModelInfo
+from langchain_flexai.catalog.profiles import VISION_MODELS
+from langchain_flexai.cli import _describe as _cli_describe
+from langchain_flexai.cli import _main as cli
+from langchain_flexai.cli._common import EXIT_USAGE, CliError, Connection, api_error
+from langchain_flexai.cli._models import format_table, model_json
+from langchain_flexai.describe._run import DescribeRecord, TokenUsage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.profiles import VISION_MODELS
 
 NO_KEY_LINE = (
     "flexai-vision: no API key: set FLEXAI_API_KEY (export FLEXAI_API_KEY=<your key>) "

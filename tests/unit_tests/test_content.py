@@ -24,9 +24,9 @@ from langchain_core.messages.content import create_file_block, create_image_bloc
 from PIL import Image
 
 from langchain_flexai import ImageStats, prepare_messages
-from langchain_flexai._content_sources import ACCEPTED
+from langchain_flexai.content._parts import ACCEPTED
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy
+from langchain_flexai.images._doors import ImagePolicy
 from tests.unit_tests.content_samples import (
     B64_JPEG,
     B64_PNG,

@@ -24,10 +24,10 @@ from langchain_core.messages import (
 )
 
 from langchain_flexai import ImageStats, prepare_messages
-from langchain_flexai._tool_images import TOOL_IMAGE_NOTE
-from langchain_flexai.content import shield_from_core
+from langchain_flexai.content._messages import shield_from_core
+from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE
 from langchain_flexai.errors import ImageInputError
-from langchain_flexai.images import ImagePolicy, clear_image_cache
+from langchain_flexai.images._doors import ImagePolicy, clear_image_cache
 from tests.unit_tests.content_samples import (
     B64_PNG,
     DATA_PNG,
@@ -284,7 +284,7 @@ def test_too_many_images_is_refused_at_the_first_extra_image() -> None:
 def test_structure_errors_come_before_pixel_work(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     monkeypatch.setattr(
-        "langchain_flexai.content.prepare_inline_image", lambda *a, **k: calls.append(a)
+        "langchain_flexai.content._messages.prepare_inline_image", lambda *a, **k: calls.append(a)
     )
     with pytest.raises(ImageInputError) as info:
         prepare_messages(
@@ -298,7 +298,7 @@ def test_structure_errors_come_before_pixel_work(monkeypatch: pytest.MonkeyPatch
 
 
 def test_same_image_across_turns_is_processed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import langchain_flexai.images as codec  # noqa: PLC0415
+    import langchain_flexai.images._doors as codec  # noqa: PLC0415
 
     clear_image_cache()
     real = codec.encode_bytes

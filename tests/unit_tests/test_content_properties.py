@@ -15,7 +15,7 @@ from langchain_core.messages import (
 )
 
 from langchain_flexai import prepare_messages
-from langchain_flexai._tool_images import TOOL_IMAGE_NOTE
+from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE
 from langchain_flexai.errors import ImageInputError
 from tests.unit_tests.content_samples import (
     B64_PNG,

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_openai.chat_models.base import _convert_message_to_dict
 
 from langchain_flexai import ImagePolicy, ImageStats, prepare_messages
-from langchain_flexai._tool_images import TOOL_IMAGE_NOTE
+from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from tests.unit_tests.content_samples import (
     B64_PNG,

@@ -15,11 +15,11 @@ import pytest
 from langchain_core.language_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 
-from langchain_flexai import describe as describe_module
-from langchain_flexai._describe_retry import format_seconds, without_sdk_retries
-from langchain_flexai.api_errors import FlexAIStreamInterruptedError
+from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
 from langchain_flexai.chat_models import ChatFlexAI
-from langchain_flexai.describe import (
+from langchain_flexai.describe import _run as describe_module
+from langchain_flexai.describe._retry import format_seconds, without_sdk_retries
+from langchain_flexai.describe._run import (
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
@@ -31,7 +31,7 @@ from langchain_flexai.describe import (
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader, ImageSkippedWarning
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import prepare_image
+from langchain_flexai.images._doors import prepare_image
 from tests.unit_tests.loader_samples import (
     CountingModel,
     describe_text,
@@ -326,7 +326,7 @@ def test_rate_limited_request_is_retried_after_retry_after(tmp_path: Path) -> No
 def test_a_stream_cut_mid_answer_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.0)
+    monkeypatch.setattr("langchain_flexai.describe._retry._FIRST_BACKOFF", 0.0)
     (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
     error = FlexAIStreamInterruptedError("FlexAI's stream broke after 3 chunks: truncated")
     model = CountingModel(
@@ -341,7 +341,7 @@ def test_a_stream_cut_mid_answer_is_retried(
 def test_a_stream_cut_every_time_fails_that_image_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.0)
+    monkeypatch.setattr("langchain_flexai.describe._retry._FIRST_BACKOFF", 0.0)
     images = [prepare_image(p) for p in _folder(tmp_path, 2)]
     error = FlexAIStreamInterruptedError("FlexAI's stream broke after 3 chunks: truncated")
     model = CountingModel(fail_for={images[0].sha256 or "": error})
@@ -381,7 +381,7 @@ def test_rate_limit_after_every_retry_stops_the_run(tmp_path: Path) -> None:
 def test_transient_errors_are_retried_by_the_describer(
     tmp_path: Path, error: Exception, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+    monkeypatch.setattr("langchain_flexai.describe._retry._FIRST_BACKOFF", 0.001)
     (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
     model = CountingModel(
         fail_for={image.sha256 or "": error}, failures_left={image.sha256 or "": 2}
@@ -396,7 +396,7 @@ def test_transient_errors_are_retried_by_the_describer(
 def test_unreachable_server_after_every_retry_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+    monkeypatch.setattr("langchain_flexai.describe._retry._FIRST_BACKOFF", 0.001)
     images = [prepare_image(p) for p in _folder(tmp_path, 4)]
     error = openai.APIConnectionError(
         request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
@@ -411,7 +411,7 @@ def test_unreachable_server_after_every_retry_stops_the_run(
 def test_timeouts_after_every_retry_fail_only_that_image(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("langchain_flexai._describe_retry._FIRST_BACKOFF", 0.001)
+    monkeypatch.setattr("langchain_flexai.describe._retry._FIRST_BACKOFF", 0.001)
     images = [prepare_image(p) for p in _folder(tmp_path, 2)]
     error = openai.APITimeoutError(httpx.Request("POST", "http://127.0.0.1/v1/chat/completions"))
     model = CountingModel(fail_for={images[0].sha256 or "": error})

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 import langchain_flexai
-from langchain_flexai import describe
-from langchain_flexai._describe_cache import (
+from langchain_flexai.describe import _run as describe
+from langchain_flexai.describe._cache import (
     _COLUMNS,
     _TABLE,
     CachedDescription,
     DescribeCache,
     DescribeCacheError,
 )
-from langchain_flexai._describe_key import RequestIdentity, prompt_key
+from langchain_flexai.describe._key import RequestIdentity, prompt_key
 
 SHA = "ab" * 32
 FLEXAI = "https://tokens.flex.ai/v1"

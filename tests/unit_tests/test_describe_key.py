@@ -15,14 +15,14 @@ import pytest
 from PIL import Image
 from pydantic import BaseModel
 
-from langchain_flexai._describe_key import (
+from langchain_flexai.describe._key import (
     EMULATOR_API_KEY,
     EMULATOR_ENDPOINT,
     endpoint_identity,
     normalise_base_url,
 )
-from langchain_flexai.describe import ImageDescriber
-from langchain_flexai.images import ImagePolicy, prepare_image
+from langchain_flexai.describe._run import ImageDescriber
+from langchain_flexai.images._doors import ImagePolicy, prepare_image
 from tests.unit_tests.wire import WireRecorder
 
 FLEXAI = "https://tokens.flex.ai/v1"

@@ -18,8 +18,8 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
-from langchain_flexai import _loader_pipeline
-from langchain_flexai._image_documents import image_from_npy
+from langchain_flexai._loader import _pipeline as _loader_pipeline
+from langchain_flexai._loader._documents import image_from_npy
 from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
@@ -28,7 +28,7 @@ from langchain_flexai.document_loaders import (
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy
+from langchain_flexai.images._doors import ImagePolicy
 from tests.unit_tests.loader_samples import (
     CountingModel,
     corrupt_png,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_flexai._file_walk import (
+from langchain_flexai._loader._walk import (
     PathPattern,
     WalkFilter,
     iter_files,

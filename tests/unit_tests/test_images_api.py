@@ -14,10 +14,11 @@ from langchain_core.documents.base import Blob
 from PIL import Image
 
 import langchain_flexai
-from langchain_flexai import _image_codec, images
-from langchain_flexai._image_cache import ByteBoundedLRU
 from langchain_flexai.errors import ImageErrorReason, ImageInputError, preview_source
-from langchain_flexai.images import (
+from langchain_flexai.images import _codec as _image_codec
+from langchain_flexai.images import _doors as images
+from langchain_flexai.images._cache import ByteBoundedLRU
+from langchain_flexai.images._doors import (
     ACCEPTED_SUFFIXES,
     SUPPORTED_MIME_TYPES,
     ImagePolicy,

@@ -18,7 +18,7 @@ from langchain_core.messages import HumanMessage
 from PIL import Image, ImageOps
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image
+from langchain_flexai.images._doors import ImagePolicy, PreparedImage, prepare_image
 from tests.unit_tests.wire import WireRecorder
 
 # -- https URLs: scheme and host lower-cased on the wire ------------------------------------------
@@ -656,7 +656,7 @@ def _qoi(size: tuple[int, int]) -> bytes:
 def test_inputs_for_pure_python_decoders_are_bounded_by_size(
     name: str, small: Any, large: Any
 ) -> None:
-    from langchain_flexai._image_codec import PYTHON_DECODER_MAX_BYTES  # noqa: PLC0415
+    from langchain_flexai.images._codec import PYTHON_DECODER_MAX_BYTES  # noqa: PLC0415
 
     assert prepare_image(small()).width == 64
     data = large()
@@ -670,7 +670,7 @@ def test_inputs_for_pure_python_decoders_are_bounded_by_size(
 
 
 def test_the_picture_index_is_looked_for_in_the_first_segments_only() -> None:
-    from langchain_flexai._mpo import primary_picture  # noqa: PLC0415
+    from langchain_flexai.images._mpo import primary_picture  # noqa: PLC0415
 
     data = _mpo((64, 48), (32, 24))
     assert primary_picture(data) is not None
@@ -679,7 +679,7 @@ def test_the_picture_index_is_looked_for_in_the_first_segments_only() -> None:
 
 
 def test_bytes_repeating_the_exif_chunk_type_cost_no_search() -> None:
-    from langchain_flexai import _orientation  # noqa: PLC0415
+    from langchain_flexai.images import _orientation  # noqa: PLC0415
 
     data = _oriented_png(6, "eXIf after IDAT")
     assert _orientation._late_png_exif(data) is not None

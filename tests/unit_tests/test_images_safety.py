@@ -11,9 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from langchain_flexai import _b64
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, PreparedImage, prepare_image, prepare_inline_image
+from langchain_flexai.images import _b64
+from langchain_flexai.images._doors import (
+    ImagePolicy,
+    PreparedImage,
+    prepare_image,
+    prepare_inline_image,
+)
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
     corner_image,
     encode,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from langchain_flexai._jpeg_header import JpegHeader, probe_jpeg
+from langchain_flexai.images._jpeg_header import JpegHeader, probe_jpeg
 
 ORIENTATION = 0x0112
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from langchain_core.language_models.model_profile import ModelProfile
 
-from langchain_flexai.catalog import FlexAICatalog, ModelInfo
-from langchain_flexai.profiles import (
+from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo
+from langchain_flexai.catalog.profiles import (
     VISION_MODELS,
     profile_for,
     profile_from_model_info,

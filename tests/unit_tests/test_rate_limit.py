@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_flexai.describe import RequestRateLimiter
+from langchain_flexai.describe._run import RequestRateLimiter
 
 
 class FakeClock:

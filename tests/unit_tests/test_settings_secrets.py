@@ -19,7 +19,7 @@ import pytest
 from langchain_core.load import dumpd, dumps
 
 from langchain_flexai import ChatFlexAI
-from langchain_flexai._redact import mask_headers, mask_url
+from langchain_flexai._transport._redact import mask_headers, mask_url
 
 
 def _secret() -> str:

@@ -9,9 +9,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from PIL import Image
 
-from langchain_flexai import _image_token_rules as rules
+from langchain_flexai import _token_rules as rules
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, prepare_image
+from langchain_flexai.images._doors import ImagePolicy, prepare_image
 from langchain_flexai.tokens import (
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REPLY,

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from langchain_flexai import ChatFlexAI, FlexAIVisionTool, tool_image_content
 from langchain_flexai._allowed_paths import read_allowed_file, resolve_allowed_path
-from langchain_flexai.content import prepare_messages
+from langchain_flexai.content._messages import prepare_messages
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 

@@ -36,17 +36,17 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_flexai._content_shapes import core_would_mangle, recognize_part
-from langchain_flexai._content_sources import (
+from langchain_flexai.content._parts import (
     InlineImage,
     Part,
     RemoteImage,
     TextPart,
     unsupported,
 )
-from langchain_flexai._tool_images import TOOL_IMAGE_NOTE, tool_images_message
+from langchain_flexai.content._shapes import core_would_mangle, recognize_part
+from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE, tool_images_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import ImagePolicy, prepare_inline_image
+from langchain_flexai.images._doors import ImagePolicy, prepare_inline_image
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -39,7 +39,7 @@ from types import TracebackType
 
 from typing_extensions import Self
 
-from langchain_flexai._describe_key import RequestIdentity
+from langchain_flexai.describe._key import RequestIdentity
 
 _SCHEMA_VERSION = 2
 _OLD_SCHEMA_VERSION = 1

@@ -1,6 +1,6 @@
 """Images made ready for FlexAI: policy, prepared result, the two doors in, and the cache.
 
-Knows pixels (through :mod:`langchain_flexai._image_codec`), base64 and data URLs; knows nothing
+Knows pixels (through :mod:`langchain_flexai.images._codec`), base64 and data URLs; knows nothing
 about LangChain messages (content.py maps those onto :func:`prepare_inline_image`).
 
 Two doors:
@@ -28,10 +28,12 @@ from typing import Any, BinaryIO, Literal
 
 from PIL import Image
 
-from langchain_flexai._b64 import Base64Error, b64decode_strict, b64encode_str
-from langchain_flexai._file_walk import not_regular_file
-from langchain_flexai._image_cache import ByteBoundedLRU
-from langchain_flexai._image_codec import (
+from langchain_flexai._loader._walk import not_regular_file
+from langchain_flexai._urls import classify_url, parse_data_url, validate_https_url
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
+from langchain_flexai.images._cache import ByteBoundedLRU
+from langchain_flexai.images._codec import (
     Encoded,
     check_animation,
     check_pixels,
@@ -40,8 +42,6 @@ from langchain_flexai._image_codec import (
     pillow_errors,
     render,
 )
-from langchain_flexai._urls import classify_url, parse_data_url, validate_https_url
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 __all__ = [
     "ACCEPTED_SUFFIXES",

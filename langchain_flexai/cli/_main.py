@@ -28,7 +28,10 @@ from contextlib import contextmanager
 
 import openai
 
-from langchain_flexai._cli_common import (
+from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
+from langchain_flexai._version import __version__
+from langchain_flexai.catalog._client import DEFAULT_BASE_URL, FlexAICatalogError
+from langchain_flexai.cli._common import (
     EXIT_API,
     EXIT_USAGE,
     PROG,
@@ -37,11 +40,8 @@ from langchain_flexai._cli_common import (
     api_error,
     say,
 )
-from langchain_flexai._describe_cache import DescribeCacheError
-from langchain_flexai._version import __version__
-from langchain_flexai.api_errors import FlexAIStreamInterruptedError
-from langchain_flexai.catalog import DEFAULT_BASE_URL, FlexAICatalogError
-from langchain_flexai.describe import DEFAULT_PROMPT
+from langchain_flexai.describe._cache import DescribeCacheError
+from langchain_flexai.describe._run import DEFAULT_PROMPT
 
 __all__ = ["build_parser", "main"]
 
@@ -178,11 +178,11 @@ def _run(args: argparse.Namespace) -> int:
     # Imported here: `--help` and usage errors should not pay for LangChain's import time.
     if args.command == "describe":
         _check_describe_args(args)
-        from langchain_flexai._cli_describe import run_describe  # noqa: PLC0415
+        from langchain_flexai.cli._describe import run_describe  # noqa: PLC0415
 
         run, key_required = run_describe, True
     else:
-        from langchain_flexai._cli_models import run_models  # noqa: PLC0415
+        from langchain_flexai.cli._models import run_models  # noqa: PLC0415
 
         # The public catalog needs no key; /v1/models adds details when one is set.
         run, key_required = run_models, False

@@ -12,13 +12,13 @@ The routes, in order:
    ``policy.max_decode_pixels`` before anything is decoded.
 2. **Fast path**: JPEG, PNG, WebP or a still GIF within every limit, upright, in a mode that
    displays as is, and complete (its image data and end marker found by the structural walk of
-   :mod:`langchain_flexai._image_structure`) is sent byte for byte.
+   :mod:`langchain_flexai.images._structure`) is sent byte for byte.
 3. **Slow path**: decode (JPEG with DCT scaling through ``Image.draft``), downscale, rotate upright
    (after downscaling: fewer pixels to move), normalise the pixel mode, encode.
 
 Before all three, a multi-picture JPEG (MPO, gain-map HDR) is cut to its primary picture
-(:mod:`langchain_flexai._mpo`). Bytes no plugin here opens are named by
-:mod:`langchain_flexai._image_formats` (``UNSUPPORTED_FORMAT``) unless they are no image at all.
+(:mod:`langchain_flexai.images._mpo`). Bytes no plugin here opens are named by
+:mod:`langchain_flexai.images._formats` (``UNSUPPORTED_FORMAT``) unless they are no image at all.
 The decode limit is a share of ``max_decode_pixels`` per format (:func:`decode_limit`). An APNG's
 animation chunks are never passed through, whatever its frame count says.
 
@@ -30,7 +30,7 @@ An alpha channel that is fully opaque counts as no alpha. If the result exceeds 
 PNG becomes a JPEG (transparency flattened on white, recorded as ``"flattened"``), then the JPEG
 quality steps down, then the size steps down, and finally :attr:`ImageErrorReason.TOO_LARGE`.
 
-Structure: before any of this, :mod:`langchain_flexai._image_structure` walks the container
+Structure: before any of this, :mod:`langchain_flexai.images._structure` walks the container
 (segments, chunks, blocks) and refuses counts no real image has, so that no route costs seconds,
 and a file that ends whole without image data. Truncation: the fast path never decodes, so it
 relies on that walk's ``complete`` (JPEG: a frame, a scan with data and EOI at the end; PNG: IHDR,
@@ -55,15 +55,15 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from langchain_flexai._image_formats import unsupported_format
-from langchain_flexai._image_structure import Structure, check_scans, walk_header
-from langchain_flexai._jpeg_header import probe_jpeg
-from langchain_flexai._mpo import PrimaryPicture, primary_picture
-from langchain_flexai._orientation import orientation_of
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._formats import unsupported_format
+from langchain_flexai.images._jpeg_header import probe_jpeg
+from langchain_flexai.images._mpo import PrimaryPicture, primary_picture
+from langchain_flexai.images._orientation import orientation_of
+from langchain_flexai.images._structure import Structure, check_scans, walk_header
 
 if TYPE_CHECKING:
-    from langchain_flexai.images import ImagePolicy
+    from langchain_flexai.images._doors import ImagePolicy
 
 OPEN_FORMATS: tuple[str, ...] = (
     # Common first: identification tries these in order.
@@ -89,7 +89,7 @@ OPEN_FORMATS: tuple[str, ...] = (
 Deliberately excluded: EPS/PS (Pillow runs Ghostscript), PSD (its composite may not show the
 layers), ICNS and CUR (containers of embedded PNGs), DDS (uncompressed textures go through a
 pure-Python decoder), FITS (needs a stretch only the user can choose), XPM and the rest of
-Pillow's plugins (rare, text or pure-Python decoders); :mod:`langchain_flexai._image_formats`
+Pillow's plugins (rare, text or pure-Python decoders); :mod:`langchain_flexai.images._formats`
 names them when refused."""
 
 _PLUGIN_MODULES = (
@@ -357,7 +357,7 @@ def mime_of(fmt: str | None) -> str | None:
 
 
 def orientation_from_info(im: Image.Image, data: bytes | None = None) -> int:
-    """The orientation to undo, from metadata only (see :mod:`langchain_flexai._orientation`).
+    """The orientation to undo, from metadata only (see `images._orientation`).
 
     ``getexif()`` on a PNG decodes the whole image; parsing ``info["exif"]`` costs microseconds.
     """

@@ -23,7 +23,13 @@ from typing import TextIO
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage
 
-from langchain_flexai._cli_common import (
+from langchain_flexai._loader._pipeline import LoadedImage, iter_prepared, walk
+from langchain_flexai._loader._walk import check_root, printable_path
+from langchain_flexai._urls import classify_url, url_scheme
+from langchain_flexai.catalog.capabilities import image_refusal
+from langchain_flexai.catalog.profiles import VISION_MODELS
+from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
+from langchain_flexai.cli._common import (
     EXIT_IMAGES_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -31,14 +37,9 @@ from langchain_flexai._cli_common import (
     Connection,
     say,
 )
-from langchain_flexai._cli_models import catalog_for, find_prices
-from langchain_flexai._describe_cache import DescribeCache
-from langchain_flexai._file_walk import check_root, printable_path
-from langchain_flexai._loader_pipeline import LoadedImage, iter_prepared, walk
-from langchain_flexai._urls import classify_url, url_scheme
-from langchain_flexai.capabilities import image_refusal
-from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
-from langchain_flexai.describe import (
+from langchain_flexai.cli._models import catalog_for, find_prices
+from langchain_flexai.describe._cache import DescribeCache
+from langchain_flexai.describe._run import (
     EMULATOR_ENDPOINT,
     DescribeInput,
     DescribeRecord,
@@ -50,8 +51,7 @@ from langchain_flexai.describe import (
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import PreparedImage, prepare_image
-from langchain_flexai.profiles import VISION_MODELS
+from langchain_flexai.images._doors import PreparedImage, prepare_image
 
 CACHE_SUFFIX = ".cache.sqlite"
 """The resume cache of ``--out FILE`` is ``FILE`` + this suffix."""

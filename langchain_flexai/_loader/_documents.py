@@ -22,17 +22,17 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
-from langchain_flexai._file_walk import printable_path
-from langchain_flexai._npy_header import array_of, read_npy_header
+from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._urls import classify_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import (
+from langchain_flexai.images._doors import (
     DEFAULT_POLICY,
     ImagePolicy,
     PreparedImage,
     prepare_https_image,
     prepare_inline_image,
 )
+from langchain_flexai.images._npy import array_of, read_npy_header
 
 IMAGE_URL_KEY = "image_url"
 """The metadata key holding the prepared image as a data URL."""
@@ -186,7 +186,7 @@ def image_from_npy(
       0.0-1.0 becomes 0-255; otherwise it is already in 0-255 (as ``float`` images of 8-bit
       data usually are) and is clipped to it and rounded.
 
-    The header is checked first (:mod:`langchain_flexai._npy_header`): a shape of more than
+    The header is checked first (:mod:`langchain_flexai.images._npy`): a shape of more than
     ``max_pixels`` pixels, or one the bytes present cannot fill, is refused before numpy
     allocates anything.
 

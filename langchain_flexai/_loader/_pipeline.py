@@ -25,10 +25,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
-from langchain_flexai._file_walk import WalkFilter, iter_files, not_regular_file
-from langchain_flexai.describe import SkippedImage
+from langchain_flexai._loader._walk import WalkFilter, iter_files, not_regular_file
+from langchain_flexai.describe._run import SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images import (
+from langchain_flexai.images._doors import (
     MAX_FILE_BYTES,
     ImagePolicy,
     PreparedImage,

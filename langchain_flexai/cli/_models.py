@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_flexai._cli_common import EXIT_OK, Connection
-from langchain_flexai.catalog import CatalogWarning, FlexAICatalog, ModelInfo
+from langchain_flexai.catalog._client import CatalogWarning, FlexAICatalog, ModelInfo
+from langchain_flexai.cli._common import EXIT_OK, Connection
 
 _COLUMNS = ("MODEL", "CATEGORY", "VISION", "CONTEXT", "IN $/MTOK", "OUT $/MTOK", "HEALTH")
 _RIGHT_ALIGNED = frozenset({"CONTEXT", "IN $/MTOK", "OUT $/MTOK"})

@@ -21,7 +21,7 @@ from typing import Any
 
 import openai
 
-from langchain_flexai._redact import install_log_filter
+from langchain_flexai._transport._redact import install_log_filter
 
 try:  # openai>=3 is built on httpx2, an API-identical fork of httpx; older SDKs on httpx.
     import httpx2 as sdk_httpx

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import openai
 
-from langchain_flexai.api_errors import root_cause
+from langchain_flexai._transport._errors import root_cause
 
 PROG = "flexai-vision"
 EXIT_OK = 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from langchain_flexai._content_sources import (
+from langchain_flexai.content._parts import (
     Part,
     TextPart,
     detail_of,

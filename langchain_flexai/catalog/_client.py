@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from langchain_flexai._catalog_models import (
+from langchain_flexai._transport._redact import mask_url
+from langchain_flexai.catalog._models import (
     FlexAICatalogError,
     ModelInfo,
     ModelNotFoundError,
@@ -38,14 +39,13 @@ from langchain_flexai._catalog_models import (
     parse_public_models,
     parse_v1_models,
 )
-from langchain_flexai._redact import mask_url
 from langchain_flexai.errors import escape_text
 from langchain_flexai.tokens import ImageFamily, count_message_tokens, image_family
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from langchain_flexai.images import ImagePolicy
+    from langchain_flexai.images._doors import ImagePolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -47,9 +47,11 @@ from os import PathLike
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from langchain_flexai._describe_cache import DescribeCache, DescribeCacheError
-from langchain_flexai._describe_key import EMULATOR_ENDPOINT, RequestIdentity
-from langchain_flexai._describe_records import (
+from langchain_flexai._progress import ProgressBar
+from langchain_flexai.describe._cache import DescribeCache, DescribeCacheError
+from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
+from langchain_flexai.describe._rate_limit import RequestRateLimiter
+from langchain_flexai.describe._records import (
     DEFAULT_PROMPT,
     DescribeInput,
     DescribeProgress,
@@ -60,17 +62,15 @@ from langchain_flexai._describe_records import (
     answer_text,
     no_text_message,
 )
-from langchain_flexai._describe_retry import (
+from langchain_flexai.describe._retry import (
     format_seconds,
     is_fatal,
     is_rate_limited,
     retry_delay,
     without_sdk_retries,
 )
-from langchain_flexai._progress import ProgressBar
-from langchain_flexai._rate_limit import RequestRateLimiter
 from langchain_flexai.errors import ImageInputError
-from langchain_flexai.images import PreparedImage
+from langchain_flexai.images._doors import PreparedImage
 
 __all__ = [
     "DEFAULT_PROMPT",
