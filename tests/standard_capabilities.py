@@ -35,5 +35,5 @@ class FlexAICapabilities:
     @property
     def supports_anthropic_inputs(self) -> bool:
         # Anthropic image sources, cache_control, tool_use and thinking blocks in history are
-        # all mapped by ChatFlexAI's content step (content-shapes.md rows 13 and 30).
+        # all mapped by ChatFlexAI's content step (docs/images.md rows 13 and 30).
         return True

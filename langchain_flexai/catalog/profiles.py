@@ -68,7 +68,7 @@ VISION_MODELS = (
 _STATIC: dict[str, ModelProfile] = {
     **{name.casefold(): {**_VISION, "name": name} for name in VISION_MODELS},
     "deepseek-v4-flash-0731": {**_TEXT_ONLY, "name": "DeepSeek-V4-Flash-0731"},
-    # Reasoning model; it answers 200 and ignores images sent to it (flexai-api.md, Vision).
+    # Reasoning model; it answers 200 and ignores images sent to it (docs/flexai_api.md, Vision).
     "gpt-oss-120b": {**_TEXT_ONLY, "name": "gpt-oss-120b", "reasoning_output": True},
 }
 

@@ -3,7 +3,7 @@
 FlexAI chat completions accept exactly two kinds of content part, ``{"type": "text", ...}`` and
 ``{"type": "image_url", "image_url": {"url": <https or data URL>[, "detail": ...]}}``.
 :func:`prepare_messages` turns every content shape a LangChain user may send (see
-``content-shapes.md``) into those parts, in the original order, or raises an
+docs/images.md) into those parts, in the original order, or raises an
 :class:`~langchain_flexai.errors.ImageInputError` that names the message and part, before anything
 is sent.
 
@@ -178,7 +178,7 @@ def prepare_messages(
     Pure: reads no file, fetches no URL, does not mutate the input messages.
 
     Args:
-        messages: The conversation, in any of the content shapes of ``content-shapes.md``, as
+        messages: The conversation, in any of the content shapes of docs/images.md, as
             given by the user or as rewritten by langchain-core's ``_normalize_messages``.
         policy: Image limits (size, bytes, count); ``ImagePolicy()`` when ``None``.
         tool_images: Where images in tool messages go, see :data:`ToolImages`.

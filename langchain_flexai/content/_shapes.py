@@ -1,6 +1,6 @@
 """Recognise one LangChain content part and say what it means for FlexAI.
 
-Knows the shapes in ``content-shapes.md``: OpenAI chat and Responses parts, LangChain v0 and v1
+Knows the shapes of docs/images.md's table: OpenAI chat and Responses parts, LangChain v0 and v1
 blocks (raw, and as langchain-core's ``_normalize_messages`` rewrites them), Anthropic, Gemini and
 Bedrock shapes, ``non_standard`` wrappers, and the history blocks that never travel as content.
 Each part becomes a :class:`TextPart`, a :class:`RemoteImage` (an https URL passed through

@@ -1,6 +1,6 @@
 """The error responses the emulator sends, in FlexAI's envelope.
 
-Knows the status codes, ``type`` and ``code`` values of flexai-api.md "Errors" and builds
+Knows the status codes, ``type`` and ``code`` values of docs/flexai_api.md "Errors" and builds
 ``{"error": {"message", "type", "code", "param"}}``. Where FlexAI's docs give no ``type`` or
 ``code`` (the rows marked "—"), the values here are the emulator's own and documented as such
 in docs/emulator.md. Knows nothing about HTTP frameworks.

@@ -1,6 +1,6 @@
 """Reading a ``POST /v1/chat/completions`` body the way FlexAI's gateway checks it.
 
-Knows the request fields of flexai-api.md (messages and their content parts, tools,
+Knows the request fields of docs/flexai_api.md (messages and their content parts, tools,
 ``tool_choice``, ``response_format``, ``stop``, ``max_tokens``, streaming options) and which
 of them each catalog model refuses. Produces a ``ChatRequest`` or raises the 400 a server
 sends. Knows nothing about HTTP and computes no reply (see ``_model``).

@@ -1,7 +1,7 @@
 """The emulator's wire protocol as plain httpx and the raw openai SDK see it.
 
 Status codes, error envelopes, x-ratelimit-* headers, SSE framing and catalog shapes, each
-checked against flexai-api.md. These always run on the emulator (they test it).
+checked against docs/flexai_api.md. These always run on the emulator (they test it).
 """
 
 from __future__ import annotations

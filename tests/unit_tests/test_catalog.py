@@ -32,7 +32,7 @@ from langchain_flexai.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY
 
 KEY = "fake-catalog-test-key"
 
-# Shapes as flexai-api.md documents them (Model catalog section).
+# Shapes as docs/flexai_api.md documents them (Model catalog section).
 PUBLIC: list[dict[str, Any]] = [
     {
         "slug": "phi-4-multimodal-instruct",

@@ -1,4 +1,4 @@
-"""prepare_messages: every content shape of content-shapes.md, next to the wire parts it becomes.
+"""prepare_messages: every content shape of docs/images.md, next to the wire parts it becomes.
 
 Each mapping row runs twice: on the content exactly as a user writes it, and on the content as
 langchain-core's ``_normalize_messages`` hands it to a chat model (v0 and OpenAI ``file`` blocks
