@@ -13,8 +13,8 @@ module cannot hide a structural fault and the checks run in milliseconds. The ru
 - no module is over :data:`MAX_LINES` lines, except the ones in :data:`OVERSIZE` (being split);
 - docs/design.md, "The house", has one row per module, so the architecture page cannot drift.
 
-The helpers take the root to read, so the self-tests at the end can prove on a small generated
-tree that each check can fail.
+The check functions take the root to read, so the self-tests at the end can prove, on a small
+generated tree, that each check can fail.
 """
 
 from __future__ import annotations
