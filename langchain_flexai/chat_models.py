@@ -40,7 +40,6 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_flexai._transport._errors import (
-    FlexAIStreamInterruptedError,
     connection_error,
     error_code,
     stream_interrupted,
@@ -63,7 +62,7 @@ from langchain_flexai.content._messages import (
     prepare_messages,
     shield_from_core,
 )
-from langchain_flexai.errors import FlexAIConfigError
+from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError
 from langchain_flexai.images._doors import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 

@@ -30,16 +30,19 @@ from pydantic import SecretStr
 
 from langchain_flexai._transport._redact import mask_url
 from langchain_flexai.catalog._models import (
-    FlexAICatalogError,
     ModelInfo,
-    ModelNotFoundError,
     build_index,
     merge_models,
     not_found,
     parse_public_models,
     parse_v1_models,
 )
-from langchain_flexai.errors import escape_text
+from langchain_flexai.errors import (
+    CatalogWarning,
+    FlexAICatalogError,
+    ModelNotFoundError,
+    escape_text,
+)
 from langchain_flexai.tokens import ImageFamily, count_message_tokens, image_family
 
 if TYPE_CHECKING:
@@ -80,10 +83,6 @@ MAX_CATALOG_BYTES = 8 * 1024 * 1024
 _ERROR_PREVIEW_CHARS = 200
 _HTTP_UNAUTHORIZED = 401
 _HTTP_OK_MAX = 299
-
-
-class CatalogWarning(UserWarning):
-    """One catalog endpoint failed and the other was used alone."""
 
 
 def resolve_base_url(base_url: str | None = None) -> str:

@@ -28,9 +28,8 @@ from contextlib import contextmanager
 
 import openai
 
-from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
 from langchain_flexai._version import __version__
-from langchain_flexai.catalog._client import DEFAULT_BASE_URL, FlexAICatalogError
+from langchain_flexai.catalog._client import DEFAULT_BASE_URL
 from langchain_flexai.cli._common import (
     EXIT_API,
     EXIT_USAGE,
@@ -40,8 +39,12 @@ from langchain_flexai.cli._common import (
     api_error,
     say,
 )
-from langchain_flexai.describe._cache import DescribeCacheError
 from langchain_flexai.describe._run import DEFAULT_PROMPT
+from langchain_flexai.errors import (
+    DescribeCacheError,
+    FlexAICatalogError,
+    FlexAIStreamInterruptedError,
+)
 
 __all__ = ["build_parser", "main"]
 
