@@ -1,27 +1,19 @@
 """LangChain integration for FlexAI's vision models."""
 
-from langchain_flexai._transport._errors import (
-    FlexAICreditExhaustedError,
-    FlexAIStreamInterruptedError,
-)
 from langchain_flexai._version import __version__
 from langchain_flexai.catalog._client import (
     CostEstimate,
     FlexAICatalog,
-    FlexAICatalogError,
     ModelInfo,
-    ModelNotFoundError,
     aget_model,
     alist_models,
     estimate_cost,
     get_model,
     list_models,
 )
-from langchain_flexai.catalog.capabilities import ToolChoiceNotSupportedError
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.content._messages import ImageStats, prepare_messages
 from langchain_flexai.describe._run import (
-    DescribeCacheError,
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
@@ -30,7 +22,17 @@ from langchain_flexai.describe._run import (
     TokenUsage,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader, FlexAIImageParser, SkippedFile
-from langchain_flexai.errors import FlexAIConfigError, ImageErrorReason, ImageInputError
+from langchain_flexai.errors import (
+    DescribeCacheError,
+    FlexAICatalogError,
+    FlexAIConfigError,
+    FlexAICreditExhaustedError,
+    FlexAIStreamInterruptedError,
+    ImageErrorReason,
+    ImageInputError,
+    ModelNotFoundError,
+    ToolChoiceNotSupportedError,
+)
 from langchain_flexai.images._doors import (
     ImagePolicy,
     PreparedImage,

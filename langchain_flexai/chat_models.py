@@ -39,8 +39,8 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from langchain_flexai._env import API_BASE_ENV, API_KEY_ENV, DEFAULT_BASE_URL
 from langchain_flexai._transport._errors import (
-    FlexAIStreamInterruptedError,
     connection_error,
     error_code,
     stream_interrupted,
@@ -63,7 +63,7 @@ from langchain_flexai.content._messages import (
     prepare_messages,
     shield_from_core,
 )
-from langchain_flexai.errors import FlexAIConfigError
+from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError
 from langchain_flexai.images._doors import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     )
     from langchain_core.language_models import LangSmithParams, LanguageModelInput, ModelProfile
 
-DEFAULT_API_BASE = "https://tokens.flex.ai/v1"
+DEFAULT_API_BASE = DEFAULT_BASE_URL
 DEFAULT_MODEL = "phi-4-multimodal-instruct"
 PROVIDER = "flexai"
 MISSING_KEY_MESSAGE = (
@@ -256,13 +256,13 @@ class ChatFlexAI(BaseChatOpenAI):
 
     openai_api_key: SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None = Field(
         alias="api_key",
-        default_factory=secret_from_env("FLEXAI_API_KEY", default=None),
+        default_factory=secret_from_env(API_KEY_ENV, default=None),
     )
     """FlexAI API key; read from the `FLEXAI_API_KEY` environment variable when not given."""
 
     openai_api_base: str | None = Field(
         alias="base_url",
-        default_factory=from_env("FLEXAI_API_BASE", default=DEFAULT_API_BASE),
+        default_factory=from_env(API_BASE_ENV, default=DEFAULT_API_BASE),
     )
     """Base URL of FlexAI's API; read from `FLEXAI_API_BASE`, default `https://tokens.flex.ai/v1`."""
 
@@ -396,7 +396,7 @@ class ChatFlexAI(BaseChatOpenAI):
     @property
     def lc_secrets(self) -> dict[str, str]:
         """Secrets are serialized as references to the environment variable, never as values."""
-        return {"openai_api_key": "FLEXAI_API_KEY"}
+        return {"openai_api_key": API_KEY_ENV}
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:

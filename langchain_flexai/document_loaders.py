@@ -63,7 +63,7 @@ from langchain_flexai.describe._run import (
     ImageDescriber,
     SkippedImage,
 )
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.errors import ImageErrorReason, ImageInputError, ImageSkippedWarning
 from langchain_flexai.images._doors import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -88,10 +88,6 @@ _SizedRecord = tuple[DescribeRecord, int | None]
 """A describe record and the size on disk of its file (None when unknown)."""
 _MAX_DEFAULT_WORKERS = 8
 _NPY_MIME = "application/x-npy"
-
-
-class ImageSkippedWarning(UserWarning):
-    """An image file was skipped (``on_error="warn"``); the message names it and says why."""
 
 
 @dataclass(frozen=True)

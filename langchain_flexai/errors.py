@@ -1,12 +1,77 @@
-"""Errors raised for image input that cannot be made valid for FlexAI, and for a bad setup.
+"""Every public exception and warning of langchain-flexai, in one place.
 
-Knows nothing about pixels or messages: it only carries what went wrong, where and from what.
+The hierarchy (indented under their bases; a name in parentheses is another base)::
+
+    ValueError
+    +-- ImageInputError                image input that cannot be made valid (see ImageErrorReason)
+    +-- FlexAIConfigError              not set up to reach FlexAI (no API key, ...)
+    +-- ModelCapabilityError           a request asks a model for what it is known not to do
+        +-- ToolChoiceNotSupportedError    a forced tool call to a model that declines them
+    RuntimeError
+    +-- FlexAICatalogError             the model catalog could not be read or understood
+    |   +-- ModelNotFoundError (LookupError)   no model has this id or alias
+    +-- DescribeCacheError             the describe cache file fails or holds damaged rows
+    ConnectionError
+    +-- FlexAIStreamInterruptedError   a stream broke after the answer started (truncated)
+    openai.APIStatusError
+    +-- FlexAICreditExhaustedError     402 insufficient_quota: the credit is spent
+    openai.APIConnectionError (LangChain's ModelConnectionError)
+    +-- FlexAIConnectionError          FlexAI could not be reached
+    +-- openai.APITimeoutError (LangChain's ModelTimeoutError)
+        +-- FlexAITimeoutError         FlexAI did not answer in time
+    UserWarning
+    +-- CatalogWarning                 one catalog endpoint failed, the other was used alone
+    +-- ForcedToolChoiceWarning        a forced tool call to a model that declines them, sent
+    +-- ImageSkippedWarning            the loader skipped a file (on_error="warn")
+
+Each class is also importable where 0.2.0 had it (the package root, ``api_errors``,
+``catalog``, ``capabilities``, ``describe``, ``document_loaders``).
+
+Knows what each failure carries (reason, source, location, path) and how its message is made
+safe to print (:func:`escape_text`, :func:`preview_source`). Knows nothing about pixels,
+messages, HTTP or files: the modules that detect a failure build these errors, and mapping the
+SDK's errors onto FlexAI's (message, hint, masked credentials) lives in ``_transport._errors``.
+A leaf: it imports the standard library, ``openai`` and ``langchain_openai`` only, so every
+module of the package can import it without a cycle.
 """
 
 from __future__ import annotations
 
 import re
 from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import openai
+
+try:  # langchain-openai's classes add LangChain's ModelConnectionError / ModelTimeoutError
+    from langchain_openai.chat_models.base import OpenAIConnectionError as _ConnectionBase
+    from langchain_openai.chat_models.base import OpenAITimeoutError as _TimeoutBase
+except ImportError:  # pragma: no cover - older langchain-openai
+    _ConnectionBase = openai.APIConnectionError  # type: ignore[misc, assignment]
+    _TimeoutBase = openai.APITimeoutError  # type: ignore[misc, assignment]
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "CatalogWarning",
+    "DescribeCacheError",
+    "FlexAICatalogError",
+    "FlexAIConfigError",
+    "FlexAIConnectionError",
+    "FlexAICreditExhaustedError",
+    "FlexAIStreamInterruptedError",
+    "FlexAITimeoutError",
+    "ForcedToolChoiceWarning",
+    "ImageErrorReason",
+    "ImageInputError",
+    "ImageSkippedWarning",
+    "ModelCapabilityError",
+    "ModelNotFoundError",
+    "ToolChoiceNotSupportedError",
+    "escape_text",
+    "preview_source",
+]
 
 _URL_PREVIEW_CHARS = 48
 _PATH_PREVIEW_CHARS = 160
@@ -185,3 +250,102 @@ class FlexAIConfigError(ValueError):
     Raised bare by ``ChatFlexAI(...)``, not inside a pydantic ``ValidationError``, so that it
     reads as one line.
     """
+
+
+# -- model capabilities (refused before anything is sent) ----------------------------------------
+
+
+class ModelCapabilityError(ValueError):
+    """A request asks a model for something it is known not to do."""
+
+
+class ToolChoiceNotSupportedError(ModelCapabilityError):
+    """A forced tool call was requested from a model known to decline forced tool calls."""
+
+
+# -- the model catalog ---------------------------------------------------------------------------
+
+
+class FlexAICatalogError(RuntimeError):
+    """The model catalog could not be read, or its answer could not be understood."""
+
+
+class ModelNotFoundError(FlexAICatalogError, LookupError):
+    """No model in the catalog has this id or alias."""
+
+
+# -- the describe cache --------------------------------------------------------------------------
+
+
+class DescribeCacheError(RuntimeError):
+    """The describe cache file cannot be opened, read or written, or holds damaged rows.
+
+    The message names the file, what went wrong and what to do; ``path`` is the file.
+    """
+
+    def __init__(self, path: Path, message: str) -> None:
+        """Create the error for the cache at ``path``."""
+        super().__init__(message)
+        self.path = path
+
+    def __reduce__(self) -> tuple[type[DescribeCacheError], tuple[Path, str]]:
+        """Pickle with both arguments (the default would pass only the message)."""
+        return (type(self), (self.path, str(self)))
+
+
+# -- FlexAI's HTTP errors (built by _transport._errors) ------------------------------------------
+
+
+def _revive(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _Picklable(BaseException):
+    """Round-trips through pickle although the SDK's constructors take keyword-only arguments."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuild from args and attributes, without calling the constructor."""
+        return (_revive, (type(self), self.args, self.__dict__))
+
+
+class FlexAICreditExhaustedError(_Picklable, openai.APIStatusError):
+    """FlexAI answered 402 ``insufficient_quota``: the account's credit is spent.
+
+    Not retried: it works again once the account is topped up.
+    """
+
+
+class FlexAIConnectionError(_Picklable, _ConnectionBase):
+    """FlexAI could not be reached; the message names the base URL tried and what to check.
+
+    An ``openai.APIConnectionError`` (and LangChain's ``ModelConnectionError``).
+    """
+
+
+class FlexAITimeoutError(_Picklable, _TimeoutBase):
+    """FlexAI did not answer in time; the message names the base URL.
+
+    An ``openai.APITimeoutError`` (so an ``openai.APIConnectionError`` too).
+    """
+
+
+class FlexAIStreamInterruptedError(ConnectionError):
+    """A stream ended before the model finished: what arrived is a truncated answer."""
+
+
+# -- warnings ------------------------------------------------------------------------------------
+
+
+class CatalogWarning(UserWarning):
+    """One catalog endpoint failed and the other was used alone."""
+
+
+class ForcedToolChoiceWarning(UserWarning):
+    """A forced tool call was requested from a model known to decline it (sent anyway)."""
+
+
+class ImageSkippedWarning(UserWarning):
+    """An image file was skipped (``on_error="warn"``); the message names it and says why."""

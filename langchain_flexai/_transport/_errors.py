@@ -5,7 +5,8 @@ one hint each error gets (none when FlexAI's own message already gives that advi
 connection failure should name; keeps the openai SDK's exception classes so code that catches
 ``openai.RateLimitError``, ``openai.APIConnectionError`` (and LangChain's fallbacks) keeps
 working. Every error raised through here has its request's credentials masked (so pickling it,
-or an error tracker reading it, never stores the key) and a one-line message. Knows nothing
+or an error tracker reading it, never stores the key) and a one-line message. The classes it
+raises (``FlexAICreditExhaustedError``, ...) live in :mod:`langchain_flexai.errors`. Knows nothing
 about messages or images.
 """
 
@@ -18,54 +19,13 @@ from urllib.parse import urlsplit
 import openai
 
 from langchain_flexai._transport._redact import mask_url, scrub_exception
-from langchain_flexai.errors import escape_text
-
-try:  # langchain-openai's classes add LangChain's ModelConnectionError / ModelTimeoutError
-    from langchain_openai.chat_models.base import OpenAIConnectionError as _ConnectionBase
-    from langchain_openai.chat_models.base import OpenAITimeoutError as _TimeoutBase
-except ImportError:  # pragma: no cover - older langchain-openai
-    _ConnectionBase = openai.APIConnectionError  # type: ignore[misc, assignment]
-    _TimeoutBase = openai.APITimeoutError  # type: ignore[misc, assignment]
-
-
-def _revive(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
-    error = cls.__new__(cls, *args)
-    error.args = args
-    error.__dict__.update(state)
-    return error
-
-
-class _Picklable(BaseException):
-    """Round-trips through pickle although the SDK's constructors take keyword-only arguments."""
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Rebuild from args and attributes, without calling the constructor."""
-        return (_revive, (type(self), self.args, self.__dict__))
-
-
-class FlexAICreditExhaustedError(_Picklable, openai.APIStatusError):
-    """FlexAI answered 402 ``insufficient_quota``: the account's credit is spent.
-
-    Not retried: it works again once the account is topped up.
-    """
-
-
-class FlexAIConnectionError(_Picklable, _ConnectionBase):
-    """FlexAI could not be reached; the message names the base URL tried and what to check.
-
-    An ``openai.APIConnectionError`` (and LangChain's ``ModelConnectionError``).
-    """
-
-
-class FlexAITimeoutError(_Picklable, _TimeoutBase):
-    """FlexAI did not answer in time; the message names the base URL.
-
-    An ``openai.APITimeoutError`` (so an ``openai.APIConnectionError`` too).
-    """
-
-
-class FlexAIStreamInterruptedError(ConnectionError):
-    """A stream ended before the model finished: what arrived is a truncated answer."""
+from langchain_flexai.errors import (
+    FlexAIConnectionError,
+    FlexAICreditExhaustedError,
+    FlexAIStreamInterruptedError,
+    FlexAITimeoutError,
+    escape_text,
+)
 
 
 def root_cause(error: BaseException) -> BaseException:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import threading
 import time
 import warnings
@@ -28,18 +27,27 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from langchain_flexai._env import (
+    DEFAULT_BASE_URL,
+    FLEXAI_HOSTS,
+    api_key_from_env,
+    base_url_from_env,
+)
 from langchain_flexai._transport._redact import mask_url
 from langchain_flexai.catalog._models import (
-    FlexAICatalogError,
     ModelInfo,
-    ModelNotFoundError,
     build_index,
     merge_models,
     not_found,
     parse_public_models,
     parse_v1_models,
 )
-from langchain_flexai.errors import escape_text
+from langchain_flexai.errors import (
+    CatalogWarning,
+    FlexAICatalogError,
+    ModelNotFoundError,
+    escape_text,
+)
 from langchain_flexai.tokens import ImageFamily, count_message_tokens, image_family
 
 if TYPE_CHECKING:
@@ -66,10 +74,6 @@ __all__ = [
     "parse_v1_models",
 ]
 
-DEFAULT_BASE_URL = "https://tokens.flex.ai/v1"
-FLEXAI_HOSTS = frozenset({"tokens.flex.ai", "api.flex.ai"})
-"""FlexAI's gateway host names: FlexAI's docs use ``tokens.``, its own client packages ``api.``;
-both front the same gateway (same ``/v1`` API, same ``/api/models`` at the host root)."""
 DEFAULT_TTL_S = 300.0
 DEFAULT_TIMEOUT_S = 10.0
 FAILURE_BACKOFF_S = 30.0
@@ -82,13 +86,9 @@ _HTTP_UNAUTHORIZED = 401
 _HTTP_OK_MAX = 299
 
 
-class CatalogWarning(UserWarning):
-    """One catalog endpoint failed and the other was used alone."""
-
-
 def resolve_base_url(base_url: str | None = None) -> str:
     """The API base URL: the argument, else ``FLEXAI_API_BASE``, else the default."""
-    return (base_url or os.environ.get("FLEXAI_API_BASE") or DEFAULT_BASE_URL).rstrip("/")
+    return (base_url or base_url_from_env()).rstrip("/")
 
 
 def is_flexai_url(base_url: str) -> bool:
@@ -113,7 +113,7 @@ def _secret(api_key: str | SecretStr | None) -> str | None:
     if isinstance(api_key, SecretStr):
         api_key = api_key.get_secret_value()
     if api_key is None:
-        api_key = os.environ.get("FLEXAI_API_KEY")
+        api_key = api_key_from_env()
     return api_key or None
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from langchain_flexai.errors import FlexAICatalogError, ModelNotFoundError
+
 VISION_TAGS = frozenset({"vision", "image_input"})
 """``supports`` tags that mean a model reads images."""
 
@@ -61,14 +63,6 @@ _V1_KNOWN = frozenset(
     }
 )
 _PER_TOKEN = Decimal(1_000_000)
-
-
-class FlexAICatalogError(RuntimeError):
-    """The model catalog could not be read, or its answer could not be understood."""
-
-
-class ModelNotFoundError(FlexAICatalogError, LookupError):
-    """No model in the catalog has this id or alias."""
 
 
 @dataclass(frozen=True)

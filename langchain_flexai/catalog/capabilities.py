@@ -22,7 +22,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_flexai.catalog.profiles import VISION_MODELS, profile_for
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.errors import (
+    ForcedToolChoiceWarning,
+    ImageErrorReason,
+    ImageInputError,
+    ModelCapabilityError,
+    ToolChoiceNotSupportedError,
+)
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -47,18 +53,6 @@ _MAX_ALTERNATIVES = 5
 
 _DECLINED: set[str] = set()
 _DECLINED_LOCK = threading.Lock()
-
-
-class ModelCapabilityError(ValueError):
-    """A request asks a model for something it is known not to do."""
-
-
-class ToolChoiceNotSupportedError(ModelCapabilityError):
-    """A forced tool call was requested from a model known to decline forced tool calls."""
-
-
-class ForcedToolChoiceWarning(UserWarning):
-    """A forced tool call was requested from a model known to decline it (sent anyway)."""
 
 
 def record_forced_tool_choice_declined(model: str) -> None:

@@ -28,9 +28,8 @@ from contextlib import contextmanager
 
 import openai
 
-from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
+from langchain_flexai._env import DEFAULT_BASE_URL, api_key_from_env, base_url_from_env
 from langchain_flexai._version import __version__
-from langchain_flexai.catalog._client import DEFAULT_BASE_URL, FlexAICatalogError
 from langchain_flexai.cli._common import (
     EXIT_API,
     EXIT_USAGE,
@@ -40,8 +39,12 @@ from langchain_flexai.cli._common import (
     api_error,
     say,
 )
-from langchain_flexai.describe._cache import DescribeCacheError
 from langchain_flexai.describe._run import DEFAULT_PROMPT
+from langchain_flexai.errors import (
+    DescribeCacheError,
+    FlexAICatalogError,
+    FlexAIStreamInterruptedError,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -167,10 +170,10 @@ def _connection(args: argparse.Namespace, *, key_required: bool) -> Iterator[Con
         with FlexAIEmulator() as emulator:
             yield Connection(emulator.base_url, emulator.api_key, emulated=True)
         return
-    key = os.environ.get("FLEXAI_API_KEY") or None
+    key = api_key_from_env()
     if key is None and key_required:
         raise CliError(NO_KEY_MESSAGE, EXIT_API)
-    base_url = os.environ.get("FLEXAI_API_BASE") or DEFAULT_BASE_URL
+    base_url = base_url_from_env()
     yield Connection(base_url, key, emulated=False)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from langchain_flexai.describe._run import (
     DEFAULT_PROMPT,
     EMULATOR_ENDPOINT,
-    DescribeCacheError,
     DescribeInput,
     DescribeProgress,
     DescribeRecord,
@@ -23,6 +22,7 @@ from langchain_flexai.describe._run import (
     no_text_message,
     resume_key,
 )
+from langchain_flexai.errors import DescribeCacheError
 
 __all__ = [
     "DEFAULT_PROMPT",

@@ -40,6 +40,7 @@ from types import TracebackType
 from typing_extensions import Self
 
 from langchain_flexai.describe._key import RequestIdentity
+from langchain_flexai.errors import DescribeCacheError
 
 _SCHEMA_VERSION = 2
 _OLD_SCHEMA_VERSION = 1
@@ -71,22 +72,6 @@ _FRESH_CACHE_HINT = (
     "delete the file to start a fresh cache (its stored answers are lost), or give another "
     "cache path"
 )
-
-
-class DescribeCacheError(RuntimeError):
-    """The describe cache file cannot be opened, read or written, or holds damaged rows.
-
-    The message names the file, what went wrong and what to do; ``path`` is the file.
-    """
-
-    def __init__(self, path: Path, message: str) -> None:
-        """Create the error for the cache at ``path``."""
-        super().__init__(message)
-        self.path = path
-
-    def __reduce__(self) -> tuple[type[DescribeCacheError], tuple[Path, str]]:
-        """Pickle with both arguments (the default would pass only the message)."""
-        return (type(self), (self.path, str(self)))
 
 
 class _DamagedError(ValueError):

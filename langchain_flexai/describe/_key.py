@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
+from langchain_flexai._env import ALIAS_BASE_URL, DEFAULT_BASE_URL
+
 EMULATOR_ENDPOINT = "emulator"
 """The endpoint identity of the bundled emulator, whatever port it listens on."""
 
@@ -43,8 +45,8 @@ EMULATOR_API_KEY = "fake-flexai-emulator-key"
 """``langchain_flexai.testing.DEFAULT_API_KEY``, repeated here so that describing never imports
 the testing extra (a unit test checks the two agree)."""
 
-FLEXAI_GATEWAY = "https://tokens.flex.ai/v1"
-_FLEXAI_ALIASES = frozenset({"https://api.flex.ai/v1"})
+FLEXAI_GATEWAY = DEFAULT_BASE_URL
+_FLEXAI_ALIASES = frozenset({ALIAS_BASE_URL})
 """Base URLs that front the same FlexAI gateway: one endpoint identity, one cache."""
 
 _USERINFO = re.compile(r"//[^/@]*@")

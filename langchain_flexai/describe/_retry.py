@@ -19,7 +19,7 @@ from typing import Any
 import openai
 from langchain_core.language_models import BaseChatModel
 
-from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
+from langchain_flexai.errors import FlexAIStreamInterruptedError
 
 _MAX_RETRY_AFTER = 300.0
 _FIRST_BACKOFF = 0.5

@@ -48,7 +48,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from langchain_flexai._progress import ProgressBar
-from langchain_flexai.describe._cache import DescribeCache, DescribeCacheError
+from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import (
@@ -75,7 +75,6 @@ from langchain_flexai.images._doors import PreparedImage
 __all__ = [
     "DEFAULT_PROMPT",
     "EMULATOR_ENDPOINT",
-    "DescribeCacheError",
     "DescribeInput",
     "DescribeProgress",
     "DescribeRecord",

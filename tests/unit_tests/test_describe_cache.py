@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import langchain_flexai
-from langchain_flexai.describe import _run as describe
+from langchain_flexai import describe
 from langchain_flexai.describe._cache import (
     _COLUMNS,
     _TABLE,
