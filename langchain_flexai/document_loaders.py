@@ -1,9 +1,9 @@
 """Image files as LangChain Documents and vision-ready messages, described by a model on request.
 
-Knows the public loader and parser: how their options map onto the file walk (``_file_walk``),
-the preparation pipeline (``_loader_pipeline``), Documents (``_image_documents``) and the bulk
-describe run (:mod:`langchain_flexai.describe`), and what happens to a file that cannot be used
-(``on_error``).
+Knows the public loader and parser: how their options map onto the file walk (``_loader._walk``,
+checked by ``_loader._options``), the preparation pipeline (``_loader._pipeline``), Documents
+(``_loader._documents``) and the bulk describe run (:mod:`langchain_flexai.describe`, glued on by
+``_loader._describe``), and what happens to a file that cannot be used (``on_error``).
 Knows no pixels (images.py does) and no wire format (ChatFlexAI does).
 
 Built on langchain-core's ``BaseLoader``, ``BaseBlobParser`` and ``Blob`` only; the parser also
@@ -26,18 +26,31 @@ from collections.abc import (
 )
 from contextlib import aclosing, closing
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
+from langchain_flexai._loader._describe import (
+    SizedRecord,
+    asized_records,
+    describer_for,
+    sized_records,
+)
 from langchain_flexai._loader._documents import (
     document_to_message,
     image_document,
     image_from_npy,
     message_content,
+)
+from langchain_flexai._loader._options import (
+    OnError,
+    as_paths,
+    check_options,
+    default_workers,
+    walk_filter,
 )
 from langchain_flexai._loader._pipeline import (
     LoadedImage,
@@ -46,17 +59,11 @@ from langchain_flexai._loader._pipeline import (
     iter_prepared,
     walk,
 )
-from langchain_flexai._loader._walk import (
-    PathPattern,
-    WalkFilter,
-    normalize_suffixes,
-    printable_path,
-)
+from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._run import (
     DEFAULT_PROMPT,
-    DescribeInput,
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
@@ -65,7 +72,6 @@ from langchain_flexai.describe._run import (
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import (
-    ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
     ImagePolicy,
     PreparedImage,
@@ -82,11 +88,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OnError = Literal["raise", "skip", "warn"]
-_ON_ERROR = ("raise", "skip", "warn")
-_SizedRecord = tuple[DescribeRecord, int | None]
-"""A describe record and the size on disk of its file (None when unknown)."""
-_MAX_DEFAULT_WORKERS = 8
 _NPY_MIME = "application/x-npy"
 
 
@@ -105,28 +106,6 @@ class SkippedFile:
     ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
     message: str
     """What went wrong (the path is in ``source``)."""
-
-
-def _default_workers() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, _MAX_DEFAULT_WORKERS))
-
-
-def _as_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
-    if isinstance(path, (str, os.PathLike)):
-        return [os.fspath(path)]
-    paths = [os.fspath(p) for p in path]
-    if not paths:
-        raise ValueError("path must name at least one file or directory")
-    return paths
-
-
-def _patterns(exclude: str | Iterable[str], *, case_sensitive: bool) -> tuple[PathPattern, ...]:
-    items = [exclude] if isinstance(exclude, str) else list(exclude)
-    return tuple(PathPattern(p, case_sensitive) for p in items)
 
 
 class FlexAIImageLoader(BaseLoader):
@@ -226,42 +205,34 @@ class FlexAIImageLoader(BaseLoader):
         naming the path when a path given here does not exist or a directory given here cannot
         be listed, whatever ``on_error`` says: ``on_error`` is for the files inside.
         """
-        if on_error not in _ON_ERROR:
-            raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers!r}")
-        if max_file_bytes < 1:
-            raise ValueError(f"max_file_bytes must be >= 1, got {max_file_bytes!r}")
-        self.paths = _as_paths(path)
-        self.walk_filter = WalkFilter(
-            suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
-            glob=PathPattern(glob, case_sensitive) if glob is not None else None,
-            exclude=_patterns(exclude, case_sensitive=case_sensitive),
+        check_options(on_error, workers, max_file_bytes)
+        self.paths = as_paths(path)
+        self.walk_filter = walk_filter(
+            glob=glob,
+            case_sensitive=case_sensitive,
             recursive=recursive,
+            suffixes=suffixes,
+            exclude=exclude,
         )
         self.policy = policy or ImagePolicy()
         self.on_error: OnError = on_error
         self.show_progress = show_progress
         self.include_image = include_image
         self.detail = detail
-        self.workers = workers or _default_workers()
+        self.workers = workers or default_workers()
         self.max_file_bytes = max_file_bytes
         self.model = model
         self.prompt = prompt
-        self.describer = (
-            ImageDescriber(
-                model,
-                prompt,
-                max_concurrency=max_concurrency,
-                requests_per_minute=requests_per_minute,
-                rate_limiter=rate_limiter,
-                cache_path=cache_path,
-                detail=detail,
-                on_progress=on_progress,
-                show_progress=show_progress,
-            )
-            if model is not None
-            else None
+        self.describer = describer_for(
+            model,
+            prompt,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            rate_limiter=rate_limiter,
+            cache_path=cache_path,
+            detail=detail,
+            on_progress=on_progress,
+            show_progress=show_progress,
         )
         self._skipped: list[SkippedFile] = []
 
@@ -422,51 +393,24 @@ class FlexAIImageLoader(BaseLoader):
             )
         return self.describer
 
-    def _inputs(
-        self, prepared: Iterator[Prepared], sizes: dict[int, int]
-    ) -> Iterator[DescribeInput]:
-        for item in prepared:
-            if isinstance(item, LoadedImage):
-                sizes[id(item.image)] = item.file_size
-                yield item.image
-            else:
-                yield item
-
-    async def _ainputs(
-        self, prepared: AsyncIterator[Prepared], sizes: dict[int, int]
-    ) -> AsyncIterator[DescribeInput]:
-        async for item in prepared:
-            if isinstance(item, LoadedImage):
-                sizes[id(item.image)] = item.file_size
-                yield item.image
-            else:
-                yield item
-
-    def _describe_records(self) -> Generator[_SizedRecord, None, None]:
-        """Each record with its file's size; the size is looked up (and forgotten) here."""
+    def _describe_records(self) -> Generator[SizedRecord, None, None]:
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
-        # File sizes of images handed to the describer and not yet answered: every record pops
-        # its own, so the dict holds only the images in flight, not one entry per file.
-        sizes: dict[int, int] = {}
         with closing(self._prepared()) as prepared:
-            for record in describer.describe(self._inputs(prepared, sizes), total=total):
-                size = sizes.pop(id(record.image), None) if record.image is not None else None
+            for record, size in sized_records(describer, prepared, total):
                 if record.error is not None:
                     self._record_problem(record)
                 yield record, size
 
-    async def _adescribe_records(self) -> AsyncGenerator[_SizedRecord, None]:
+    async def _adescribe_records(self) -> AsyncGenerator[SizedRecord, None]:
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
-        sizes: dict[int, int] = {}  # as in _describe_records
         async with aclosing(self._aprepared()) as prepared:
-            records = describer.adescribe(self._ainputs(prepared, sizes), total=total)
+            records = asized_records(describer, prepared, total)
             async with aclosing(records):
-                async for record in records:
-                    size = sizes.pop(id(record.image), None) if record.image is not None else None
+                async for record, size in records:
                     if record.error is not None:
                         self._record_problem(record)
                     yield record, size

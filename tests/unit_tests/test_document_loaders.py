@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
+from langchain_flexai._loader import _describe as _loader_describe
 from langchain_flexai._loader import _pipeline as _loader_pipeline
 from langchain_flexai._loader._documents import image_from_npy
 from langchain_flexai.document_loaders import (
@@ -733,13 +734,13 @@ def test_lazy_describe_forgets_every_file_size(
     for name in ("a.png", "b.png", "c.png"):
         save_image(tmp_path / name)
     seen: list[dict[int, int]] = []
-    real_inputs = FlexAIImageLoader._inputs
+    real_inputs = _loader_describe._inputs
 
-    def inputs(self: FlexAIImageLoader, prepared: object, sizes: dict[int, int]) -> object:
+    def inputs(prepared: object, sizes: dict[int, int]) -> object:
         seen.append(sizes)
-        return real_inputs(self, prepared, sizes)  # type: ignore[arg-type]
+        return real_inputs(prepared, sizes)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(FlexAIImageLoader, "_inputs", inputs)
+    monkeypatch.setattr(_loader_describe, "_inputs", inputs)
     loader = FlexAIImageLoader(tmp_path, model=CountingModel())
     records = list(loader.lazy_describe())
     assert [r.error for r in records] == [None, None, None]
