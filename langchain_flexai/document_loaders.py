@@ -34,9 +34,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from langchain_flexai._loader._describe import (
+    DEFAULT_CONCURRENCY,
     SizedRecord,
     asized_records,
-    describer_for,
+    loader_describer,
+    parser_describer,
     sized_records,
 )
 from langchain_flexai._loader._documents import (
@@ -150,11 +152,12 @@ class FlexAIImageLoader(BaseLoader):
         max_file_bytes: int = MAX_FILE_BYTES,
         model: BaseChatModel | None = None,
         prompt: str = DEFAULT_PROMPT,
-        max_concurrency: int = 4,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
         requests_per_minute: int | None = None,
         rate_limiter: RequestRateLimiter | None = None,
         cache_path: str | os.PathLike[str] | None = None,
         on_progress: Callable[[DescribeProgress], None] | None = None,
+        describer: ImageDescriber | None = None,
     ) -> None:
         """Configure the loader (nothing is read until loading starts).
 
@@ -196,9 +199,15 @@ class FlexAIImageLoader(BaseLoader):
                 :class:`~langchain_flexai.describe.ImageDescriber`): an interrupted run started
                 again pays for no image already described.
             on_progress: Called with counts after every described (or skipped) image.
+            describer: An :class:`~langchain_flexai.describe.ImageDescriber` to describe with,
+                instead of ``model`` and the options above from ``prompt`` to ``on_progress``
+                (and ``detail``): its own model, prompt, concurrency, rate limit, cache,
+                retries and ``detail`` apply, and its prompt and ``detail`` are also the
+                defaults of :meth:`lazy_load_messages`.
 
         Raises:
-            ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers.
+            ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers,
+                or ``describer`` given together with ``model`` or another describe option.
             TypeError: ``suffixes`` given as a single string.
 
         Loading raises ``FileNotFoundError`` (or another ``OSError``: ``PermissionError``, ...)
@@ -218,12 +227,10 @@ class FlexAIImageLoader(BaseLoader):
         self.on_error: OnError = on_error
         self.show_progress = show_progress
         self.include_image = include_image
-        self.detail = detail
         self.workers = workers or default_workers()
         self.max_file_bytes = max_file_bytes
-        self.model = model
-        self.prompt = prompt
-        self.describer = describer_for(
+        self.describer = loader_describer(
+            describer,
             model,
             prompt,
             max_concurrency=max_concurrency,
@@ -234,6 +241,10 @@ class FlexAIImageLoader(BaseLoader):
             on_progress=on_progress,
             show_progress=show_progress,
         )
+        # With a describer, its prompt and detail are the loader's too (messages match requests).
+        self.model = describer.model if describer is not None else model
+        self.prompt = describer.prompt if describer is not None else prompt
+        self.detail = describer.detail if describer is not None else detail
         self._skipped: list[SkippedFile] = []
 
     # -- reporting ---------------------------------------------------------------------
@@ -508,6 +519,7 @@ class FlexAIImageParser(BaseBlobParser):
         include_image: bool = True,
         detail: str | None = None,
         cache_path: str | os.PathLike[str] | None = None,
+        describer: ImageDescriber | None = None,
     ) -> None:
         """Configure the parser.
 
@@ -518,14 +530,18 @@ class FlexAIImageParser(BaseBlobParser):
             include_image: Put the prepared image in ``metadata["image_url"]``.
             detail: Image ``detail`` hint for the describe requests.
             cache_path: SQLite resume cache for descriptions (see :class:`FlexAIImageLoader`).
+            describer: An :class:`~langchain_flexai.describe.ImageDescriber` to describe with,
+                instead of ``model``, ``prompt``, ``detail`` and ``cache_path`` (its own apply).
+                Blobs are described one at a time whatever its ``max_concurrency``.
+
+        Raises:
+            ValueError: ``describer`` given together with ``model`` or another describe option.
         """
+        self.describer = parser_describer(
+            describer, model, prompt, detail=detail, cache_path=cache_path
+        )
         self.policy = policy or ImagePolicy()
         self.include_image = include_image
-        self.describer = (
-            ImageDescriber(model, prompt, max_concurrency=1, cache_path=cache_path, detail=detail)
-            if model is not None
-            else None
-        )
 
     def prepare(self, blob: Blob) -> PreparedImage:
         """The blob's image, prepared (``.npy`` arrays included).

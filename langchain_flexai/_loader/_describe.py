@@ -18,17 +18,41 @@ from langchain_core.language_models import BaseChatModel
 from langchain_flexai._loader._pipeline import LoadedImage, Prepared
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._run import (
+    DEFAULT_PROMPT,
     DescribeInput,
     DescribeProgress,
     DescribeRecord,
     ImageDescriber,
 )
 
+DEFAULT_CONCURRENCY = 4
+"""The loader's ``max_concurrency`` default (ImageDescriber's too)."""
 SizedRecord = tuple[DescribeRecord, int | None]
 """A describe record and the size on disk of its file (None when unknown)."""
 
 
-def describer_for(
+def check_one_route(owner: str, describer: ImageDescriber | None, given: dict[str, bool]) -> None:
+    """Refuse a ``describer`` given together with describe options it would silently override.
+
+    Args:
+        owner: The class named in the message (``"FlexAIImageLoader"``).
+        describer: The ``describer`` argument.
+        given: Each describe option's name, and whether it was given (differs from its default).
+
+    Raises:
+        ValueError: ``describer`` and at least one describe option were both given.
+    """
+    names = [name for name, is_given in given.items() if is_given]
+    if describer is None or not names:
+        return
+    raise ValueError(
+        f"{owner}: give either describer= or the describe options, not both "
+        f"({', '.join(names)} given with describer=); set them on the ImageDescriber instead"
+    )
+
+
+def loader_describer(
+    describer: ImageDescriber | None,
     model: BaseChatModel | None,
     prompt: str,
     *,
@@ -40,9 +64,30 @@ def describer_for(
     on_progress: Callable[[DescribeProgress], None] | None,
     show_progress: bool,
 ) -> ImageDescriber | None:
-    """The describer the loader's describe options stand for; None without a model."""
-    if model is None:
-        return None
+    """``FlexAIImageLoader``'s describer: ``describer``, or the one its options stand for.
+
+    The options are the 0.2.0 way to describe, ``describer=`` the other; both end in one
+    :class:`ImageDescriber` (None without either a describer or a model).
+
+    Raises:
+        ValueError: ``describer`` and a describe option were both given.
+    """
+    check_one_route(
+        "FlexAIImageLoader",
+        describer,
+        {
+            "model": model is not None,
+            "prompt": prompt != DEFAULT_PROMPT,
+            "max_concurrency": max_concurrency != DEFAULT_CONCURRENCY,
+            "requests_per_minute": requests_per_minute is not None,
+            "rate_limiter": rate_limiter is not None,
+            "cache_path": cache_path is not None,
+            "detail": detail is not None,
+            "on_progress": on_progress is not None,
+        },
+    )
+    if describer is not None or model is None:
+        return describer
     return ImageDescriber(
         model,
         prompt,
@@ -54,6 +99,34 @@ def describer_for(
         on_progress=on_progress,
         show_progress=show_progress,
     )
+
+
+def parser_describer(
+    describer: ImageDescriber | None,
+    model: BaseChatModel | None,
+    prompt: str,
+    *,
+    detail: str | None,
+    cache_path: str | os.PathLike[str] | None,
+) -> ImageDescriber | None:
+    """``FlexAIImageParser``'s describer: ``describer``, or one request at a time for ``model``.
+
+    Raises:
+        ValueError: ``describer`` and a describe option were both given.
+    """
+    check_one_route(
+        "FlexAIImageParser",
+        describer,
+        {
+            "model": model is not None,
+            "prompt": prompt != DEFAULT_PROMPT,
+            "detail": detail is not None,
+            "cache_path": cache_path is not None,
+        },
+    )
+    if describer is not None or model is None:
+        return describer
+    return ImageDescriber(model, prompt, max_concurrency=1, cache_path=cache_path, detail=detail)
 
 
 def _inputs(prepared: Iterator[Prepared], sizes: dict[int, int]) -> Iterator[DescribeInput]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -21,6 +22,7 @@ from PIL import Image, ImageFile
 from langchain_flexai._loader import _describe as _loader_describe
 from langchain_flexai._loader import _pipeline as _loader_pipeline
 from langchain_flexai._loader._documents import image_from_npy
+from langchain_flexai.describe import DEFAULT_PROMPT, ImageDescriber, RequestRateLimiter
 from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
@@ -746,6 +748,97 @@ def test_lazy_describe_forgets_every_file_size(
     assert [r.error for r in records] == [None, None, None]
     # One entry per image in flight, none left behind once answered (it used to grow per file).
     assert seen == [{}]
+
+
+# -- describer= ----------------------------------------------------------------------------
+
+
+def _describe_outcome(
+    loader: FlexAIImageLoader, model: CountingModel
+) -> tuple[list[dict[str, object]], list[Document], list[object], list[object]]:
+    """What a describe loader produces and sends: records, Documents, requests, messages."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImageSkippedWarning)
+        records = [r.to_json_dict() for r in loader.lazy_describe()]
+        docs = loader.load()
+        messages = [m.content for m in loader.lazy_load_messages()]
+    # Requests run concurrently: compared in a fixed order, not in the order they arrived.
+    requests = sorted((r[0].content for r in model.requests), key=repr)
+    return records, docs, requests, messages
+
+
+def test_describer_argument_equals_the_describe_options(tmp_path: Path) -> None:
+    phone_folder(tmp_path)  # one corrupt file among them
+    old_model, new_model = CountingModel(), CountingModel()
+    old = FlexAIImageLoader(
+        tmp_path, model=old_model, prompt="Say {what}", detail="low", max_concurrency=2
+    )
+    describer = ImageDescriber(new_model, "Say {what}", detail="low", max_concurrency=2)
+    new = FlexAIImageLoader(tmp_path, describer=describer)
+    old_outcome = _describe_outcome(old, old_model)
+    assert _describe_outcome(new, new_model) == old_outcome
+    records, docs, requests, messages = old_outcome
+    assert [r["status"] for r in records].count("skipped") == 1
+    assert len(docs) == len(records) - 1 == len(requests) // 2
+    assert requests[0][0] == {"type": "text", "text": "Say {what}"}  # type: ignore[index]
+    assert requests[0][1]["extras"] == {"detail": "low"}  # type: ignore[index]
+    # The loader's prompt and detail are the describer's (lazy_describe and load each sent all).
+    assert sorted(messages * 2, key=repr) == requests
+    assert new.describer is describer
+    assert new.report is not None
+    assert old.report == dataclasses.replace(new.report, elapsed_s=old.report.elapsed_s)
+    assert (new.model, new.prompt, new.detail) == (new_model, "Say {what}", "low")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("model", CountingModel()),
+        ("prompt", "Other"),
+        ("max_concurrency", 8),
+        ("requests_per_minute", 60),
+        ("rate_limiter", RequestRateLimiter(60)),
+        ("cache_path", "d.sqlite"),
+        ("detail", "high"),
+        ("on_progress", print),
+    ],
+)
+def test_describer_with_a_describe_option_is_refused(
+    tmp_path: Path, option: str, value: object
+) -> None:
+    describer = ImageDescriber(CountingModel())
+    with pytest.raises(ValueError, match="either describer= or the describe options") as caught:
+        FlexAIImageLoader(tmp_path, describer=describer, **{option: value})  # type: ignore[arg-type]
+    assert f"({option} given with describer=)" in str(caught.value)
+
+
+def test_describer_with_the_default_options_is_accepted(tmp_path: Path) -> None:
+    describer = ImageDescriber(CountingModel())
+    loader = FlexAIImageLoader(
+        tmp_path, describer=describer, prompt=DEFAULT_PROMPT, max_concurrency=4, show_progress=True
+    )
+    assert loader.describer is describer
+
+
+def test_parser_describer_argument_equals_the_describe_options(tmp_path: Path) -> None:
+    blob = Blob.from_path(save_image(tmp_path / "a.png"))
+    old_model, new_model = CountingModel(), CountingModel()
+    (old,) = FlexAIImageParser(model=old_model, prompt="Say", detail="high").lazy_parse(blob)
+    parser = FlexAIImageParser(describer=ImageDescriber(new_model, "Say", detail="high"))
+    (new,) = parser.lazy_parse(blob)
+    assert new == old
+    assert [r[0].content for r in new_model.requests] == [r[0].content for r in old_model.requests]
+    assert old_model.requests[0][0].content[1]["extras"] == {"detail": "high"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("model", CountingModel()), ("prompt", "Other"), ("detail", "low"), ("cache_path", "d")],
+)
+def test_parser_describer_with_a_describe_option_is_refused(option: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"FlexAIImageParser: .*\\({option} given") as caught:
+        FlexAIImageParser(describer=ImageDescriber(CountingModel()), **{option: value})  # type: ignore[arg-type]
+    assert "set them on the ImageDescriber instead" in str(caught.value)
 
 
 def test_parser_in_generic_loader(tmp_path: Path) -> None:
