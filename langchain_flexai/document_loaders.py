@@ -35,11 +35,9 @@ from langchain_core.messages import HumanMessage
 
 from langchain_flexai._loader._describe import (
     DEFAULT_CONCURRENCY,
-    SizedRecord,
-    asized_records,
+    file_size,
     loader_describer,
     parser_describer,
-    sized_records,
 )
 from langchain_flexai._loader._documents import (
     document_to_message,
@@ -55,7 +53,6 @@ from langchain_flexai._loader._options import (
     walk_filter,
 )
 from langchain_flexai._loader._pipeline import (
-    LoadedImage,
     Prepared,
     aiter_prepared,
     iter_prepared,
@@ -64,6 +61,7 @@ from langchain_flexai._loader._pipeline import (
 from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
+from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.describe._run import (
     DEFAULT_PROMPT,
     DescribeProgress,
@@ -370,11 +368,11 @@ class FlexAIImageLoader(BaseLoader):
                 yield self._document(loaded)
             return
         with closing(self._describe_records()) as records:
-            for record, size in records:
+            for record in records:
                 if record.image is not None and record.error is None:
                     yield image_document(
                         record.image,
-                        size,
+                        file_size(record),
                         description=record.description,
                         include_image=self.include_image,
                     )
@@ -386,11 +384,11 @@ class FlexAIImageLoader(BaseLoader):
                 yield self._document(loaded)
             return
         async with aclosing(self._adescribe_records()) as records:
-            async for record, size in records:
+            async for record in records:
                 if record.image is not None and record.error is None:
                     yield image_document(
                         record.image,
-                        size,
+                        file_size(record),
                         description=record.description,
                         include_image=self.include_image,
                     )
@@ -404,27 +402,28 @@ class FlexAIImageLoader(BaseLoader):
             )
         return self.describer
 
-    def _describe_records(self) -> Generator[SizedRecord, None, None]:
+    def _describe_records(self) -> Generator[DescribeRecord, None, None]:
+        # Prepared files are describe inputs as they are; each record carries its own back.
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
         with closing(self._prepared()) as prepared:
-            for record, size in sized_records(describer, prepared, total):
+            for record in describer.describe(prepared, total=total):
                 if record.error is not None:
                     self._record_problem(record)
-                yield record, size
+                yield record
 
-    async def _adescribe_records(self) -> AsyncGenerator[SizedRecord, None]:
+    async def _adescribe_records(self) -> AsyncGenerator[DescribeRecord, None]:
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
         async with aclosing(self._aprepared()) as prepared:
-            records = asized_records(describer, prepared, total)
+            records = describer.adescribe(prepared, total=total)
             async with aclosing(records):
-                async for record, size in records:
+                async for record in records:
                     if record.error is not None:
                         self._record_problem(record)
-                    yield record, size
+                    yield record
 
     def lazy_describe(self) -> Iterator[DescribeRecord]:
         """Yield a :class:`~langchain_flexai.describe.DescribeRecord` per file, failures included.
@@ -436,8 +435,7 @@ class FlexAIImageLoader(BaseLoader):
             ValueError: The loader has no ``model``.
         """
         with closing(self._describe_records()) as records:
-            for record, _ in records:
-                yield record
+            yield from records
 
     def alazy_describe(self) -> AsyncIterator[DescribeRecord]:
         """Async :meth:`lazy_describe`.
@@ -446,12 +444,7 @@ class FlexAIImageLoader(BaseLoader):
             ValueError: The loader has no ``model``.
         """
         self._require_describer()
-        return self._arecords_only()
-
-    async def _arecords_only(self) -> AsyncGenerator[DescribeRecord, None]:
-        async with aclosing(self._adescribe_records()) as records:
-            async for record, _ in records:
-                yield record
+        return self._adescribe_records()
 
     # -- messages --------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage
 
-from langchain_flexai._loader._pipeline import LoadedImage, iter_prepared, walk
+from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
 from langchain_flexai.catalog.capabilities import image_refusal
@@ -249,8 +249,8 @@ def _path_inputs(path: str) -> Iterator[DescribeInput]:
         with closing(
             iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
         ) as prepared:
-            for item in prepared:
-                yield item.image if isinstance(item, LoadedImage) else item
+            # A prepared file (image and size) is a describe input as it is.
+            yield from prepared
     except OSError as error:
         if error.filename != path:
             raise

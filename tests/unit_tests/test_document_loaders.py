@@ -19,10 +19,15 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
-from langchain_flexai._loader import _describe as _loader_describe
 from langchain_flexai._loader import _pipeline as _loader_pipeline
 from langchain_flexai._loader._documents import image_from_npy
-from langchain_flexai.describe import DEFAULT_PROMPT, ImageDescriber, RequestRateLimiter
+from langchain_flexai.describe import (
+    DEFAULT_PROMPT,
+    ImageDescriber,
+    RequestRateLimiter,
+    SkippedImage,
+)
+from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
@@ -730,24 +735,36 @@ def test_parser_describes_with_a_model(tmp_path: Path) -> None:
     assert request[0].content[0] == {"type": "text", "text": "Say {what}"}
 
 
-def test_lazy_describe_forgets_every_file_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("a.png", "b.png", "c.png"):
-        save_image(tmp_path / name)
-    seen: list[dict[int, int]] = []
-    real_inputs = _loader_describe._inputs
-
-    def inputs(prepared: object, sizes: dict[int, int]) -> object:
-        seen.append(sizes)
-        return real_inputs(prepared, sizes)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_loader_describe, "_inputs", inputs)
-    loader = FlexAIImageLoader(tmp_path, model=CountingModel())
+def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
+    files = phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, model=CountingModel(), on_error="skip")
     records = list(loader.lazy_describe())
-    assert [r.error for r in records] == [None, None, None]
-    # One entry per image in flight, none left behind once answered (it used to grow per file).
-    assert seen == [{}]
+    by_source = {r.source: r for r in records}
+    broken = by_source[str(files["corrupt"])]
+    assert isinstance(broken.input, SkippedImage)
+    assert broken.input.source == str(files["corrupt"])
+    described = [r for r in records if r.error is None]
+    assert len(described) == len(records) - 1
+    for record in described:
+        assert isinstance(record.input, LoadedImage)
+        assert record.input.image is record.image
+        assert record.input.file_size == Path(record.source or "").stat().st_size
+    # The sizes in the Documents come from the records (no table kept beside the run).
+    docs = loader.load()
+    assert [d.metadata["file_size"] for d in docs] == [
+        Path(r.source or "").stat().st_size for r in described
+    ]
+    # The input stays out of the JSON form.
+    assert list(records[0].to_json_dict()) == [
+        "source",
+        "sha256",
+        "status",
+        "description",
+        "usage",
+        "cached",
+        "error",
+        "reason",
+    ]
 
 
 # -- describer= ----------------------------------------------------------------------------
