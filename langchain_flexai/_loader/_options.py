@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from langchain_flexai._loader._cores import usable_cores
 from langchain_flexai._loader._walk import PathPattern, WalkFilter, normalize_suffixes
 from langchain_flexai.images._doors import ACCEPTED_SUFFIXES
 
@@ -36,11 +37,7 @@ def check_options(on_error: str, workers: int | None, max_file_bytes: int) -> No
 
 def default_workers() -> int:
     """Threads preparing files when none are asked for: the usable cores, at most 8."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+    return min(usable_cores(), MAX_DEFAULT_WORKERS)
 
 
 def as_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:

@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
 from langchain_flexai._loader import _pipeline as _loader_pipeline
+from langchain_flexai._loader._cores import usable_cores
 from langchain_flexai._loader._documents import image_from_npy
 from langchain_flexai.describe import (
     DEFAULT_PROMPT,
@@ -883,3 +884,33 @@ def test_parser_as_pdf_images_parser(tmp_path: Path) -> None:
     (page,) = loader.load()
     assert len(model.requests) == 1
     assert "an image whose bytes hash to" in page.page_content
+
+
+# -- usable cores ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("affinity", "cpu_count", "cores", "workers"),
+    [({0, 1, 2}, 64, 3, 3), (set(range(12)), 64, 12, 8), (None, 5, 5, 5), (None, None, 1, 1)],
+)
+def test_default_workers_follow_the_usable_cores(
+    monkeypatch: pytest.MonkeyPatch,
+    affinity: set[int] | None,
+    cpu_count: int | None,
+    cores: int,
+    workers: int,
+) -> None:
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)  # the Python < 3.13 route
+    if affinity is None:
+        monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    else:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: affinity, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpu_count)
+    assert usable_cores() == cores
+    assert FlexAIImageLoader(".").workers == workers
+
+
+def test_usable_cores_asks_process_cpu_count_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 6, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert usable_cores() == 6
