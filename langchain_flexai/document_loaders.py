@@ -43,7 +43,7 @@ from langchain_flexai._loader._documents import (
     document_to_message,
     image_document,
     image_from_npy,
-    message_content,
+    vision_message,
 )
 from langchain_flexai._loader._options import (
     OnError,
@@ -357,7 +357,8 @@ class FlexAIImageLoader(BaseLoader):
 
     def _message(self, image: PreparedImage, prompt: str | None) -> HumanMessage:
         text = self.prompt if prompt is None else prompt
-        return HumanMessage(content=message_content(text, image.to_content_block(self.detail)))
+        # An empty prompt sends the image alone.
+        return vision_message(text or None, image.to_content_block(self.detail))
 
     # -- Documents -----------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 
+from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
@@ -177,9 +178,7 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
         # The error's own source is shortened for logs; a user needs the whole name they typed.
         raise CliError(f"{printable_path(source)}: {error.detail}", EXIT_IMAGES_FAILED) from None
     model = _chat_model(args, connection)
-    messages: list[BaseMessage] = [
-        HumanMessage(content=[{"type": "text", "text": args.prompt}, image.to_content_block()])
-    ]
+    messages: list[BaseMessage] = [vision_message(args.prompt, image.to_content_block())]
     stream = args.stream if args.stream is not None else not args.json
     reply = _stream_answer(model, messages) if stream else model.invoke(messages)
     text = answer_text(reply) if reply is not None else ""

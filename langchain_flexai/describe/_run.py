@@ -47,8 +47,9 @@ from dataclasses import replace
 from os import PathLike
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 
+from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._cache import DescribeCache, DescribeCacheError
 from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
@@ -325,11 +326,7 @@ class ImageDescriber:
 
     def messages_for(self, image: PreparedImage) -> list[BaseMessage]:
         """The request for one image: the prompt text, then the image."""
-        return [
-            HumanMessage(
-                content=[{"type": "text", "text": self.prompt}, image.to_content_block(self.detail)]
-            )
-        ]
+        return [vision_message(self.prompt, image.to_content_block(self.detail))]
 
     # -- per image ---------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from PIL import Image, ImageFile
 
 from langchain_flexai._loader import _pipeline as _loader_pipeline
 from langchain_flexai._loader._cores import usable_cores
-from langchain_flexai._loader._documents import image_from_npy
+from langchain_flexai._loader._documents import image_from_npy, vision_content, vision_message
 from langchain_flexai.describe import (
     DEFAULT_PROMPT,
     ImageDescriber,
@@ -37,7 +37,8 @@ from langchain_flexai.document_loaders import (
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy
+from langchain_flexai.images._doors import ImagePolicy, prepare_image
+from langchain_flexai.tools import tool_image_content
 from tests.unit_tests.loader_samples import (
     CountingModel,
     corrupt_png,
@@ -914,3 +915,32 @@ def test_usable_cores_asks_process_cpu_count_first(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(os, "process_cpu_count", lambda: 6, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
     assert usable_cores() == 6
+
+
+# -- "prompt + image" messages ---------------------------------------------------------------
+
+
+def test_vision_message_is_the_text_as_given_then_the_image() -> None:
+    block = {"type": "image", "url": "https://example.com/a.png"}
+    assert vision_message("Look {here}", block).content == [
+        {"type": "text", "text": "Look {here}"},
+        block,
+    ]
+    assert vision_message("", block).content == [{"type": "text", "text": ""}, block]
+    assert vision_message(None, block).content == [block]
+    assert vision_content(None, block) == [block]
+
+
+def test_every_prompt_and_image_message_has_one_shape(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "a.png")
+    image = prepare_image(path)
+    block = image.to_content_block("low")
+    expected = [{"type": "text", "text": "Q"}, block]
+    describer = ImageDescriber(CountingModel(), "Q", detail="low")
+    assert describer.messages_for(image)[0].content == expected
+    loader = FlexAIImageLoader(path, prompt="Q", detail="low")
+    (message,) = loader.lazy_load_messages()
+    assert message.content == expected
+    (empty,) = loader.lazy_load_messages("")  # the loader's rule: "" sends the image alone
+    assert empty.content == [block]
+    assert tool_image_content(path, "Q", detail="low") == expected
