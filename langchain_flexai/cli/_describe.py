@@ -28,7 +28,7 @@ from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
 from langchain_flexai.catalog._client import tokens_cost
-from langchain_flexai.catalog.capabilities import image_refusal
+from langchain_flexai.catalog.capabilities import command_line_refusal, refuses_images
 from langchain_flexai.catalog.profiles import VISION_MODELS
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.cli._common import (
@@ -85,14 +85,13 @@ def _refuse_text_only(connection: Connection, model: str) -> None:
     public = Connection(connection.base_url, "", emulated=connection.emulated)
     info = find_prices(public, model)
     # The library's rule: the catalog record, else the static table; unknown is sent.
-    if image_refusal(model, info) is None:
+    if not refuses_images(model, info):
         return
     try:
         vision = [m.id for m in catalog_for(public).list_models("vision")]
     except Exception:  # noqa: BLE001 - the list is a hint; the refusal stands without it
         vision = list(VISION_MODELS)
-    hint = f"; vision models: {', '.join(vision)}" if vision else ""
-    raise CliError(f"{model} does not read images{hint}", EXIT_USAGE)
+    raise CliError(command_line_refusal(model, vision), EXIT_USAGE)
 
 
 def _single(args: argparse.Namespace) -> bool:

@@ -20,6 +20,7 @@ import openai
 from langchain_core.language_models import BaseChatModel
 
 from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
+from langchain_flexai.catalog.capabilities import server_refused_images
 
 _MAX_RETRY_AFTER = 300.0
 _FIRST_BACKOFF = 0.5
@@ -120,4 +121,4 @@ def is_fatal(error: BaseException, *, retries_exhausted: bool) -> bool:
     if error.status_code in _FATAL_STATUSES:
         return True
     text = str(error)
-    return "model_not_found" in text or "is not a multimodal model" in text
+    return "model_not_found" in text or server_refused_images(text)
