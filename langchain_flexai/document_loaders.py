@@ -26,7 +26,6 @@ from collections.abc import (
 )
 from contextlib import aclosing, closing
 from dataclasses import dataclass, replace
-from typing import Any
 
 from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
 from langchain_core.documents import Document
@@ -40,6 +39,7 @@ from langchain_flexai._loader._describe import (
     parser_describer,
 )
 from langchain_flexai._loader._documents import (
+    blob_size,
     document_to_message,
     image_document,
     image_from_npy,
@@ -574,19 +574,5 @@ class FlexAIImageParser(BaseBlobParser):
                 raise record.exception or ValueError(record.error)
             description = record.description
         yield image_document(
-            image, _blob_size(blob), description=description, include_image=self.include_image
+            image, blob_size(blob), description=description, include_image=self.include_image
         )
-
-
-def _blob_size(blob: Blob) -> int | None:
-    data: Any = blob.data
-    if isinstance(data, (bytes, bytearray)):
-        return len(data)
-    if isinstance(data, str):
-        return len(data.encode(blob.encoding))
-    if blob.path is not None:
-        try:
-            return os.stat(blob.path).st_size  # noqa: PTH116 - path may be a str
-        except OSError:
-            return None
-    return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from langchain_core.document_loaders import Blob
 from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image
@@ -252,3 +253,18 @@ def _integers_to_8_bits(np: Any, array: Any) -> Any:
         return (array >> 8).astype(np.uint8)
     full = float(np.iinfo(array.dtype).max)
     return (array.astype(np.float64) * (255.0 / full) + 0.5).astype(np.uint8)
+
+
+def blob_size(blob: Blob) -> int | None:
+    """A Blob's size in bytes for ``file_size`` (its data, else its file; None when unknown)."""
+    data: Any = blob.data
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    if isinstance(data, str):
+        return len(data.encode(blob.encoding))
+    if blob.path is not None:
+        try:
+            return os.stat(blob.path).st_size  # noqa: PTH116 - path may be a str
+        except OSError:
+            return None
+    return None
