@@ -54,6 +54,7 @@ from langchain_flexai.catalog.capabilities import (
     check_capabilities,
     image_refusal,
     record_forced_tool_choice_declined,
+    refuses_images,
 )
 from langchain_flexai.catalog.profiles import profile_for, refresh_profile, suggest_models
 from langchain_flexai.content._messages import (
@@ -483,7 +484,7 @@ class ChatFlexAI(BaseChatOpenAI):
         else:  # "known": only what is at hand, never a request
             info = catalog.cached_model(model)
         alternatives = None
-        if info is not None and not info.vision:
+        if info is not None and refuses_images(model, info):
             # The catalog that refused is at hand: its vision list is current.
             cached = catalog.cached_models() or ()
             alternatives = [m.id for m in cached if m.vision]

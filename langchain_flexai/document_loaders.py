@@ -1,9 +1,9 @@
 """Image files as LangChain Documents and vision-ready messages, described by a model on request.
 
-Knows the public loader and parser: how their options map onto the file walk (``_file_walk``),
-the preparation pipeline (``_loader_pipeline``), Documents (``_image_documents``) and the bulk
-describe run (:mod:`langchain_flexai.describe`), and what happens to a file that cannot be used
-(``on_error``).
+Knows the public loader and parser: how their options map onto the file walk (``_loader._walk``,
+checked by ``_loader._options``), the preparation pipeline (``_loader._pipeline``), Documents
+(``_loader._documents``) and the bulk describe run (:mod:`langchain_flexai.describe`, glued on by
+``_loader._describe``), and what happens to a file that cannot be used (``on_error``).
 Knows no pixels (images.py does) and no wire format (ChatFlexAI does).
 
 Built on langchain-core's ``BaseLoader``, ``BaseBlobParser`` and ``Blob`` only; the parser also
@@ -26,37 +26,44 @@ from collections.abc import (
 )
 from contextlib import aclosing, closing
 from dataclasses import dataclass, replace
-from typing import Any, Literal
 
 from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
+from langchain_flexai._loader._describe import (
+    DEFAULT_CONCURRENCY,
+    file_size,
+    loader_describer,
+    parser_describer,
+)
 from langchain_flexai._loader._documents import (
+    blob_size,
     document_to_message,
     image_document,
     image_from_npy,
-    message_content,
+    vision_message,
+)
+from langchain_flexai._loader._options import (
+    OnError,
+    as_paths,
+    check_options,
+    default_workers,
+    walk_filter,
 )
 from langchain_flexai._loader._pipeline import (
-    LoadedImage,
     Prepared,
     aiter_prepared,
     iter_prepared,
     walk,
 )
-from langchain_flexai._loader._walk import (
-    PathPattern,
-    WalkFilter,
-    normalize_suffixes,
-    printable_path,
-)
+from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
+from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.describe._run import (
     DEFAULT_PROMPT,
-    DescribeInput,
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
@@ -65,7 +72,6 @@ from langchain_flexai.describe._run import (
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError, ImageSkippedWarning
 from langchain_flexai.images._doors import (
-    ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
     ImagePolicy,
     PreparedImage,
@@ -82,11 +88,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OnError = Literal["raise", "skip", "warn"]
-_ON_ERROR = ("raise", "skip", "warn")
-_SizedRecord = tuple[DescribeRecord, int | None]
-"""A describe record and the size on disk of its file (None when unknown)."""
-_MAX_DEFAULT_WORKERS = 8
 _NPY_MIME = "application/x-npy"
 
 
@@ -101,28 +102,6 @@ class SkippedFile:
     ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
     message: str
     """What went wrong (the path is in ``source``)."""
-
-
-def _default_workers() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, _MAX_DEFAULT_WORKERS))
-
-
-def _as_paths(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
-    if isinstance(path, (str, os.PathLike)):
-        return [os.fspath(path)]
-    paths = [os.fspath(p) for p in path]
-    if not paths:
-        raise ValueError("path must name at least one file or directory")
-    return paths
-
-
-def _patterns(exclude: str | Iterable[str], *, case_sensitive: bool) -> tuple[PathPattern, ...]:
-    items = [exclude] if isinstance(exclude, str) else list(exclude)
-    return tuple(PathPattern(p, case_sensitive) for p in items)
 
 
 class FlexAIImageLoader(BaseLoader):
@@ -167,11 +146,12 @@ class FlexAIImageLoader(BaseLoader):
         max_file_bytes: int = MAX_FILE_BYTES,
         model: BaseChatModel | None = None,
         prompt: str = DEFAULT_PROMPT,
-        max_concurrency: int = 4,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
         requests_per_minute: int | None = None,
         rate_limiter: RequestRateLimiter | None = None,
         cache_path: str | os.PathLike[str] | None = None,
         on_progress: Callable[[DescribeProgress], None] | None = None,
+        describer: ImageDescriber | None = None,
     ) -> None:
         """Configure the loader (nothing is read until loading starts).
 
@@ -213,52 +193,52 @@ class FlexAIImageLoader(BaseLoader):
                 :class:`~langchain_flexai.describe.ImageDescriber`): an interrupted run started
                 again pays for no image already described.
             on_progress: Called with counts after every described (or skipped) image.
+            describer: An :class:`~langchain_flexai.describe.ImageDescriber` to describe with,
+                instead of ``model`` and the options above from ``prompt`` to ``on_progress``
+                (and ``detail``): its own model, prompt, concurrency, rate limit, cache,
+                retries and ``detail`` apply, and its prompt and ``detail`` are also the
+                defaults of :meth:`lazy_load_messages`.
 
         Raises:
-            ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers.
+            ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers,
+                or ``describer`` given together with ``model`` or another describe option.
             TypeError: ``suffixes`` given as a single string.
 
         Loading raises ``FileNotFoundError`` (or another ``OSError``: ``PermissionError``, ...)
         naming the path when a path given here does not exist or a directory given here cannot
         be listed, whatever ``on_error`` says: ``on_error`` is for the files inside.
         """
-        if on_error not in _ON_ERROR:
-            raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers!r}")
-        if max_file_bytes < 1:
-            raise ValueError(f"max_file_bytes must be >= 1, got {max_file_bytes!r}")
-        self.paths = _as_paths(path)
-        self.walk_filter = WalkFilter(
-            suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
-            glob=PathPattern(glob, case_sensitive) if glob is not None else None,
-            exclude=_patterns(exclude, case_sensitive=case_sensitive),
+        check_options(on_error, workers, max_file_bytes)
+        self.paths = as_paths(path)
+        self.walk_filter = walk_filter(
+            glob=glob,
+            case_sensitive=case_sensitive,
             recursive=recursive,
+            suffixes=suffixes,
+            exclude=exclude,
         )
         self.policy = policy or ImagePolicy()
         self.on_error: OnError = on_error
         self.show_progress = show_progress
         self.include_image = include_image
-        self.detail = detail
-        self.workers = workers or _default_workers()
+        self.workers = workers or default_workers()
         self.max_file_bytes = max_file_bytes
-        self.model = model
-        self.prompt = prompt
-        self.describer = (
-            ImageDescriber(
-                model,
-                prompt,
-                max_concurrency=max_concurrency,
-                requests_per_minute=requests_per_minute,
-                rate_limiter=rate_limiter,
-                cache_path=cache_path,
-                detail=detail,
-                on_progress=on_progress,
-                show_progress=show_progress,
-            )
-            if model is not None
-            else None
+        self.describer = loader_describer(
+            describer,
+            model,
+            prompt,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            rate_limiter=rate_limiter,
+            cache_path=cache_path,
+            detail=detail,
+            on_progress=on_progress,
+            show_progress=show_progress,
         )
+        # With a describer, its prompt and detail are the loader's too (messages match requests).
+        self.model = describer.model if describer is not None else model
+        self.prompt = describer.prompt if describer is not None else prompt
+        self.detail = describer.detail if describer is not None else detail
         self._skipped: list[SkippedFile] = []
 
     # -- reporting ---------------------------------------------------------------------
@@ -373,7 +353,8 @@ class FlexAIImageLoader(BaseLoader):
 
     def _message(self, image: PreparedImage, prompt: str | None) -> HumanMessage:
         text = self.prompt if prompt is None else prompt
-        return HumanMessage(content=message_content(text, image.to_content_block(self.detail)))
+        # An empty prompt sends the image alone.
+        return vision_message(text or None, image.to_content_block(self.detail))
 
     # -- Documents -----------------------------------------------------------------------
 
@@ -384,11 +365,11 @@ class FlexAIImageLoader(BaseLoader):
                 yield self._document(loaded)
             return
         with closing(self._describe_records()) as records:
-            for record, size in records:
+            for record in records:
                 if record.image is not None and record.error is None:
                     yield image_document(
                         record.image,
-                        size,
+                        file_size(record),
                         description=record.description,
                         include_image=self.include_image,
                     )
@@ -400,11 +381,11 @@ class FlexAIImageLoader(BaseLoader):
                 yield self._document(loaded)
             return
         async with aclosing(self._adescribe_records()) as records:
-            async for record, size in records:
+            async for record in records:
                 if record.image is not None and record.error is None:
                     yield image_document(
                         record.image,
-                        size,
+                        file_size(record),
                         description=record.description,
                         include_image=self.include_image,
                     )
@@ -418,54 +399,28 @@ class FlexAIImageLoader(BaseLoader):
             )
         return self.describer
 
-    def _inputs(
-        self, prepared: Iterator[Prepared], sizes: dict[int, int]
-    ) -> Iterator[DescribeInput]:
-        for item in prepared:
-            if isinstance(item, LoadedImage):
-                sizes[id(item.image)] = item.file_size
-                yield item.image
-            else:
-                yield item
-
-    async def _ainputs(
-        self, prepared: AsyncIterator[Prepared], sizes: dict[int, int]
-    ) -> AsyncIterator[DescribeInput]:
-        async for item in prepared:
-            if isinstance(item, LoadedImage):
-                sizes[id(item.image)] = item.file_size
-                yield item.image
-            else:
-                yield item
-
-    def _describe_records(self) -> Generator[_SizedRecord, None, None]:
-        """Each record with its file's size; the size is looked up (and forgotten) here."""
+    def _describe_records(self) -> Generator[DescribeRecord, None, None]:
+        # Prepared files are describe inputs as they are; each record carries its own back.
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
-        # File sizes of images handed to the describer and not yet answered: every record pops
-        # its own, so the dict holds only the images in flight, not one entry per file.
-        sizes: dict[int, int] = {}
         with closing(self._prepared()) as prepared:
-            for record in describer.describe(self._inputs(prepared, sizes), total=total):
-                size = sizes.pop(id(record.image), None) if record.image is not None else None
+            for record in describer.describe(prepared, total=total):
                 if record.error is not None:
                     self._record_problem(record)
-                yield record, size
+                yield record
 
-    async def _adescribe_records(self) -> AsyncGenerator[_SizedRecord, None]:
+    async def _adescribe_records(self) -> AsyncGenerator[DescribeRecord, None]:
         describer = self._require_describer()
         self._skipped = []
         total = self._count()
-        sizes: dict[int, int] = {}  # as in _describe_records
         async with aclosing(self._aprepared()) as prepared:
-            records = describer.adescribe(self._ainputs(prepared, sizes), total=total)
+            records = describer.adescribe(prepared, total=total)
             async with aclosing(records):
                 async for record in records:
-                    size = sizes.pop(id(record.image), None) if record.image is not None else None
                     if record.error is not None:
                         self._record_problem(record)
-                    yield record, size
+                    yield record
 
     def lazy_describe(self) -> Iterator[DescribeRecord]:
         """Yield a :class:`~langchain_flexai.describe.DescribeRecord` per file, failures included.
@@ -477,8 +432,7 @@ class FlexAIImageLoader(BaseLoader):
             ValueError: The loader has no ``model``.
         """
         with closing(self._describe_records()) as records:
-            for record, _ in records:
-                yield record
+            yield from records
 
     def alazy_describe(self) -> AsyncIterator[DescribeRecord]:
         """Async :meth:`lazy_describe`.
@@ -487,12 +441,7 @@ class FlexAIImageLoader(BaseLoader):
             ValueError: The loader has no ``model``.
         """
         self._require_describer()
-        return self._arecords_only()
-
-    async def _arecords_only(self) -> AsyncGenerator[DescribeRecord, None]:
-        async with aclosing(self._adescribe_records()) as records:
-            async for record, _ in records:
-                yield record
+        return self._adescribe_records()
 
     # -- messages --------------------------------------------------------------------------
 
@@ -560,6 +509,7 @@ class FlexAIImageParser(BaseBlobParser):
         include_image: bool = True,
         detail: str | None = None,
         cache_path: str | os.PathLike[str] | None = None,
+        describer: ImageDescriber | None = None,
     ) -> None:
         """Configure the parser.
 
@@ -570,14 +520,18 @@ class FlexAIImageParser(BaseBlobParser):
             include_image: Put the prepared image in ``metadata["image_url"]``.
             detail: Image ``detail`` hint for the describe requests.
             cache_path: SQLite resume cache for descriptions (see :class:`FlexAIImageLoader`).
+            describer: An :class:`~langchain_flexai.describe.ImageDescriber` to describe with,
+                instead of ``model``, ``prompt``, ``detail`` and ``cache_path`` (its own apply).
+                Blobs are described one at a time whatever its ``max_concurrency``.
+
+        Raises:
+            ValueError: ``describer`` given together with ``model`` or another describe option.
         """
+        self.describer = parser_describer(
+            describer, model, prompt, detail=detail, cache_path=cache_path
+        )
         self.policy = policy or ImagePolicy()
         self.include_image = include_image
-        self.describer = (
-            ImageDescriber(model, prompt, max_concurrency=1, cache_path=cache_path, detail=detail)
-            if model is not None
-            else None
-        )
 
     def prepare(self, blob: Blob) -> PreparedImage:
         """The blob's image, prepared (``.npy`` arrays included).
@@ -616,19 +570,5 @@ class FlexAIImageParser(BaseBlobParser):
                 raise record.exception or ValueError(record.error)
             description = record.description
         yield image_document(
-            image, _blob_size(blob), description=description, include_image=self.include_image
+            image, blob_size(blob), description=description, include_image=self.include_image
         )
-
-
-def _blob_size(blob: Blob) -> int | None:
-    data: Any = blob.data
-    if isinstance(data, (bytes, bytearray)):
-        return len(data)
-    if isinstance(data, str):
-        return len(data.encode(blob.encoding))
-    if blob.path is not None:
-        try:
-            return os.stat(blob.path).st_size  # noqa: PTH116 - path may be a str
-        except OSError:
-            return None
-    return None

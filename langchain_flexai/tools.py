@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.tools import ArgsSchema, BaseTool, ToolException
 from langchain_core.tools.base import ToolExceptionHandlerOutput
 from pydantic import (
@@ -35,6 +35,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_flexai._allowed_paths import read_allowed_file, resolve_allowed_path
+from langchain_flexai._loader._documents import vision_content, vision_message
 from langchain_flexai._urls import url_scheme
 from langchain_flexai.describe._run import answer_text, no_text_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
@@ -249,11 +250,7 @@ class FlexAIVisionTool(BaseTool):
         return replace(prepare_image(found.data, self.policy), source=found.path)
 
     def _messages(self, image: PreparedImage, question: str) -> list[BaseMessage]:
-        content: list[str | dict[str, Any]] = [
-            {"type": "text", "text": question},
-            image.to_content_block(self.detail),
-        ]
-        return [HumanMessage(content=content)]
+        return [vision_message(question, image.to_content_block(self.detail))]
 
     def _prepare_or_refuse(self, image: str) -> PreparedImage:
         try:
@@ -327,8 +324,4 @@ def tool_image_content(
     Raises:
         ImageInputError: The image cannot be read or made valid.
     """
-    content: list[dict[str, Any]] = []
-    if text is not None:
-        content.append({"type": "text", "text": text})
-    content.append(image_block(source, detail=detail, policy=policy))
-    return content
+    return vision_content(text, image_block(source, detail=detail, policy=policy))

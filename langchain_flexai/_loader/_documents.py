@@ -1,7 +1,8 @@
 """Prepared images as LangChain Documents and back: metadata, stand-in text, vision messages.
 
-Knows the metadata keys of an image Document and how a Document (possibly retrieved from a vector
-store, so untrusted) becomes a vision-ready ``HumanMessage`` again. Knows nothing about files,
+Knows the metadata keys of an image Document, how a Document (possibly retrieved from a vector
+store, so untrusted) becomes a vision-ready ``HumanMessage`` again, and the shape of every
+"prompt + image" message the package builds (:func:`vision_message`). Knows nothing about files,
 walking or models. It never opens a file or fetches a URL: a Document's image travels inside it.
 
 Why the image sits in the metadata by default (``image_url``, a data URL of the *prepared* image):
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from langchain_core.document_loaders import Blob
 from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image
@@ -116,13 +118,25 @@ def image_document(
     return Document(page_content=text, metadata=metadata)
 
 
-def message_content(prompt: str | None, image_block: dict[str, Any]) -> list[Any]:
-    """The content of a vision request: the prompt as given (if any), then the image."""
-    content: list[Any] = []
-    if prompt:
-        content.append({"type": "text", "text": prompt})
+def vision_content(text: str | None, image_block: dict[str, Any]) -> list[dict[str, Any]]:
+    """The content of a "prompt + image" message: the text as given (unless None), then the image.
+
+    The one place this shape is built: describe requests, the vision tool's question, the
+    loader's messages, a retrieved Document's message, the CLI's request and a tool's image
+    result all use it. An empty string is sent as an (empty) text part; callers for whom an
+    empty prompt means "the image alone" pass None.
+    """
+    content: list[dict[str, Any]] = []
+    if text is not None:
+        content.append({"type": "text", "text": text})
     content.append(image_block)
     return content
+
+
+def vision_message(text: str | None, image_block: dict[str, Any]) -> HumanMessage:
+    """A ``HumanMessage`` of :func:`vision_content`: the prompt, then the image."""
+    content: list[str | dict[str, Any]] = [*vision_content(text, image_block)]
+    return HumanMessage(content=content)
 
 
 def document_image_block(
@@ -166,7 +180,7 @@ def document_to_message(
 ) -> HumanMessage:
     """A retrieved image Document as a vision-ready ``HumanMessage`` (prompt text, then image)."""
     block = document_image_block(document, detail=detail, policy=policy)
-    return HumanMessage(content=message_content(prompt, block))
+    return vision_message(prompt or None, block)  # "" or None: the image alone
 
 
 def image_from_npy(
@@ -239,3 +253,18 @@ def _integers_to_8_bits(np: Any, array: Any) -> Any:
         return (array >> 8).astype(np.uint8)
     full = float(np.iinfo(array.dtype).max)
     return (array.astype(np.float64) * (255.0 / full) + 0.5).astype(np.uint8)
+
+
+def blob_size(blob: Blob) -> int | None:
+    """A Blob's size in bytes for ``file_size`` (its data, else its file; None when unknown)."""
+    data: Any = blob.data
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    if isinstance(data, str):
+        return len(data.encode(blob.encoding))
+    if blob.path is not None:
+        try:
+            return os.stat(blob.path).st_size  # noqa: PTH116 - path may be a str
+        except OSError:
+            return None
+    return None

@@ -22,16 +22,14 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from itertools import islice
 
 from langchain_flexai._loader._walk import WalkFilter, iter_files, not_regular_file
-from langchain_flexai.describe._run import SkippedImage
+from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import (
     MAX_FILE_BYTES,
     ImagePolicy,
-    PreparedImage,
     prepare_image_file,
 )
 
@@ -45,15 +43,8 @@ _ASYNC_BATCH = 32
 """Prepared items fetched per hop from the event loop to the pipeline's thread."""
 
 
-@dataclass(frozen=True)
-class LoadedImage:
-    """A file's prepared image and its size on disk."""
-
-    image: PreparedImage
-    file_size: int
-
-
 Prepared = LoadedImage | SkippedImage
+"""A file's outcome: its prepared image (``LoadedImage``, a describe input as it is) or why not."""
 WalkItem = str | SkippedImage
 
 

@@ -530,6 +530,21 @@ def _tokens_model(info: ModelInfo) -> str:
     return info.id
 
 
+def tokens_cost(*priced: tuple[int, float | None]) -> float | None:
+    """What token counts cost at prices per million tokens; None when a price is missing.
+
+    ``tokens_cost((prompt, input_per_mtok), (completion, output_per_mtok))`` is
+    ``(prompt * input_per_mtok + completion * output_per_mtok) / 1_000_000``: the one price
+    formula of the package (estimates here, the CLI's closing line).
+    """
+    total = 0.0
+    for tokens, per_mtok in priced:
+        if per_mtok is None:
+            return None
+        total += tokens * per_mtok
+    return total / 1_000_000
+
+
 def estimate_cost(
     messages: Sequence[BaseMessage],
     model: str,
@@ -558,12 +573,10 @@ def estimate_cost(
     prompt_tokens = count_message_tokens(
         messages, model=_tokens_model(info), policy=policy, tools=tools
     )
-    input_cost = (
-        prompt_tokens * info.input_per_mtok / 1_000_000 if info.input_per_mtok is not None else None
-    )
+    input_cost = tokens_cost((prompt_tokens, info.input_per_mtok))
     max_output_cost = (
-        max_output_tokens * info.output_per_mtok / 1_000_000
-        if max_output_tokens is not None and info.output_per_mtok is not None
+        tokens_cost((max_output_tokens, info.output_per_mtok))
+        if max_output_tokens is not None
         else None
     )
     return CostEstimate(

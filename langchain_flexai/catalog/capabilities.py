@@ -8,6 +8,12 @@ with ``image_url`` parts) and the model's catalog record. Two checks:
 * a forced tool call (``tool_choice`` ``"required"`` or a named function) sent to a model known to
   decline it warns or raises :class:`ToolChoiceNotSupportedError`, as configured.
 
+This module is the one owner of the text-only-model refusal: the decision
+(:func:`refuses_images`), its words (:func:`image_refusal` for Python callers,
+:func:`command_line_refusal` for the CLI), the error it raises (:func:`image_not_allowed`), and
+how to recognise FlexAI's own refusal in an API error (:func:`server_refused_images`, which a
+describe run treats as permanent).
+
 "Known" means: the catalog record says so (no ``vision`` tag; ``supported_parameters`` without
 ``tool_choice``), or, with no record, the static profile table does, or this process already saw
 the model answer ``400 tool_choice_not_honored`` (:func:`record_forced_tool_choice_declined`).
@@ -41,13 +47,19 @@ __all__ = [
     "ToolChoiceNotSupportedError",
     "check_capabilities",
     "check_request",
+    "command_line_refusal",
     "declines_forced_tool_choice",
+    "image_not_allowed",
     "image_refusal",
     "record_forced_tool_choice_declined",
+    "refuses_images",
+    "server_refused_images",
 ]
 
 OnForcedToolDecline = Literal["warn", "raise"]
 
+TEXT_ONLY_ANSWER = "is not a multimodal model"
+"""What FlexAI's error message says when images went to a model that does not read them."""
 _IMAGE_PART_TYPES = frozenset({"image_url", "image", "input_image"})
 _MAX_ALTERNATIVES = 5
 
@@ -99,6 +111,15 @@ def _alternatives_text(alternatives: Sequence[str] | None) -> str:
     return f"{shown}{more}" if names else "none listed"
 
 
+def refuses_images(model: str | None, model_info: ModelInfo | None) -> bool:
+    """Whether ``model`` is known not to read images (the catalog record, else the static table).
+
+    Unknown (no catalog record, not in the static table) counts as "reads them": the server
+    judges.
+    """
+    return _reads_images(model, model_info) is False
+
+
 def image_refusal(
     model: str | None,
     model_info: ModelInfo | None,
@@ -109,7 +130,7 @@ def image_refusal(
 
     Unknown (no catalog record, not in the static table) counts as "can": the server judges.
     """
-    if _reads_images(model, model_info) is not False:
+    if not refuses_images(model, model_info):
         return None
     name = model_info.id if model_info is not None else model
     source = "its catalog entry has no 'vision' capability"
@@ -119,6 +140,32 @@ def image_refusal(
         f"model {name!r} does not read images ({source}). Send images to a "
         f"vision-capable model, for example: {_alternatives_text(alternatives)}"
     )
+
+
+def command_line_refusal(model: str, alternatives: Sequence[str]) -> str:
+    """The refusal in a shell user's words: ``"<model> does not read images; vision models: ..."``.
+
+    Every alternative is listed (a terminal line, not an exception message).
+    """
+    hint = f"; vision models: {', '.join(alternatives)}" if alternatives else ""
+    return f"{model} does not read images{hint}"
+
+
+def image_not_allowed(
+    refusal: str, *, message_index: int | None = None, part_index: int | None = None
+) -> ImageInputError:
+    """The error for an image refused by :func:`image_refusal` (reason ``IMAGE_NOT_ALLOWED``)."""
+    return ImageInputError(
+        refusal,
+        reason=ImageErrorReason.IMAGE_NOT_ALLOWED,
+        message_index=message_index,
+        part_index=part_index,
+    )
+
+
+def server_refused_images(error_text: str) -> bool:
+    """Whether an API error's text is FlexAI refusing images for a text-only model."""
+    return TEXT_ONLY_ANSWER in error_text
 
 
 def _is_forced(tool_choice: object) -> bool:
@@ -164,12 +211,7 @@ def check_request(
     if refusal is not None:
         position = next(_image_positions(messages), None)
         if position is not None:
-            raise ImageInputError(
-                refusal,
-                reason=ImageErrorReason.IMAGE_NOT_ALLOWED,
-                message_index=position[0],
-                part_index=position[1],
-            )
+            raise image_not_allowed(refusal, message_index=position[0], part_index=position[1])
 
     if _is_forced(tool_choice) and declines_forced_tool_choice(model, model_info):
         text = (

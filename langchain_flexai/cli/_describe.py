@@ -21,12 +21,14 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 
-from langchain_flexai._loader._pipeline import LoadedImage, iter_prepared, walk
+from langchain_flexai._loader._documents import vision_message
+from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
-from langchain_flexai.catalog.capabilities import image_refusal
+from langchain_flexai.catalog._client import tokens_cost
+from langchain_flexai.catalog.capabilities import command_line_refusal, refuses_images
 from langchain_flexai.catalog.profiles import VISION_MODELS
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
 from langchain_flexai.cli._common import (
@@ -83,14 +85,13 @@ def _refuse_text_only(connection: Connection, model: str) -> None:
     public = Connection(connection.base_url, "", emulated=connection.emulated)
     info = find_prices(public, model)
     # The library's rule: the catalog record, else the static table; unknown is sent.
-    if image_refusal(model, info) is None:
+    if not refuses_images(model, info):
         return
     try:
         vision = [m.id for m in catalog_for(public).list_models("vision")]
     except Exception:  # noqa: BLE001 - the list is a hint; the refusal stands without it
         vision = list(VISION_MODELS)
-    hint = f"; vision models: {', '.join(vision)}" if vision else ""
-    raise CliError(f"{model} does not read images{hint}", EXIT_USAGE)
+    raise CliError(command_line_refusal(model, vision), EXIT_USAGE)
 
 
 def _single(args: argparse.Namespace) -> bool:
@@ -140,10 +141,14 @@ def usage_line(
     """``<in> prompt + <out> completion tokens[; cost $x (model)]`` for the closing line."""
     line = f"{usage.input_tokens} prompt + {usage.output_tokens} completion tokens"
     info = find_prices(connection, model)
-    if info is not None and info.input_per_mtok is not None and info.output_per_mtok is not None:
-        cost = (
-            usage.input_tokens * info.input_per_mtok + usage.output_tokens * info.output_per_mtok
-        ) / 1_000_000
+    cost = (
+        tokens_cost(
+            (usage.input_tokens, info.input_per_mtok), (usage.output_tokens, info.output_per_mtok)
+        )
+        if info is not None
+        else None
+    )
+    if info is not None and cost is not None:
         line += f"; cost ${cost:.6f} ({info.id})"
     if saved is not None and saved.total_tokens:
         line += f"; {saved.total_tokens} tokens saved by the resume cache"
@@ -177,9 +182,7 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
         # The error's own source is shortened for logs; a user needs the whole name they typed.
         raise CliError(f"{printable_path(source)}: {error.detail}", EXIT_IMAGES_FAILED) from None
     model = _chat_model(args, connection)
-    messages: list[BaseMessage] = [
-        HumanMessage(content=[{"type": "text", "text": args.prompt}, image.to_content_block()])
-    ]
+    messages: list[BaseMessage] = [vision_message(args.prompt, image.to_content_block())]
     stream = args.stream if args.stream is not None else not args.json
     reply = _stream_answer(model, messages) if stream else model.invoke(messages)
     text = answer_text(reply) if reply is not None else ""
@@ -249,8 +252,8 @@ def _path_inputs(path: str) -> Iterator[DescribeInput]:
         with closing(
             iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
         ) as prepared:
-            for item in prepared:
-                yield item.image if isinstance(item, LoadedImage) else item
+            # A prepared file (image and size) is a describe input as it is.
+            yield from prepared
     except OSError as error:
         if error.filename != path:
             raise

@@ -37,9 +37,18 @@ class SkippedImage:
     error: ImageInputError
 
 
-DescribeInput = PreparedImage | SkippedImage | ImageInputError
-"""What a run consumes: a prepared image, or what kept an image from being prepared (passed
-through as a ``skipped`` record, so the output keeps one record per input)."""
+@dataclass(frozen=True)
+class LoadedImage:
+    """A file's prepared image and its size on disk (what the loader's pipeline yields)."""
+
+    image: PreparedImage
+    file_size: int
+
+
+DescribeInput = PreparedImage | LoadedImage | SkippedImage | ImageInputError
+"""What a run consumes: a prepared image (alone, or with its file's size), or what kept an image
+from being prepared (passed through as a ``skipped`` record, so the output keeps one record per
+input). Each record hands its input back (:attr:`DescribeRecord.input`)."""
 
 _THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 
@@ -114,6 +123,9 @@ class DescribeRecord:
     """The prepared image itself (not part of the JSON form)."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
     """The exception behind ``error``, for callers that re-raise it (not part of the JSON)."""
+    input: DescribeInput | None = field(default=None, repr=False, compare=False)
+    """The input this record answers, as it was given to the run, so a caller joins whatever
+    it fed in (a file's size, ...) without a table of its own (not part of the JSON form)."""
 
     @property
     def status(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import openai
 from langchain_core.language_models import BaseChatModel
 
+from langchain_flexai.catalog.capabilities import server_refused_images
 from langchain_flexai.errors import FlexAIStreamInterruptedError
 
 _MAX_RETRY_AFTER = 300.0
@@ -120,4 +121,4 @@ def is_fatal(error: BaseException, *, retries_exhausted: bool) -> bool:
     if error.status_code in _FATAL_STATUSES:
         return True
     text = str(error)
-    return "model_not_found" in text or "is not a multimodal model" in text
+    return "model_not_found" in text or server_refused_images(text)

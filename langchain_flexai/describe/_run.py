@@ -16,8 +16,9 @@ whole run, not only the image that got it. Errors that no retry can fix (401 bad
 exhausted, 403, an unknown or text-only model, a server still unreachable or still rate-limiting
 after every retry) stop the run instead of failing every image one by one.
 
-The record, progress and report types live in ``_describe_records`` and are re-exported here;
-the resume key is ``_describe_key``'s, the cache file ``_describe_cache``'s.
+The record, progress and report types live in ``_records`` and are re-exported here; the resume
+key is ``_key``'s, the cache file ``_cache``'s. Every record carries the input it answers
+(``record.input``), so a caller joins what it fed in without a table of its own.
 
 Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
 :meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
@@ -42,11 +43,13 @@ from collections.abc import (
     Iterable,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from os import PathLike
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 
+from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
@@ -57,6 +60,7 @@ from langchain_flexai.describe._records import (
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
+    LoadedImage,
     SkippedImage,
     TokenUsage,
     answer_text,
@@ -161,7 +165,9 @@ class _Run:
         with self.lock:
             self.requests += 1
 
-    def emit(self, record: DescribeRecord) -> DescribeRecord:
+    def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
+        """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
+        record = replace(record, input=item)
         status = record.status
         self.counts[status] += 1
         if status == "described" and record.usage:
@@ -319,11 +325,7 @@ class ImageDescriber:
 
     def messages_for(self, image: PreparedImage) -> list[BaseMessage]:
         """The request for one image: the prompt text, then the image."""
-        return [
-            HumanMessage(
-                content=[{"type": "text", "text": self.prompt}, image.to_content_block(self.detail)]
-            )
-        ]
+        return [vision_message(self.prompt, image.to_content_block(self.detail))]
 
     # -- per image ---------------------------------------------------------------------
 
@@ -462,17 +464,20 @@ class ImageDescriber:
         """
         run = self._run = _Run(self, total)
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="flexai-describe")
-        pending: deque[Future[DescribeRecord]] = deque()
+        # Each input waits in order beside its answer: the record carries it out.
+        pending: deque[tuple[DescribeInput, Future[DescribeRecord]]] = deque()
         window = self._window()
         try:
             for item in images:
-                pending.append(self._schedule(run, pool, item))
-                while pending and (len(pending) >= window or pending[0].done()):
+                pending.append((item, self._schedule(run, pool, item)))
+                while pending and (len(pending) >= window or pending[0][1].done()):
                     run.check_fatal()
-                    yield run.emit(pending.popleft().result())
+                    done, future = pending.popleft()
+                    yield run.emit(future.result(), done)
             while pending:
                 run.check_fatal()
-                yield run.emit(pending.popleft().result())
+                done, future = pending.popleft()
+                yield run.emit(future.result(), done)
         finally:
             run.stopped.set()  # threads still waiting their turn give up at once
             if run.fatal is None:
@@ -485,9 +490,10 @@ class ImageDescriber:
     ) -> Future[DescribeRecord]:
         if isinstance(item, (SkippedImage, ImageInputError)):
             return _completed(_skipped(item))
-        record = self._from_cache(run, item)
+        image = _image_of(item)
+        record = self._from_cache(run, image)
         if record is None:
-            return pool.submit(self._describe_one, run, item)
+            return pool.submit(self._describe_one, run, image)
         return _completed(record)
 
     async def adescribe(
@@ -510,38 +516,47 @@ class ImageDescriber:
         """
         run = self._run = _Run(self, total)
         slots = asyncio.Semaphore(self.max_concurrency)
-        pending: deque[asyncio.Future[DescribeRecord]] = deque()
+        pending: deque[tuple[DescribeInput, asyncio.Future[DescribeRecord]]] = deque()
         window = self._window()
         loop = asyncio.get_running_loop()
         try:
             async for item in _aiter(images):
-                record = (
-                    _skipped(item)
-                    if isinstance(item, (SkippedImage, ImageInputError))
-                    else self._from_cache(run, item)
-                )
+                image: PreparedImage | None = None
+                if isinstance(item, (SkippedImage, ImageInputError)):
+                    record: DescribeRecord | None = _skipped(item)
+                else:
+                    image = _image_of(item)
+                    record = self._from_cache(run, image)
                 if record is not None:
                     done = loop.create_future()
                     done.set_result(record)
-                    pending.append(done)
-                elif isinstance(item, PreparedImage):
-                    pending.append(asyncio.ensure_future(self._adescribe_one(run, item, slots)))
-                while pending and (len(pending) >= window or pending[0].done()):
+                    pending.append((item, done))
+                elif image is not None:
+                    future = asyncio.ensure_future(self._adescribe_one(run, image, slots))
+                    pending.append((item, future))
+                while pending and (len(pending) >= window or pending[0][1].done()):
                     run.check_fatal()
-                    yield run.emit(await pending.popleft())
+                    given, answer = pending.popleft()
+                    yield run.emit(await answer, given)
             while pending:
                 run.check_fatal()
-                yield run.emit(await pending.popleft())
+                given, answer = pending.popleft()
+                yield run.emit(await answer, given)
         finally:
-            for future in pending:
-                future.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            unanswered = [waiting for _, waiting in pending]
+            for waiting in unanswered:
+                waiting.cancel()
+            if unanswered:
+                await asyncio.gather(*unanswered, return_exceptions=True)
             run.close()
 
 
 class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
     """Stops the workers of a run whose consumer went away (closed or broke out early)."""
+
+
+def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:
+    return item.image if isinstance(item, LoadedImage) else item
 
 
 def _completed(record: DescribeRecord) -> Future[DescribeRecord]:

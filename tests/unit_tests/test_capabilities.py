@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 
+import httpx
+import openai
 import pytest
 from langchain_core.messages import HumanMessage
 
@@ -18,6 +20,7 @@ from langchain_flexai.catalog.capabilities import (
     declines_forced_tool_choice,
     record_forced_tool_choice_declined,
 )
+from langchain_flexai.describe._retry import is_fatal
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 
 TEXT_MODEL = ModelInfo(
@@ -167,3 +170,55 @@ class TestForcedToolChoice:
                 model_info=TEXT_MODEL,
                 on_forced_tool_decline="raise",
             )
+
+
+# -- the text-only refusal: one decision, its words, its error -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "vision", "refused"),
+    [
+        ("acme-vision-1", True, False),  # a catalog record that reads images
+        ("acme-text-1", False, True),  # a catalog record without the vision tag
+        ("gpt-oss-120b", None, True),  # no record: the static table says text-only
+        ("phi-4-multimodal-instruct", None, False),  # no record: the static table says vision
+        ("my-private-finetune", None, False),  # unknown: sent, the server judges
+    ],
+)
+def test_one_decision_behind_every_refusal(model: str, vision: bool | None, refused: bool) -> None:
+    info = (
+        None
+        if vision is None
+        else ModelInfo(id=model, name=model, capabilities=frozenset({"vision"} if vision else ()))
+    )
+    assert capabilities.refuses_images(model, info) is refused
+    refusal = capabilities.image_refusal(model, info, alternatives=["v-1", "v-2"])
+    assert (refusal is not None) is refused
+    request = [HumanMessage([{"type": "text", "text": "hi"}, IMAGE])]
+    if not refused:
+        capabilities.check_request(request, info, model=model)
+        return
+    assert refusal is not None
+    assert refusal.startswith(f"model {model!r} does not read images (")
+    assert refusal.endswith("for example: v-1, v-2")
+    with pytest.raises(ImageInputError) as caught:
+        capabilities.check_request(request, info, model=model, alternatives=["v-1", "v-2"])
+    expected = capabilities.image_not_allowed(refusal, message_index=0, part_index=1)
+    assert str(caught.value) == str(expected)
+    assert caught.value.reason is expected.reason is ImageErrorReason.IMAGE_NOT_ALLOWED
+    assert capabilities.command_line_refusal(model, ["v-1", "v-2"]) == (
+        f"{model} does not read images; vision models: v-1, v-2"
+    )
+    assert capabilities.command_line_refusal(model, []) == f"{model} does not read images"
+
+
+def test_server_refusal_is_recognised_where_a_describe_run_stops() -> None:
+    text = f"Error code: 400 - model 'acme-text-1' {capabilities.TEXT_ONLY_ANSWER}"
+    assert capabilities.server_refused_images(text)
+    assert not capabilities.server_refused_images("Error code: 400 - bad request")
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(400, request=request)
+    refused = openai.BadRequestError(text, response=response, body=None)
+    other = openai.BadRequestError("bad request", response=response, body=None)
+    assert is_fatal(refused, retries_exhausted=False)
+    assert not is_fatal(other, retries_exhausted=False)

@@ -16,10 +16,17 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from langchain_core.messages import HumanMessage
 from PIL import Image
 
 from langchain_flexai import __version__
-from langchain_flexai.catalog._client import FlexAICatalogError, ModelInfo
+from langchain_flexai.catalog._client import (
+    FlexAICatalog,
+    FlexAICatalogError,
+    ModelInfo,
+    estimate_cost,
+    tokens_cost,
+)
 from langchain_flexai.catalog.profiles import VISION_MODELS
 from langchain_flexai.cli import _describe as _cli_describe
 from langchain_flexai.cli import _main as cli
@@ -316,6 +323,35 @@ class TestOutput:
         )
         # 1000 * 0.5 / 1e6 + 200 * 2.0 / 1e6 = 0.0009
         assert line == "1000 prompt + 200 completion tokens; cost $0.000900 (m-1)"
+
+    @pytest.mark.parametrize(
+        ("prices", "shown"),
+        [((0.5, 2.0), True), ((None, 2.0), False), ((0.5, None), False), ((0.0, 0.0), True)],
+    )
+    def test_usage_line_prices_like_estimate_cost(
+        self, monkeypatch: pytest.MonkeyPatch, prices: tuple[float | None, ...], shown: bool
+    ) -> None:
+        # One price formula: the CLI's line and estimate_cost agree on every count.
+        info = ModelInfo(id="m-1", name="M", input_per_mtok=prices[0], output_per_mtok=prices[1])
+        monkeypatch.setattr(_cli_describe, "find_prices", lambda _c, _m: info)
+        catalog = FlexAICatalog.from_models([info])
+        for prompt, completion in [(1, 1), (123_457, 8_191), (7_000_003, 0)]:
+            usage = TokenUsage(prompt, completion, prompt + completion)
+            line = _cli_describe.usage_line(usage, Connection("u", None, emulated=False), "m-1")
+            cost = tokens_cost((prompt, prices[0]), (completion, prices[1]))
+            assert (cost is not None) is shown
+            if cost is None:
+                assert "cost" not in line
+                continue
+            assert line.endswith(f"; cost ${cost:.6f} (m-1)")
+            estimate = estimate_cost(
+                [HumanMessage("x")], "m-1", catalog=catalog, max_output_tokens=completion
+            )
+            assert estimate.input_cost == tokens_cost((estimate.prompt_tokens, prices[0]))
+            assert estimate.max_output_cost == tokens_cost((completion, prices[1]))
+            assert cost == pytest.approx(
+                (prompt * (prices[0] or 0) + completion * (prices[1] or 0)) / 1_000_000, abs=0
+            )
 
     def test_usage_line_without_prices_and_with_savings(
         self, monkeypatch: pytest.MonkeyPatch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import json
 import sys
@@ -18,6 +20,7 @@ from langchain_core.messages import AIMessage
 from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.describe import _run as describe_module
+from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.describe._retry import format_seconds, without_sdk_retries
 from langchain_flexai.describe._run import (
     DescribeProgress,
@@ -243,6 +246,41 @@ def test_records_keep_input_order_and_pass_errors_through(tmp_path: Path) -> Non
         source="x.png", sha256=None, error="broken", reason="corrupt"
     )
     assert [r.source for r in records if r.status == "described"] == [str(p) for p in paths]
+
+
+@pytest.mark.parametrize("run", ["threads", "asyncio"])
+def test_records_carry_their_input(tmp_path: Path, run: str) -> None:
+    paths = _folder(tmp_path, 4)
+    error = ImageInputError("broken", reason=ImageErrorReason.CORRUPT, source="x.png")
+    loaded = LoadedImage(prepare_image(paths[0]), 1234)
+    inputs: list[Any] = [loaded, error, *(prepare_image(p) for p in paths[1:])]
+    model = CountingModel(fail_for={inputs[2].sha256: _status_error(openai.BadRequestError, 400)})
+    describer = ImageDescriber(model, max_concurrency=2)
+    if run == "threads":
+        records = list(describer.describe(inputs))
+    else:
+
+        async def collect() -> list[DescribeRecord]:
+            return [r async for r in describer.adescribe(inputs)]
+
+        records = asyncio.run(collect())
+    assert [r.input for r in records] == inputs
+    assert all(r.input is i for r, i in zip(records, inputs, strict=True))
+    assert [r.status for r in records] == [
+        "described",
+        "skipped",
+        "failed",
+        "described",
+        "described",
+    ]
+    assert records[0].image is loaded.image
+    assert records[0].source == str(paths[0])
+    # The JSON form is the one a record without its input has.
+    bare = dataclasses.replace(records[0], input=None)
+    assert records[0].to_json_dict() == bare.to_json_dict()
+    assert "input" not in records[0].to_json_dict()
+    # The report keeps no inputs (nor their images) for its problems.
+    assert [p.input for p in describer.report.problems] == [None, None]
 
 
 async def test_adescribe_accepts_sync_and_async_iterables(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -19,7 +20,15 @@ from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
 from langchain_flexai._loader import _pipeline as _loader_pipeline
-from langchain_flexai._loader._documents import image_from_npy
+from langchain_flexai._loader._cores import usable_cores
+from langchain_flexai._loader._documents import image_from_npy, vision_content, vision_message
+from langchain_flexai.describe import (
+    DEFAULT_PROMPT,
+    ImageDescriber,
+    RequestRateLimiter,
+    SkippedImage,
+)
+from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
     FlexAIImageParser,
@@ -28,7 +37,8 @@ from langchain_flexai.document_loaders import (
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy
+from langchain_flexai.images._doors import ImagePolicy, prepare_image
+from langchain_flexai.tools import tool_image_content
 from tests.unit_tests.loader_samples import (
     CountingModel,
     corrupt_png,
@@ -727,24 +737,127 @@ def test_parser_describes_with_a_model(tmp_path: Path) -> None:
     assert request[0].content[0] == {"type": "text", "text": "Say {what}"}
 
 
-def test_lazy_describe_forgets_every_file_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("a.png", "b.png", "c.png"):
-        save_image(tmp_path / name)
-    seen: list[dict[int, int]] = []
-    real_inputs = FlexAIImageLoader._inputs
-
-    def inputs(self: FlexAIImageLoader, prepared: object, sizes: dict[int, int]) -> object:
-        seen.append(sizes)
-        return real_inputs(self, prepared, sizes)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(FlexAIImageLoader, "_inputs", inputs)
-    loader = FlexAIImageLoader(tmp_path, model=CountingModel())
+def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
+    files = phone_folder(tmp_path)
+    loader = FlexAIImageLoader(tmp_path, model=CountingModel(), on_error="skip")
     records = list(loader.lazy_describe())
-    assert [r.error for r in records] == [None, None, None]
-    # One entry per image in flight, none left behind once answered (it used to grow per file).
-    assert seen == [{}]
+    by_source = {r.source: r for r in records}
+    broken = by_source[str(files["corrupt"])]
+    assert isinstance(broken.input, SkippedImage)
+    assert broken.input.source == str(files["corrupt"])
+    described = [r for r in records if r.error is None]
+    assert len(described) == len(records) - 1
+    for record in described:
+        assert isinstance(record.input, LoadedImage)
+        assert record.input.image is record.image
+        assert record.input.file_size == Path(record.source or "").stat().st_size
+    # The sizes in the Documents come from the records (no table kept beside the run).
+    docs = loader.load()
+    assert [d.metadata["file_size"] for d in docs] == [
+        Path(r.source or "").stat().st_size for r in described
+    ]
+    # The input stays out of the JSON form.
+    assert list(records[0].to_json_dict()) == [
+        "source",
+        "sha256",
+        "status",
+        "description",
+        "usage",
+        "cached",
+        "error",
+        "reason",
+    ]
+
+
+# -- describer= ----------------------------------------------------------------------------
+
+
+def _describe_outcome(
+    loader: FlexAIImageLoader, model: CountingModel
+) -> tuple[list[dict[str, object]], list[Document], list[object], list[object]]:
+    """What a describe loader produces and sends: records, Documents, requests, messages."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImageSkippedWarning)
+        records = [r.to_json_dict() for r in loader.lazy_describe()]
+        docs = loader.load()
+        messages = [m.content for m in loader.lazy_load_messages()]
+    # Requests run concurrently: compared in a fixed order, not in the order they arrived.
+    requests = sorted((r[0].content for r in model.requests), key=repr)
+    return records, docs, requests, messages
+
+
+def test_describer_argument_equals_the_describe_options(tmp_path: Path) -> None:
+    phone_folder(tmp_path)  # one corrupt file among them
+    old_model, new_model = CountingModel(), CountingModel()
+    old = FlexAIImageLoader(
+        tmp_path, model=old_model, prompt="Say {what}", detail="low", max_concurrency=2
+    )
+    describer = ImageDescriber(new_model, "Say {what}", detail="low", max_concurrency=2)
+    new = FlexAIImageLoader(tmp_path, describer=describer)
+    old_outcome = _describe_outcome(old, old_model)
+    assert _describe_outcome(new, new_model) == old_outcome
+    records, docs, requests, messages = old_outcome
+    assert [r["status"] for r in records].count("skipped") == 1
+    assert len(docs) == len(records) - 1 == len(requests) // 2
+    assert requests[0][0] == {"type": "text", "text": "Say {what}"}  # type: ignore[index]
+    assert requests[0][1]["extras"] == {"detail": "low"}  # type: ignore[index]
+    # The loader's prompt and detail are the describer's (lazy_describe and load each sent all).
+    assert sorted(messages * 2, key=repr) == requests
+    assert new.describer is describer
+    assert new.report is not None
+    assert old.report == dataclasses.replace(new.report, elapsed_s=old.report.elapsed_s)
+    assert (new.model, new.prompt, new.detail) == (new_model, "Say {what}", "low")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("model", CountingModel()),
+        ("prompt", "Other"),
+        ("max_concurrency", 8),
+        ("requests_per_minute", 60),
+        ("rate_limiter", RequestRateLimiter(60)),
+        ("cache_path", "d.sqlite"),
+        ("detail", "high"),
+        ("on_progress", print),
+    ],
+)
+def test_describer_with_a_describe_option_is_refused(
+    tmp_path: Path, option: str, value: object
+) -> None:
+    describer = ImageDescriber(CountingModel())
+    with pytest.raises(ValueError, match="either describer= or the describe options") as caught:
+        FlexAIImageLoader(tmp_path, describer=describer, **{option: value})  # type: ignore[arg-type]
+    assert f"({option} given with describer=)" in str(caught.value)
+
+
+def test_describer_with_the_default_options_is_accepted(tmp_path: Path) -> None:
+    describer = ImageDescriber(CountingModel())
+    loader = FlexAIImageLoader(
+        tmp_path, describer=describer, prompt=DEFAULT_PROMPT, max_concurrency=4, show_progress=True
+    )
+    assert loader.describer is describer
+
+
+def test_parser_describer_argument_equals_the_describe_options(tmp_path: Path) -> None:
+    blob = Blob.from_path(save_image(tmp_path / "a.png"))
+    old_model, new_model = CountingModel(), CountingModel()
+    (old,) = FlexAIImageParser(model=old_model, prompt="Say", detail="high").lazy_parse(blob)
+    parser = FlexAIImageParser(describer=ImageDescriber(new_model, "Say", detail="high"))
+    (new,) = parser.lazy_parse(blob)
+    assert new == old
+    assert [r[0].content for r in new_model.requests] == [r[0].content for r in old_model.requests]
+    assert old_model.requests[0][0].content[1]["extras"] == {"detail": "high"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("model", CountingModel()), ("prompt", "Other"), ("detail", "low"), ("cache_path", "d")],
+)
+def test_parser_describer_with_a_describe_option_is_refused(option: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"FlexAIImageParser: .*\\({option} given") as caught:
+        FlexAIImageParser(describer=ImageDescriber(CountingModel()), **{option: value})  # type: ignore[arg-type]
+    assert "set them on the ImageDescriber instead" in str(caught.value)
 
 
 def test_parser_in_generic_loader(tmp_path: Path) -> None:
@@ -772,3 +885,62 @@ def test_parser_as_pdf_images_parser(tmp_path: Path) -> None:
     (page,) = loader.load()
     assert len(model.requests) == 1
     assert "an image whose bytes hash to" in page.page_content
+
+
+# -- usable cores ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("affinity", "cpu_count", "cores", "workers"),
+    [({0, 1, 2}, 64, 3, 3), (set(range(12)), 64, 12, 8), (None, 5, 5, 5), (None, None, 1, 1)],
+)
+def test_default_workers_follow_the_usable_cores(
+    monkeypatch: pytest.MonkeyPatch,
+    affinity: set[int] | None,
+    cpu_count: int | None,
+    cores: int,
+    workers: int,
+) -> None:
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)  # the Python < 3.13 route
+    if affinity is None:
+        monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    else:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: affinity, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpu_count)
+    assert usable_cores() == cores
+    assert FlexAIImageLoader(".").workers == workers
+
+
+def test_usable_cores_asks_process_cpu_count_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 6, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert usable_cores() == 6
+
+
+# -- "prompt + image" messages ---------------------------------------------------------------
+
+
+def test_vision_message_is_the_text_as_given_then_the_image() -> None:
+    block = {"type": "image", "url": "https://example.com/a.png"}
+    assert vision_message("Look {here}", block).content == [
+        {"type": "text", "text": "Look {here}"},
+        block,
+    ]
+    assert vision_message("", block).content == [{"type": "text", "text": ""}, block]
+    assert vision_message(None, block).content == [block]
+    assert vision_content(None, block) == [block]
+
+
+def test_every_prompt_and_image_message_has_one_shape(tmp_path: Path) -> None:
+    path = save_image(tmp_path / "a.png")
+    image = prepare_image(path)
+    block = image.to_content_block("low")
+    expected = [{"type": "text", "text": "Q"}, block]
+    describer = ImageDescriber(CountingModel(), "Q", detail="low")
+    assert describer.messages_for(image)[0].content == expected
+    loader = FlexAIImageLoader(path, prompt="Q", detail="low")
+    (message,) = loader.lazy_load_messages()
+    assert message.content == expected
+    (empty,) = loader.lazy_load_messages("")  # the loader's rule: "" sends the image alone
+    assert empty.content == [block]
+    assert tool_image_content(path, "Q", detail="low") == expected
