@@ -64,13 +64,9 @@ from langchain_flexai.describe._run import (
     SkippedImage,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import (
-    ACCEPTED_SUFFIXES,
-    MAX_FILE_BYTES,
-    ImagePolicy,
-    PreparedImage,
-    prepare_image,
-)
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import ACCEPTED_SUFFIXES, MAX_FILE_BYTES, ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 
 __all__ = [
     "FlexAIImageLoader",

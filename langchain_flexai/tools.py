@@ -38,13 +38,9 @@ from langchain_flexai._allowed_paths import read_allowed_file, resolve_allowed_p
 from langchain_flexai._urls import url_scheme
 from langchain_flexai.describe._run import answer_text, no_text_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import (
-    ImagePolicy,
-    PreparedImage,
-    image_block,
-    prepare_https_image,
-    prepare_image,
-)
+from langchain_flexai.images._doors import image_block, prepare_https_image, prepare_image
+from langchain_flexai.images._policy import ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (

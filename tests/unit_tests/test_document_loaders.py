@@ -28,7 +28,7 @@ from langchain_flexai.document_loaders import (
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy
+from langchain_flexai.images._policy import ImagePolicy
 from tests.unit_tests.loader_samples import (
     CountingModel,
     corrupt_png,

@@ -14,21 +14,19 @@ from langchain_core.documents.base import Blob
 from PIL import Image
 
 import langchain_flexai
+from langchain_flexai._files import read_at_most
 from langchain_flexai.errors import ImageErrorReason, ImageInputError, preview_source
 from langchain_flexai.images import _codec as _image_codec
 from langchain_flexai.images import _doors as images
 from langchain_flexai.images._cache import ByteBoundedLRU
 from langchain_flexai.images._doors import (
-    ACCEPTED_SUFFIXES,
-    SUPPORTED_MIME_TYPES,
-    ImagePolicy,
-    PreparedImage,
     clear_image_cache,
     image_block,
     prepare_image,
     prepare_inline_image,
-    read_at_most,
 )
+from langchain_flexai.images._policy import ACCEPTED_SUFFIXES, SUPPORTED_MIME_TYPES, ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.tokens import estimate_image_tokens
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
     RED,

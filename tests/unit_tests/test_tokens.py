@@ -11,7 +11,8 @@ from PIL import Image
 
 from langchain_flexai import _token_rules as rules
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, prepare_image
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import (
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REPLY,
