@@ -41,26 +41,16 @@ from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encod
 from langchain_flexai.images._cache import ByteBoundedLRU
 from langchain_flexai.images._codec import Encoded, encode_bytes
 from langchain_flexai.images._pillow_errors import pillow_errors
-from langchain_flexai.images._policy import (
-    ACCEPTED_SUFFIXES,
-    DEFAULT_POLICY,
-    MAX_FILE_BYTES,
-    SUPPORTED_MIME_TYPES,
-    ImagePolicy,
-)
+from langchain_flexai.images._policy import DEFAULT_POLICY, MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.images._probe import check_animation, check_pixels, input_too_large
 from langchain_flexai.images._render import render
 
 __all__ = [
-    "ACCEPTED_SUFFIXES",
     "DEFAULT_CACHE_BYTES",
-    "MAX_FILE_BYTES",
-    "SUPPORTED_MIME_TYPES",
-    "ImagePolicy",
-    "PreparedImage",
     "clear_image_cache",
     "image_block",
+    "prepare_https_image",
     "prepare_image",
     "prepare_image_file",
     "prepare_inline_image",
