@@ -46,7 +46,10 @@ def is_truncation(exc: BaseException) -> bool:
 
 @contextmanager
 def pillow_errors() -> Iterator[None]:
-    """Turn anything Pillow raises on hostile or damaged input into an ImageInputError."""
+    """Turn anything Pillow raises on hostile or damaged input into an ImageInputError.
+
+    Wrap the Pillow call alone, never our own code around it (see the module docstring).
+    """
     try:
         yield
     except ImageInputError:
