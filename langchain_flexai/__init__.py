@@ -34,13 +34,13 @@ from langchain_flexai.errors import (
     ToolChoiceNotSupportedError,
 )
 from langchain_flexai.images._doors import (
-    ImagePolicy,
-    PreparedImage,
     clear_image_cache,
     image_block,
     prepare_image,
     prepare_inline_image,
 )
+from langchain_flexai.images._policy import ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.tokens import estimate_image_tokens
 from langchain_flexai.tools import FlexAIVisionTool, tool_image_content
 

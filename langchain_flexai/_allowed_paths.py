@@ -30,18 +30,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import read_at_most
-
-# O_NOFOLLOW / O_NONBLOCK do not exist on Windows; there the post-open check is the guard.
-# O_NONBLOCK keeps a FIFO planted in an allowed folder from hanging the open.
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
+from langchain_flexai._files import (
+    NOFOLLOW,
+    OPEN_FLAGS,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_regular_file,
 )
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+
+# O_NOFOLLOW does not exist on Windows; there the post-open check is the guard. O_NONBLOCK (in
+# OPEN_FLAGS) keeps a FIFO planted in an allowed folder from hanging the open.
+_OPEN_FLAGS = OPEN_FLAGS | NOFOLLOW
 
 # One message for every path that leaves the folders, whatever lies there (no existence oracle).
 _OUTSIDE = "the image path is outside the folders this tool may read"
@@ -196,16 +196,12 @@ def read_allowed_file(text: str, folders: Sequence[str], *, max_bytes: int) -> A
     with os.fdopen(fd, "rb") as handle:
         if not _opened_inside(fd, real, folders):
             raise _refuse(_OUTSIDE, text, ImageErrorReason.LOCAL_PATH)
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _refuse("not a regular file", text, ImageErrorReason.UNREADABLE)
-        if info.st_size > max_bytes:
-            raise _refuse(
-                f"the file has {info.st_size} bytes, more than this tool reads ({max_bytes})",
-                text,
-                ImageErrorReason.TOO_LARGE,
-            )
-        data = read_at_most(handle, info.st_size, max_bytes)
-    if len(data) > max_bytes:  # the file grew after fstat
-        raise _refuse(f"the file has more than {max_bytes} bytes", text, ImageErrorReason.TOO_LARGE)
+        try:
+            data = read_regular_file(handle, max_bytes)
+        except NotRegularFileError:
+            raise _refuse("not a regular file", text, ImageErrorReason.UNREADABLE) from None
+        except FileTooLargeError as exc:
+            has = f"{exc.size} bytes" if exc.size is not None else f"more than {max_bytes} bytes"
+            tail = f", more than this tool reads ({max_bytes})" if exc.size is not None else ""
+            raise _refuse(f"the file has {has}{tail}", text, ImageErrorReason.TOO_LARGE) from None
     return AllowedFile(real, data)

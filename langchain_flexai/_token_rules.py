@@ -3,16 +3,23 @@
 Each function reproduces the public preprocessing code of one model family, from the image's
 width and height alone (no pixels, no network, no tokenizer). The sources are cited next to each
 rule and in docs/catalog.md; when a rule and its source disagree, the source wins and the rule is
-a bug.
+a bug. It also knows which family a model id belongs to (by name pattern, :func:`image_family`)
+and so the count for a model (:func:`estimate_image_tokens`, re-exported by ``tokens``).
 
-What this module does not know: which FlexAI model belongs to which family (tokens.py maps names),
-how an image is resized by the client's ImagePolicy before it is sent (images.py), or the few
-template tokens a chat format adds around an image besides the ones counted here.
+A leaf: it imports nothing from the package, so a prepared image can price itself without
+importing ``tokens`` (which imports content, which imports images).
+
+What this module does not know: how an image is resized by the client's ImagePolicy before it is
+sent (the images package), text tokens and whole messages (``tokens``), or the few template
+tokens a chat format adds around an image besides the ones counted here.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
+from enum import Enum
 
 # --- Phi-4-multimodal -------------------------------------------------------------------------
 # Source: vllm-project/vllm vllm/model_executor/models/phi4mm.py
@@ -218,3 +225,120 @@ def gemma4_image_tokens(
     target_width, target_height = gemma4_target_size(width, height, max_soft_tokens=max_soft_tokens)
     patches = (target_height // GEMMA4_PATCH_SIZE) * (target_width // GEMMA4_PATCH_SIZE)
     return patches // GEMMA4_POOLING**2 + GEMMA_WRAPPER_TOKENS
+
+
+# --- which family a model belongs to, and its count ---------------------------------------------
+UNKNOWN_IMAGE_SIZE = (1024, 1024)
+"""The size assumed for an image whose size is unknown (an https URL is never fetched)."""
+
+
+class ImageFamily(str, Enum):
+    """The image preprocessing rules a FlexAI model follows, for token estimates."""
+
+    PHI4_MULTIMODAL = "phi4_multimodal"
+    """448-px crop tiling plus a global view (Phi-4-multimodal)."""
+    QWEN2_VL = "qwen2_vl"
+    """28-px merged patch grid, 3,136 to 12,845,056 pixels (Qwen2-VL, Qwen2.5-VL)."""
+    QWEN3_VL = "qwen3_vl"
+    """32-px merged patch grid, 65,536 to 16,777,216 pixels (Qwen3-VL, Qwen3.5 and later)."""
+    GEMMA3 = "gemma3"
+    """A fixed 256 soft tokens per image (Gemma 3)."""
+    GEMMA4 = "gemma4"
+    """Aspect-preserving resize to at most 280 pooled 48-px cells (Gemma 4)."""
+    DEFAULT = "default"
+    """Any other model: Qwen2-VL's grid with transformers' default cap of 1,280 tokens."""
+
+
+# Ordered: the first pattern that matches wins. Patterns are searched (not anchored) so that
+# org-prefixed Hugging Face ids ("google/gemma-4-31b-it") map the same way as FlexAI's bare ids.
+_FAMILY_PATTERNS: tuple[tuple[re.Pattern[str], ImageFamily], ...] = (
+    (re.compile(r"phi-?4.*multimodal", re.IGNORECASE), ImageFamily.PHI4_MULTIMODAL),
+    (re.compile(r"qwen2(\.5)?-vl", re.IGNORECASE), ImageFamily.QWEN2_VL),
+    # Qwen3-VL, and the natively multimodal Qwen3.5 / 3.6; later 3.x releases are assumed to
+    # keep the same vision processor until their preprocessor_config.json says otherwise.
+    (re.compile(r"qwen3(-vl|\.\d)", re.IGNORECASE), ImageFamily.QWEN3_VL),
+    (re.compile(r"gemma-?3", re.IGNORECASE), ImageFamily.GEMMA3),
+    (re.compile(r"gemma-?4", re.IGNORECASE), ImageFamily.GEMMA4),
+)
+
+# The default family: transformers' Qwen2VLImageProcessor defaults when a checkpoint sets no
+# bounds (min 56*56, max 28*28*1280 pixels), i.e. at most 1,280 tokens per image.
+_DEFAULT_MAX_PIXELS = 28 * 28 * 1280
+
+
+def image_family(model: str) -> ImageFamily:
+    """Return the preprocessing family of a FlexAI model id (``DEFAULT`` when unknown)."""
+    for pattern, family in _FAMILY_PATTERNS:
+        if pattern.search(model):
+            return family
+    return ImageFamily.DEFAULT
+
+
+def _qwen2(width: int, height: int) -> int:
+    return qwen_image_tokens(
+        width,
+        height,
+        factor=QWEN2_VL_FACTOR,
+        min_pixels=QWEN2_VL_MIN_PIXELS,
+        max_pixels=QWEN2_VL_MAX_PIXELS,
+    )
+
+
+def _qwen3(width: int, height: int) -> int:
+    return qwen_image_tokens(
+        width,
+        height,
+        factor=QWEN3_VL_FACTOR,
+        min_pixels=QWEN3_VL_MIN_PIXELS,
+        max_pixels=QWEN3_VL_MAX_PIXELS,
+    )
+
+
+def _default(width: int, height: int) -> int:
+    return qwen_image_tokens(
+        width,
+        height,
+        factor=QWEN2_VL_FACTOR,
+        min_pixels=QWEN2_VL_MIN_PIXELS,
+        max_pixels=_DEFAULT_MAX_PIXELS,
+    )
+
+
+def _phi4(width: int, height: int) -> int:
+    return phi4mm_image_tokens(width, height)
+
+
+def _gemma4(width: int, height: int) -> int:
+    return gemma4_image_tokens(width, height)
+
+
+_RULES: dict[ImageFamily, Callable[[int, int], int]] = {
+    ImageFamily.PHI4_MULTIMODAL: _phi4,
+    ImageFamily.QWEN2_VL: _qwen2,
+    ImageFamily.QWEN3_VL: _qwen3,
+    ImageFamily.GEMMA3: gemma3_image_tokens,
+    ImageFamily.GEMMA4: _gemma4,
+    ImageFamily.DEFAULT: _default,
+}
+
+
+def estimate_image_tokens(model: str, width: int | None, height: int | None) -> int:
+    """Estimate the prompt tokens one image of ``width`` x ``height`` costs on ``model``.
+
+    Args:
+        model: A FlexAI model id (or a Hugging Face id); its family is found by name.
+        width: Width in pixels of the image as sent, or None when unknown.
+        height: Height in pixels of the image as sent, or None when unknown.
+
+    Returns:
+        The family's count for that size; for an unknown size, the count for
+        ``UNKNOWN_IMAGE_SIZE`` (1024 x 1024).
+
+    Raises:
+        ValueError: A size that is zero or negative.
+    """
+    if width is None or height is None:
+        width, height = UNKNOWN_IMAGE_SIZE
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    return _RULES[image_family(model)](width, height)

@@ -65,7 +65,7 @@ from langchain_flexai.content._messages import (
     shield_from_core,
 )
 from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError
-from langchain_flexai.images._doors import ImagePolicy
+from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
 if TYPE_CHECKING:

@@ -71,12 +71,9 @@ from langchain_flexai.describe._run import (
     SkippedImage,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError, ImageSkippedWarning
-from langchain_flexai.images._doors import (
-    MAX_FILE_BYTES,
-    ImagePolicy,
-    PreparedImage,
-    prepare_image,
-)
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 
 __all__ = [
     "FlexAIImageLoader",

@@ -1,10 +1,11 @@
 """Token estimates for FlexAI models, offline: text by a rule of thumb, images by family arithmetic.
 
-What it knows: which preprocessing family a FlexAI model id belongs to (by name pattern), how many
-prompt tokens an image of a given size costs in that family (``_image_token_rules``), and a
-documented approximation for text. It counts whole message lists in any LangChain content shape by
-running them through ``content.prepare_messages`` (so images are counted after the ImagePolicy's
-resize, exactly as they will be sent) and reading each image's size from its header.
+What it knows: which preprocessing family a FlexAI model id belongs to (by name pattern) and how
+many prompt tokens an image of a given size costs in that family (both from ``_token_rules``,
+re-exported here), and a documented approximation for text. It counts whole message lists in any
+LangChain content shape by running them through ``content.prepare_messages`` (so images are
+counted after the ImagePolicy's resize, exactly as they will be sent) and reading each image's
+size from its header.
 
 What it does not do: download a tokenizer, fetch an https image (its size is unknown, so the
 family's documented default is used), or open a file. Estimates, not invoices: the server's
@@ -15,21 +16,24 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Callable, Sequence
-from enum import Enum
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_flexai import _token_rules as rules
+from langchain_flexai._token_rules import (
+    UNKNOWN_IMAGE_SIZE,
+    ImageFamily,
+    estimate_image_tokens,
+    image_family,
+)
 from langchain_flexai.content._messages import ToolImages, prepare_messages
 from langchain_flexai.images._doors import prepare_inline_image
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from langchain_flexai.images._doors import ImagePolicy
+    from langchain_flexai.images._policy import ImagePolicy
 
 __all__ = [
     "BYTES_PER_TEXT_TOKEN",
@@ -58,121 +62,6 @@ TOKENS_PER_MESSAGE = 4
 
 TOKENS_PER_REPLY = 3
 """Overhead once per request: the template's opening of the assistant turn."""
-
-UNKNOWN_IMAGE_SIZE = (1024, 1024)
-"""The size assumed for an image whose size is unknown (an https URL is never fetched)."""
-
-
-class ImageFamily(str, Enum):
-    """The image preprocessing rules a FlexAI model follows, for token estimates."""
-
-    PHI4_MULTIMODAL = "phi4_multimodal"
-    """448-px crop tiling plus a global view (Phi-4-multimodal)."""
-    QWEN2_VL = "qwen2_vl"
-    """28-px merged patch grid, 3,136 to 12,845,056 pixels (Qwen2-VL, Qwen2.5-VL)."""
-    QWEN3_VL = "qwen3_vl"
-    """32-px merged patch grid, 65,536 to 16,777,216 pixels (Qwen3-VL, Qwen3.5 and later)."""
-    GEMMA3 = "gemma3"
-    """A fixed 256 soft tokens per image (Gemma 3)."""
-    GEMMA4 = "gemma4"
-    """Aspect-preserving resize to at most 280 pooled 48-px cells (Gemma 4)."""
-    DEFAULT = "default"
-    """Any other model: Qwen2-VL's grid with transformers' default cap of 1,280 tokens."""
-
-
-# Ordered: the first pattern that matches wins. Patterns are searched (not anchored) so that
-# org-prefixed Hugging Face ids ("google/gemma-4-31b-it") map the same way as FlexAI's bare ids.
-_FAMILY_PATTERNS: tuple[tuple[re.Pattern[str], ImageFamily], ...] = (
-    (re.compile(r"phi-?4.*multimodal", re.IGNORECASE), ImageFamily.PHI4_MULTIMODAL),
-    (re.compile(r"qwen2(\.5)?-vl", re.IGNORECASE), ImageFamily.QWEN2_VL),
-    # Qwen3-VL, and the natively multimodal Qwen3.5 / 3.6; later 3.x releases are assumed to
-    # keep the same vision processor until their preprocessor_config.json says otherwise.
-    (re.compile(r"qwen3(-vl|\.\d)", re.IGNORECASE), ImageFamily.QWEN3_VL),
-    (re.compile(r"gemma-?3", re.IGNORECASE), ImageFamily.GEMMA3),
-    (re.compile(r"gemma-?4", re.IGNORECASE), ImageFamily.GEMMA4),
-)
-
-# The default family: transformers' Qwen2VLImageProcessor defaults when a checkpoint sets no
-# bounds (min 56*56, max 28*28*1280 pixels), i.e. at most 1,280 tokens per image.
-_DEFAULT_MAX_PIXELS = 28 * 28 * 1280
-
-
-def image_family(model: str) -> ImageFamily:
-    """Return the preprocessing family of a FlexAI model id (``DEFAULT`` when unknown)."""
-    for pattern, family in _FAMILY_PATTERNS:
-        if pattern.search(model):
-            return family
-    return ImageFamily.DEFAULT
-
-
-def _qwen2(width: int, height: int) -> int:
-    return rules.qwen_image_tokens(
-        width,
-        height,
-        factor=rules.QWEN2_VL_FACTOR,
-        min_pixels=rules.QWEN2_VL_MIN_PIXELS,
-        max_pixels=rules.QWEN2_VL_MAX_PIXELS,
-    )
-
-
-def _qwen3(width: int, height: int) -> int:
-    return rules.qwen_image_tokens(
-        width,
-        height,
-        factor=rules.QWEN3_VL_FACTOR,
-        min_pixels=rules.QWEN3_VL_MIN_PIXELS,
-        max_pixels=rules.QWEN3_VL_MAX_PIXELS,
-    )
-
-
-def _default(width: int, height: int) -> int:
-    return rules.qwen_image_tokens(
-        width,
-        height,
-        factor=rules.QWEN2_VL_FACTOR,
-        min_pixels=rules.QWEN2_VL_MIN_PIXELS,
-        max_pixels=_DEFAULT_MAX_PIXELS,
-    )
-
-
-def _phi4(width: int, height: int) -> int:
-    return rules.phi4mm_image_tokens(width, height)
-
-
-def _gemma4(width: int, height: int) -> int:
-    return rules.gemma4_image_tokens(width, height)
-
-
-_RULES: dict[ImageFamily, Callable[[int, int], int]] = {
-    ImageFamily.PHI4_MULTIMODAL: _phi4,
-    ImageFamily.QWEN2_VL: _qwen2,
-    ImageFamily.QWEN3_VL: _qwen3,
-    ImageFamily.GEMMA3: rules.gemma3_image_tokens,
-    ImageFamily.GEMMA4: _gemma4,
-    ImageFamily.DEFAULT: _default,
-}
-
-
-def estimate_image_tokens(model: str, width: int | None, height: int | None) -> int:
-    """Estimate the prompt tokens one image of ``width`` x ``height`` costs on ``model``.
-
-    Args:
-        model: A FlexAI model id (or a Hugging Face id); its family is found by name.
-        width: Width in pixels of the image as sent, or None when unknown.
-        height: Height in pixels of the image as sent, or None when unknown.
-
-    Returns:
-        The family's count for that size; for an unknown size, the count for
-        ``UNKNOWN_IMAGE_SIZE`` (1024 x 1024).
-
-    Raises:
-        ValueError: A size that is zero or negative.
-    """
-    if width is None or height is None:
-        width, height = UNKNOWN_IMAGE_SIZE
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image size must be positive, got {width}x{height}")
-    return _RULES[image_family(model)](width, height)
 
 
 def estimate_text_tokens(text: str) -> int:

@@ -39,13 +39,9 @@ from langchain_flexai._loader._documents import vision_content, vision_message
 from langchain_flexai._urls import url_scheme
 from langchain_flexai.describe._run import answer_text, no_text_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import (
-    ImagePolicy,
-    PreparedImage,
-    image_block,
-    prepare_https_image,
-    prepare_image,
-)
+from langchain_flexai.images._doors import image_block, prepare_https_image, prepare_image
+from langchain_flexai.images._policy import ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (

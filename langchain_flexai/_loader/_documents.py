@@ -27,14 +27,10 @@ from PIL import Image
 from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._urls import classify_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import (
-    DEFAULT_POLICY,
-    ImagePolicy,
-    PreparedImage,
-    prepare_https_image,
-    prepare_inline_image,
-)
+from langchain_flexai.images._doors import prepare_https_image, prepare_inline_image
 from langchain_flexai.images._npy import array_of, read_npy_header
+from langchain_flexai.images._policy import DEFAULT_POLICY, ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 
 IMAGE_URL_KEY = "image_url"
 """The metadata key holding the prepared image as a data URL."""

@@ -14,7 +14,7 @@ from typing import Literal
 
 from langchain_flexai._loader._cores import usable_cores
 from langchain_flexai._loader._walk import PathPattern, WalkFilter, normalize_suffixes
-from langchain_flexai.images._doors import ACCEPTED_SUFFIXES
+from langchain_flexai.images._policy import ACCEPTED_SUFFIXES
 
 OnError = Literal["raise", "skip", "warn"]
 ON_ERROR = ("raise", "skip", "warn")

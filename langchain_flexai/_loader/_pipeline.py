@@ -27,11 +27,8 @@ from itertools import islice
 from langchain_flexai._loader._walk import WalkFilter, iter_files, not_regular_file
 from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import (
-    MAX_FILE_BYTES,
-    ImagePolicy,
-    prepare_image_file,
-)
+from langchain_flexai.images._doors import prepare_image_file
+from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
 
 CHUNK_SIZE = 16
 """Most files prepared per step on the calling thread (cheap files)."""

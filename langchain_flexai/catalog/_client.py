@@ -53,7 +53,7 @@ from langchain_flexai.tokens import ImageFamily, count_message_tokens, image_fam
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from langchain_flexai.images._doors import ImagePolicy
+    from langchain_flexai.images._policy import ImagePolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",

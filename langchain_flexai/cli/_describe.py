@@ -53,7 +53,8 @@ from langchain_flexai.describe._run import (
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import PreparedImage, prepare_image
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._prepared import PreparedImage
 
 CACHE_SUFFIX = ".cache.sqlite"
 """The resume cache of ``--out FILE`` is ``FILE`` + this suffix."""

@@ -46,7 +46,8 @@ from langchain_flexai.content._parts import (
 from langchain_flexai.content._shapes import core_would_mangle, recognize_part
 from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE, tool_images_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, prepare_inline_image
+from langchain_flexai.images._doors import prepare_inline_image
+from langchain_flexai.images._policy import ImagePolicy
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

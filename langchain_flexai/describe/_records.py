@@ -17,7 +17,7 @@ from langchain_core.messages import BaseMessage
 
 from langchain_flexai._loader._walk import printable_path
 from langchain_flexai.errors import ImageInputError
-from langchain_flexai.images._doors import PreparedImage
+from langchain_flexai.images._prepared import PreparedImage
 
 DEFAULT_PROMPT = (
     "Describe this image for a search index: what it shows, the setting, notable objects and "

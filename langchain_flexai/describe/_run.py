@@ -74,7 +74,7 @@ from langchain_flexai.describe._retry import (
     without_sdk_retries,
 )
 from langchain_flexai.errors import ImageInputError
-from langchain_flexai.images._doors import PreparedImage
+from langchain_flexai.images._prepared import PreparedImage
 
 __all__ = [
     "DEFAULT_PROMPT",

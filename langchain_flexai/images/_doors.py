@@ -1,7 +1,11 @@
-"""Images made ready for FlexAI: policy, prepared result, the two doors in, and the cache.
+"""The doors into the image pipeline: what each kind of source becomes, and the cache.
 
-Knows pixels (through :mod:`langchain_flexai.images._codec`), base64 and data URLs; knows nothing
-about LangChain messages (content.py maps those onto :func:`prepare_inline_image`).
+Knows the sources a caller may hand in (paths, bytes, file objects, PIL images, Blobs, data URLs,
+base64 text, https URLs), base64 and data URLs, reading an image file (bounded, through
+:mod:`langchain_flexai._files`), and the prepared-image cache. Knows nothing about pixels (the
+codec, :mod:`langchain_flexai.images._codec`, turns bytes into wire bytes), the policy's fields
+(:mod:`langchain_flexai.images._policy`) or LangChain messages (content maps those onto
+:func:`prepare_inline_image`).
 
 Two doors:
 
@@ -18,235 +22,46 @@ that re-sends the same images every turn prepares each image once.
 from __future__ import annotations
 
 import os
-import stat
 import sys
-from dataclasses import dataclass
-from functools import cached_property
-from hashlib import sha256 as _sha256
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any
 
 from PIL import Image
 
+from langchain_flexai._files import (
+    OPEN_FLAGS,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_regular_file,
+)
 from langchain_flexai._loader._walk import not_regular_file
 from langchain_flexai._urls import classify_url, parse_data_url, validate_https_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
 from langchain_flexai.images._cache import ByteBoundedLRU
-from langchain_flexai.images._codec import (
-    Encoded,
-    check_animation,
-    check_pixels,
-    encode_bytes,
-    input_too_large,
-    pillow_errors,
-    render,
-)
+from langchain_flexai.images._codec import Encoded, encode_bytes
+from langchain_flexai.images._pillow_errors import pillow_errors
+from langchain_flexai.images._policy import DEFAULT_POLICY, MAX_FILE_BYTES, ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
+from langchain_flexai.images._probe import check_animation, check_pixels, input_too_large
+from langchain_flexai.images._render import render
 
 __all__ = [
-    "ACCEPTED_SUFFIXES",
     "DEFAULT_CACHE_BYTES",
-    "MAX_FILE_BYTES",
-    "SUPPORTED_MIME_TYPES",
-    "ImagePolicy",
-    "PreparedImage",
     "clear_image_cache",
     "image_block",
+    "prepare_https_image",
     "prepare_image",
     "prepare_image_file",
     "prepare_inline_image",
     "read_image_file",
 ]
 
-SUPPORTED_MIME_TYPES: frozenset[str] = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/gif"}
-)
-"""The image types FlexAI accepts on the wire; everything else is converted to one of them."""
-
-ACCEPTED_SUFFIXES: frozenset[str] = frozenset(
-    {
-        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".webp", ".gif",
-        ".heic", ".heif", ".avif", ".bmp", ".dib", ".tif", ".tiff", ".ico",
-        ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".qoi", ".pcx", ".sgi", ".jp2",
-        ".mpo",
-    }
-)  # fmt: skip
-"""Lowercase file suffixes the pipeline can read (HEIC/HEIF with the ``heif`` extra)."""
-
-MAX_FILE_BYTES = 64 * 1024 * 1024
-"""Most bytes read from one image file by default (64 MiB): more than any camera photo or scan
-FlexAI would accept after downscaling, small enough that a wrong path (a disk image, a video) fails
-at once with ``TOO_LARGE`` instead of filling memory."""
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 """Bound on the memory the prepared-image cache holds (inputs plus outputs)."""
 
-_DETAILS = ("auto", "low", "high")
 _PATH_LIKE_MAX = 4096
 _ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
-
-
-@dataclass(frozen=True)
-class ImagePolicy:
-    """Limits every image must meet before it goes to FlexAI (hashable; part of the cache key).
-
-    Raises:
-        TypeError: A field has the wrong type.
-        ValueError: A field is out of range.
-    """
-
-    max_side: int = 2048
-    """Longest side in pixels; larger images are downscaled, keeping the aspect ratio."""
-    max_pixels: int = 4_194_304
-    """Width times height; larger images are downscaled."""
-    max_bytes: int = 5 * 1024 * 1024
-    """Encoded bytes per image (before base64); larger results are re-encoded smaller."""
-    animated: Literal["first_frame", "error"] = "first_frame"
-    """Animated GIF/WebP/APNG: send the first frame, or refuse."""
-    jpeg_quality: int = 85
-    """Quality of re-encoded JPEGs (1-95)."""
-    exif_transpose: bool = True
-    """Rotate pixels upright by the EXIF orientation (and drop the tag)."""
-    max_decode_pixels: int = 120_000_000
-    """Decompression-bomb limit: images claiming more pixels are refused without decoding."""
-    max_images: int = 20
-    """Images allowed in one request (enforced by content.py)."""
-    max_input_bytes: int = 64 * 1024 * 1024
-    """Input bytes per image, whatever the door (inline base64 is measured before decoding):
-    bounds every per-byte cost of a request's content. The default equals :data:`MAX_FILE_BYTES`."""
-
-    def __post_init__(self) -> None:
-        """Validate every field."""
-        for name in (
-            "max_side",
-            "max_pixels",
-            "max_bytes",
-            "max_decode_pixels",
-            "max_images",
-            "max_input_bytes",
-        ):
-            _require_int(name, getattr(self, name), 1)
-        _require_int("jpeg_quality", self.jpeg_quality, 1)
-        if self.jpeg_quality > 95:  # noqa: PLR2004 - Pillow's documented useful maximum
-            raise ValueError(f"ImagePolicy.jpeg_quality must be 1-95, got {self.jpeg_quality}")
-        if self.animated not in ("first_frame", "error"):
-            raise ValueError(
-                f"ImagePolicy.animated must be 'first_frame' or 'error', got {self.animated!r}"
-            )
-        if not isinstance(self.exif_transpose, bool):
-            raise TypeError(
-                f"ImagePolicy.exif_transpose must be a bool, got {self.exif_transpose!r}"
-            )
-        if self.max_decode_pixels < self.max_pixels:
-            raise ValueError(
-                f"ImagePolicy.max_decode_pixels ({self.max_decode_pixels}) must be at least "
-                f"max_pixels ({self.max_pixels})"
-            )
-
-
-def _require_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"ImagePolicy.{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"ImagePolicy.{name} must be >= {minimum}, got {value}")
-
-
-DEFAULT_POLICY = ImagePolicy()
-"""The policy used when none is given."""
-
-
-@dataclass(frozen=True, repr=False)
-class PreparedImage:
-    """An image ready for the wire, and an honest record of how it got there."""
-
-    url: str
-    """A ``data:image/...;base64,...`` URL, or an https URL passed through untouched."""
-    mime_type: str | None
-    """The MIME type of the bytes sent (None for an https URL: never fetched)."""
-    width: int | None
-    """Width in pixels of the image sent (None for an https URL)."""
-    height: int | None
-    """Height in pixels of the image sent (None for an https URL)."""
-    size_bytes: int | None
-    """Size of the bytes sent, before base64 (None for an https URL)."""
-    transformations: tuple[str, ...] = ()
-    """In order applied, from: mime_corrected, primary_picture (a multi-picture JPEG sent as its
-    first picture), first_frame, resized, transposed, converted, flattened."""
-    source: str | None = None
-    """A path or a URL preview, when known (never a whole base64 blob)."""
-    original_mime_type: str | None = None
-    """The MIME type of the input bytes, sniffed (never the declared label)."""
-    original_width: int | None = None
-    """Width of the input in pixels, before any transformation."""
-    original_height: int | None = None
-    """Height of the input in pixels, before any transformation."""
-
-    @cached_property
-    def sha256(self) -> str | None:
-        """Hex SHA-256 of the bytes sent (None for an https URL).
-
-        Computed on first access: hashing costs more than base64-encoding, so the fast path does
-        not pay for it unless someone asks.
-        """
-        if not self.url.startswith("data:"):
-            return None
-        return _sha256(self.data()).hexdigest()
-
-    def __repr__(self) -> str:
-        """Show everything but the bulk of a data URL."""
-        url = self.url if len(self.url) <= 64 else self.url[:48] + f"…({len(self.url)} chars)"  # noqa: PLR2004
-        return (
-            f"PreparedImage(url={url!r}, mime_type={self.mime_type!r}, width={self.width}, "
-            f"height={self.height}, size_bytes={self.size_bytes}, "
-            f"transformations={self.transformations!r}, source={self.source!r})"
-        )
-
-    def _payload(self) -> str:
-        return self.url[self.url.index(",") + 1 :]
-
-    def to_content_block(self, detail: str | None = None) -> dict[str, Any]:
-        """The LangChain v1 image content block; ``detail`` goes under ``extras``."""
-        _check_detail(detail)
-        block: dict[str, Any]
-        if self.url.startswith("data:"):
-            block = {"type": "image", "base64": self._payload(), "mime_type": self.mime_type}
-        else:
-            block = {"type": "image", "url": self.url}
-        if detail is not None:
-            block["extras"] = {"detail": detail}
-        return block
-
-    def to_openai_part(self, detail: str | None = None) -> dict[str, Any]:
-        """The OpenAI / FlexAI ``image_url`` content part."""
-        _check_detail(detail)
-        image_url: dict[str, str] = {"url": self.url}
-        if detail is not None:
-            image_url["detail"] = detail
-        return {"type": "image_url", "image_url": image_url}
-
-    def data(self) -> bytes:
-        """The bytes that are sent.
-
-        Raises:
-            ValueError: For an https URL, which is passed through and never fetched.
-        """
-        if not self.url.startswith("data:"):
-            raise ValueError("an https image URL is passed through, never fetched: no bytes here")
-        return b64decode_strict(self._payload())
-
-    def estimate_tokens(self, model: str) -> int:
-        """Image tokens this image is likely to cost on ``model`` (see ``tokens.py``)."""
-        # Imported here: tokens.py is optional reading for most callers of this module.
-        from langchain_flexai.tokens import estimate_image_tokens  # noqa: PLC0415
-
-        return estimate_image_tokens(model, self.width, self.height)
-
-
-def _check_detail(detail: str | None) -> None:
-    if detail is not None and detail not in _DETAILS:
-        raise ImageInputError(
-            f"detail must be one of 'auto', 'low', 'high', got {detail!r}",
-            reason=ImageErrorReason.INVALID_DETAIL,
-        )
 
 
 _CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(DEFAULT_CACHE_BYTES)
@@ -320,6 +135,7 @@ def _build(encoded: Encoded, source: str | None, url: str | None = None) -> Prep
         original_mime_type=encoded.original_mime_type,
         original_width=encoded.original_width,
         original_height=encoded.original_height,
+        _sent=encoded.data,
     )
 
 
@@ -387,6 +203,8 @@ def prepare_inline_image(
     except ImageInputError as exc:
         raise _located(exc, source) from exc.__cause__
     cost = len(data) + _ENTRY_OVERHEAD + (0 if result.url is data else len(result.url))
+    sent = result._sent  # noqa: SLF001 - the bytes the entry keeps besides its URL
+    cost += 0 if sent is None or sent is data else len(sent)
     _CACHE.put(key, result, cost)
     return result
 
@@ -436,19 +254,6 @@ def _too_large(path: str, size: int | None, max_bytes: int) -> ImageInputError:
     )
 
 
-def read_at_most(handle: BinaryIO, size: int, max_bytes: int) -> bytes:
-    """Read an open file whose ``fstat`` size is ``size``, never more than ``max_bytes + 1`` bytes.
-
-    ``read(n)`` allocates ``n`` bytes up front, so this asks for what fstat promised (plus one
-    byte, to notice a file that grew since), not for the cap, which would cost a cap-sized
-    allocation for every small file. The caller compares the length with ``max_bytes``.
-    """
-    data = handle.read(size + 1)
-    if len(data) > size:  # the file grew after fstat: read on, still bounded
-        data += handle.read(max_bytes + 1 - len(data))
-    return data
-
-
 def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """Read a regular file of at most ``max_bytes`` bytes, refusing anything else up front.
 
@@ -463,22 +268,19 @@ def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTE
     """
     name = os.fspath(path)
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(name, OPEN_FLAGS)
     except OSError as exc:
         raise _unreadable(name, exc) from exc
     try:
         with os.fdopen(fd, "rb") as handle:
-            mode, size = (info := os.fstat(handle.fileno())).st_mode, info.st_size
-            if not stat.S_ISREG(mode):
-                raise _unreadable(name, not_regular_file(mode, name))
-            if size > max_bytes:
-                raise _too_large(name, size, max_bytes)
-            data = read_at_most(handle, size, max_bytes)
+            return read_regular_file(handle, max_bytes)
+    except NotRegularFileError as exc:
+        error = _unreadable(name, not_regular_file(exc.mode, name))
+        raise error from error.__cause__
+    except FileTooLargeError as exc:
+        raise _too_large(name, exc.size, max_bytes) from None
     except OSError as exc:
         raise _unreadable(name, exc) from exc
-    if len(data) > max_bytes:  # the file grew after fstat
-        raise _too_large(name, None, max_bytes)
-    return data
 
 
 def prepare_image_file(
@@ -541,28 +343,30 @@ def _from_str(text: str, policy: ImagePolicy, declared: str | None) -> PreparedI
 def _from_pil(im: Image.Image, policy: ImagePolicy) -> PreparedImage:
     fmt = im.format
     width, height = im.size
-    with pillow_errors():
-        check_pixels(width, height, policy)
-        animated = check_animation(im, fmt, policy)
-        orientation = 1
-        if policy.exif_transpose:
+    check_pixels(width, height, policy)
+    animated = check_animation(im, fmt, policy)
+    orientation = 1
+    if policy.exif_transpose:
+        with pillow_errors():
             value = im.getexif().get(0x0112, 1)
-            orientation = value if isinstance(value, int) else 1
+        orientation = value if isinstance(value, int) else 1
+    with pillow_errors():
         frame = im.tell() if animated else 0
         if frame:
             im.seek(0)
-        try:
-            out, mime, steps = render(
-                im,
-                src_format=fmt,
-                orientation=orientation,
-                policy=policy,
-                allow_draft=False,
-                owned=False,
-                explained=animated or fmt is None,
-            )
-        finally:
-            if frame:
+    try:
+        out, mime, steps = render(
+            im,
+            src_format=fmt,
+            orientation=orientation,
+            policy=policy,
+            allow_draft=False,
+            owned=False,
+            explained=animated or fmt is None,
+        )
+    finally:
+        if frame:
+            with pillow_errors():
                 im.seek(frame)
     return PreparedImage(
         url=f"data:{mime};base64,{b64encode_str(out.data)}",
@@ -575,6 +379,7 @@ def _from_pil(im: Image.Image, policy: ImagePolicy) -> PreparedImage:
         original_mime_type=Image.MIME.get(fmt) if fmt else None,
         original_width=width,
         original_height=height,
+        _sent=out.data,
     )
 
 

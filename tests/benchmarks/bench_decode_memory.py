@@ -22,8 +22,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from langchain_flexai.images._codec import decode_limit
-from langchain_flexai.images._doors import DEFAULT_POLICY
+from langchain_flexai.images._policy import DEFAULT_POLICY
+from langchain_flexai.images._probe import decode_limit
 
 _CHILD = r"""
 import resource, sys, time

@@ -18,7 +18,8 @@ from PIL import Image
 from langchain_flexai import prepare_messages
 from langchain_flexai.content._messages import PreparedMessages, shield_from_core
 from langchain_flexai.errors import ImageErrorReason
-from langchain_flexai.images._doors import ImagePolicy, prepare_inline_image
+from langchain_flexai.images._doors import prepare_inline_image
+from langchain_flexai.images._policy import ImagePolicy
 
 R = ImageErrorReason
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from langchain_flexai.images import _doors as images
-from langchain_flexai.images._doors import PreparedImage
+from langchain_flexai.images._prepared import PreparedImage
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)

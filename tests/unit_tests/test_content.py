@@ -26,7 +26,7 @@ from PIL import Image
 from langchain_flexai import ImageStats, prepare_messages
 from langchain_flexai.content._parts import ACCEPTED
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy
+from langchain_flexai.images._policy import ImagePolicy
 from tests.unit_tests.content_samples import (
     B64_JPEG,
     B64_PNG,

@@ -27,7 +27,8 @@ from langchain_flexai import ImageStats, prepare_messages
 from langchain_flexai.content._messages import shield_from_core
 from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE
 from langchain_flexai.errors import ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, clear_image_cache
+from langchain_flexai.images._doors import clear_image_cache
+from langchain_flexai.images._policy import ImagePolicy
 from tests.unit_tests.content_samples import (
     B64_PNG,
     DATA_PNG,

@@ -22,7 +22,8 @@ from langchain_flexai.describe._key import (
     normalise_base_url,
 )
 from langchain_flexai.describe._run import ImageDescriber
-from langchain_flexai.images._doors import ImagePolicy, prepare_image
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import ImagePolicy
 from tests.unit_tests.wire import WireRecorder
 
 FLEXAI = "https://tokens.flex.ai/v1"

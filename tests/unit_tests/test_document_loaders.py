@@ -37,7 +37,8 @@ from langchain_flexai.document_loaders import (
     SkippedFile,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, prepare_image
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tools import tool_image_content
 from tests.unit_tests.loader_samples import (
     CountingModel,

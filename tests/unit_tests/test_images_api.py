@@ -6,29 +6,38 @@ import base64
 import hashlib
 import io
 import os
+import pickle
+import stat
 import threading
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
 import pytest
 from langchain_core.documents.base import Blob
 from PIL import Image
 
 import langchain_flexai
+from langchain_flexai._files import (
+    OPEN_FLAGS,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_at_most,
+    read_regular_file,
+)
 from langchain_flexai.errors import ImageErrorReason, ImageInputError, preview_source
 from langchain_flexai.images import _codec as _image_codec
 from langchain_flexai.images import _doors as images
+from langchain_flexai.images import _prepared, _render
 from langchain_flexai.images._cache import ByteBoundedLRU
 from langchain_flexai.images._doors import (
-    ACCEPTED_SUFFIXES,
-    SUPPORTED_MIME_TYPES,
-    ImagePolicy,
-    PreparedImage,
     clear_image_cache,
     image_block,
     prepare_image,
     prepare_inline_image,
-    read_at_most,
 )
+from langchain_flexai.images._policy import ACCEPTED_SUFFIXES, SUPPORTED_MIME_TYPES, ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.tokens import estimate_image_tokens
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
     RED,
@@ -516,3 +525,106 @@ def test_bounded_reads_ask_for_the_file_size_not_the_cap() -> None:
     grown = _RecordingReader(b"y" * 100)  # fstat said 10; the file grew since
     assert read_at_most(grown, 10, 50) == b"y" * 51  # one past the cap: the caller refuses it
     assert grown.asked == [11, 40]
+
+
+# --- Pillow's failures only: a bug of ours is no "corrupt image" ------------------------------
+
+
+def _our_bug(*args: object, **kwargs: object) -> NoReturn:
+    raise TypeError("a bug of ours")
+
+
+def _slow_path_png() -> bytes:
+    # Over max_side: decoded, downscaled and re-encoded, so every helper below runs.
+    return encode(corner_image((96, 64)), "PNG")
+
+
+@pytest.mark.parametrize(
+    ("module", "helper"),
+    [
+        (_render, "fit_size"),
+        (_render, "_to_standard_mode"),
+        (_render, "_drop_opaque_alpha"),
+        (_render, "_fit_bytes"),
+        (_render, "_encode"),
+        (_image_codec, "sendable_as_is"),
+        (_image_codec, "orientation_from_info"),
+        (_image_codec, "check_python_decoder"),
+        (images, "_build"),
+    ],
+)
+def test_a_bug_of_ours_propagates_as_itself(
+    module: ModuleType, helper: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(module, helper, _our_bug)
+    policy = ImagePolicy(max_side=32)
+    for source in (_slow_path_png(), base64.b64encode(_slow_path_png()).decode()):
+        with pytest.raises(TypeError, match="a bug of ours") as info:
+            prepare_image(source, policy)
+        assert not isinstance(info.value, ImageInputError)
+
+
+def test_a_bug_of_ours_under_a_pil_image_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_render, "_fit_bytes", _our_bug)
+    with pytest.raises(TypeError, match="a bug of ours"):
+        prepare_image(corner_image((96, 64)), ImagePolicy(max_side=32))
+
+
+def test_pillow_failing_inside_a_pillow_call_is_still_an_image_error() -> None:
+    # The narrowing keeps the contract for damaged data: cut the PNG inside its pixel data.
+    damaged = _slow_path_png()[:-40]
+    with pytest.raises(ImageInputError) as info:
+        prepare_image(damaged, ImagePolicy(max_side=32))
+    assert info.value.reason is ImageErrorReason.CORRUPT
+
+
+# --- the hash and the bytes of a prepared image come from the bytes it had ---------------------
+
+
+def test_sha256_and_data_never_decode_the_base64_just_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_decode(text: str) -> bytes:
+        raise AssertionError("the base64 just made was decoded again")
+
+    bmp = encode(corner_image(), "BMP")  # converted: new bytes
+    prepared = [
+        prepare_image(bmp),
+        prepare_image(_PNG),  # sent as is
+        prepare_inline_image(_DATA_URL, source="inline"),
+        prepare_image(corner_image()),  # a PIL image
+    ]
+    monkeypatch.setattr(_prepared, "b64decode_strict", no_decode)
+    for image in prepared:
+        sent = base64.b64decode(image.url.split(",", 1)[1])
+        assert image.data() == sent
+        assert image.sha256 == hashlib.sha256(sent).hexdigest()
+
+
+def test_a_pickled_prepared_image_keeps_only_its_url() -> None:
+    prepared = prepare_image(encode(corner_image(), "BMP"))
+    pickled = pickle.dumps(prepared)
+    assert prepared.data() not in pickled  # the bytes travel once, as base64 in the URL
+    again = pickle.loads(pickled)  # noqa: S301 - our own bytes
+    assert again == prepared
+    assert again.data() == prepared.data()
+    assert again.sha256 == prepared.sha256
+
+
+# --- one owner for bounded reads of a regular file --------------------------------------------
+
+
+def test_bounded_read_refuses_what_is_no_regular_file_or_too_large(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, OPEN_FLAGS)  # non-blocking: no writer needed
+    with os.fdopen(fd, "rb") as handle, pytest.raises(NotRegularFileError) as info:
+        read_regular_file(handle, 100)
+    assert stat.S_ISFIFO(info.value.mode)
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"z" * 11)
+    with path.open("rb") as handle:
+        assert read_regular_file(handle, 11) == b"z" * 11
+    with path.open("rb") as handle, pytest.raises(FileTooLargeError) as too_large:
+        read_regular_file(handle, 10)
+    assert too_large.value.size == 11

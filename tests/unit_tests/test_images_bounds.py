@@ -20,7 +20,8 @@ from PIL import Image, ImageFile
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import _doors as images
 from langchain_flexai.images import _structure as _image_structure
-from langchain_flexai.images._doors import ImagePolicy, prepare_image, prepare_inline_image
+from langchain_flexai.images._doors import prepare_image, prepare_inline_image
+from langchain_flexai.images._policy import ImagePolicy
 from tests.unit_tests import hostile_images as hostile
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
     encode,

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, prepare_image, prepare_inline_image
+from langchain_flexai.images._doors import prepare_image, prepare_inline_image
+from langchain_flexai.images._policy import ImagePolicy
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
     BLUE,
     GREEN,

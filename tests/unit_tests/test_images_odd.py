@@ -18,7 +18,9 @@ from langchain_core.messages import HumanMessage
 from PIL import Image, ImageOps
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, PreparedImage, prepare_image
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 from tests.unit_tests.wire import WireRecorder
 
 # -- https URLs: scheme and host lower-cased on the wire ------------------------------------------
@@ -656,7 +658,7 @@ def _qoi(size: tuple[int, int]) -> bytes:
 def test_inputs_for_pure_python_decoders_are_bounded_by_size(
     name: str, small: Any, large: Any
 ) -> None:
-    from langchain_flexai.images._codec import PYTHON_DECODER_MAX_BYTES  # noqa: PLC0415
+    from langchain_flexai.images._probe import PYTHON_DECODER_MAX_BYTES  # noqa: PLC0415
 
     assert prepare_image(small()).width == 64
     data = large()

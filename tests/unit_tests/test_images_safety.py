@@ -13,12 +13,9 @@ from PIL import Image
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images import _b64
-from langchain_flexai.images._doors import (
-    ImagePolicy,
-    PreparedImage,
-    prepare_image,
-    prepare_inline_image,
-)
+from langchain_flexai.images._doors import prepare_image, prepare_inline_image
+from langchain_flexai.images._policy import ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 from tests.unit_tests.image_factory import (  # noqa: F401 - fixtures
     corner_image,
     encode,

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import PreparedImage, clear_image_cache, prepare_image
+from langchain_flexai.images._doors import clear_image_cache, prepare_image
+from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.images._structure import walk_header
 from tests.unit_tests.hostile_images import _gif_first_block, png_chunk
 from tests.unit_tests.image_factory import encode, fresh_cache, noisy  # noqa: F401 - fixture

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from PIL import Image
 
+from langchain_flexai import _files, tokens
 from langchain_flexai import _token_rules as rules
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
-from langchain_flexai.images._doors import ImagePolicy, prepare_image
+from langchain_flexai.images import _policy, _prepared
+from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import (
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REPLY,
@@ -330,3 +336,43 @@ class TestCountMessageTokens:
         assert prepared.estimate_tokens(PHI) == 1841
         assert prepared.estimate_tokens(GEMMA4) == 262
         assert prepared.estimate_tokens("Qwen3.5-9B") == 653
+
+
+# --- the leaves: what a prepared image needs to price itself imports nothing back -------------
+
+
+def _package_imports(module: ModuleType) -> set[str]:
+    """Every ``langchain_flexai`` module ``module`` imports, at any depth of its code."""
+    tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "langchain_flexai"}
+
+
+@pytest.mark.parametrize("module", [rules, _files, _policy])
+def test_leaf_modules_import_nothing_from_the_package(module: ModuleType) -> None:
+    assert _package_imports(module) == set()
+
+
+def test_a_prepared_image_prices_itself_without_tokens() -> None:
+    assert "langchain_flexai.tokens" not in _package_imports(_prepared)
+    assert tokens.image_family is rules.image_family
+    assert tokens.estimate_image_tokens is rules.estimate_image_tokens
+    assert tokens.ImageFamily is rules.ImageFamily
+    assert tokens.UNKNOWN_IMAGE_SIZE == (1024, 1024)
+    assert tokens.__all__ == [
+        "BYTES_PER_TEXT_TOKEN",
+        "TOKENS_PER_MESSAGE",
+        "TOKENS_PER_REPLY",
+        "UNKNOWN_IMAGE_SIZE",
+        "ImageFamily",
+        "count_message_tokens",
+        "estimate_image_tokens",
+        "estimate_text_tokens",
+        "image_family",
+        "text_token_ids",
+    ]
