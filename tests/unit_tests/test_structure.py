@@ -37,21 +37,9 @@ MAX_LINES = 600
 OVERSIZE = frozenset(
     {
         "chat_models.py",
-        "document_loaders.py",
-        "images/_codec.py",
-        "images/_doors.py",
     }
 )
-# The one cycle known today: PreparedImage.estimate_tokens imports tokens, which counts
-# messages through content, which prepares images. It is being broken; the xfail below is strict,
-# so the test reports the day it is gone and the mark must go with it.
-KNOWN_CYCLE = frozenset(
-    {
-        "langchain_flexai.tokens",
-        "langchain_flexai.content._messages",
-        "langchain_flexai.images._doors",
-    }
-)
+
 
 
 # -- reading the tree -------------------------------------------------------------------------
@@ -396,18 +384,8 @@ MODULES = read_modules(PACKAGE)
 
 
 def test_no_import_cycles() -> None:
-    cycles = [c for c in import_cycles(import_edges(MODULES)) if frozenset(c) != KNOWN_CYCLE]
+    cycles = import_cycles(import_edges(MODULES))
     assert cycles == [], f"import cycles between package modules:\n{_show(cycles)}"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="tokens -> content._messages -> images._doors -> tokens: being broken "
-    "(ImagePolicy a leaf, token arithmetic a leaf); remove this mark and KNOWN_CYCLE then",
-)
-def test_the_known_cycle_is_gone() -> None:
-    cycles = [c for c in import_cycles(import_edges(MODULES)) if frozenset(c) == KNOWN_CYCLE]
-    assert cycles == [], f"still there:\n{_show(cycles)}"
 
 
 def test_every_module_has_a_docstring() -> None:
