@@ -148,6 +148,13 @@ def _primary_only(
     )
 
 
+def _late_exif(data: bytes, structure: Structure | None) -> bytes | None:
+    # A PNG eXIf chunk after the pixels, found by the chunk walk: Pillow's header read stops before.
+    if structure is None or structure.late_exif is None:
+        return None
+    return data[slice(*structure.late_exif)]
+
+
 def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:
     """Prepare image bytes: fast path when compliant, slow path otherwise."""
     if len(data) > policy.max_input_bytes:
@@ -175,7 +182,8 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
     # APNG chunks under a frame count of 0 or 1 (or one that lies) are no valid still PNG for
     # every decoder: sent as the default image, re-encoded like an animation's first frame.
     animated = animated or (fmt == "PNG" and has_apng_control(data))
-    orientation = orientation_from_info(im, data) if policy.exif_transpose else 1
+    late_exif = _late_exif(data, structure)
+    orientation = orientation_from_info(im, late_exif) if policy.exif_transpose else 1
     if sendable_as_is(im, data, policy, structure, animated=animated, orientation=orientation):
         return Encoded(
             data=data,

@@ -13,17 +13,13 @@ which costs a full decode for every PNG even when the fast path would send it un
 from __future__ import annotations
 
 import re
-import zlib
 
 from PIL import Image
 
 _ORIENTATION_TAG = 0x0112
-_EXIF_CHUNK = b"eXIf"
 _XMP_KEYS = ("xmp", "XML:com.adobe.xmp")
 _XMP_ORIENTATION = re.compile(rb'tiff:Orientation(?:="|>)([1-8])')
 _RAW_PROFILE = "Raw profile type exif"
-_LATE_CANDIDATES = 8
-_MAX_EXIF_BYTES = 1 << 20
 _RAW_PROFILE_HEADER_LINES = 3  # "", "exif", the length; then the hex digits
 
 
@@ -60,30 +56,12 @@ def _from_xmp(im: Image.Image) -> int | None:
     return None
 
 
-def _late_png_exif(data: bytes) -> bytes | None:
-    """The last well-formed ``eXIf`` chunk's data (length and CRC checked), if any.
-
-    Bounded: the last :data:`_LATE_CANDIDATES` occurrences of the chunk type are checked, with a
-    CRC over at most :data:`_MAX_EXIF_BYTES`, so bytes crafted to repeat ``eXIf`` cost nothing.
-    """
-    at = data.rfind(_EXIF_CHUNK)
-    for _ in range(_LATE_CANDIDATES):
-        if at < 4:  # noqa: PLR2004 - a length field precedes the chunk type
-            return None
-        length = int.from_bytes(data[at - 4 : at], "big")
-        end = at + 4 + length
-        if length <= _MAX_EXIF_BYTES and end + 4 <= len(data):
-            body = data[at + 4 : end]
-            if zlib.crc32(_EXIF_CHUNK + body) == int.from_bytes(data[end : end + 4], "big"):
-                return body
-        at = data.rfind(_EXIF_CHUNK, 0, at)
-    return None
-
-
-def orientation_of(im: Image.Image, data: bytes | None = None) -> int:
+def orientation_of(im: Image.Image, late_exif: bytes | None = None) -> int:
     """The orientation (1-8; 1 when none is written) of an opened, undecoded image.
 
-    ``data``: the file's bytes, to find a PNG ``eXIf`` chunk after the image data.
+    ``late_exif``: the data of a PNG ``eXIf`` chunk after the image data, which Pillow's header
+    read does not reach; the structural walk (``images._structure``) finds it on its way through
+    the chunk headers, so no search of the file's bytes is needed here.
     """
     if im.format == "TIFF":
         return 1  # Pillow's TIFF reader turns the pixels upright itself while decoding
@@ -93,9 +71,8 @@ def orientation_of(im: Image.Image, data: bytes | None = None) -> int:
         found = _from_exif(bytes(raw))
     elif _RAW_PROFILE in im.info:
         found = _from_raw_profile(im.info[_RAW_PROFILE])
-    elif im.format == "PNG" and data is not None:
-        late = _late_png_exif(data)
-        found = _from_exif(late) if late else None
+    elif im.format == "PNG" and late_exif:
+        found = _from_exif(late_exif)
     if found is None:  # as Pillow: XMP only when EXIF has no orientation
         found = _from_xmp(im)
     return found or 1

@@ -271,12 +271,13 @@ def mime_of(fmt: str | None) -> str | None:
     return WIRE_MIME.get(fmt) or Image.MIME.get(fmt) or f"image/{fmt.lower()}"
 
 
-def orientation_from_info(im: Image.Image, data: bytes | None = None) -> int:
+def orientation_from_info(im: Image.Image, late_exif: bytes | None = None) -> int:
     """The orientation to undo, from metadata only (see `images._orientation`).
 
     ``getexif()`` on a PNG decodes the whole image; parsing ``info["exif"]`` costs microseconds.
+    ``late_exif``: a PNG ``eXIf`` chunk after the pixels, as the structural walk found it.
     """
-    return orientation_of(im, data)
+    return orientation_of(im, late_exif)
 
 
 def fit_size(width: int, height: int, policy: ImagePolicy) -> tuple[int, int]:

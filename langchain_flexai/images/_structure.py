@@ -61,6 +61,7 @@ MAX_ICO_ENTRIES = 256
 _SOI = b"\xff\xd8"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_CHUNKS = frozenset({b"IDAT", b"fdAT", b"fcTL"})
+_PNG_EXIF = b"eXIf"
 _PNG_IEND = b"IEND"
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
@@ -98,6 +99,10 @@ class Structure(NamedTuple):
     """Width times height from the header, when the walk read one (JPEG frame, PNG IHDR)."""
     progressive: bool = False
     """A progressive JPEG: its scans are counted (:func:`check_scans`) even on the fast path."""
+    late_exif: tuple[int, int] | None = None
+    """Where the data of a PNG's last ``eXIf`` chunk after the pixels lies (start, end), when the
+    walk met one with a valid CRC. Pillow finds such a chunk only after decoding; the walk passes
+    every chunk header anyway, so the orientation costs no search of the file."""
 
     def complete_as(self, fmt: str) -> bool:
         """Whether the file is complete and of Pillow's format ``fmt`` (MPO counts as JPEG)."""
@@ -317,6 +322,7 @@ def _all_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
 def _walk_png(data: bytes, start: int, end: int) -> Structure:
     """Every chunk header, capped; CRCs checked except over pixel data (left to the decoder)."""
     pos, chunks, metadata, pixels, seen_idat = start + 8, 0, 0, 0, False
+    late_exif: tuple[int, int] | None = None
     while pos + 12 <= end:
         length, kind = struct.unpack_from(">I4s", data, pos)
         body = pos + 8
@@ -339,9 +345,12 @@ def _walk_png(data: bytes, start: int, end: int) -> Structure:
             if kind == _PNG_IEND:
                 if not seen_idat:
                     raise _no_image("PNG", "its IEND chunk comes before any IDAT chunk")
-                return Structure("PNG", complete=body + 4 == end, pixels=pixels)
+                return Structure(
+                    "PNG", complete=body + 4 == end, pixels=pixels, late_exif=late_exif
+                )
+            late_exif = (body, body + length) if kind == _PNG_EXIF and seen_idat else late_exif
         pos = body + length + 4
-    return Structure("PNG", complete=False, pixels=pixels)
+    return Structure("PNG", complete=False, pixels=pixels, late_exif=late_exif)
 
 
 def _one_more_metadata_chunk(metadata: int) -> int:

@@ -680,22 +680,21 @@ def test_the_picture_index_is_looked_for_in_the_first_segments_only() -> None:
     assert primary_picture(data[:2] + comments + data[2:]) is None
 
 
-def test_bytes_repeating_the_exif_chunk_type_cost_no_search() -> None:
-    from langchain_flexai.images import _orientation  # noqa: PLC0415
+def test_a_late_exif_chunk_is_found_by_the_chunk_walk_not_by_a_search() -> None:
+    from langchain_flexai.images._structure import walk_header  # noqa: PLC0415
 
     data = _oriented_png(6, "eXIf after IDAT")
-    assert _orientation._late_png_exif(data) is not None
-    # A million fake chunk types after the real one, each claiming the whole file: 8 are looked at.
-    fake = b"\x7f\xff\xff\xffeXIf" * 1_000_000
-    calls: list[int] = []
-    real_crc = zlib.crc32
-
-    def counting_crc(data: bytes, value: int = 0) -> int:
-        calls.append(len(data))
-        return real_crc(data, value)
-
-    import unittest.mock  # noqa: PLC0415
-
-    with unittest.mock.patch.object(_orientation.zlib, "crc32", counting_crc):
-        assert _orientation._late_png_exif(data[:-12] + fake + data[-12:]) is None
-    assert calls == []  # every fake claims more than the bytes present: not even a CRC
+    structure = walk_header(data, 10**8)
+    assert structure is not None
+    assert structure.late_exif is not None
+    start, _ = structure.late_exif
+    assert data[start - 4 : start] == b"eXIf"
+    assert prepare_image(data).transformations == ("transposed",)
+    # The chunk type's bytes repeated inside a text chunk are no chunk: they neither turn a
+    # picture nor hide the real chunk.
+    fake = _png_chunk(b"tEXt", b"Comment\x00" + b"\x00\x00\x00\x10eXIf" * 100_000)
+    idat = data.index(b"IDAT") - 4
+    assert prepare_image(data[:idat] + fake + data[idat:]).transformations == ("transposed",)
+    plain = _oriented_png(1, "eXIf after IDAT")
+    start = plain.index(b"IDAT") - 4
+    assert prepare_image(plain[:start] + fake + plain[start:]).transformations == ()

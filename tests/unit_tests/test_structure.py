@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "langchain_flexai"
 DESIGN = ROOT / "docs" / "design.md"
@@ -39,7 +37,6 @@ OVERSIZE = frozenset(
         "chat_models.py",
     }
 )
-
 
 
 # -- reading the tree -------------------------------------------------------------------------
