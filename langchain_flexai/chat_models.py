@@ -9,7 +9,6 @@ FlexAI's error semantics, and the point where every outgoing message list is han
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +22,6 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import (
     ConfigDict,
     Field,
-    PrivateAttr,
     SecretStr,
     ValidationError,
     field_serializer,
@@ -54,6 +52,7 @@ from langchain_flexai.catalog.capabilities import (
 )
 from langchain_flexai.catalog.profiles import profile_for, refresh_profile, suggest_models
 from langchain_flexai.content._messages import (
+    ImageStats,
     PreparedMessages,
     ToolImages,
     prepare_messages,
@@ -76,24 +75,21 @@ PROVIDER = "flexai"
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_MODEL", "MISSING_KEY_MESSAGE", "PROVIDER", "ChatFlexAI"]
 
 
-class _WireReady:
-    """The message objects this model prepared itself, so the payload step can skip them.
+class _WireMessages(list[BaseMessage]):
+    """Messages this model prepared, with their image counts: sent as they are.
 
-    Held weakly (by identity): an entry lasts as long as the request that made it. Per model
-    instance, because another instance may have another image policy.
+    The type is the mark: the payload step and ``_convert_input`` see prepared messages by what
+    they are, so a request's images are prepared once, by the entry point that received it.
     """
 
-    def __init__(self) -> None:
-        self._messages: weakref.WeakValueDictionary[int, BaseMessage] = (
-            weakref.WeakValueDictionary()
-        )
+    __slots__ = ("stats",)
+    stats: ImageStats
 
-    def add(self, messages: Sequence[BaseMessage]) -> None:
-        for message in messages:
-            self._messages[id(message)] = message
-
-    def holds_all(self, messages: Sequence[BaseMessage]) -> bool:
-        return all(self._messages.get(id(m)) is m for m in messages)
+    @classmethod
+    def of(cls, prepared: PreparedMessages) -> _WireMessages:
+        wire = cls(prepared.messages)
+        wire.stats = prepared.stats
+        return wire
 
 
 class ChatFlexAI(BaseChatOpenAI):
@@ -293,8 +289,6 @@ class ChatFlexAI(BaseChatOpenAI):
     model_catalog: FlexAICatalog | None = Field(default=None, exclude=True)
     """The catalog used by `check_capabilities` and `refresh_profile`; by default the shared one
     for this `base_url` and key (`FlexAICatalog.from_models(...)` makes an offline one)."""
-
-    _wire_ready: _WireReady = PrivateAttr(default_factory=_WireReady)
 
     def __init__(self, **kwargs: Any) -> None:
         """Build the model; a missing key raises `FlexAIConfigError`, one line (see below).
@@ -502,19 +496,22 @@ class ChatFlexAI(BaseChatOpenAI):
 
     # -- content preparation -------------------------------------------------------------------
 
-    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> PreparedMessages:
+    # Where images are prepared: once per request, by the entry point that received it (sync, or
+    # in a worker thread on async paths), before anything is sent. Direct payload calls prepare
+    # in the payload step. Prepared messages are `_WireMessages` and pass later steps as they are.
+
+    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> _WireMessages:
         prepared = prepare_messages(
             messages,
             policy=self.image_policy,
             tool_images=self.tool_images,
             refuse_images=self._image_refusal(model),
         )
-        self._wire_ready.add(prepared.messages)
-        return prepared
+        return _WireMessages.of(prepared)
 
     async def _aprepare_messages(
         self, messages: list[BaseMessage], kwargs: dict[str, Any]
-    ) -> PreparedMessages:
+    ) -> _WireMessages:
         await self._awarm_catalog(kwargs)
         model = self._request_model(kwargs)
         # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
@@ -525,9 +522,13 @@ class ChatFlexAI(BaseChatOpenAI):
         return self._prepare_messages(messages, model)
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
-        # langchain-core traces and normalizes messages before `_generate`/`_stream` see them,
-        # and both steps crash on, or lossily rewrite, some valid image shapes. Wrapping those
-        # blocks here (structural, no decoding) lets them reach `prepare_messages` as written.
+        # The one fragile point on langchain-core's internals (pinned by tests): core traces and
+        # normalizes messages before `_generate`/`_stream` see them, and both steps crash on, or
+        # lossily rewrite, some valid image shapes. Wrapping those blocks here (structural, no
+        # decoding) lets them reach `prepare_messages` as written. Prepared messages hold only
+        # wire parts, which core leaves alone.
+        if isinstance(model_input, _WireMessages):
+            return ChatPromptValue(messages=list(model_input))
         messages = super()._convert_input(model_input).to_messages()
         return ChatPromptValue(messages=shield_from_core(messages))
 
@@ -538,13 +539,13 @@ class ChatFlexAI(BaseChatOpenAI):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        # Every path to FlexAI builds its payload here, so no path can skip preparation. The entry
-        # points below have prepared already (for the counts, and off the event loop); those
-        # exact message objects are known and not prepared twice.
-        messages = self._convert_input(input_).to_messages()
-        if not self._wire_ready.holds_all(messages):
-            messages = self._prepare_messages(messages, self._request_model(kwargs)).messages
-        payload = super()._get_request_payload(messages, stop=stop, **kwargs)
+        # Every path to FlexAI builds its payload here, so no path can skip preparation: the entry
+        # points below hand over prepared messages (for the counts, and off the event loop);
+        # anything else (a direct call) is prepared here. The payload dict is then checked.
+        if not isinstance(input_, _WireMessages):
+            messages = self._convert_input(input_).to_messages()
+            input_ = self._prepare_messages(messages, self._request_model(kwargs))
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
         if self.check_capabilities is True:
             self._check_tool_choice(payload)
         return payload
@@ -595,10 +596,10 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prepared = self._prepare_messages(messages, self._request_model(kwargs))
+        wire = self._prepare_messages(messages, self._request_model(kwargs))
         with self._errors(kwargs):
-            result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
-        return with_image_stats(result, prepared.stats)
+            result = super()._generate(wire, stop, run_manager, **kwargs)
+        return with_image_stats(result, wire.stats)
 
     async def _agenerate(
         self,
@@ -607,10 +608,10 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prepared = await self._aprepare_messages(messages, kwargs)
+        wire = await self._aprepare_messages(messages, kwargs)
         with self._errors(kwargs):
-            result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
-        return with_image_stats(result, prepared.stats)
+            result = await super()._agenerate(wire, stop, run_manager, **kwargs)
+        return with_image_stats(result, wire.stats)
 
     def _stream(
         self,
@@ -619,10 +620,10 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prepared = self._prepare_messages(messages, self._request_model(kwargs))
-        guard = StreamGuard(prepared.stats)
+        wire = self._prepare_messages(messages, self._request_model(kwargs))
+        guard = StreamGuard(wire.stats)
         with self._errors(kwargs, guard):
-            for chunk in super()._stream(prepared.messages, stop, run_manager, **kwargs):
+            for chunk in super()._stream(wire, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
         guard.finish(structured="response_format" in kwargs)
 
@@ -633,10 +634,10 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        prepared = await self._aprepare_messages(messages, kwargs)
-        guard = StreamGuard(prepared.stats)
+        wire = await self._aprepare_messages(messages, kwargs)
+        guard = StreamGuard(wire.stats)
         with self._errors(kwargs, guard):
-            async for chunk in super()._astream(prepared.messages, stop, run_manager, **kwargs):
+            async for chunk in super()._astream(wire, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
         guard.finish(structured="response_format" in kwargs)
 
