@@ -10,16 +10,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import openai
+
+# The two langchain-openai internals left: its socket-option defaults (TCP keepalive, read from
+# its LANGCHAIN_OPENAI_TCP_* variables) and the split of a key callable into sync and async forms.
 from langchain_openai.chat_models._client_utils import (
-    _build_proxied_async_httpx_client,
-    _build_proxied_sync_httpx_client,
-    _get_default_httpx_client,
     _resolve_socket_options,
     _resolve_sync_and_async_api_keys,
 )
 from pydantic import SecretStr, ValidationError
 
-from langchain_flexai._transport._pools import shared_async_client
+from langchain_flexai._transport._pools import (
+    LIMITS,
+    SocketOption,
+    sdk_httpx,
+    shared_async_client,
+    shared_sync_client,
+)
 from langchain_flexai.errors import FlexAIConfigError
 
 if TYPE_CHECKING:
@@ -46,9 +52,9 @@ def config_error(error: ValidationError) -> FlexAIConfigError | None:
 def install_clients(model: BaseChatOpenAI) -> None:
     """Check ``model``'s settings, then give it SDK clients over shared HTTP pools.
 
-    Sync requests use langchain-openai's cached pool; async ones a shared client with a pool
-    per event loop (:mod:`._pools`); an explicit `openai_proxy` gets langchain-openai's proxied
-    clients. Clients the caller set already are kept.
+    Sync requests use a shared client, async ones a shared client with a pool per event loop
+    (:mod:`._pools`); an explicit `openai_proxy` gets clients of its own. All are the openai SDK's
+    public `DefaultHttpxClient` / `DefaultAsyncHttpxClient`. Clients the caller set are kept.
 
     Raises:
         FlexAIConfigError: No key (``MISSING_KEY_MESSAGE``).
@@ -79,20 +85,15 @@ def install_clients(model: BaseChatOpenAI) -> None:
         if model.http_client or model.http_async_client:
             msg = "Pass either openai_proxy or http_client/http_async_client, not both."
             raise ValueError(msg)
-        model.http_client = _build_proxied_sync_httpx_client(
-            proxy=model.openai_proxy, verify=True, socket_options=socket_options
-        )
-        model.http_async_client = _build_proxied_async_httpx_client(
-            proxy=model.openai_proxy, verify=True, socket_options=socket_options
+        model.http_client, model.http_async_client = _proxied_clients(
+            model.openai_proxy, socket_options
         )
     if not model.client and sync_key is not None:
         model.root_client = openai.OpenAI(
             **client_params,
             api_key=sync_key,
             http_client=model.http_client
-            or _get_default_httpx_client(
-                model.openai_api_base, model.request_timeout, socket_options
-            ),
+            or shared_sync_client(model.openai_api_base, model.request_timeout, socket_options),
         )
         model.client = model.root_client.chat.completions
     if not model.async_client:
@@ -103,3 +104,27 @@ def install_clients(model: BaseChatOpenAI) -> None:
             or shared_async_client(model.openai_api_base, model.request_timeout, socket_options),
         )
         model.async_client = model.root_async_client.chat.completions
+
+
+def _proxied_clients(
+    proxy: str, socket_options: tuple[SocketOption, ...]
+) -> tuple[openai.DefaultHttpxClient, openai.DefaultAsyncHttpxClient]:
+    """A sync and an async client sending everything through ``proxy``.
+
+    With socket options, the proxy transport is mounted under ``all://``, the shape httpx's own
+    ``proxy=`` gives (one transport whose pool knows the proxy URL), with the SDK's pool limits
+    restated (httpx ignores ``limits=`` beside a mount). Redirects are not followed through a
+    proxy, as before (the SDK's clients follow them otherwise).
+    """
+    if not socket_options:
+        return (
+            openai.DefaultHttpxClient(proxy=proxy, follow_redirects=False),
+            openai.DefaultAsyncHttpxClient(proxy=proxy, follow_redirects=False),
+        )
+    options, target = list(socket_options), sdk_httpx.Proxy(proxy)
+    sync = sdk_httpx.HTTPTransport(proxy=target, socket_options=options, limits=LIMITS)
+    async_ = sdk_httpx.AsyncHTTPTransport(proxy=target, socket_options=options, limits=LIMITS)
+    return (
+        openai.DefaultHttpxClient(mounts={"all://": sync}, follow_redirects=False),
+        openai.DefaultAsyncHttpxClient(mounts={"all://": async_}, follow_redirects=False),
+    )

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import logging
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -542,6 +543,30 @@ def test_explicit_proxy_builds_proxied_clients(monkeypatch: pytest.MonkeyPatch) 
     assert model.root_client._client is model.http_client
     proxies = [t._pool._proxy_url for t in model.http_client._mounts.values() if t]
     assert [(p.host, p.port) for p in proxies] == [(b"proxy.example.com", 3128)]
+
+
+@pytest.mark.parametrize(
+    "socket_options", [[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)], []], ids=["keepalive", "none"]
+)
+def test_clients_are_the_sdks_public_ones(socket_options: list[Any] | None) -> None:
+    plain = ChatFlexAI(http_socket_options=socket_options)
+    assert isinstance(plain.root_client._client, openai.DefaultHttpxClient)
+    assert isinstance(plain.root_async_client._client, openai.DefaultAsyncHttpxClient)
+    assert (
+        plain.root_client._client
+        is ChatFlexAI(http_socket_options=socket_options).root_client._client
+    )
+    proxied = ChatFlexAI(
+        openai_proxy="http://proxy.example.com:3128", http_socket_options=socket_options
+    )
+    for client in (proxied.http_client, proxied.http_async_client):
+        assert isinstance(client, openai.DefaultHttpxClient | openai.DefaultAsyncHttpxClient)
+        assert client.follow_redirects is False  # through a proxy, as langchain-openai's did
+        pools = [t._pool for t in client._mounts.values() if t]
+        assert [(p._proxy_url.host, p._proxy_url.port) for p in pools] == [
+            (b"proxy.example.com", 3128)
+        ]
+        assert [p._socket_options or [] for p in pools] == [socket_options]
 
 
 def test_proxy_and_own_client_conflict() -> None:
