@@ -9,29 +9,19 @@ FlexAI's error semantics, and the point where every outgoing message list is han
 from __future__ import annotations
 
 import asyncio
-import os
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import ChatPromptValue, PromptValue
 from langchain_core.utils import from_env, secret_from_env
-from langchain_openai.chat_models._client_utils import (
-    _build_proxied_async_httpx_client,
-    _build_proxied_sync_httpx_client,
-    _get_default_httpx_client,
-    _resolve_socket_options,
-    _resolve_sync_and_async_api_keys,
-)
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import (
     ConfigDict,
     Field,
-    PrivateAttr,
     SecretStr,
     ValidationError,
     field_serializer,
@@ -40,14 +30,20 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_flexai._env import API_BASE_ENV, API_KEY_ENV, DEFAULT_BASE_URL
+from langchain_flexai._transport._clients import MISSING_KEY_MESSAGE, config_error, install_clients
 from langchain_flexai._transport._errors import (
+    add_suggestions,
     connection_error,
     error_code,
-    stream_interrupted,
     to_flexai_error,
 )
-from langchain_flexai._transport._pools import sdk_httpx, shared_async_client
-from langchain_flexai._transport._redact import mask_setting, scrub_exception
+from langchain_flexai._transport._redact import (
+    CREDENTIAL_FIELDS,
+    mask_repr_args,
+    mask_serialized,
+    mask_setting,
+)
+from langchain_flexai._transport._stream import StreamGuard, flexai_errors, with_image_stats
 from langchain_flexai._version import __version__
 from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo, default_catalog
 from langchain_flexai.catalog.capabilities import (
@@ -64,7 +60,7 @@ from langchain_flexai.content._messages import (
     prepare_messages,
     shield_from_core,
 )
-from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError
+from langchain_flexai.content._offload import image_slots
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
@@ -78,35 +74,24 @@ if TYPE_CHECKING:
 DEFAULT_API_BASE = DEFAULT_BASE_URL
 DEFAULT_MODEL = "phi-4-multimodal-instruct"
 PROVIDER = "flexai"
-MISSING_KEY_MESSAGE = (
-    "No FlexAI API key: set the FLEXAI_API_KEY environment variable or pass api_key=... "
-    "(get a key at https://console.flex.ai). To try things offline, use "
-    "langchain_flexai.testing.FlexAIEmulator."
-)
+__all__ = ["DEFAULT_API_BASE", "DEFAULT_MODEL", "MISSING_KEY_MESSAGE", "PROVIDER", "ChatFlexAI"]
 
 
-# Settings that may hold credentials: a proxy or base URL with a password, key headers or query.
-_CREDENTIAL_FIELDS = ("openai_proxy", "openai_api_base", "default_headers", "default_query")
+class _WireMessages(list[BaseMessage]):
+    """Messages this model prepared, with their image counts: sent as they are.
 
-
-class _WireReady:
-    """The message objects this model prepared itself, so the payload step can skip them.
-
-    Held weakly (by identity): an entry lasts as long as the request that made it. Per model
-    instance, because another instance may have another image policy.
+    The type is the mark: the payload step and ``_convert_input`` see prepared messages by what
+    they are, so a request's images are prepared once, by the entry point that received it.
     """
 
-    def __init__(self) -> None:
-        self._messages: weakref.WeakValueDictionary[int, BaseMessage] = (
-            weakref.WeakValueDictionary()
-        )
+    __slots__ = ("stats",)
+    stats: ImageStats
 
-    def add(self, messages: Sequence[BaseMessage]) -> None:
-        for message in messages:
-            self._messages[id(message)] = message
-
-    def holds_all(self, messages: Sequence[BaseMessage]) -> bool:
-        return all(self._messages.get(id(m)) is m for m in messages)
+    @classmethod
+    def of(cls, prepared: PreparedMessages) -> _WireMessages:
+        wire = cls(prepared.messages)
+        wire.stats = prepared.stats
+        return wire
 
 
 class ChatFlexAI(BaseChatOpenAI):
@@ -307,8 +292,6 @@ class ChatFlexAI(BaseChatOpenAI):
     """The catalog used by `check_capabilities` and `refresh_profile`; by default the shared one
     for this `base_url` and key (`FlexAICatalog.from_models(...)` makes an offline one)."""
 
-    _wire_ready: _WireReady = PrivateAttr(default_factory=_WireReady)
-
     def __init__(self, **kwargs: Any) -> None:
         """Build the model; a missing key raises `FlexAIConfigError`, one line (see below).
 
@@ -318,70 +301,19 @@ class ChatFlexAI(BaseChatOpenAI):
         try:
             super().__init__(**kwargs)
         except ValidationError as error:
-            config_error = _config_error(error)
-            if config_error is None:
+            bare = config_error(error)
+            if bare is None:
                 raise
-            raise config_error from None
+            raise bare from None
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
-        """Require a key, then build the SDK clients over shared HTTP pools.
+        """Require a key, then build the SDK clients over shared HTTP pools (`_transport`).
 
-        Sync requests use langchain-openai's cached pool; async ones a shared client with a pool
-        per event loop (`_http.py`); an explicit `openai_proxy` gets langchain-openai's proxied
-        clients. Replaces (does not chain) the parent's validator of the same name: the parent
+        Replaces (does not chain) the parent's validator of the same name: the parent
         would read OpenAI's environment variables, which must not leak into FlexAI requests.
         """
-        if self.n is not None and self.n < 1:
-            msg = "n must be at least 1."
-            raise ValueError(msg)
-        if self.n is not None and self.n > 1 and self.streaming:
-            msg = "n must be 1 when streaming."
-            raise ValueError(msg)
-        if self.openai_api_key is None or (
-            isinstance(self.openai_api_key, SecretStr)
-            and not self.openai_api_key.get_secret_value()
-        ):
-            raise FlexAIConfigError(MISSING_KEY_MESSAGE)
-
-        sync_key, async_key = _resolve_sync_and_async_api_keys(self.openai_api_key)
-        client_params: dict[str, Any] = {
-            "base_url": self.openai_api_base,
-            "timeout": self.request_timeout,
-            "default_headers": self.default_headers,
-            "default_query": self.default_query,
-        }
-        if self.max_retries is not None:
-            client_params["max_retries"] = self.max_retries
-        socket_options = _resolve_socket_options(self.http_socket_options)
-        if self.openai_proxy:
-            if self.http_client or self.http_async_client:
-                msg = "Pass either openai_proxy or http_client/http_async_client, not both."
-                raise ValueError(msg)
-            self.http_client = _build_proxied_sync_httpx_client(
-                proxy=self.openai_proxy, verify=True, socket_options=socket_options
-            )
-            self.http_async_client = _build_proxied_async_httpx_client(
-                proxy=self.openai_proxy, verify=True, socket_options=socket_options
-            )
-        if not self.client and sync_key is not None:
-            self.root_client = openai.OpenAI(
-                **client_params,
-                api_key=sync_key,
-                http_client=self.http_client
-                or _get_default_httpx_client(
-                    self.openai_api_base, self.request_timeout, socket_options
-                ),
-            )
-            self.client = self.root_client.chat.completions
-        if not self.async_client:
-            self.root_async_client = openai.AsyncOpenAI(
-                **client_params,
-                api_key=async_key,
-                http_client=self.http_async_client
-                or shared_async_client(self.openai_api_base, self.request_timeout, socket_options),
-            )
-            self.async_client = self.root_async_client.chat.completions
+        install_clients(self)
         return self
 
     @model_validator(mode="after")
@@ -421,12 +353,9 @@ class ChatFlexAI(BaseChatOpenAI):
 
     def __repr_args__(self) -> Any:
         """`repr` and `str` show proxy, base URL, header and query credentials masked."""
-        return [
-            (k, mask_setting(v) if k in _CREDENTIAL_FIELDS else v)
-            for k, v in super().__repr_args__()
-        ]
+        return mask_repr_args(super().__repr_args__())
 
-    @field_serializer(*_CREDENTIAL_FIELDS, check_fields=False)
+    @field_serializer(*CREDENTIAL_FIELDS, check_fields=False)
     def _mask_credentials(self, value: Any) -> Any:
         # model_dump and model_dump_json: a password in a proxy or base URL, a key in a header.
         return mask_setting(value)
@@ -436,13 +365,7 @@ class ChatFlexAI(BaseChatOpenAI):
 
         A revived model gets the masked values: pass the proxy URL or headers again.
         """
-        serialized = super().to_json()
-        kwargs = serialized.get("kwargs")
-        if isinstance(kwargs, dict):
-            for name in _CREDENTIAL_FIELDS:
-                if name in kwargs:
-                    kwargs[name] = mask_setting(kwargs[name])
-        return serialized
+        return mask_serialized(super().to_json())
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
@@ -553,43 +476,61 @@ class ChatFlexAI(BaseChatOpenAI):
             record_forced_tool_choice_declined(str(model or self.model_name))
         mapped = to_flexai_error(error, base_url=self.openai_api_base)
         if code == "model_not_found":
-            _add_suggestions(
+            # From the data at hand (static table, a catalog already fetched): no request.
+            add_suggestions(
                 mapped, suggest_models(str(model or self.model_name), catalog=self._catalog())
             )
         return mapped
 
-    def _connection_error(self, error: openai.APIConnectionError) -> openai.APIConnectionError:
-        # The SDK says only "Connection error."; say where, why, and what to check.
-        return connection_error(error, base_url=self.openai_api_base)
+    def _errors(
+        self, kwargs: dict[str, Any], guard: StreamGuard | None = None
+    ) -> AbstractContextManager[None]:
+        """FlexAI's errors for what one request raises (see `_transport._stream`).
+
+        A connection error says where, why and what to check (the SDK says "Connection error.").
+        """
+        model, base_url = kwargs.get("model"), self.openai_api_base
+        return flexai_errors(
+            lambda e: self._flexai_error(e, model),
+            lambda e: connection_error(e, base_url=base_url),
+            guard,
+        )
 
     # -- content preparation -------------------------------------------------------------------
 
-    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> PreparedMessages:
+    # Where images are prepared: once per request, by the entry point that received it (sync, or
+    # in a worker thread on async paths), before anything is sent. Direct payload calls prepare
+    # in the payload step. Prepared messages are `_WireMessages` and pass later steps as they are.
+
+    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> _WireMessages:
         prepared = prepare_messages(
             messages,
             policy=self.image_policy,
             tool_images=self.tool_images,
             refuse_images=self._image_refusal(model),
         )
-        self._wire_ready.add(prepared.messages)
-        return prepared
+        return _WireMessages.of(prepared)
 
     async def _aprepare_messages(
         self, messages: list[BaseMessage], kwargs: dict[str, Any]
-    ) -> PreparedMessages:
+    ) -> _WireMessages:
         await self._awarm_catalog(kwargs)
         model = self._request_model(kwargs)
         # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
         # requests skip the thread hop, which would cost more than the work itself.
         if any(isinstance(m.content, list) for m in messages):
-            async with _image_slots():
+            async with image_slots():
                 return await asyncio.to_thread(self._prepare_messages, messages, model)
         return self._prepare_messages(messages, model)
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
-        # langchain-core traces and normalizes messages before `_generate`/`_stream` see them,
-        # and both steps crash on, or lossily rewrite, some valid image shapes. Wrapping those
-        # blocks here (structural, no decoding) lets them reach `prepare_messages` as written.
+        # The one fragile point on langchain-core's internals (pinned by tests): core traces and
+        # normalizes messages before `_generate`/`_stream` see them, and both steps crash on, or
+        # lossily rewrite, some valid image shapes. Wrapping those blocks here (structural, no
+        # decoding) lets them reach `prepare_messages` as written. Prepared messages hold only
+        # wire parts, which core leaves alone.
+        if isinstance(model_input, _WireMessages):
+            return ChatPromptValue(messages=list(model_input))
         messages = super()._convert_input(model_input).to_messages()
         return ChatPromptValue(messages=shield_from_core(messages))
 
@@ -600,13 +541,13 @@ class ChatFlexAI(BaseChatOpenAI):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        # Every path to FlexAI builds its payload here, so no path can skip preparation. The entry
-        # points below have prepared already (for the counts, and off the event loop); those
-        # exact message objects are known and not prepared twice.
-        messages = self._convert_input(input_).to_messages()
-        if not self._wire_ready.holds_all(messages):
-            messages = self._prepare_messages(messages, self._request_model(kwargs)).messages
-        payload = super()._get_request_payload(messages, stop=stop, **kwargs)
+        # Every path to FlexAI builds its payload here, so no path can skip preparation: the entry
+        # points below hand over prepared messages (for the counts, and off the event loop);
+        # anything else (a direct call) is prepared here. The payload dict is then checked.
+        if not isinstance(input_, _WireMessages):
+            messages = self._convert_input(input_).to_messages()
+            input_ = self._prepare_messages(messages, self._request_model(kwargs))
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
         if self.check_capabilities is True:
             self._check_tool_choice(payload)
         return payload
@@ -648,7 +589,7 @@ class ChatFlexAI(BaseChatOpenAI):
                 message.additional_kwargs["reasoning_content"] = reasoning
         return generation_chunk
 
-    # -- the four entry points: prepare once, map FlexAI's errors ----------------------------------
+    # -- the four entry points: prepare once, map FlexAI's errors (`_transport._stream`) ----------
 
     def _generate(
         self,
@@ -657,17 +598,10 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prepared = self._prepare_messages(messages, self._request_model(kwargs))
-        try:
-            result = super()._generate(prepared.messages, stop, run_manager, **kwargs)
-        except openai.APIStatusError as error:
-            raise self._flexai_error(error, kwargs.get("model")) from error
-        except openai.APIConnectionError as error:
-            raise self._connection_error(error) from error
-        except Exception as error:
-            scrub_exception(error)  # any other error holding the request (schema validation, ...)
-            raise
-        return _with_image_stats(result, prepared.stats)
+        wire = self._prepare_messages(messages, self._request_model(kwargs))
+        with self._errors(kwargs):
+            result = super()._generate(wire, stop, run_manager, **kwargs)
+        return with_image_stats(result, wire.stats)
 
     async def _agenerate(
         self,
@@ -676,17 +610,10 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prepared = await self._aprepare_messages(messages, kwargs)
-        try:
-            result = await super()._agenerate(prepared.messages, stop, run_manager, **kwargs)
-        except openai.APIStatusError as error:
-            raise self._flexai_error(error, kwargs.get("model")) from error
-        except openai.APIConnectionError as error:
-            raise self._connection_error(error) from error
-        except Exception as error:
-            scrub_exception(error)  # any other error holding the request (schema validation, ...)
-            raise
-        return _with_image_stats(result, prepared.stats)
+        wire = await self._aprepare_messages(messages, kwargs)
+        with self._errors(kwargs):
+            result = await super()._agenerate(wire, stop, run_manager, **kwargs)
+        return with_image_stats(result, wire.stats)
 
     def _stream(
         self,
@@ -695,23 +622,11 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prepared = self._prepare_messages(messages, self._request_model(kwargs))
-        guard = _StreamGuard(prepared.stats)
-        try:
-            for chunk in super()._stream(prepared.messages, stop, run_manager, **kwargs):
+        wire = self._prepare_messages(messages, self._request_model(kwargs))
+        guard = StreamGuard(wire.stats)
+        with self._errors(kwargs, guard):
+            for chunk in super()._stream(wire, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
-        except openai.APIStatusError as error:
-            raise self._flexai_error(error, kwargs.get("model")) from error
-        except _TRANSPORT_ERRORS as error:
-            if guard.broke_mid_stream(error):
-                raise guard.interrupted(error) from error
-            if isinstance(error, openai.APIConnectionError):
-                raise self._connection_error(error) from error
-            scrub_exception(error)
-            raise
-        except Exception as error:
-            scrub_exception(error)  # any other error holding the request (schema validation, ...)
-            raise
         guard.finish(structured="response_format" in kwargs)
 
     async def _astream(
@@ -721,23 +636,11 @@ class ChatFlexAI(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        prepared = await self._aprepare_messages(messages, kwargs)
-        guard = _StreamGuard(prepared.stats)
-        try:
-            async for chunk in super()._astream(prepared.messages, stop, run_manager, **kwargs):
+        wire = await self._aprepare_messages(messages, kwargs)
+        guard = StreamGuard(wire.stats)
+        with self._errors(kwargs, guard):
+            async for chunk in super()._astream(wire, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
-        except openai.APIStatusError as error:
-            raise self._flexai_error(error, kwargs.get("model")) from error
-        except _TRANSPORT_ERRORS as error:
-            if guard.broke_mid_stream(error):
-                raise guard.interrupted(error) from error
-            if isinstance(error, openai.APIConnectionError):
-                raise self._connection_error(error) from error
-            scrub_exception(error)
-            raise
-        except Exception as error:
-            scrub_exception(error)  # any other error holding the request (schema validation, ...)
-            raise
         guard.finish(structured="response_format" in kwargs)
 
 
@@ -753,117 +656,3 @@ def _reasoning(response: dict[str, Any] | openai.BaseModel) -> list[object]:
         (getattr(choice.message, "model_extra", None) or {}).get("reasoning_content")
         for choice in getattr(response, "choices", None) or []
     ]
-
-
-def _config_error(error: ValidationError) -> FlexAIConfigError | None:
-    for detail in error.errors():
-        cause = (detail.get("ctx") or {}).get("error")
-        if isinstance(cause, FlexAIConfigError):
-            return cause
-    return None
-
-
-def _add_suggestions(error: openai.APIStatusError, suggestions: list[str]) -> None:
-    # From the data at hand (static table, a catalog already fetched): no request is made.
-    if suggestions:
-        error.message = f"{error.message} Did you mean: {', '.join(suggestions)}?"
-        error.args = (error.message,)
-
-
-def _with_image_stats(result: ChatResult, stats: ImageStats) -> ChatResult:
-    if stats.images:
-        for generation in result.generations:
-            generation.message.response_metadata.update(stats.as_metadata())
-    return result
-
-
-_IMAGE_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _usable_cores() -> int:
-    # The cores this process may run on (a container's CPU set), not the host's count.
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 2
-
-
-def _image_slots() -> asyncio.Semaphore:
-    """At most one image job per core at a time, per event loop.
-
-    asyncio's default pool runs up to cpu+4 threads; pixel work in all of them oversubscribes
-    the cores and starves the event loop's own thread. Pillow releases the GIL, so one job per
-    core already uses the machine fully. The pool itself stays asyncio's, which `asyncio.run`
-    shuts down: no threads outlive the loop.
-    """
-    loop = asyncio.get_running_loop()
-    slots = _IMAGE_SLOTS.get(loop)
-    if slots is None:
-        slots = _IMAGE_SLOTS[loop] = asyncio.Semaphore(_usable_cores())
-    return slots
-
-
-# The openai SDK (>=3) raises httpx2's classes; a user-supplied http_client may raise httpx's.
-_TRANSPORT_ERRORS = (httpx.HTTPError, sdk_httpx.HTTPError, openai.APIConnectionError)
-_MID_STREAM_ERRORS = tuple(
-    cls
-    for module in (httpx, sdk_httpx)
-    for cls in (module.RemoteProtocolError, module.ReadError, module.ReadTimeout)
-)
-
-
-class _StreamGuard:
-    """Watches a stream: puts image counts on the first chunk, and refuses a silent truncation.
-
-    The openai SDK ends a stream quietly when the connection closes early without `[DONE]`;
-    an answer cut off that way would look complete. A chat completion stream always ends with a
-    chunk carrying `finish_reason`, so its absence means the answer was cut.
-    """
-
-    def __init__(self, stats: ImageStats) -> None:
-        self._stats = stats
-        self._count = 0
-        self._finished = False
-
-    def see(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
-        if self._count == 0 and self._stats.images:
-            chunk.message.response_metadata.update(self._stats.as_metadata())
-        self._count += 1
-        if (chunk.generation_info or {}).get("finish_reason"):
-            self._finished = True
-        return chunk
-
-    def broke_mid_stream(self, error: BaseException) -> bool:
-        """Whether a transport error cut an answer that had started (vs. never connecting).
-
-        The SDK and langchain-openai wrap httpx's errors ("Connection error."), so look down the
-        chain for the read-side failures that only happen once a response is flowing.
-        """
-        if self._count:
-            return True
-        if isinstance(error, openai.APIConnectionError):
-            # The SDK wraps only what fails while sending, before any response arrived.
-            return False
-        cause: BaseException | None = error
-        while cause is not None:
-            if isinstance(cause, _MID_STREAM_ERRORS):
-                return True
-            cause = cause.__cause__ or cause.__context__
-        return False
-
-    def interrupted(self, error: BaseException) -> FlexAIStreamInterruptedError:
-        """The error for a connection that broke after the response started."""
-        return stream_interrupted(error, self._count)
-
-    def finish(self, *, structured: bool) -> None:
-        # Structured-output streams go through the SDK's own stream helper, which validates the
-        # final completion itself.
-        if not self._finished and not structured:
-            msg = (
-                f"FlexAI's stream ended after {self._count} chunks without a finish_reason: "
-                "the answer is truncated (connection dropped or the server stopped early). "
-                "Retry the request."
-            )
-            raise FlexAIStreamInterruptedError(msg)

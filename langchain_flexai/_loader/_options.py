@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from langchain_flexai._loader._cores import usable_cores
+from langchain_flexai._env import usable_cores
 from langchain_flexai._loader._walk import PathPattern, WalkFilter, normalize_suffixes
 from langchain_flexai.images._policy import ACCEPTED_SUFFIXES
 

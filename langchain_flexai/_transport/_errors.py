@@ -177,6 +177,13 @@ def to_flexai_error(
         return error
 
 
+def add_suggestions(error: openai.APIStatusError, suggestions: list[str]) -> None:
+    """Append "Did you mean: ...?" to a model-not-found error's message (nothing when empty)."""
+    if suggestions:
+        error.message = f"{error.message} Did you mean: {', '.join(suggestions)}?"
+        error.args = (error.message,)
+
+
 def _where(error: openai.APIConnectionError, base_url: str | None) -> str:
     if base_url:
         return mask_url(base_url)

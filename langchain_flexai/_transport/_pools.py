@@ -4,8 +4,9 @@ langchain-openai caches one async client per base URL; its pooled connections be
 loop that opened them, so the next `asyncio.run(...)` (or the next pytest-asyncio test) that
 reuses the model fails with "Event loop is closed". Here the async client is shared the same way
 (construction stays cheap), but its transport keeps one pool per running loop, and each pool dies
-with its loop: its sockets are closed when the loop shuts down, not left open until exit.
-Knows nothing about FlexAI's protocol.
+with its loop: its sockets are closed when the loop shuts down, not left open until exit. The sync
+client is shared per setting too. Both are the openai SDK's public `DefaultHttpxClient` /
+`DefaultAsyncHttpxClient`. Knows nothing about FlexAI's protocol.
 """
 
 from __future__ import annotations
@@ -30,13 +31,20 @@ except ImportError:  # pragma: no cover - depends on the installed openai SDK
 
 SocketOption = tuple[int, int, int]
 
-__all__ = ["LoopLocalTransport", "sdk_httpx", "shared_async_client"]
+__all__ = [
+    "LIMITS",
+    "LoopLocalTransport",
+    "SocketOption",
+    "sdk_httpx",
+    "shared_async_client",
+    "shared_sync_client",
+]
 
 # httpx logs every request's full URL at INFO: mask credentials in it for every client.
 install_log_filter()
 
 # The SDK's own pool limits (openai._constants.DEFAULT_CONNECTION_LIMITS).
-_LIMITS = sdk_httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+LIMITS = sdk_httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class _LoopPool:
@@ -137,7 +145,7 @@ class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
             return entry.pool
         entry = _LoopPool(
             sdk_httpx.AsyncHTTPTransport(
-                limits=_LIMITS, socket_options=list(self._socket_options) or None
+                limits=LIMITS, socket_options=list(self._socket_options) or None
             )
         )
         with self._lock:
@@ -182,3 +190,37 @@ def shared_async_client(
     except TypeError:
         return _build(base_url, timeout, socket_options)
     return _cached(base_url, timeout, socket_options)
+
+
+def _build_sync(
+    base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...]
+) -> openai.DefaultHttpxClient:
+    # The SDK's public client class (its defaults: limits, redirects, timeout); a transport only
+    # for socket options, with the SDK's limits restated (httpx ignores `limits=` beside one).
+    transport = (
+        sdk_httpx.HTTPTransport(socket_options=list(socket_options), limits=LIMITS)
+        if socket_options
+        else None
+    )
+    return openai.DefaultHttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
+
+
+@lru_cache
+def _cached_sync(
+    base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...]
+) -> openai.DefaultHttpxClient:
+    return _build_sync(base_url, timeout, socket_options)
+
+
+def shared_sync_client(
+    base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...] = ()
+) -> openai.DefaultHttpxClient:
+    """The process-wide sync client for these settings (a new one if `timeout` is unhashable).
+
+    Sync pools are not tied to an event loop, so one plain pool per setting is shared.
+    """
+    try:
+        hash(timeout)
+    except TypeError:
+        return _build_sync(base_url, timeout, socket_options)
+    return _cached_sync(base_url, timeout, socket_options)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -113,6 +113,26 @@ def mask_setting(value: Any) -> Any:
     if isinstance(value, Mapping):
         return mask_headers(value)
     return value
+
+
+# A chat model's settings that may hold credentials: a proxy or base URL with a password, key
+# headers or query parameters. (The key itself is a SecretStr and serialized as a reference.)
+CREDENTIAL_FIELDS = ("openai_proxy", "openai_api_base", "default_headers", "default_query")
+
+
+def mask_repr_args(args: Iterable[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
+    """Pydantic ``__repr_args__`` pairs with the credential fields' values masked."""
+    return [(k, mask_setting(v) if k in CREDENTIAL_FIELDS else v) for k, v in args]
+
+
+def mask_serialized(serialized: Any) -> Any:
+    """A LangChain ``to_json()`` result with the credential fields in its kwargs masked."""
+    kwargs = serialized.get("kwargs") if isinstance(serialized, dict) else None
+    if isinstance(kwargs, dict):
+        for name in CREDENTIAL_FIELDS:
+            if name in kwargs:
+                kwargs[name] = mask_setting(kwargs[name])
+    return serialized
 
 
 # -- log records --------------------------------------------------------------------------------

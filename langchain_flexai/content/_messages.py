@@ -335,7 +335,11 @@ def _prepare_images(
             elif isinstance(part, InlineImage):
                 try:
                     prepared = prepare_inline_image(
-                        part.data, mime_type=part.declared_mime, policy=policy, source=part.source
+                        part.data,
+                        mime_type=part.declared_mime,
+                        policy=policy,
+                        source=part.source,
+                        data_url=part.data_url,
                     )
                 except ImageInputError as err:
                     located = _not_an_image(part, err).at(

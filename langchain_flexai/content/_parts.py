@@ -2,10 +2,11 @@
 
 Knows what content may do with each kind of URL (a valid https URL passes, scheme and host
 lower-cased; ``data:`` goes inline; every other scheme, ``file:`` and anything path-like is
-refused), how inline data
-arrives (base64 text, data URLs, raw bytes, base64 mistakenly given as bytes), ``detail``, and the
-wording of each refusal. URL and data-URL syntax lives in ``_urls.py``; shape recognition in
-``_content_shapes.py``; pixels in ``images.py``.
+refused), how inline data arrives (base64 text, data URLs, raw bytes, base64 mistakenly given as
+bytes), ``detail``, and the wording of each refusal. A data URL is classified and split here once;
+the split travels with the part (``InlineImage.data_url``) into ``images``, which does not split
+it again. URL and data-URL syntax lives in ``_urls.py``; shape recognition in ``_shapes.py``;
+pixels in ``images``.
 
 Knows nothing about pixels: it never decodes base64 or looks at image bytes, and it never opens
 a file or fetches a URL.
@@ -74,6 +75,9 @@ class InlineImage:
         source: A short description for errors; never the data itself.
         what: The block in words (``"a file block (report.pdf)"``), for a not-an-image refusal.
         must_sniff: True for file and media blocks: they are sent only if the bytes are an image.
+        data_url: ``data`` split at its header when it is a well-formed data URL, so that images
+            does not classify and split it again; None otherwise (a malformed one goes on whole,
+            for images to name the exact fault).
     """
 
     data: str | bytes
@@ -82,6 +86,7 @@ class InlineImage:
     source: str
     what: str
     must_sniff: bool = False
+    data_url: DataUrl | None = None
 
 
 Part = TextPart | RemoteImage | InlineImage
@@ -148,7 +153,9 @@ def image_from_url(url: object, detail: str | None, *, what: str, mime_type: obj
     if kind == "https":
         return RemoteImage(validate_https_url(url), detail)
     if kind == "data":
-        return InlineImage(url, None, detail, source=describe(url, None), what=what)
+        parsed = _parsed_or_none(url)
+        source = describe(url, None, data_url=parsed)
+        return InlineImage(url, None, detail, source=source, what=what, data_url=parsed)
     check_not_fetchable(url)
     if _is_bare_base64(url):
         # Bare base64 where a URL belongs (Gemini's translator accepts it too); the bytes decide.
@@ -207,7 +214,9 @@ def inline_image(data: object, mime_type: object, detail: str | None, *, what: s
     """Inline image data from an image block; the bytes are checked later by images.py."""
     payload = payload_of(data, what)
     declared = mime_type if isinstance(mime_type, str) and mime_type else None
-    return InlineImage(payload, declared, detail, source=describe(payload, declared), what=what)
+    parsed = _data_url_or_none(payload)
+    source = describe(payload, declared, data_url=parsed)
+    return InlineImage(payload, declared, detail, source=source, what=what, data_url=parsed)
 
 
 def file_data(data: object, mime_type: object, detail: str | None, what: str) -> Part:
@@ -216,17 +225,17 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
     if declared is not None and not _may_be_image(declared):
         raise unsupported(what)
     payload = payload_of(data, what)
-    source = describe(payload, declared)
-    if isinstance(payload, str) and classify_url(payload) == "data":
-        # A file's data URL may declare any type (application/pdf...); images.py takes only image
-        # data URLs, so a non-image one is handed over as its base64 payload for the bytes to judge.
-        # A malformed one goes on whole, for images.py to refuse with the exact fault.
-        parsed = _parsed_or_none(payload)
-        if parsed is not None and parsed.is_base64 and not parsed.mime.startswith("image/"):
-            if parsed.mime and not _may_be_image(parsed.mime):
-                raise unsupported(what, source)
-            declared = declared or parsed.mime or None
-            payload = parsed.payload
+    parsed = _data_url_or_none(payload)
+    source = describe(payload, declared, data_url=parsed)
+    # A file's data URL may declare any type (application/pdf...); images.py takes only image
+    # data URLs, so a non-image one is handed over as its base64 payload for the bytes to judge.
+    # A malformed one goes on whole, for images.py to refuse with the exact fault.
+    if parsed is not None and parsed.is_base64 and not parsed.mime.startswith("image/"):
+        if parsed.mime and not _may_be_image(parsed.mime):
+            raise unsupported(what, source)
+        declared = declared or parsed.mime or None
+        payload = parsed.payload
+        parsed = None
     # Core relabels every OpenAI file block as application/pdf, so a non-image label says nothing
     # about the bytes; only an image/* label is passed on as a claim to check.
     claim = declared if declared is not None and declared.startswith("image/") else None
@@ -239,6 +248,7 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
         source=source,
         what=what,
         must_sniff=claim is None,
+        data_url=parsed,
     )
 
 
@@ -276,16 +286,34 @@ def payload_of(data: object, what: str) -> str | bytes:
     )
 
 
-def describe(payload: str | bytes, mime_type: str | None) -> str:
-    """A short label for inline data in errors: never the data itself."""
+def describe(
+    payload: str | bytes, mime_type: str | None, *, data_url: DataUrl | None = None
+) -> str:
+    """A short label for inline data in errors: never the data itself.
+
+    ``data_url`` is ``payload`` already parsed, when it is a data URL (its header is then not
+    looked for again).
+    """
     if isinstance(payload, bytes):
         return f"<{len(payload)} bytes{' ' + mime_type if mime_type else ''}>"
-    if classify_url(payload) == "data":
-        head = data_url_header(payload)
+    if data_url is not None or classify_url(payload) == "data":
+        head = (
+            data_url_header(payload)
+            if data_url is None
+            # The header is what precedes the payload and its ',' (the payload is never altered).
+            else payload[: len(payload) - len(data_url.payload) - 1]
+        )
         if head is None or len(head) > _MAX_DATA_URL_HEAD:
             head = "data:"
         return f"{head},…"
     return f"<base64{' ' + mime_type if mime_type else ''}, {len(payload)} chars>"
+
+
+def _data_url_or_none(payload: str | bytes) -> DataUrl | None:
+    """``payload`` parsed when it is a well-formed data URL, else None (nothing is decoded)."""
+    if isinstance(payload, str) and classify_url(payload) == "data":
+        return _parsed_or_none(payload)
+    return None
 
 
 def _parsed_or_none(url: str) -> DataUrl | None:

@@ -35,7 +35,7 @@ from langchain_flexai._files import (
     read_regular_file,
 )
 from langchain_flexai._loader._walk import not_regular_file
-from langchain_flexai._urls import classify_url, parse_data_url, validate_https_url
+from langchain_flexai._urls import DataUrl, classify_url, parse_data_url, validate_https_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
 from langchain_flexai.images._cache import ByteBoundedLRU
@@ -95,9 +95,9 @@ def _decode_base64(text: str) -> bytes:
         ) from None
 
 
-def _parse_data_url(url: str) -> tuple[str | None, str]:
-    """Split a ``data:`` URL into its declared image MIME (or None) and base64 payload."""
-    media, _, payload = parsed = parse_data_url(url)
+def _parse_data_url(url: str, parsed: DataUrl | None = None) -> tuple[str | None, str]:
+    """Split a ``data:`` URL (unless ``parsed``) into its image MIME (or None) and payload."""
+    media, _, payload = parsed = parsed or parse_data_url(url)
     if not parsed.is_base64:
         raise ImageInputError(
             "data URL is not base64-encoded; images must be 'data:image/<type>;base64,...'",
@@ -140,12 +140,16 @@ def _build(encoded: Encoded, source: str | None, url: str | None = None) -> Prep
 
 
 def _inline_uncached(
-    data: str | bytes, declared: str | None, policy: ImagePolicy, source: str | None
+    data: str | bytes,
+    declared: str | None,
+    policy: ImagePolicy,
+    source: str | None,
+    data_url: DataUrl | None = None,
 ) -> PreparedImage:
     payload: str | None = None
     if isinstance(data, str):
-        if classify_url(data) == "data":
-            url_mime, payload = _parse_data_url(data)
+        if data_url is not None or classify_url(data) == "data":
+            url_mime, payload = _parse_data_url(data, data_url)
             declared = url_mime or declared
         else:
             payload = data
@@ -173,6 +177,7 @@ def prepare_inline_image(
     mime_type: str | None = None,
     policy: ImagePolicy | None = None,
     source: str | None = None,
+    data_url: DataUrl | None = None,
 ) -> PreparedImage:
     """Prepare an image carried inline in message content; never touches files or the network.
 
@@ -183,6 +188,8 @@ def prepare_inline_image(
             the bytes and a mismatch is recorded as ``"mime_corrected"``.
         policy: Limits to meet (default :class:`ImagePolicy`).
         source: What to name in errors (e.g. a URL preview); never the data itself.
+        data_url: ``data`` as ``parse_data_url`` split it, when the caller has already (message
+            content does): it is then not classified and split again. Must be ``data``'s own.
 
     Returns:
         The prepared image; the same object for a repeated identical call while cached.
@@ -199,7 +206,7 @@ def prepare_inline_image(
     if hit is not None:
         return hit
     try:
-        result = _inline_uncached(data, declared, policy, source)
+        result = _inline_uncached(data, declared, policy, source, data_url)
     except ImageInputError as exc:
         raise _located(exc, source) from exc.__cause__
     cost = len(data) + _ENTRY_OVERHEAD + (0 if result.url is data else len(result.url))

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import logging
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -405,10 +406,14 @@ async def test_astream_connection_drop_raises_our_error() -> None:
 # -- image work: once per request, off the event loop --------------------------------------------
 
 
-def _image_message() -> HumanMessage:
+def _png_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), "blue").save(buffer, "PNG")
-    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+def _image_message() -> HumanMessage:
+    url = "data:image/png;base64," + base64.b64encode(_png_bytes()).decode()
     return HumanMessage(content=["What?", {"type": "image_url", "image_url": {"url": url}}])
 
 
@@ -464,6 +469,71 @@ def test_direct_payload_calls_still_prepare(wire: WireRecorder, preparations: li
     assert payload["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/png")
 
 
+async def test_each_entry_point_shields_and_converts_its_input_once(
+    wire: WireRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prepared messages travel as such: the payload step neither converts nor shields them again.
+    calls: list[int] = []
+    real = chat_models.shield_from_core
+
+    def spy(messages: Any) -> Any:
+        calls.append(len(messages))
+        return real(messages)
+
+    monkeypatch.setattr(chat_models, "shield_from_core", spy)
+    model = wire.model()
+    model.invoke([_image_message()])
+    await model.ainvoke([_image_message()])
+    _stream_reply(wire)
+    list(model.stream([_image_message()]))
+    _stream_reply(wire)
+    _ = [c async for c in model.astream([_image_message()])]
+    assert calls == [1, 1, 1, 1]
+    assert wire.last["messages"][0]["content"][1]["type"] == "image_url"
+
+
+def test_convert_input_shields_parts_core_would_break_and_passes_prepared_messages() -> None:
+    # `_convert_input` is the one place that leans on langchain-core's internals: pin what it
+    # hands to core, and that core's own steps leave the shielded parts as they are.
+    from langchain_core.language_models._utils import _normalize_messages  # noqa: PLC0415
+    from langchain_core.language_models.chat_models import _format_for_tracing  # noqa: PLC0415
+
+    png = base64.b64encode(_png_bytes()).decode()
+    risky = {"type": "image", "source_type": "base64", "data": png, "mime_type": "image/png"}
+    no_mime = {"type": "image", "base64": png}
+    v0_with_id = {
+        "type": "image",
+        "source_type": "url",
+        "url": "https://a.example/x.png",
+        "id": "1",
+    }
+    model = ChatFlexAI()
+    converted = model._convert_input([HumanMessage(content=["hi", risky, no_mime, v0_with_id])])
+    content = converted.to_messages()[0].content
+    assert content == [
+        "hi",
+        {"type": "non_standard", "value": risky},
+        {"type": "non_standard", "value": no_mime},
+        {"type": "non_standard", "value": v0_with_id},
+    ]
+    messages = converted.to_messages()
+    _format_for_tracing(messages)
+    assert _normalize_messages(messages)[0].content == content
+    # Without the shield, core's steps raise on these parts (what makes the shield necessary).
+    with pytest.raises(ValueError, match="mime_type key is required"):
+        _format_for_tracing([HumanMessage(content=[no_mime])])
+    with pytest.raises(TypeError, match="multiple values for keyword argument 'id'"):
+        _normalize_messages([HumanMessage(content=[v0_with_id])])
+    # Prepared messages hold wire parts only and pass as they are (the same objects).
+    prepared = model._prepare_messages(messages, model.model_name)
+    assert prepared[0].content[1] == {
+        "type": "image_url",
+        "image_url": {"url": f"data:image/png;base64,{png}"},
+    }
+    again = model._convert_input(prepared).to_messages()
+    assert all(a is b for a, b in zip(again, prepared, strict=True))
+
+
 def test_explicit_proxy_builds_proxied_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_PROXY", "http://openai-proxy.example.com:3128")
     assert ChatFlexAI().openai_proxy is None  # OpenAI's variable is not FlexAI's
@@ -473,6 +543,30 @@ def test_explicit_proxy_builds_proxied_clients(monkeypatch: pytest.MonkeyPatch) 
     assert model.root_client._client is model.http_client
     proxies = [t._pool._proxy_url for t in model.http_client._mounts.values() if t]
     assert [(p.host, p.port) for p in proxies] == [(b"proxy.example.com", 3128)]
+
+
+@pytest.mark.parametrize(
+    "socket_options", [[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)], []], ids=["keepalive", "none"]
+)
+def test_clients_are_the_sdks_public_ones(socket_options: list[Any] | None) -> None:
+    plain = ChatFlexAI(http_socket_options=socket_options)
+    assert isinstance(plain.root_client._client, openai.DefaultHttpxClient)
+    assert isinstance(plain.root_async_client._client, openai.DefaultAsyncHttpxClient)
+    assert (
+        plain.root_client._client
+        is ChatFlexAI(http_socket_options=socket_options).root_client._client
+    )
+    proxied = ChatFlexAI(
+        openai_proxy="http://proxy.example.com:3128", http_socket_options=socket_options
+    )
+    for client in (proxied.http_client, proxied.http_async_client):
+        assert isinstance(client, openai.DefaultHttpxClient | openai.DefaultAsyncHttpxClient)
+        assert client.follow_redirects is False  # through a proxy, as langchain-openai's did
+        pools = [t._pool for t in client._mounts.values() if t]
+        assert [(p._proxy_url.host, p._proxy_url.port) for p in pools] == [
+            (b"proxy.example.com", 3128)
+        ]
+        assert [p._socket_options or [] for p in pools] == [socket_options]
 
 
 def test_proxy_and_own_client_conflict() -> None:

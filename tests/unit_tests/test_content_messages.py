@@ -497,3 +497,44 @@ def test_prepared_messages_prepare_to_themselves() -> None:
     ]
     assert second.stats == ImageStats(images=3)
     assert first.stats == ImageStats(images=3, converted=1)
+
+
+# -- a data URL is classified once and its header split once ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        img(f"data:image/bmp;base64,{b64(image_bytes('BMP'))}"),  # converted
+        img(f"data:image/png;base64,{b64(image_bytes('PNG', (9, 9)))}"),  # sent as it is
+        {"type": "image", "base64": f"data:image/png;base64,{b64(image_bytes('PNG', (7, 7)))}"},
+        {
+            "type": "file",
+            "base64": f"data:image/png;base64,{b64(image_bytes('PNG', (6, 6)))}",
+            "mime_type": "image/png",
+        },
+    ],
+    ids=["image_url converted", "image_url passthrough", "v1 base64 data url", "v1 file"],
+)
+def test_a_data_url_is_classified_and_split_once(
+    part: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_flexai import _urls  # noqa: PLC0415
+
+    calls: list[str] = []
+    real_scheme, real_header_end = _urls.url_scheme, _urls._header_end
+
+    def url_scheme(text: str) -> str | None:
+        calls.append("classify")
+        return real_scheme(text)
+
+    def header_end(url: str) -> int:
+        calls.append("split")
+        return real_header_end(url)
+
+    monkeypatch.setattr(_urls, "url_scheme", url_scheme)
+    monkeypatch.setattr(_urls, "_header_end", header_end)
+    clear_image_cache()
+    out = prepare_messages([HumanMessage(content=[part])])
+    assert out.messages[0].content[0]["image_url"]["url"].startswith("data:image/")  # type: ignore[index]
+    assert sorted(calls) == ["classify", "split"]

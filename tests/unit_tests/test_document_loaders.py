@@ -19,8 +19,8 @@ from langchain_core.documents import Document
 from langchain_core.messages import HumanMessage
 from PIL import Image, ImageFile
 
+from langchain_flexai._env import usable_cores
 from langchain_flexai._loader import _pipeline as _loader_pipeline
-from langchain_flexai._loader._cores import usable_cores
 from langchain_flexai._loader._documents import image_from_npy, vision_content, vision_message
 from langchain_flexai.describe import (
     DEFAULT_PROMPT,

@@ -1,0 +1,130 @@
+"""The openai SDK clients of a ChatFlexAI, and the configuration they require.
+
+Knows that a key is required (and the one-line error saying where to get one), how the sync and
+async SDK clients are built over shared HTTP pools (:mod:`._pools`), and that an explicit proxy
+gets clients of its own. Knows nothing about messages, images or FlexAI's error semantics.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import openai
+
+# The two langchain-openai internals left: its socket-option defaults (TCP keepalive, read from
+# its LANGCHAIN_OPENAI_TCP_* variables) and the split of a key callable into sync and async forms.
+from langchain_openai.chat_models._client_utils import (
+    _resolve_socket_options,
+    _resolve_sync_and_async_api_keys,
+)
+from pydantic import SecretStr, ValidationError
+
+from langchain_flexai._transport._pools import (
+    LIMITS,
+    SocketOption,
+    sdk_httpx,
+    shared_async_client,
+    shared_sync_client,
+)
+from langchain_flexai.errors import FlexAIConfigError
+
+if TYPE_CHECKING:
+    from langchain_openai.chat_models.base import BaseChatOpenAI
+
+__all__ = ["MISSING_KEY_MESSAGE", "config_error", "install_clients"]
+
+MISSING_KEY_MESSAGE = (
+    "No FlexAI API key: set the FLEXAI_API_KEY environment variable or pass api_key=... "
+    "(get a key at https://console.flex.ai). To try things offline, use "
+    "langchain_flexai.testing.FlexAIEmulator."
+)
+
+
+def config_error(error: ValidationError) -> FlexAIConfigError | None:
+    """The `FlexAIConfigError` a validator raised, which pydantic wrapped in ``error``."""
+    for detail in error.errors():
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, FlexAIConfigError):
+            return cause
+    return None
+
+
+def install_clients(model: BaseChatOpenAI) -> None:
+    """Check ``model``'s settings, then give it SDK clients over shared HTTP pools.
+
+    Sync requests use a shared client, async ones a shared client with a pool per event loop
+    (:mod:`._pools`); an explicit `openai_proxy` gets clients of its own. All are the openai SDK's
+    public `DefaultHttpxClient` / `DefaultAsyncHttpxClient`. Clients the caller set are kept.
+
+    Raises:
+        FlexAIConfigError: No key (``MISSING_KEY_MESSAGE``).
+        ValueError: Contradictory settings (``n``, a proxy next to a client of one's own).
+    """
+    if model.n is not None and model.n < 1:
+        msg = "n must be at least 1."
+        raise ValueError(msg)
+    if model.n is not None and model.n > 1 and model.streaming:
+        msg = "n must be 1 when streaming."
+        raise ValueError(msg)
+    if model.openai_api_key is None or (
+        isinstance(model.openai_api_key, SecretStr) and not model.openai_api_key.get_secret_value()
+    ):
+        raise FlexAIConfigError(MISSING_KEY_MESSAGE)
+
+    sync_key, async_key = _resolve_sync_and_async_api_keys(model.openai_api_key)
+    client_params: dict[str, Any] = {
+        "base_url": model.openai_api_base,
+        "timeout": model.request_timeout,
+        "default_headers": model.default_headers,
+        "default_query": model.default_query,
+    }
+    if model.max_retries is not None:
+        client_params["max_retries"] = model.max_retries
+    socket_options = _resolve_socket_options(model.http_socket_options)
+    if model.openai_proxy:
+        if model.http_client or model.http_async_client:
+            msg = "Pass either openai_proxy or http_client/http_async_client, not both."
+            raise ValueError(msg)
+        model.http_client, model.http_async_client = _proxied_clients(
+            model.openai_proxy, socket_options
+        )
+    if not model.client and sync_key is not None:
+        model.root_client = openai.OpenAI(
+            **client_params,
+            api_key=sync_key,
+            http_client=model.http_client
+            or shared_sync_client(model.openai_api_base, model.request_timeout, socket_options),
+        )
+        model.client = model.root_client.chat.completions
+    if not model.async_client:
+        model.root_async_client = openai.AsyncOpenAI(
+            **client_params,
+            api_key=async_key,
+            http_client=model.http_async_client
+            or shared_async_client(model.openai_api_base, model.request_timeout, socket_options),
+        )
+        model.async_client = model.root_async_client.chat.completions
+
+
+def _proxied_clients(
+    proxy: str, socket_options: tuple[SocketOption, ...]
+) -> tuple[openai.DefaultHttpxClient, openai.DefaultAsyncHttpxClient]:
+    """A sync and an async client sending everything through ``proxy``.
+
+    With socket options, the proxy transport is mounted under ``all://``, the shape httpx's own
+    ``proxy=`` gives (one transport whose pool knows the proxy URL), with the SDK's pool limits
+    restated (httpx ignores ``limits=`` beside a mount). Redirects are not followed through a
+    proxy, as before (the SDK's clients follow them otherwise).
+    """
+    if not socket_options:
+        return (
+            openai.DefaultHttpxClient(proxy=proxy, follow_redirects=False),
+            openai.DefaultAsyncHttpxClient(proxy=proxy, follow_redirects=False),
+        )
+    options, target = list(socket_options), sdk_httpx.Proxy(proxy)
+    sync = sdk_httpx.HTTPTransport(proxy=target, socket_options=options, limits=LIMITS)
+    async_ = sdk_httpx.AsyncHTTPTransport(proxy=target, socket_options=options, limits=LIMITS)
+    return (
+        openai.DefaultHttpxClient(mounts={"all://": sync}, follow_redirects=False),
+        openai.DefaultAsyncHttpxClient(mounts={"all://": async_}, follow_redirects=False),
+    )
