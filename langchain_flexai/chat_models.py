@@ -61,6 +61,9 @@ from langchain_flexai.content._messages import (
     shield_from_core,
 )
 from langchain_flexai.content._offload import image_slots
+
+# Importable from here as in 0.2.0 (they live in errors.py).
+from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError  # noqa: F401
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
