@@ -37,6 +37,7 @@ from langchain_flexai._transport._errors import (
     error_code,
     to_flexai_error,
 )
+from langchain_flexai._transport._reasoning import reasoning_of_choices, reasoning_of_chunk
 from langchain_flexai._transport._redact import (
     CREDENTIAL_FIELDS,
     mask_repr_args,
@@ -47,16 +48,14 @@ from langchain_flexai._transport._stream import StreamGuard, flexai_errors, with
 from langchain_flexai._version import __version__
 from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo, default_catalog
 from langchain_flexai.catalog.capabilities import (
+    catalog_image_refusal,
     check_capabilities,
-    image_refusal,
     record_forced_tool_choice_declined,
-    refuses_images,
 )
 from langchain_flexai.catalog.profiles import profile_for, refresh_profile, suggest_models
 from langchain_flexai.content._messages import (
-    ImageStats,
-    PreparedMessages,
     ToolImages,
+    WireMessages,
     prepare_messages,
     shield_from_core,
 )
@@ -78,23 +77,6 @@ DEFAULT_API_BASE = DEFAULT_BASE_URL
 DEFAULT_MODEL = "phi-4-multimodal-instruct"
 PROVIDER = "flexai"
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_MODEL", "MISSING_KEY_MESSAGE", "PROVIDER", "ChatFlexAI"]
-
-
-class _WireMessages(list[BaseMessage]):
-    """Messages this model prepared, with their image counts: sent as they are.
-
-    The type is the mark: the payload step and ``_convert_input`` see prepared messages by what
-    they are, so a request's images are prepared once, by the entry point that received it.
-    """
-
-    __slots__ = ("stats",)
-    stats: ImageStats
-
-    @classmethod
-    def of(cls, prepared: PreparedMessages) -> _WireMessages:
-        wire = cls(prepared.messages)
-        wire.stats = prepared.stats
-        return wire
 
 
 class ChatFlexAI(BaseChatOpenAI):
@@ -404,17 +386,8 @@ class ChatFlexAI(BaseChatOpenAI):
         """Why images cannot go to `model` (None when they can, or when that is unknown)."""
         if self.check_capabilities is False:
             return None
-        catalog = self._catalog()
-        if self.check_capabilities is True:
-            info = self._model_info(model)
-        else:  # "known": only what is at hand, never a request
-            info = catalog.cached_model(model)
-        alternatives = None
-        if info is not None and refuses_images(model, info):
-            # The catalog that refused is at hand: its vision list is current.
-            cached = catalog.cached_models() or ()
-            alternatives = [m.id for m in cached if m.vision]
-        return image_refusal(model, info, alternatives=alternatives)
+        # "known": only what is at hand, never a request; True: ask the catalog.
+        return catalog_image_refusal(model, self._catalog(), fetch=self.check_capabilities is True)
 
     def _check_tool_choice(self, payload: dict[str, Any]) -> None:
         # Images were checked while preparing the messages (where their positions are known);
@@ -503,20 +476,20 @@ class ChatFlexAI(BaseChatOpenAI):
 
     # Where images are prepared: once per request, by the entry point that received it (sync, or
     # in a worker thread on async paths), before anything is sent. Direct payload calls prepare
-    # in the payload step. Prepared messages are `_WireMessages` and pass later steps as they are.
+    # in the payload step. Prepared messages are `WireMessages` and pass later steps as they are.
 
-    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> _WireMessages:
+    def _prepare_messages(self, messages: list[BaseMessage], model: str) -> WireMessages:
         prepared = prepare_messages(
             messages,
             policy=self.image_policy,
             tool_images=self.tool_images,
             refuse_images=self._image_refusal(model),
         )
-        return _WireMessages.of(prepared)
+        return WireMessages.of(prepared)
 
     async def _aprepare_messages(
         self, messages: list[BaseMessage], kwargs: dict[str, Any]
-    ) -> _WireMessages:
+    ) -> WireMessages:
         await self._awarm_catalog(kwargs)
         model = self._request_model(kwargs)
         # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
@@ -532,7 +505,7 @@ class ChatFlexAI(BaseChatOpenAI):
         # lossily rewrite, some valid image shapes. Wrapping those blocks here (structural, no
         # decoding) lets them reach `prepare_messages` as written. Prepared messages hold only
         # wire parts, which core leaves alone.
-        if isinstance(model_input, _WireMessages):
+        if isinstance(model_input, WireMessages):
             return ChatPromptValue(messages=list(model_input))
         messages = super()._convert_input(model_input).to_messages()
         return ChatPromptValue(messages=shield_from_core(messages))
@@ -547,7 +520,7 @@ class ChatFlexAI(BaseChatOpenAI):
         # Every path to FlexAI builds its payload here, so no path can skip preparation: the entry
         # points below hand over prepared messages (for the counts, and off the event loop);
         # anything else (a direct call) is prepared here. The payload dict is then checked.
-        if not isinstance(input_, _WireMessages):
+        if not isinstance(input_, WireMessages):
             messages = self._convert_input(input_).to_messages()
             input_ = self._prepare_messages(messages, self._request_model(kwargs))
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
@@ -563,7 +536,9 @@ class ChatFlexAI(BaseChatOpenAI):
         generation_info: dict[str, Any] | None = None,
     ) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
-        for generation, reasoning in zip(result.generations, _reasoning(response), strict=False):
+        for generation, reasoning in zip(
+            result.generations, reasoning_of_choices(response), strict=False
+        ):
             message = generation.message
             message.response_metadata["model_provider"] = PROVIDER
             if isinstance(reasoning, str) and isinstance(message, AIMessage):
@@ -585,11 +560,9 @@ class ChatFlexAI(BaseChatOpenAI):
             return None
         message = generation_chunk.message
         message.response_metadata["model_provider"] = PROVIDER
-        choices = chunk.get("choices") or []
-        if choices and isinstance(message, AIMessageChunk):
-            reasoning = (choices[0].get("delta") or {}).get("reasoning_content")
-            if isinstance(reasoning, str) and reasoning:
-                message.additional_kwargs["reasoning_content"] = reasoning
+        reasoning = reasoning_of_chunk(chunk)
+        if reasoning and isinstance(message, AIMessageChunk):
+            message.additional_kwargs["reasoning_content"] = reasoning
         return generation_chunk
 
     # -- the four entry points: prepare once, map FlexAI's errors (`_transport._stream`) ----------
@@ -645,17 +618,3 @@ class ChatFlexAI(BaseChatOpenAI):
             async for chunk in super()._astream(wire, stop, run_manager, **kwargs):
                 yield guard.see(chunk)
         guard.finish(structured="response_format" in kwargs)
-
-
-def _reasoning(response: dict[str, Any] | openai.BaseModel) -> list[object]:
-    """Each choice's `reasoning_content`: a field the SDK keeps only in `model_extra`.
-
-    Read from the objects, not a `model_dump()` of the whole response: that copy costs as much as
-    the parse, and warns about the `parsed` field of structured-output responses.
-    """
-    if isinstance(response, dict):
-        return [(c.get("message") or {}).get("reasoning_content") for c in response["choices"]]
-    return [
-        (getattr(choice.message, "model_extra", None) or {}).get("reasoning_content")
-        for choice in getattr(response, "choices", None) or []
-    ]

@@ -39,12 +39,13 @@ from langchain_flexai.errors import (
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from langchain_flexai.catalog._client import ModelInfo
+    from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo
 
 __all__ = [
     "ForcedToolChoiceWarning",
     "ModelCapabilityError",
     "ToolChoiceNotSupportedError",
+    "catalog_image_refusal",
     "check_capabilities",
     "check_request",
     "command_line_refusal",
@@ -140,6 +141,21 @@ def image_refusal(
         f"model {name!r} does not read images ({source}). Send images to a "
         f"vision-capable model, for example: {_alternatives_text(alternatives)}"
     )
+
+
+def catalog_image_refusal(model: str, catalog: FlexAICatalog, *, fetch: bool) -> str | None:
+    """Why images cannot go to ``model``, judged from ``catalog`` and the static table.
+
+    ``fetch``: ask the catalog (one cached request); otherwise only a record already fetched is
+    used, so no request is ever made for this. The vision models named in the refusal come from
+    the catalog at hand, when it has been read.
+    """
+    info = catalog.find_model(model) if fetch else catalog.cached_model(model)
+    alternatives = None
+    if info is not None and refuses_images(model, info):
+        cached = catalog.cached_models() or ()
+        alternatives = [m.id for m in cached if m.vision]
+    return image_refusal(model, info, alternatives=alternatives)
 
 
 def command_line_refusal(model: str, alternatives: Sequence[str]) -> str:

@@ -402,3 +402,21 @@ def _assemble(
     if moved:
         out.append(tool_images_message(moved))
     return out
+
+
+class WireMessages(list[BaseMessage]):
+    """Messages ChatFlexAI prepared, with their image counts: sent as they are.
+
+    The type is the mark: the chat model's payload step and ``_convert_input`` see prepared
+    messages by what they are, so a request's images are prepared once, by the entry point that
+    received it.
+    """
+
+    __slots__ = ("stats",)
+    stats: ImageStats
+
+    @classmethod
+    def of(cls, prepared: PreparedMessages) -> WireMessages:
+        wire = cls(prepared.messages)
+        wire.stats = prepared.stats
+        return wire
