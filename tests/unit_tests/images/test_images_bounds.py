@@ -257,7 +257,7 @@ def test_pillow_truncated_image_loading_stays_off() -> None:
 def test_docs_state_the_limits_the_code_applies() -> None:
     from pathlib import Path  # noqa: PLC0415
 
-    page = (Path(__file__).parents[2] / "docs" / "images.md").read_text(encoding="utf-8")
+    page = (Path(__file__).parents[3] / "docs" / "images.md").read_text(encoding="utf-8")
     s = _image_structure
     rows = {
         "| `ImagePolicy.max_input_bytes` | 64 MiB |": ImagePolicy().max_input_bytes == 64 << 20,

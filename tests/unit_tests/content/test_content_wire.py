@@ -15,6 +15,7 @@ from langchain_openai.chat_models.base import _convert_message_to_dict
 from langchain_flexai import ImagePolicy, ImageStats, prepare_messages
 from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from tests.unit_tests.content.test_content import ROWS
 from tests.unit_tests.content_samples import (
     B64_PNG,
     DATA_PNG,
@@ -24,7 +25,6 @@ from tests.unit_tests.content_samples import (
     img,
     text,
 )
-from tests.unit_tests.test_content import ROWS
 from tests.unit_tests.wire import WireRecorder, chunk, sse
 
 

@@ -1,0 +1,1 @@
+"""Unit tests of the flexai-vision command (langchain_flexai.cli)."""

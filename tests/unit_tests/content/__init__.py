@@ -1,0 +1,1 @@
+"""Unit tests of LangChain content to FlexAI parts (langchain_flexai.content)."""

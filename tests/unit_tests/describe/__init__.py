@@ -1,0 +1,1 @@
+"""Unit tests of the bulk describe run (langchain_flexai.describe)."""

@@ -1,0 +1,1 @@
+"""Unit tests of the image pipeline (langchain_flexai.images)."""

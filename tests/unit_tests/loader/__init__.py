@@ -1,0 +1,1 @@
+"""Unit tests of the loader's internals (langchain_flexai._loader)."""
