@@ -26,9 +26,8 @@ if TYPE_CHECKING:
     from langchain_flexai.testing._emulator import DEFAULT_API_KEY, FlexAIEmulator
     from langchain_flexai.testing._faults import Faults, RateLimitState
     from langchain_flexai.testing._images import ImageReport, colour_name
-    from langchain_flexai.testing._limits import Limits
+    from langchain_flexai.testing._limits import Limits, RecordedRequest
     from langchain_flexai.testing._schema import SchemaTooLargeError, schema_instance
-    from langchain_flexai.testing._server import RecordedRequest
 
 INSTALL_HINT = 'pip install "langchain-flexai[testing]"'
 """The command that installs what the emulator needs."""
@@ -46,7 +45,7 @@ _EXPORTS = {
     "ImageReport": "_images",
     "Limits": "_limits",
     "RateLimitState": "_faults",
-    "RecordedRequest": "_server",
+    "RecordedRequest": "_limits",
     "SchemaTooLargeError": "_schema",
     "colour_name": "_images",
     "schema_instance": "_schema",

@@ -24,10 +24,9 @@ from langchain_flexai.testing._catalog_data import (
     CatalogModel,
 )
 from langchain_flexai.testing._faults import Faults
-from langchain_flexai.testing._limits import Limits
+from langchain_flexai.testing._limits import Limits, RecordedRequest
 from langchain_flexai.testing._protocol import header_timeout_protocol
 from langchain_flexai.testing._server import (
-    RecordedRequest,
     ServerState,
     build_app,
     install_log_filter,

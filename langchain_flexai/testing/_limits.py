@@ -13,12 +13,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
 from langchain_flexai.testing._errors import EmulatedError, invalid_request
-
-if TYPE_CHECKING:
-    from langchain_flexai.testing._server import RecordedRequest
 
 _MIB = 1024 * 1024
 _BYTES_PER_VALUE = 64
@@ -137,6 +135,36 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 class _Entry:
     record: RecordedRequest
     weight: int
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the emulator received, with secrets redacted."""
+
+    method: str
+    path: str
+    headers: MappingProxyType[str, str]
+    """Lower-cased header names; ``authorization`` and API-key headers read ``<redacted>``."""
+    body: Any
+    """The parsed JSON body, or None when there was none, it was refused before parsing (not
+    JSON, too large, too deep) or it was dropped from the bounded log (``body_dropped``)."""
+    size: int = 0
+    """How many body bytes arrived (0 for a body refused with 413 or 408)."""
+    body_dropped: bool = False
+    """True when the log dropped this body to stay within ``Limits.max_logged_bytes``."""
+
+    @property
+    def image_urls(self) -> list[str]:
+        """Every ``image_url.url`` in the body's messages, in order."""
+        urls: list[str] = []
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        for message in messages or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            for part in content if isinstance(content, list) else []:
+                image = part.get("image_url") if isinstance(part, dict) else None
+                if isinstance(image, dict) and isinstance(image.get("url"), str):
+                    urls.append(image["url"])
+        return urls
 
 
 class RequestLog:

@@ -39,6 +39,7 @@ from langchain_flexai.testing._errors import (
 from langchain_flexai.testing._faults import Faults
 from langchain_flexai.testing._limits import (
     Limits,
+    RecordedRequest,
     RequestLog,
     body_timed_out,
     body_too_large,
@@ -54,36 +55,6 @@ _FRAGMENT_CHARS = 8
 _MAX_FRAGMENTS = 2048
 """Most SSE events one piece of content (text, JSON, tool arguments) is streamed in."""
 _WORDS = re.compile(r"\S+\s*|\s+")
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the emulator received, with secrets redacted."""
-
-    method: str
-    path: str
-    headers: MappingProxyType[str, str]
-    """Lower-cased header names; ``authorization`` and API-key headers read ``<redacted>``."""
-    body: Any
-    """The parsed JSON body, or None when there was none, it was refused before parsing (not
-    JSON, too large, too deep) or it was dropped from the bounded log (``body_dropped``)."""
-    size: int = 0
-    """How many body bytes arrived (0 for a body refused with 413 or 408)."""
-    body_dropped: bool = False
-    """True when the log dropped this body to stay within ``Limits.max_logged_bytes``."""
-
-    @property
-    def image_urls(self) -> list[str]:
-        """Every ``image_url.url`` in the body's messages, in order."""
-        urls: list[str] = []
-        messages = self.body.get("messages") if isinstance(self.body, dict) else None
-        for message in messages or []:
-            content = message.get("content") if isinstance(message, dict) else None
-            for part in content if isinstance(content, list) else []:
-                image = part.get("image_url") if isinstance(part, dict) else None
-                if isinstance(image, dict) and isinstance(image.get("url"), str):
-                    urls.append(image["url"])
-        return urls
 
 
 @dataclass
