@@ -70,8 +70,8 @@ from langchain_flexai.describe._run import (
     ImageDescriber,
     SkippedImage,
 )
-from langchain_flexai.errors import ImageErrorReason, ImageInputError, ImageSkippedWarning
-from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.errors import ImageInputError, ImageSkippedWarning
+from langchain_flexai.images._doors import blob_name, prepare_image, read_blob
 from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -536,19 +536,11 @@ class FlexAIImageParser(BaseBlobParser):
         Raises:
             ImageInputError: The blob cannot be read or is not a usable image.
         """
-        name = blob.source or (str(blob.path) if blob.path else None)
+        name = blob_name(blob)
         is_npy = blob.mimetype == _NPY_MIME or (name or "").lower().endswith(".npy")
         if not is_npy:
             return prepare_image(blob, self.policy)
-        try:
-            data = blob.as_bytes()
-        except (OSError, ValueError) as exc:
-            raise ImageInputError(
-                f"cannot read the Blob's data: {exc}",
-                reason=ImageErrorReason.UNREADABLE,
-                source=name,
-            ) from exc
-        array_image = image_from_npy(data, name, self.policy.max_decode_pixels)
+        array_image = image_from_npy(read_blob(blob), name, self.policy.max_decode_pixels)
         image = prepare_image(array_image, self.policy)
         return replace(image, source=name)
 

@@ -133,11 +133,20 @@ _NOT_MULTIMODAL = _Hint(
 )
 
 
+TEXT_ONLY_ANSWER = "is not a multimodal model"
+"""What FlexAI's error message says when images went to a model that does not read them."""
+
+
+def server_refused_images(error_text: str) -> bool:
+    """Whether an API error's text is FlexAI refusing images for a text-only model."""
+    return TEXT_ONLY_ANSWER in error_text
+
+
 def _hint(status: int, code: object, message: str) -> str:
     hint = _HINTS_BY_STATUS.get(status)
     if hint is None and isinstance(code, str):
         hint = _HINTS_BY_CODE.get(code)
-    if hint is None and (code == "model_not_multimodal" or "is not a multimodal model" in message):
+    if hint is None and (code == "model_not_multimodal" or server_refused_images(message)):
         hint = _NOT_MULTIMODAL
     return hint.text(message) if hint is not None else ""
 

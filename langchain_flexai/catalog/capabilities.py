@@ -27,6 +27,9 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+# FlexAI's own refusal is recognised where FlexAI's errors are known; re-exported here with the
+# decision it mirrors.
+from langchain_flexai._transport._errors import TEXT_ONLY_ANSWER, server_refused_images
 from langchain_flexai.catalog.profiles import VISION_MODELS, profile_for
 from langchain_flexai.errors import (
     ForcedToolChoiceWarning,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo
 
 __all__ = [
+    "TEXT_ONLY_ANSWER",
     "ForcedToolChoiceWarning",
     "ModelCapabilityError",
     "ToolChoiceNotSupportedError",
@@ -59,8 +63,6 @@ __all__ = [
 
 OnForcedToolDecline = Literal["warn", "raise"]
 
-TEXT_ONLY_ANSWER = "is not a multimodal model"
-"""What FlexAI's error message says when images went to a model that does not read them."""
 _IMAGE_PART_TYPES = frozenset({"image_url", "image", "input_image"})
 _MAX_ALTERNATIVES = 5
 
@@ -177,11 +179,6 @@ def image_not_allowed(
         message_index=message_index,
         part_index=part_index,
     )
-
-
-def server_refused_images(error_text: str) -> bool:
-    """Whether an API error's text is FlexAI refusing images for a text-only model."""
-    return TEXT_ONLY_ANSWER in error_text
 
 
 def _is_forced(tool_choice: object) -> bool:

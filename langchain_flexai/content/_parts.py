@@ -28,6 +28,7 @@ from langchain_flexai._urls import (
     validate_https_url,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._prepared import DETAILS
 
 ACCEPTED = (
     "FlexAI chat completions accept only text parts and images (JPEG, PNG, WebP or still GIF) "
@@ -35,7 +36,6 @@ ACCEPTED = (
 )
 """What FlexAI takes, quoted by every refusal so the user knows what to send instead."""
 
-DETAILS = frozenset({"auto", "low", "high"})
 
 # Strict base64 (the standard alphabet, padded to a multiple of 4 characters): the only bare
 # text taken as an inline image for certain.

@@ -104,8 +104,28 @@ def retry_delay(error: BaseException, attempt: int) -> float | None:
     return None
 
 
+# Errors that mean code is wrong (ours, or a custom model's), not that a request failed: a record
+# saying "TypeError" on every image would hide the bug and bill a run that cannot work.
+_PROGRAMMING_ERRORS = (
+    AssertionError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+    NameError,
+    NotImplementedError,
+    TypeError,
+)
+
+
 def is_fatal(error: BaseException, *, retries_exhausted: bool) -> bool:
-    """An error no image can avoid: the whole run stops instead of failing every image."""
+    """An error no image can avoid: the whole run stops instead of failing every image.
+
+    That is a key, credit, model or server problem that every request would meet, or a
+    programming error: API, network and input failures become records, a bug stops the run.
+    """
+    if isinstance(error, _PROGRAMMING_ERRORS):
+        return True
     if retries_exhausted and (
         is_rate_limited(error)
         or (

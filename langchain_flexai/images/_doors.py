@@ -438,15 +438,29 @@ def prepare_image(
     )
 
 
-def _from_blob(blob: Any, policy: ImagePolicy, declared: str | None) -> PreparedImage:
-    name = blob.source or (str(blob.path) if blob.path else None)
+def blob_name(blob: Any) -> str | None:
+    """What a LangChain ``Blob`` is called in errors and metadata: its source, else its path."""
+    return blob.source or (str(blob.path) if blob.path else None)
+
+
+def read_blob(blob: Any) -> bytes:
+    """A LangChain ``Blob``'s bytes (a lazy ``Blob.from_path`` reads its file now).
+
+    Raises:
+        ImageInputError: The data cannot be read (reason ``UNREADABLE``), naming the blob.
+    """
     try:
-        raw = blob.as_bytes()
+        return bytes(blob.as_bytes())
     except (OSError, ValueError) as exc:
         raise ImageInputError(
-            f"cannot read the Blob's data: {exc}", reason=ImageErrorReason.UNREADABLE, source=name
+            f"cannot read the Blob's data: {exc}",
+            reason=ImageErrorReason.UNREADABLE,
+            source=blob_name(blob),
         ) from exc
-    return _from_bytes(raw, policy, declared or blob.mimetype, name)
+
+
+def _from_blob(blob: Any, policy: ImagePolicy, declared: str | None) -> PreparedImage:
+    return _from_bytes(read_blob(blob), policy, declared or blob.mimetype, blob_name(blob))
 
 
 def _from_file(

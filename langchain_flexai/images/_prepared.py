@@ -19,7 +19,8 @@ from langchain_flexai.images._b64 import b64decode_strict
 
 __all__ = ["PreparedImage", "check_detail"]
 
-_DETAILS = ("auto", "low", "high")
+DETAILS = frozenset({"auto", "low", "high"})
+"""The ``detail`` values an ``image_url`` part may carry (content and the doors both check them)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -125,7 +126,7 @@ class PreparedImage:
 
 def check_detail(detail: str | None) -> None:
     """Refuse a ``detail`` that is not ``auto``, ``low`` or ``high``."""
-    if detail is not None and detail not in _DETAILS:
+    if detail is not None and detail not in DETAILS:
         raise ImageInputError(
             f"detail must be one of 'auto', 'low', 'high', got {detail!r}",
             reason=ImageErrorReason.INVALID_DETAIL,

@@ -392,6 +392,31 @@ def test_a_stream_cut_every_time_fails_that_image_only(
     assert model.image_counts() == {images[0].sha256: 3, images[1].sha256: 1}
 
 
+@pytest.mark.parametrize(
+    "error", [TypeError("unsupported operand"), KeyError("choices"), AttributeError("no .text")]
+)
+def test_a_programming_error_stops_the_run_instead_of_failing_each_image(
+    tmp_path: Path, error: Exception
+) -> None:
+    images = [prepare_image(p) for p in _folder(tmp_path, 3)]
+    model = CountingModel(fail_for={images[0].sha256 or "": error})
+    describer = ImageDescriber(model, max_retries=2, max_concurrency=1)
+    with pytest.raises(type(error)) as raised:
+        list(describer.describe(images))
+    assert raised.value is error
+    assert len(model.requests) == 1  # not retried, and no further image is sent
+
+
+async def test_a_programming_error_stops_an_async_run(tmp_path: Path) -> None:
+    images = [prepare_image(p) for p in _folder(tmp_path, 3)]
+    error = TypeError("unsupported operand")
+    model = CountingModel(fail_for={images[0].sha256 or "": error})
+    describer = ImageDescriber(model, max_retries=2, max_concurrency=1)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        [r async for r in describer.adescribe(images)]
+    assert len(model.requests) == 1
+
+
 def test_rate_limit_after_every_retry_stops_the_run(tmp_path: Path) -> None:
     images = [prepare_image(p) for p in _folder(tmp_path, 3)]
     error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0"})
