@@ -163,7 +163,9 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
     structure = walk_header(data, policy.max_decode_pixels)
     if structure is not None and structure.progressive:
         check_scans(data)  # even for the fast path: FlexAI's decoder would pay for the scans
-    primary = primary_picture(data)
+    # The walk saw every header segment of a JPEG: no index there, no second walk for one.
+    known_single = structure is not None and structure.mpf is False
+    primary = None if known_single else primary_picture(data)
     if primary is not None:
         return _primary_only(primary, policy, declared_mime)
     fast = _compliant_jpeg(data, policy, declared_mime, structure)

@@ -61,6 +61,8 @@ MAX_ICO_ENTRIES = 256
 _SOI = b"\xff\xd8"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_CHUNKS = frozenset({b"IDAT", b"fdAT", b"fcTL"})
+_APP2 = 0xE2
+_MPF = b"MPF\x00"  # the multi-picture index's identifier (CIPA DC-007)
 _PNG_EXIF = b"eXIf"
 _PNG_IEND = b"IEND"
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -100,6 +102,9 @@ class Structure(NamedTuple):
     progressive: bool = False
     """A progressive JPEG: its scans are counted (:func:`check_scans`) even on the fast path."""
     late_exif: tuple[int, int] | None = None
+    mpf: bool | None = None
+    """A JPEG whose header holds a multi-picture index (APP2 ``MPF``): True or False once the walk
+    passed every header segment, None when it stopped before the scan (then nobody knows)."""
     """Where the data of a PNG's last ``eXIf`` chunk after the pixels lies (start, end), when the
     walk met one with a valid CRC. Pillow finds such a chunk only after decoding; the walk passes
     every chunk header anyway, so the orientation costs no search of the file."""
@@ -160,7 +165,7 @@ def _walk_jpeg(data: bytes) -> Structure:
     fast-path call, hence the single ``unpack_from`` per segment and the regex only when odd.
     """
     pos, end, segments, padding, pixels = 2, len(data), 0, 0, 0
-    plain, progressive = True, False
+    plain, progressive, mpf = True, False, False
     while pos + 4 <= end:
         ff, marker, length = _SEGMENT_HEAD.unpack_from(data, pos)
         if ff != 0xFF or marker in _NOT_A_SEGMENT:  # noqa: PLR2004
@@ -180,13 +185,16 @@ def _walk_jpeg(data: bytes) -> Structure:
         if not 2 <= length <= end - pos:  # noqa: PLR2004
             break  # a segment cut short
         plain = plain and _segment_ok(marker, data, pos, length)
+        mpf = mpf or (marker == _APP2 and data.startswith(_MPF, pos + 2))
         if marker in _SOF_MARKERS:
             pixels = max(pixels, _frame_pixels(data, pos, length))
             progressive = progressive or marker in _PROGRESSIVE
         pos += length
         if marker == _SOS:
             complete = plain and _ends_after_scan_data(data, pos, pixels)
-            return Structure("JPEG", complete=complete, pixels=pixels, progressive=progressive)
+            return Structure(
+                "JPEG", complete=complete, pixels=pixels, progressive=progressive, mpf=mpf
+            )
     if data.startswith(b"\xff\xd9", pos):  # the loop stops 4 bytes short of the end
         raise _no_image("JPEG", "its end marker (EOI) comes before any scan data")
     return Structure("JPEG", complete=False, pixels=pixels, progressive=progressive)

@@ -3,7 +3,7 @@
 Knows FlexAI's image rules (https or base64 data URLs; JPEG, PNG, WebP, non-animated GIF;
 the declared MIME type must match the bytes) and reads what a test can check: format,
 width × height and a dominant-colour name decoded from the pixels. It never fetches a URL and
-never opens a file. It deliberately does not use ``langchain_flexai.images._doors``: the emulator
+never opens a file. It deliberately does not use ``langchain_flexai.images``: the emulator
 validates independently, like the real server, so client bugs cannot hide behind shared code.
 """
 
