@@ -17,6 +17,7 @@ from typing import Literal
 _SOI = b"\xff\xd8"
 # Start-of-frame markers carry the image size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_SOS = 0xDA  # start of scan: the header segments end here
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _EXIF_PREFIX = b"Exif\x00\x00"
 _MPF_PREFIX = b"MPF\x00"
@@ -40,22 +41,27 @@ def probe_jpeg(data: bytes) -> JpegHeader | None:
     if not data.startswith(_SOI):
         return None
     orientation = 1
-    for marker, body, length in _segments(data):
+    for marker, body, length in segments(data):
         if marker in _SOF_MARKERS:
             return _frame(data, body, length, orientation)
         if marker == 0xE1 and data.startswith(_EXIF_PREFIX, body):  # noqa: PLR2004 - APP1
             orientation = _exif_orientation(data[body + 6 : body + length - 2]) or 1
         elif marker == 0xE2 and data.startswith(_MPF_PREFIX, body):  # noqa: PLR2004 - APP2
             return None  # multi-picture (MPO): Pillow knows its frames
-        elif marker == 0xDA:  # noqa: PLR2004 - scan data before any frame header
-            return None
     return None
 
 
-def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
-    """(marker, body offset, length) of each segment after SOI; stops at anything malformed."""
-    pos, end = 2, len(data)
+def segments(data: bytes, limit: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """(marker, body offset, length) of each header segment after SOI, up to the first scan.
+
+    Stops at anything malformed, and after ``limit`` steps when given (a caller that looks for
+    one early segment need not walk a file of a million comment segments).
+    """
+    pos, end, steps = 2, len(data), 0
     while pos + 4 <= end and data[pos] == 0xFF:  # noqa: PLR2004
+        steps += 1
+        if limit is not None and steps > limit:
+            return
         marker = data[pos + 1]
         if marker == 0xFF:  # noqa: PLR2004 - a fill byte before the marker
             pos += 1
@@ -63,6 +69,8 @@ def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
         if marker in _STANDALONE:
             pos += 2
             continue
+        if marker == _SOS:
+            return
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         body = pos + 4
         if length < 2 or body + length - 2 > end:  # noqa: PLR2004

@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from langchain_flexai.images._jpeg_header import segments
+
 _SOI = b"\xff\xd8"
 _EOI = b"\xff\xd9"
 _MPF = b"MPF\x00"
 _APP2 = 0xE2
-_SOS = 0xDA
-_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _NUMBER_OF_IMAGES = 0xB001
 _MP_ENTRY = 0xB002
 _MAX_SEGMENTS = 64
@@ -57,23 +57,8 @@ def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
     At most :data:`_MAX_SEGMENTS`: writers put the MP index among the first application segments
     (right after EXIF), and a file of a million comment segments must not cost a walk here.
     """
-    pos, end, seen = 2, len(data), 0
-    while pos + 4 <= end and data[pos] == 0xFF and seen < _MAX_SEGMENTS:  # noqa: PLR2004
-        seen += 1
-        marker = data[pos + 1]
-        if marker == 0xFF:  # noqa: PLR2004 - a fill byte before the marker
-            pos += 1
-            continue
-        if marker in _STANDALONE:
-            pos += 2
-            continue
-        if marker == _SOS:
-            return
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if length < 2 or pos + 2 + length > end:  # noqa: PLR2004
-            return
-        yield marker, pos, pos + 2 + length
-        pos += 2 + length
+    for marker, body, length in segments(data, _MAX_SEGMENTS):
+        yield marker, body - 4, body + length - 2
 
 
 def _index(tiff: bytes) -> tuple[int, list[tuple[int, int]]] | None:
