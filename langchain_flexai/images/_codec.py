@@ -11,7 +11,8 @@ nothing about base64, URLs, caching or LangChain.
 3. **Header probe** (:mod:`langchain_flexai.images._probe`, no pixel decode): identify, check the
    decode limits, decide the fast path (:func:`~langchain_flexai.images._probe.sendable_as_is`):
    a compliant JPEG, PNG, WebP or still GIF is sent byte for byte. A baseline JPEG's header is
-   read without Pillow at all (:mod:`langchain_flexai.images._jpeg_header`).
+   read without Pillow at all (:mod:`langchain_flexai.images._jpeg_header`), and so are a still
+   WebP's and GIF's (:mod:`langchain_flexai.images._still_header`).
 4. **Slow path** (:mod:`langchain_flexai.images._render`): decode, downscale, rotate upright,
    normalise the pixel mode, encode.
 
@@ -53,6 +54,7 @@ from langchain_flexai.images._probe import (
     tiff_turned_upright,
 )
 from langchain_flexai.images._render import render
+from langchain_flexai.images._still_header import probe_still
 from langchain_flexai.images._structure import Structure, check_scans, walk_header
 
 __all__ = ["Encoded", "encode_bytes"]
@@ -93,6 +95,32 @@ def _compliant_jpeg(
         return None
     check_pixels(header.width, header.height, policy)
     mime = WIRE_MIME["JPEG"]
+    corrected = declared_mime is not None and declared_mime != mime
+    return Encoded(
+        data=data,
+        mime_type=mime,
+        width=header.width,
+        height=header.height,
+        original_mime_type=mime,
+        original_width=header.width,
+        original_height=header.height,
+        transformations=("mime_corrected",) if corrected else (),
+        passthrough=True,
+    )
+
+
+def _compliant_still(
+    data: bytes, policy: ImagePolicy, declared_mime: str | None, structure: Structure | None
+) -> Encoded | None:
+    """The fast path for a still WebP or GIF, without Pillow: None unless it applies."""
+    if structure is None or not structure.complete or structure.format not in ("WEBP", "GIF"):
+        return None
+    fmt = structure.format
+    header = probe_still(data, fmt, exif_matters=policy.exif_transpose)
+    if header is None or not fits(header, policy) or len(data) > policy.max_bytes:
+        return None
+    check_pixels(header.width, header.height, policy, fmt)
+    mime = WIRE_MIME[fmt]
     corrected = declared_mime is not None and declared_mime != mime
     return Encoded(
         data=data,
@@ -168,7 +196,9 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
     primary = None if known_single else primary_picture(data)
     if primary is not None:
         return _primary_only(primary, policy, declared_mime)
-    fast = _compliant_jpeg(data, policy, declared_mime, structure)
+    fast = _compliant_jpeg(data, policy, declared_mime, structure) or _compliant_still(
+        data, policy, declared_mime, structure
+    )
     if fast is not None:
         return fast
     im = identify(data)

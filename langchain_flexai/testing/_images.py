@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import colorsys
-import functools
 import io
 import math
 import re
@@ -22,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops, UnidentifiedImageError
 
 from langchain_flexai.testing._errors import EmulatedError, invalid_request
 
@@ -205,22 +203,36 @@ def colour_name(img: Image.Image) -> str:
     """Name the dominant colour: the most frequent name among sampled pixels.
 
     The image is sampled on a grid of at most 64×64 pixels (nearest neighbour, so no new
-    colours are blended in); pixels with alpha below 128 are skipped. Each pixel is named
-    by HSV: value < 0.2 is black; saturation < 0.2 is white (value > 0.85) or gray; other
-    hues are red (< 15° or ≥ 345°), orange (15-45°, brown when value < 0.6), yellow
-    (45-70°), green (70-165°), cyan (165-195°), blue (195-255°), purple (255-290°) and
-    magenta (290-345°). Ties go to the name earliest in that list. An image with no opaque pixel
-    is ``transparent``.
+    colours are blended in); pixels with alpha below 128 are skipped. Each pixel is named by
+    its HSV value in Pillow's ``HSV`` mode (each channel a byte, 0-255; V is max(R, G, B)):
+    V < 51 (value 0.2) is black; S < 51 (saturation 0.2) is white (V ≥ 217, value 0.85) or
+    gray; other pixels by hue byte H (0-255 for 0-360°): red (< 11 or ≥ 245, i.e. under 15° or
+    from 345°), orange (< 32, 45°; brown when V < 153, value 0.6), yellow (< 50, 70°), green
+    (< 117, 165°), cyan (< 139, 195°), blue (< 181, 255°), purple (< 206, 290°) and magenta
+    (< 245). Ties go to the name earliest in the list black, white, gray, red, orange, brown,
+    yellow, green, cyan, blue, purple, magenta. An image with no opaque pixel is
+    ``transparent``.
     """
     img.draft("RGB", (_SAMPLE_SIDE * 2, _SAMPLE_SIDE * 2))
-    rgba = img.convert("RGBA")
-    rgba.thumbnail((_SAMPLE_SIDE, _SAMPLE_SIDE), Image.Resampling.NEAREST)
+    # Sample first, convert after: nearest-neighbour picks the same pixels either way, and
+    # converting 4,096 pixels instead of the whole image is most of the saving. resize() (not
+    # thumbnail()) leaves the caller's image as it was.
+    width, height = img.size
+    scale = min(1.0, _SAMPLE_SIDE / max(width, height, 1))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    sample = img.resize(size, Image.Resampling.NEAREST) if size != img.size else img
+    rgba = sample.convert("RGBA")
+    hue, sat, val = rgba.convert("RGB").convert("HSV").split()
+    # Each pixel's name as one byte (hue band * 8 + saturated * 4 + value band), counted by
+    # Pillow's histogram under the opacity mask: no Python loop over pixels or colours.
+    code = ImageChops.add(
+        ImageChops.add(hue.point(_HUE_CODE), sat.point(_SAT_CODE)), val.point(_VAL_CODE)
+    )
+    opaque = rgba.getchannel("A").point(_OPAQUE)
     counts: Counter[str] = Counter()
-    # getcolors() counts distinct pixels in C; the sample has at most 64*64 of them.
-    colours: list[Any] = rgba.getcolors(_SAMPLE_SIDE**2) or []
-    for count, (r, g, b, a) in colours:
-        if a >= 128:  # noqa: PLR2004 - half opacity
-            counts[_pixel_name(r, g, b)] += count
+    for index, count in enumerate(code.histogram(mask=opaque)):
+        if count:
+            counts[_CODE_NAMES[index]] += count
     if not counts:
         return "transparent"
     return max(counts, key=lambda name: (counts[name], -_NAME_ORDER.index(name)))
@@ -240,33 +252,34 @@ _NAME_ORDER = (
     "purple",
     "magenta",
 )
-_HUES = (
-    (15, "red"),
-    (45, "orange"),
-    (70, "yellow"),
-    (165, "green"),
-    (195, "cyan"),
-    (255, "blue"),
-    (290, "purple"),
-    (345, "magenta"),
-    (360, "red"),
+# Upper bounds of the hue bands, as Pillow's hue byte (degrees * 255 / 360, rounded up).
+_HUE_BANDS = (
+    (11, "red"),
+    (32, "orange"),
+    (50, "yellow"),
+    (117, "green"),
+    (139, "cyan"),
+    (181, "blue"),
+    (206, "purple"),
+    (245, "magenta"),
+    (256, "red"),
 )
+_HUE_CODE = [
+    next(band for band, (upper, _) in enumerate(_HUE_BANDS) if h < upper) * 8 for h in range(256)
+]
+_SAT_CODE = [0 if s < 51 else 4 for s in range(256)]  # noqa: PLR2004 - documented threshold
+_VAL_CODE = [0 if v < 51 else 1 if v < 153 else 2 if v < 217 else 3 for v in range(256)]  # noqa: PLR2004
+_OPAQUE = [255 if a >= 128 else 0 for a in range(256)]  # noqa: PLR2004 - half opacity
 
 
-# Tests and benchmarks send the same images again and again, and a sample holds at most 4,096
-# distinct colours: naming each colour once (bounded cache, thread-safe) makes a repeated image
-# cost only Pillow's sampling. The answer is the same function's, so nothing changes but time.
-@functools.lru_cache(maxsize=1 << 15)
-def _pixel_name(r: int, g: int, b: int) -> str:
-    hue, sat, val = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
-    if val < 0.2:  # noqa: PLR2004 - documented threshold
+def _code_name(code: int) -> str:
+    band, saturated, value = code >> 3, code >> 2 & 1, code & 3
+    if value == 0:
         return "black"
-    if sat < 0.2:  # noqa: PLR2004 - documented threshold
-        return "white" if val > 0.85 else "gray"  # noqa: PLR2004
-    degrees = hue * 360
-    for upper, name in _HUES:
-        if degrees < upper:
-            if name == "orange" and val < 0.6:  # noqa: PLR2004 - documented threshold
-                return "brown"
-            return name
-    return "red"
+    if not saturated:
+        return "white" if value == 3 else "gray"  # noqa: PLR2004 - the bright band
+    name = _HUE_BANDS[band][1] if band < len(_HUE_BANDS) else "red"
+    return "brown" if name == "orange" and value == 1 else name
+
+
+_CODE_NAMES = [_code_name(code) for code in range(256)]

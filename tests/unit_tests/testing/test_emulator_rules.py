@@ -136,6 +136,34 @@ class TestColourName:
         assert colour_name(img) == "red"
         assert colour_name(_image((0, 0, 0, 0), "RGBA")) == "transparent"
 
+    @pytest.mark.parametrize(
+        ("colour", "name"),
+        [
+            ((50, 50, 50), "black"),  # V < 51
+            ((51, 51, 51), "gray"),
+            ((216, 216, 216), "gray"),  # V < 217
+            ((217, 217, 217), "white"),
+            ((255, 205, 205), "white"),  # S = 50/255 * 255 < 51
+            ((255, 200, 200), "red"),  # S = 55/255 * 255 >= 51
+            ((152, 76, 0), "brown"),  # orange hue, V < 153
+            ((153, 76, 0), "orange"),
+            ((255, 63, 0), "red"),  # 14.8°: hue byte 10
+            ((255, 68, 0), "orange"),  # 16°: hue byte 11
+            ((255, 0, 68), "magenta"),  # 344°: hue byte 243
+            ((255, 0, 60), "red"),  # 345.9°: hue byte 245
+        ],
+    )
+    def test_the_documented_thresholds(self, colour: tuple[int, int, int], name: str) -> None:
+        assert colour_name(_image(colour)) == name
+
+    def test_a_large_image_is_sampled_and_left_as_it_was(self) -> None:
+        img = _image((0, 0, 255), size=(3000, 2000))
+        img.paste((255, 0, 0), (0, 0, 3000, 900))  # 45 % red, 55 % blue
+        before = img.tobytes()
+        assert colour_name(img) == "blue"
+        assert img.size == (3000, 2000)
+        assert img.tobytes() == before
+
     def test_tie_goes_to_the_earlier_name(self) -> None:
         img = _image((255, 0, 0), size=(10, 10))
         img.paste((0, 0, 0), (0, 0, 10, 5))

@@ -1,0 +1,169 @@
+"""WebP and GIF headers read without Pillow: the size, and whether the file is one still picture.
+
+The fast path sends a compliant WebP or still GIF untouched, so all it needs is the picture's size
+and the certainty that nothing in the file would make a decoder show something else (animation
+frames, an EXIF rotation). Pillow's WebP plugin opens a file through libwebp's animation decoder
+(about a millisecond for a 14 KB file) and its GIF plugin reads on to a second frame to answer
+``is_animated``; the chunk and block headers hold the same facts for a few microseconds of work.
+
+Only the layouts that are unambiguous are answered: a simple lossy (``VP8``) or lossless
+(``VP8L``) WebP, an extended (``VP8X``) WebP whose flags and chunks declare one still picture,
+and a GIF the structural walk (:mod:`langchain_flexai.images._structure`) found complete with
+exactly one image. Anything else returns None and the caller asks Pillow. The caller has already
+run that walk, so the RIFF chunk sizes and GIF blocks read here are known to lie inside the data.
+Knows the WebP container (RFC 9649) and GIF89a layouts only.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["StillHeader", "probe_still"]
+
+_VP8_START_CODE = b"\x9d\x01\x2a"
+_VP8L_SIGNATURE = 0x2F
+_VP8_LAST_VERSION = 3
+_VP8X_ANIMATION, _VP8X_EXIF, _VP8X_ICC = 0x02, 0x08, 0x20
+_VP8X_RESERVED = 0xC1
+_FOURTEEN_BITS = 0x3FFF
+_VP8L_VERSION_SHIFT = 29
+_GIF_MIN = 13  # signature, logical screen descriptor
+_GIF_EXTENSION, _GIF_IMAGE = 0x21, 0x2C
+_GIF_DESCRIPTOR = 10  # separator, left, top, width, height, flags
+_RIFF_HEAD = 12  # "RIFF", size, "WEBP"
+_CHUNK_HEAD = 8  # fourcc, size
+_VP8X_BODY = 10  # flags, reserved, canvas width - 1 and height - 1 (24 bits each)
+_VP8_BODY = 10  # frame tag, start code, width and height (16 bits each)
+_VP8L_BODY = 5  # signature, 32 bits of size and version
+
+
+class StillHeader(NamedTuple):
+    """What the fast path needs to know about a still WebP or GIF."""
+
+    width: int
+    height: int
+
+
+def probe_still(data: bytes, fmt: str, *, exif_matters: bool) -> StillHeader | None:
+    """The size of a still WebP or GIF from its headers; None when Pillow should decide.
+
+    Args:
+        data: The whole file, already found complete by the structural walk.
+        fmt: ``"WEBP"`` or ``"GIF"`` (the walk's format).
+        exif_matters: Whether an EXIF orientation would be applied (``ImagePolicy.exif_transpose``):
+            an extended WebP carrying EXIF is then left to Pillow, which reads the orientation.
+    """
+    if fmt == "GIF":
+        return _gif(data)
+    if fmt == "WEBP":
+        return _webp(data, exif_matters=exif_matters)
+    return None
+
+
+def _gif(data: bytes) -> StillHeader | None:
+    # The walk returned complete only for one image followed by the trailer: a still picture,
+    # shown at the logical screen's size, grown to hold the image if it reaches past the screen
+    # (as Pillow and browsers do).
+    if len(data) < _GIF_MIN:
+        return None
+    width = int.from_bytes(data[6:8], "little")
+    height = int.from_bytes(data[8:10], "little")
+    image = _gif_image_box(data)
+    if image is None or not width or not height:
+        return None
+    right, bottom = image
+    return StillHeader(max(width, right), max(height, bottom))
+
+
+def _gif_image_box(data: bytes) -> tuple[int, int] | None:
+    """(left + width, top + height) of the first image; None past anything but extensions."""
+    flags, pos, end = data[10], _GIF_MIN, len(data)
+    if flags & 0x80:
+        pos += 3 << ((flags & 7) + 1)
+    while pos < end and data[pos] == _GIF_EXTENSION:
+        pos += 2  # introducer, label; then sub-blocks up to an empty one
+        while pos < end and data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    if pos + _GIF_DESCRIPTOR > end or data[pos] != _GIF_IMAGE:
+        return None  # stray bytes between blocks: Pillow decides
+    left, top, width, height = (
+        int.from_bytes(data[at : at + 2], "little") for at in range(pos + 1, pos + 9, 2)
+    )
+    return left + width, top + height
+
+
+def _webp(data: bytes, *, exif_matters: bool) -> StillHeader | None:
+    if len(data) < _RIFF_HEAD + _CHUNK_HEAD:
+        return None
+    kind = data[12:16]
+    body = _RIFF_HEAD + _CHUNK_HEAD
+    if kind == b"VP8 ":
+        return _vp8(data, body)
+    if kind == b"VP8L":
+        return _vp8l(data, body)
+    if kind == b"VP8X":
+        return _vp8x(data, body, exif_matters=exif_matters)
+    return None
+
+
+def _vp8(data: bytes, body: int) -> StillHeader | None:
+    head = data[body : body + _VP8_BODY]
+    if len(head) < _VP8_BODY or head[3:6] != _VP8_START_CODE:
+        return None
+    # The frame tag (RFC 6386 9.1): a key frame (bit 0 clear), a version libwebp knows (0-3),
+    # shown (bit 4), and a first partition that fits the chunk; libwebp refuses anything else.
+    tag = int.from_bytes(head[0:3], "little")
+    chunk_size = int.from_bytes(data[body - 4 : body], "little")
+    if tag & 1 or (tag >> 1) & 7 > _VP8_LAST_VERSION or not tag & 0x10:
+        return None
+    if tag >> 5 > chunk_size - _VP8_BODY:
+        return None
+    # The top two bits of each dimension are an upscaling hint that decoders ignore.
+    width = int.from_bytes(head[6:8], "little") & _FOURTEEN_BITS
+    height = int.from_bytes(head[8:10], "little") & _FOURTEEN_BITS
+    return StillHeader(width, height) if width and height else None
+
+
+def _vp8l(data: bytes, body: int) -> StillHeader | None:
+    head = data[body : body + _VP8L_BODY]
+    if len(head) < _VP8L_BODY or head[0] != _VP8L_SIGNATURE:
+        return None
+    bits = int.from_bytes(head[1:5], "little")
+    if bits >> _VP8L_VERSION_SHIFT:  # version 0 is the only one decoders accept
+        return None
+    return StillHeader((bits & _FOURTEEN_BITS) + 1, ((bits >> 14) & _FOURTEEN_BITS) + 1)
+
+
+def _vp8x(data: bytes, body: int, *, exif_matters: bool) -> StillHeader | None:
+    head = data[body : body + _VP8X_BODY]
+    if len(head) < _VP8X_BODY or int.from_bytes(data[body - 4 : body], "little") != _VP8X_BODY:
+        return None
+    flags = head[0]
+    if flags & _VP8X_RESERVED or head[1:4] != b"\0\0\0" or flags & _VP8X_ANIMATION:
+        return None
+    if exif_matters and flags & _VP8X_EXIF:
+        return None
+    canvas = StillHeader(
+        int.from_bytes(head[4:7], "little") + 1, int.from_bytes(head[7:10], "little") + 1
+    )
+    # The flags are hints; the chunks decide: exactly one bitstream of the canvas's size, an
+    # ICC chunk exactly when flagged, and no animation chunks (a writer may set no flag and
+    # still append frames). libwebp refuses a still image whose size differs from its canvas.
+    bitstreams: list[StillHeader | None] = []
+    kinds: set[bytes] = set()
+    pos, end = _RIFF_HEAD + _CHUNK_HEAD + _VP8X_BODY, len(data)
+    while pos + _CHUNK_HEAD <= end:
+        kind = data[pos : pos + 4]
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        kinds.add(kind)
+        if kind == b"VP8 ":
+            bitstreams.append(_vp8(data, pos + _CHUNK_HEAD))
+        elif kind == b"VP8L":
+            bitstreams.append(_vp8l(data, pos + _CHUNK_HEAD))
+        pos += _CHUNK_HEAD + size + (size & 1)
+    if kinds & {b"ANIM", b"ANMF", b"VP8X"} or (exif_matters and b"EXIF" in kinds):
+        return None
+    if bool(flags & _VP8X_ICC) != (b"ICCP" in kinds):
+        return None
+    return canvas if bitstreams == [canvas] else None
