@@ -16,6 +16,7 @@ Knows the WebP container (RFC 9649) and GIF89a layouts only.
 
 from __future__ import annotations
 
+import struct
 from typing import NamedTuple
 
 __all__ = ["StillHeader", "probe_still"]
@@ -30,6 +31,7 @@ _VP8L_VERSION_SHIFT = 29
 _GIF_MIN = 13  # signature, logical screen descriptor
 _GIF_EXTENSION, _GIF_IMAGE = 0x21, 0x2C
 _GIF_DESCRIPTOR = 10  # separator, left, top, width, height, flags
+_GIF_BOX = struct.Struct("<4H")
 _RIFF_HEAD = 12  # "RIFF", size, "WEBP"
 _CHUNK_HEAD = 8  # fourcc, size
 _VP8X_BODY = 10  # flags, reserved, canvas width - 1 and height - 1 (24 bits each)
@@ -87,9 +89,7 @@ def _gif_image_box(data: bytes) -> tuple[int, int] | None:
         pos += 1
     if pos + _GIF_DESCRIPTOR > end or data[pos] != _GIF_IMAGE:
         return None  # stray bytes between blocks: Pillow decides
-    left, top, width, height = (
-        int.from_bytes(data[at : at + 2], "little") for at in range(pos + 1, pos + 9, 2)
-    )
+    left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
     return left + width, top + height
 
 
