@@ -221,14 +221,17 @@ def colour_name(img: Image.Image) -> str:
     scale = min(1.0, _SAMPLE_SIDE / max(width, height, 1))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     sample = img.resize(size, Image.Resampling.NEAREST) if size != img.size else img
-    rgba = sample.convert("RGBA")
-    hue, sat, val = rgba.convert("RGB").convert("HSV").split()
+    # Only modes that can carry transparency pay for the alpha mask.
+    translucent = sample.mode in _ALPHA_MODES or "transparency" in sample.info
+    rgba = sample.convert("RGBA") if translucent else None
+    rgb = rgba.convert("RGB") if rgba is not None else sample.convert("RGB")
+    hue, sat, val = rgb.convert("HSV").split()
     # Each pixel's name as one byte (hue band * 8 + saturated * 4 + value band), counted by
     # Pillow's histogram under the opacity mask: no Python loop over pixels or colours.
     code = ImageChops.add(
         ImageChops.add(hue.point(_HUE_CODE), sat.point(_SAT_CODE)), val.point(_VAL_CODE)
     )
-    opaque = rgba.getchannel("A").point(_OPAQUE)
+    opaque = rgba.getchannel("A").point(_OPAQUE) if rgba is not None else None
     counts: Counter[str] = Counter()
     for index, count in enumerate(code.histogram(mask=opaque)):
         if count:
@@ -269,6 +272,7 @@ _HUE_CODE = [
 ]
 _SAT_CODE = [0 if s < 51 else 4 for s in range(256)]  # noqa: PLR2004 - documented threshold
 _VAL_CODE = [0 if v < 51 else 1 if v < 153 else 2 if v < 217 else 3 for v in range(256)]  # noqa: PLR2004
+_ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
 _OPAQUE = [255 if a >= 128 else 0 for a in range(256)]  # noqa: PLR2004 - half opacity
 
 
