@@ -272,7 +272,8 @@ _HUE_CODE = [
 ]
 _SAT_CODE = [0 if s < 51 else 4 for s in range(256)]  # noqa: PLR2004 - documented threshold
 _VAL_CODE = [0 if v < 51 else 1 if v < 153 else 2 if v < 217 else 3 for v in range(256)]  # noqa: PLR2004
-_ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
+# A palette image may hold alpha in its palette (an RGBA palette) without a transparency key.
+_ALPHA_MODES = frozenset({"LA", "La", "P", "PA", "RGBA", "RGBa"})
 _OPAQUE = [255 if a >= 128 else 0 for a in range(256)]  # noqa: PLR2004 - half opacity
 
 

@@ -164,6 +164,13 @@ class TestColourName:
         assert img.size == (3000, 2000)
         assert img.tobytes() == before
 
+    def test_alpha_held_in_a_palette_is_honoured(self) -> None:
+        img = _image((255, 0, 0, 0), "RGBA", (10, 10))  # transparent red ...
+        img.paste((0, 0, 255, 255), (0, 0, 10, 4))  # ... under 40 % opaque blue
+        paletted = img.convert("P")
+        assert "transparency" not in paletted.info  # the alpha lives in the palette
+        assert colour_name(paletted) == "blue"
+
     def test_tie_goes_to_the_earlier_name(self) -> None:
         img = _image((255, 0, 0), size=(10, 10))
         img.paste((0, 0, 0), (0, 0, 10, 5))
