@@ -11,8 +11,8 @@ nothing about base64, URLs, caching or LangChain.
 3. **Header probe** (:mod:`langchain_flexai.images._probe`, no pixel decode): identify, check the
    decode limits, decide the fast path (:func:`~langchain_flexai.images._probe.sendable_as_is`):
    a compliant JPEG, PNG, WebP or still GIF is sent byte for byte. A baseline JPEG's header is
-   read without Pillow at all (:mod:`langchain_flexai.images._jpeg_header`), and so are a still
-   WebP's and GIF's (:mod:`langchain_flexai.images._still_header`).
+   read without Pillow at all (:mod:`langchain_flexai.images._jpeg_header`), and so are a PNG's,
+   a still WebP's and a GIF's (:mod:`langchain_flexai.images._still_header`).
 4. **Slow path** (:mod:`langchain_flexai.images._render`): decode, downscale, rotate upright,
    normalise the pixel mode, encode.
 
@@ -109,15 +109,20 @@ def _compliant_jpeg(
     )
 
 
+_STILL_FORMATS = frozenset({"PNG", "WEBP", "GIF"})
+
+
 def _compliant_still(
     data: bytes, policy: ImagePolicy, declared_mime: str | None, structure: Structure | None
 ) -> Encoded | None:
-    """The fast path for a still WebP or GIF, without Pillow: None unless it applies."""
-    if structure is None or not structure.complete or structure.format not in ("WEBP", "GIF"):
+    """The fast path for a PNG, WebP or still GIF, without Pillow: None unless it applies."""
+    if structure is None or not structure.complete or structure.format not in _STILL_FORMATS:
         return None
     fmt = structure.format
+    if structure.late_exif is not None and policy.exif_transpose:
+        return None  # an eXIf chunk after the pixels may say to rotate: read it the long way
     header = probe_still(data, fmt, exif_matters=policy.exif_transpose)
-    if header is None or not fits(header, policy) or len(data) > policy.max_bytes:
+    if header is None or not fits(header[:2], policy) or len(data) > policy.max_bytes:
         return None
     check_pixels(header.width, header.height, policy, fmt)
     mime = WIRE_MIME[fmt]

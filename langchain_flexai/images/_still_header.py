@@ -1,17 +1,20 @@
-"""WebP and GIF headers read without Pillow: the size, and whether the file is one still picture.
+"""PNG, WebP and GIF headers read without Pillow: the size, and whether the file is one still picture.
 
-The fast path sends a compliant WebP or still GIF untouched, so all it needs is the picture's size
-and the certainty that nothing in the file would make a decoder show something else (animation
-frames, an EXIF rotation). Pillow's WebP plugin opens a file through libwebp's animation decoder
-(about a millisecond for a 14 KB file) and its GIF plugin reads on to a second frame to answer
-``is_animated``; the chunk and block headers hold the same facts for a few microseconds of work.
+The fast path sends a compliant PNG, WebP or still GIF untouched, so all it needs is the picture's
+size and pixel mode and the certainty that nothing in the file would make a decoder show
+something else (animation frames, a rotation written in EXIF, XMP or a text chunk). Pillow's WebP
+plugin opens a file through libwebp's animation decoder (about a millisecond for a 14 KB file),
+its GIF plugin reads on to a second frame to answer ``is_animated``, and its PNG plugin parses
+each header chunk in Python; the headers hold the same facts for a few microseconds of work.
 
-Only the layouts that are unambiguous are answered: a simple lossy (``VP8``) or lossless
-(``VP8L``) WebP, an extended (``VP8X``) WebP whose flags and chunks declare one still picture,
-and a GIF the structural walk (:mod:`langchain_flexai.images._structure`) found complete with
-exactly one image. Anything else returns None and the caller asks Pillow. The caller has already
-run that walk, so the RIFF chunk sizes and GIF blocks read here are known to lie inside the data.
-Knows the WebP container (RFC 9649) and GIF89a layouts only.
+Only the layouts that are unambiguous are answered: a PNG of a standard 8-bit-or-less mode with
+no animation control and no chunk that may hold an orientation; a simple lossy (``VP8``) or
+lossless (``VP8L``) WebP, an extended (``VP8X``) WebP whose flags and chunks declare one still
+picture; and a GIF the structural walk (:mod:`langchain_flexai.images._structure`) found complete
+with exactly one image. Anything else returns None and the caller asks Pillow. The caller has
+already run that walk, so chunk sizes and blocks read here are known to lie inside the data, and
+the CRC of every PNG chunk but the pixel data has been checked (as Pillow does when it opens one).
+Knows the PNG (ISO 15948), WebP container (RFC 9649) and GIF89a layouts only.
 """
 
 from __future__ import annotations
@@ -24,10 +27,29 @@ __all__ = ["StillHeader", "probe_still"]
 _VP8_START_CODE = b"\x9d\x01\x2a"
 _VP8L_SIGNATURE = 0x2F
 _VP8_LAST_VERSION = 3
-_VP8X_ANIMATION, _VP8X_EXIF, _VP8X_ICC = 0x02, 0x08, 0x20
+_VP8X_ANIMATION, _VP8X_XMP, _VP8X_EXIF, _VP8X_ICC = 0x02, 0x04, 0x08, 0x20
 _VP8X_RESERVED = 0xC1
 _FOURTEEN_BITS = 0x3FFF
 _VP8L_VERSION_SHIFT = 29
+_PNG_IHDR = struct.Struct(">IIBBBBB")
+_PNG_IHDR_LENGTH = (13).to_bytes(4, "big")
+_PNG_IHDR_END = 33  # signature, IHDR's length, type, 13 bytes and CRC
+# (colour type, bit depth) -> Pillow's mode, for the 8-bit-or-less modes that display as they are.
+_PNG_MODES = {
+    (0, 1): "1",
+    (0, 2): "L",
+    (0, 4): "L",
+    (0, 8): "L",
+    (2, 8): "RGB",
+    (3, 1): "P",
+    (3, 2): "P",
+    (3, 4): "P",
+    (3, 8): "P",
+    (4, 8): "LA",
+    (6, 8): "RGBA",
+}
+# Where an orientation may be written in a PNG (EXIF; ImageMagick's raw profile and XMP in text).
+_PNG_ORIENTATION_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 _GIF_MIN = 13  # signature, logical screen descriptor
 _GIF_EXTENSION, _GIF_IMAGE = 0x21, 0x2C
 _GIF_DESCRIPTOR = 10  # separator, left, top, width, height, flags
@@ -40,26 +62,58 @@ _VP8L_BODY = 5  # signature, 32 bits of size and version
 
 
 class StillHeader(NamedTuple):
-    """What the fast path needs to know about a still WebP or GIF."""
+    """What the fast path needs to know about a still PNG, WebP or GIF."""
 
     width: int
     height: int
+    mode: str = ""
+    """Pillow's mode for a PNG (``1``, ``L``, ``LA``, ``P``, ``RGB``, ``RGBA``); "" otherwise."""
 
 
 def probe_still(data: bytes, fmt: str, *, exif_matters: bool) -> StillHeader | None:
-    """The size of a still WebP or GIF from its headers; None when Pillow should decide.
+    """The size of a still PNG, WebP or GIF from its headers; None when Pillow should decide.
 
     Args:
         data: The whole file, already found complete by the structural walk.
-        fmt: ``"WEBP"`` or ``"GIF"`` (the walk's format).
-        exif_matters: Whether an EXIF orientation would be applied (``ImagePolicy.exif_transpose``):
-            an extended WebP carrying EXIF is then left to Pillow, which reads the orientation.
+        fmt: ``"PNG"``, ``"WEBP"`` or ``"GIF"`` (the walk's format).
+        exif_matters: Whether an orientation would be applied (``ImagePolicy.exif_transpose``):
+            a file carrying EXIF, XMP or text metadata is then left to Pillow and
+            :mod:`langchain_flexai.images._orientation`, which read the orientation there.
     """
+    if fmt == "PNG":
+        return _png(data, exif_matters=exif_matters)
     if fmt == "GIF":
         return _gif(data)
     if fmt == "WEBP":
         return _webp(data, exif_matters=exif_matters)
     return None
+
+
+def _png(data: bytes, *, exif_matters: bool) -> StillHeader | None:
+    # IHDR first, 13 bytes: width, height, bit depth, colour type, compression, filter, interlace.
+    if len(data) < _PNG_IHDR_END or data[12:16] != b"IHDR" or data[8:12] != _PNG_IHDR_LENGTH:
+        return None
+    width, height, depth, colour, compression, filtering, interlace = _PNG_IHDR.unpack_from(
+        data, 16
+    )
+    mode = _PNG_MODES.get((colour, depth))
+    if mode is None or compression or filtering or interlace > 1 or not width or not height:
+        return None  # 16-bit samples, or a header Pillow refuses: it decides and says why
+    # The chunks before the pixels: the ones Pillow reads when it opens the file.
+    pos, end, palette = _PNG_IHDR_END, len(data), False
+    while pos + _CHUNK_HEAD <= end:
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            break
+        if kind == b"acTL" or (exif_matters and kind in _PNG_ORIENTATION_CHUNKS):
+            return None  # an animation, or metadata that may say to rotate
+        palette = palette or kind == b"PLTE"
+        pos += _CHUNK_HEAD + length + 4
+    if mode == "P" and not palette:
+        return None
+    # An eXIf after the pixels (PNG 1.5 allowed it there) is the walk's late_exif: the caller's.
+    return StillHeader(width, height, mode)
 
 
 def _gif(data: bytes) -> StillHeader | None:
@@ -142,7 +196,7 @@ def _vp8x(data: bytes, body: int, *, exif_matters: bool) -> StillHeader | None:
     flags = head[0]
     if flags & _VP8X_RESERVED or head[1:4] != b"\0\0\0" or flags & _VP8X_ANIMATION:
         return None
-    if exif_matters and flags & _VP8X_EXIF:
+    if exif_matters and flags & (_VP8X_EXIF | _VP8X_XMP):
         return None
     canvas = StillHeader(
         int.from_bytes(head[4:7], "little") + 1, int.from_bytes(head[7:10], "little") + 1
@@ -162,7 +216,7 @@ def _vp8x(data: bytes, body: int, *, exif_matters: bool) -> StillHeader | None:
         elif kind == b"VP8L":
             bitstreams.append(_vp8l(data, pos + _CHUNK_HEAD))
         pos += _CHUNK_HEAD + size + (size & 1)
-    if kinds & {b"ANIM", b"ANMF", b"VP8X"} or (exif_matters and b"EXIF" in kinds):
+    if kinds & {b"ANIM", b"ANMF", b"VP8X"} or (exif_matters and kinds & {b"EXIF", b"XMP "}):
         return None
     if bool(flags & _VP8X_ICC) != (b"ICCP" in kinds):
         return None
