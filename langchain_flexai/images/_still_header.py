@@ -1,4 +1,4 @@
-"""PNG, WebP and GIF headers read without Pillow: the size, and whether the file is one still picture.
+"""PNG, WebP and GIF headers read without Pillow: the size, and whether the picture is still.
 
 The fast path sends a compliant PNG, WebP or still GIF untouched, so all it needs is the picture's
 size and pixel mode and the certainty that nothing in the file would make a decoder show

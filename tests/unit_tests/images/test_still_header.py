@@ -105,7 +105,7 @@ STILL = {
 
 LEFT_TO_PILLOW = {
     "png 16-bit": lambda: _save(Image.new("I;16", (20, 10), 4000), "PNG"),
-    "png 16-bit rgb": lambda: _png_16_bit_rgb(),
+    "png 16-bit rgb": _png_16_bit_rgb,
     "png with EXIF orientation": lambda: _save(noisy((40, 30)), "PNG", exif=exif_bytes(6)),
     "png with a text chunk": lambda: _save(noisy((40, 30)), "PNG", pnginfo=_text_chunk()),
     "png too big": lambda: _save(Image.new("RGB", (3000, 40)), "PNG"),
