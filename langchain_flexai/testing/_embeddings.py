@@ -21,6 +21,7 @@ import hashlib
 import math
 import re
 import struct
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -50,7 +51,8 @@ MAX_INPUT_TOKENS = 8192
 """Most tokens one text may have: bge-m3's 8K context (docs/flexai_api.md)."""
 MAX_REQUEST_TOKENS = 300_000
 """Most tokens all texts of one request may have together (OpenAI's cap; FlexAI publishes none).
-With the per-text cap it bounds a request's work to about one second of the emulator's CPU."""
+With the per-text cap it bounds a request's work: at most 1-3.5 s of CPU (distinct words, the
+worst case), which the server spends in a worker thread."""
 
 _ENCODINGS = ("float", "base64")
 _WORD = re.compile(r"\w+")
@@ -183,11 +185,11 @@ def embed_text(text: str, dimensions: int) -> list[float]:
     itself, so it still gets a vector of its own.
     """
     vector = [0.0] * dimensions
-    words = _WORD.findall(text.lower())
+    words = Counter(_WORD.findall(text.lower()))  # real texts repeat words: each is hashed once
     if words:
-        for word in words:
+        for word, count in words.items():
             for index, weight in _word_features(word, dimensions):
-                vector[index] += weight
+                vector[index] += weight * count
     else:
         index, sign = _slot(f"s:{text}", dimensions)
         vector[index] = sign

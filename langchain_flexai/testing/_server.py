@@ -263,7 +263,8 @@ class _Routes:
         self.state.faults.check_credit()
         request = read_embeddings_request(body, requested, model)
         self.state.faults.charge(model.cost_usd(request.prompt_tokens, 0))
-        return JSONResponse(embeddings_body(request))
+        # Up to a few seconds of CPU for the largest request: off the loop, which keeps serving.
+        return JSONResponse(await asyncio.to_thread(embeddings_body, request))
 
     async def openai_models(self, _request: Request, _body: Any) -> Response:
         """``GET /v1/models`` (authenticated)."""

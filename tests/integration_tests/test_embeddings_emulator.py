@@ -166,3 +166,19 @@ def _post_get(emu: FlexAIEmulator, path: str) -> Any:
     response = httpx.get(f"{emu.url}{path}", headers={"authorization": f"Bearer {emu.api_key}"})
     response.raise_for_status()
     return response.json()
+
+
+def test_the_sdk_default_is_base64_and_a_missing_field_is_refused(
+    emulator: FlexAIEmulator,
+) -> None:
+    # Why FlexAIEmbeddings always sends encoding_format: left out, the SDK asks for base64
+    # (and decodes it); FlexAI's stricter docs page requires the field, as the emulator does.
+    client = openai.OpenAI(api_key=emulator.api_key, base_url=emulator.base_url, max_retries=0)
+    sent = client.embeddings.create(model="bge-m3", input="a blue sky")
+    assert emulator.requests[-1].body["encoding_format"] == "base64"  # type: ignore[index]
+    expected = embed_text("a blue sky", 1024)
+    assert [round(v, 5) for v in sent.data[0].embedding] == [round(v, 5) for v in expected]
+    for body in ({"encoding_format": None}, {}):
+        response = _post(emulator, {"model": "bge-m3", "input": "a blue sky", **body})
+        assert response.status_code == 400
+        assert response.json()["error"]["param"] == "encoding_format"
