@@ -191,7 +191,6 @@ class FlexAIEmbeddings(BaseModel, Embeddings):
             "base_url": self.openai_api_base,
             "timeout": self.request_timeout,
             "max_retries": self.max_retries,
-            "default_headers": self._client_headers(),
             "default_query": self.default_query,
         }
         options = _resolve_socket_options(self.http_socket_options)
@@ -203,17 +202,28 @@ class FlexAIEmbeddings(BaseModel, Embeddings):
         base, timeout = self.openai_api_base, self.request_timeout
         if self.client is None and sync_key is not None:
             http = self.http_client or shared_sync_client(base, timeout, options)
-            self.client = openai.OpenAI(**params, api_key=sync_key, http_client=http).embeddings
+            self.client = openai.OpenAI(
+                **params,
+                api_key=sync_key,
+                http_client=http,
+                default_headers=self._client_headers(async_client=False),
+            ).embeddings
         if self.async_client is None:
             http = self.http_async_client or shared_async_client(base, timeout, options)
             self.async_client = openai.AsyncOpenAI(
-                **params, api_key=async_key, http_client=http
+                **params,
+                api_key=async_key,
+                http_client=http,
+                default_headers=self._client_headers(async_client=True),
             ).embeddings
         return self
 
-    def _client_headers(self) -> Mapping[str, str] | None:
-        # The one place this class's default headers are decided: identity headers (a
-        # User-Agent naming langchain-flexai, as ChatFlexAI sends) join here.
+    def _client_headers(self, *, async_client: bool) -> Mapping[str, str] | None:
+        # The one place the SDK clients' default headers are decided, per client (the SDK's
+        # own User-Agent differs between OpenAI and AsyncOpenAI): the User-Agent naming
+        # langchain-flexai that ChatFlexAI's clients send joins here. The setting itself is
+        # left as given (repr, model_dump).
+        del async_client
         return self.default_headers
 
     # -- credentials in settings: masked wherever the object is shown --------------------------

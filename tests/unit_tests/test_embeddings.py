@@ -344,3 +344,30 @@ def test_request_logs_mask_credentials(server: Server, caplog: pytest.LogCapture
     assert "HTTP Request: POST https://me:***@gw.example.com/v1/embeddings" in caplog.text
     assert secret not in caplog.text
     assert key not in caplog.text
+
+
+async def test_default_headers_and_query_reach_the_wire(server: Server) -> None:
+    embeddings = server.embeddings(default_headers={"X-Team": "vision"}, default_query={"r": "eu"})
+    embeddings.embed_query("x")
+    await embeddings.aembed_query("x")
+    assert [r.headers["x-team"] for r in server.requests] == ["vision", "vision"]
+    assert [r.url.params["r"] for r in server.requests] == ["eu", "eu"]
+
+
+async def test_an_async_key_works_async_and_says_so_sync(server: Server) -> None:
+    async def key() -> str:
+        return "async-key"
+
+    embeddings = server.embeddings(api_key=key)
+    assert await embeddings.aembed_query("x") == _vector("x")
+    assert server.requests[0].headers["authorization"] == "Bearer async-key"
+    with pytest.raises(ValueError, match="async-only api_key: use aembed_documents"):
+        embeddings.embed_query("x")
+
+
+def test_an_explicit_proxy_gets_clients_of_its_own() -> None:
+    embeddings = FlexAIEmbeddings(openai_proxy="http://me:pw@proxy.example.com:3128")
+    for client in (embeddings.http_client, embeddings.http_async_client):
+        assert client is not None
+        pools = [t._pool for t in client._mounts.values() if t]
+        assert [p._proxy_url.host for p in pools] == [b"proxy.example.com"]
