@@ -22,6 +22,7 @@ from langchain_flexai.describe._run import (
     TokenUsage,
 )
 from langchain_flexai.document_loaders import FlexAIImageLoader, FlexAIImageParser, SkippedFile
+from langchain_flexai.embeddings import FlexAIEmbeddings
 from langchain_flexai.errors import (
     DescribeCacheError,
     FlexAICatalogError,
@@ -55,6 +56,7 @@ __all__ = [
     "FlexAICatalogError",
     "FlexAIConfigError",
     "FlexAICreditExhaustedError",
+    "FlexAIEmbeddings",
     "FlexAIImageLoader",
     "FlexAIImageParser",
     "FlexAIStreamInterruptedError",

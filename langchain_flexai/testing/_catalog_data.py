@@ -29,6 +29,7 @@ _BASE_PARAMETERS = (
     "stream_options",
 )
 _TOOL_PARAMETERS = ("tools", "tool_choice")
+_EMBEDDING_PARAMETERS = ("encoding_format", "dimensions", "user")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class CatalogModel:
     """False: ``response_format`` ``json_schema`` is refused with a 400 naming it."""
     images_on_text_model: Literal["reject", "ignore"] = "reject"
     """What a text-only model does with images: 400, or 200 and ignore them."""
+    dimensions: int | None = None
+    """Embedding models (tag ``embeddings``): the length of their vectors."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Additional fields merged into both catalog entries."""
 
@@ -74,6 +77,8 @@ class CatalogModel:
     @property
     def supported_parameters(self) -> list[str]:
         """Request fields the model accepts, as ``/v1/models`` lists them."""
+        if self.dimensions:
+            return list(_EMBEDDING_PARAMETERS)
         params = list(_BASE_PARAMETERS)
         if "tool_use" in self.supports:
             params.extend(_TOOL_PARAMETERS)
@@ -236,6 +241,20 @@ DEFAULT_CATALOG: tuple[CatalogModel, ...] = (
         ),
         reasoning_content=True,
         images_on_text_model="ignore",
+    ),
+    CatalogModel(
+        id="bge-m3",
+        name="BGE-M3",
+        owned_by="baai",
+        hugging_face_id="BAAI/bge-m3",
+        description="Multilingual text embedding model: 1024 dimensions, 8K context.",
+        category="embedding",
+        input_per_mtok=0.01,
+        output_per_mtok=0.0,
+        supports=("embeddings",),
+        context_length=8_192,
+        max_output_length=0,
+        dimensions=1024,
     ),
 )
 """The catalog an emulator serves unless given another one."""

@@ -8,7 +8,7 @@ chunk, then ``data: [DONE]``). The reply itself comes from ``_model``; this modu
 timestamps and framing. It reads each body within ``Limits`` (413 past the size cap, from
 ``Content-Length`` or while the body streams in; 408 when it stalls; 400 for JSON too deep or
 too large to parse) and ignores a client that went away. Knows nothing about threads or
-sockets (see ``_emulator``).
+sockets (see ``_emulator``). ``POST /v1/embeddings`` answers from ``_embeddings``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from langchain_flexai.testing._catalog_data import CatalogModel
+from langchain_flexai.testing._embeddings import (
+    embeddings_body,
+    not_a_chat_model,
+    read_embeddings_request,
+)
 from langchain_flexai.testing._errors import (
     EmulatedError,
     invalid_api_key,
@@ -231,6 +236,8 @@ class _Routes:
     async def chat_completions(self, _request: Request, body: Any) -> Response:
         """``POST /v1/chat/completions``: JSON, or SSE when ``stream`` is true."""
         requested, model = lookup_model(body, self.state.catalog)
+        if model.dimensions:
+            raise not_a_chat_model(requested)
         if self._maintained(requested):
             raise under_maintenance(requested)
         self.state.faults.check_credit()
@@ -247,6 +254,17 @@ class _Routes:
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
+
+    async def embeddings(self, _request: Request, body: Any) -> Response:
+        """``POST /v1/embeddings``: one vector per input text (``_embeddings``)."""
+        requested, model = lookup_model(body, self.state.catalog)
+        if self._maintained(requested):
+            raise under_maintenance(requested)
+        self.state.faults.check_credit()
+        request = read_embeddings_request(body, requested, model)
+        self.state.faults.charge(model.cost_usd(request.prompt_tokens, 0))
+        # Up to a few seconds of CPU for the largest request: off the loop, which keeps serving.
+        return JSONResponse(await asyncio.to_thread(embeddings_body, request))
 
     async def openai_models(self, _request: Request, _body: Any) -> Response:
         """``GET /v1/models`` (authenticated)."""
@@ -302,6 +320,7 @@ def build_app(state: ServerState) -> Starlette:
             routes.route(
                 "/v1/chat/completions", routes.chat_completions, "POST", authenticated=True
             ),
+            routes.route("/v1/embeddings", routes.embeddings, "POST", authenticated=True),
             routes.route("/v1/models", routes.openai_models, "GET", authenticated=True),
             routes.route("/api/models", routes.public_models, "GET", authenticated=False),
             routes.route("/api/status", routes.status, "GET", authenticated=False),

@@ -270,7 +270,7 @@ class TestErrors:
         assert status["status"] == "degraded"
 
     def test_unknown_path_and_method(self, flexai_emulator: FlexAIEmulator) -> None:
-        missing = httpx.get(f"{flexai_emulator.base_url}/embeddings")
+        missing = httpx.get(f"{flexai_emulator.base_url}/images/generations")
         wrong_method = httpx.get(f"{flexai_emulator.base_url}/chat/completions")
         assert missing.status_code == 404
         assert _error(missing)["code"] == "not_found"

@@ -66,6 +66,7 @@ EXPECTED: dict[str, list[str]] = {
     "rag_photos.py": [
         "indexed 4 photos; 4 described, 0 from cache, 0 skipped, 0 failed; 4 requests",
         (
+            "question embedded by bge-m3: 1024 dimensions\n"
             "retrieved: sky.webp\nanswer:\nReceived 1 message with 1 text part and 1 image.\n"
             "Image 1: WEBP 160x100, blue.\n"
         ),
