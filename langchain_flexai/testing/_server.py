@@ -103,17 +103,35 @@ async def read_body(request: Request, limits: Limits) -> bytearray:
     received = bytearray()
     # Chunked uploads have no length: count while reading and stop at the cap. Each read
     # is at most what uvicorn buffered (it pauses the socket past 64 KiB).
-    stream = request.stream().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(stream.__anext__(), limits.body_timeout)
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise body_timed_out(limits.body_timeout) from None
-        if len(received) + len(chunk) > limits.max_body_bytes:
-            raise body_too_large(limits.max_body_bytes)
-        received += chunk
+    # One timer, moved after each read, bounds every stall: asyncio.wait_for per read would
+    # create a task and a timer for each chunk (a tenth of a small request's cost).
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    stalled = False
+
+    def expire() -> None:
+        nonlocal stalled
+        stalled = True
+        if task is not None:
+            task.cancel()
+
+    timer = loop.call_later(limits.body_timeout, expire)
+    try:
+        async for chunk in request.stream():
+            timer.cancel()
+            if len(received) + len(chunk) > limits.max_body_bytes:
+                raise body_too_large(limits.max_body_bytes)
+            received += chunk
+            timer = loop.call_later(limits.body_timeout, expire)
+    except asyncio.CancelledError:
+        if not stalled:
+            raise
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: the cancel was ours
+        if uncancel is not None:
+            uncancel()
+        raise body_timed_out(limits.body_timeout) from None
+    finally:
+        timer.cancel()
     return received
 
 
