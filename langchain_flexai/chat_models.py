@@ -63,6 +63,8 @@ from langchain_flexai.content._offload import image_slots
 
 # Importable from here as in 0.2.0 (they live in errors.py).
 from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError  # noqa: F401
+from langchain_flexai.images._fetch import remote_fetcher
+from langchain_flexai.images._fetch_policy import FetchPolicy, RemoteImages
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
@@ -250,6 +252,11 @@ class ChatFlexAI(BaseChatOpenAI):
 
     image_policy: ImagePolicy | None = None
     """Limits and conversions for images in messages; `None` uses `ImagePolicy()`'s defaults."""
+
+    remote_images: RemoteImages = "pass"
+    """https images in messages: sent as they are, FlexAI fetches them (`"pass"`); or fetched
+    here under `fetch_policy` and sent as downscaled data URLs (`"fetch"`). See docs/images.md."""
+    fetch_policy: FetchPolicy | None = None
 
     tool_images: ToolImages = "user_message"
     """Images returned inside a `ToolMessage`: moved into one user message right after the run of
@@ -484,6 +491,7 @@ class ChatFlexAI(BaseChatOpenAI):
             policy=self.image_policy,
             tool_images=self.tool_images,
             refuse_images=self._image_refusal(model),
+            fetch=remote_fetcher(self.remote_images, self.fetch_policy),
         )
         return WireMessages.of(prepared)
 
