@@ -207,10 +207,10 @@ def resolve_checked(
 
     Order: the deny list (by name), the allow list (by name, when it is not empty), the host's
     syntax, the addresses (a numeric host is decoded, never looked up; a name is resolved once),
-    the deny list again (by address), then each address's class. A non-public address passes
-    only when an allow-list entry names this host exactly or is an IP/network containing the
-    address. When any answer is refused the host is refused (a name resolving to a public and a
-    private address is the rebinding pattern).
+    the deny list and the allow list's networks again (by address), then each address's class.
+    A non-public address passes only when an allow-list entry names this host exactly or is an
+    IP/network containing the address. When any answer is refused the host is refused (a name
+    resolving to a public and a private address is the rebinding pattern).
 
     Raises:
         AddressRefused: Why the host may not be fetched.
@@ -219,14 +219,16 @@ def resolve_checked(
     if any(rule.matches_host(host) for rule in deny):
         raise AddressRefused(f"the host {host} is on the deny list")
     named = [rule for rule in allow if rule.network() is None]
-    if allow and not any(rule.matches_host(host) for rule in named):
-        literal = literal_address(host)
-        if literal is None or not any(rule.matches_address(literal) for rule in allow):
-            raise AddressRefused(f"the host {host} is not on the allow list")
+    by_name = any(rule.matches_host(host) for rule in named)
+    networks = [rule for rule in allow if rule.network() is not None]
+    if allow and not by_name and not networks:
+        raise AddressRefused(f"the host {host} is not on the allow list")
     addresses = _addresses(host, port, resolver)
     for address in addresses:
         if any(rule.matches_address(address) for rule in deny):
             raise AddressRefused(f"{host} resolves to {address}, which is on the deny list")
+        if allow and not by_name and not any(rule.matches_address(address) for rule in networks):
+            raise AddressRefused(f"the host {host} ({address}) is not on the allow list")
         problem = address_problem(address)
         if problem is None:
             continue
