@@ -305,21 +305,41 @@ def fetch_image_bytes(
     deadline = time.monotonic() + policy.total_timeout
     backend = backend or httpcore.SyncBackend()
     current = url
-    for _ in range(policy.max_redirects + 1):
-        target = _target(current, policy)
-        try:
-            hop = _one_hop(target, current, policy, cap, deadline, backend)
-        except httpcore.TimeoutException:
-            raise _failed("the server did not answer in time", current) from None
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-            raise _failed(f"{type(exc).__name__}: {exc}", current) from None
-        if hop.body is not None:
-            return hop.body
-        try:
-            current = str(target.url.join(hop.location or ""))
-        except (httpx.InvalidURL, ValueError):
-            raise _failed("the server redirected to an invalid URL", current) from None
+    try:
+        for _ in range(policy.max_redirects + 1):
+            hop = _hop(current, policy, cap, deadline, backend)
+            if isinstance(hop, bytes):
+                return hop
+            current = hop
+    except ImageInputError as exc:
+        if current == url:
+            raise
+        # Named by the URL the caller gave; where the redirects led is said in the detail.
+        raise ImageInputError(
+            f"{exc.detail} (redirected to {redact_url(current)})",
+            reason=exc.reason,
+            source=redact_url(url),
+        ) from None
     raise _failed(f"more than {policy.max_redirects} redirects (FetchPolicy.max_redirects)", url)
+
+
+def _hop(
+    url: str, policy: FetchPolicy, cap: int, deadline: float, backend: httpcore.NetworkBackend
+) -> bytes | str:
+    """One request: the body, or the absolute URL a redirect points to."""
+    target = _target(url, policy)
+    try:
+        hop = _one_hop(target, url, policy, cap, deadline, backend)
+    except httpcore.TimeoutException:
+        raise _failed("the server did not answer in time", url) from None
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+        raise _failed(f"{type(exc).__name__}: {exc}", url) from None
+    if hop.body is not None:
+        return hop.body
+    try:
+        return str(target.url.join(hop.location or ""))
+    except (httpx.InvalidURL, ValueError):
+        raise _failed("the server redirected to an invalid URL", url) from None
 
 
 def fetch_many(
