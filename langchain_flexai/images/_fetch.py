@@ -385,14 +385,14 @@ class RemoteFetcher:
 
 
 def remote_fetcher(mode: str, policy: FetchPolicy | None) -> RemoteFetcher | None:
-    """The fetcher for a ``remote_images`` mode: None for ``"pass"`` (nothing is fetched).
+    """The fetcher for preparing a request: None unless ``mode`` is ``"fetch"``.
 
     Raises:
         ValueError: An unknown mode.
     """
-    if mode == "pass":
+    if mode in ("pass", "fetch_on_refusal"):  # the fallback fetches only after a refusal
         return None
     if mode == "fetch":
         return RemoteFetcher(policy or DEFAULT_FETCH_POLICY)
-    msg = f"remote_images must be 'pass' or 'fetch', got {mode!r}"
+    msg = f"remote_images must be 'pass', 'fetch' or 'fetch_on_refusal', got {mode!r}"
     raise ValueError(msg)

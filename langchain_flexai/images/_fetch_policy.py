@@ -26,15 +26,17 @@ __all__ = [
 USER_AGENT = f"langchain-flexai/{__version__} (image fetch)"
 """What a fetch calls itself: servers that refuse unnamed clients see who asks."""
 
-RemoteImages = Literal["pass", "fetch"]
+RemoteImages = Literal["pass", "fetch", "fetch_on_refusal"]
 """What happens to an https image URL in message content.
 
 - ``"pass"`` (the default): sent to FlexAI as it is; FlexAI fetches it, this library never does.
 - ``"fetch"``: fetched here under a :class:`FetchPolicy`, then prepared like any inline image
   (sniffed, turned upright, downscaled, re-encoded) and sent as a data URL.
+- ``"fetch_on_refusal"``: sent as a URL; when FlexAI answers 400 about it, fetched as with
+  ``"fetch"`` and the request sent once more.
 """
 
-REMOTE_IMAGE_MODES: tuple[str, ...] = ("pass", "fetch")
+REMOTE_IMAGE_MODES: tuple[str, ...] = ("pass", "fetch", "fetch_on_refusal")
 
 
 @dataclass(frozen=True)

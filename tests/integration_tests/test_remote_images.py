@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import openai
 import pytest
 import trustme
 from langchain_core.messages import HumanMessage
@@ -288,3 +289,49 @@ def test_loopback_is_refused_without_an_allow_entry(server: Server, policy: Fetc
     with pytest.raises(ImageInputError):
         prepare_image(f"https://127.0.0.1:{server.port}/photo.jpg", fetch=True)
     assert len(server.seen) == before
+
+
+def test_fetch_on_refusal_fetches_and_retries_once_after_a_400_about_the_url(
+    flexai_emulator: FlexAIEmulator, server: Server, policy: FetchPolicy
+) -> None:
+    url = server.url("/photo.jpg")
+    model = flexai_emulator.chat_model(
+        remote_images="fetch_on_refusal", fetch_policy=policy, max_retries=0
+    )
+    flexai_emulator.clear_requests()
+    flexai_emulator.faults.fail_next(1, 400, message="Could not download the image from the URL")
+    reply = model.invoke([_message(url)])
+    first, second = flexai_emulator.requests
+    assert first.image_urls == [url]
+    assert _decoded(second.image_urls[0]).size == DOWNSCALED
+    assert reply.response_metadata["images_fetched"] == 1
+
+
+@pytest.mark.parametrize("mode", ["pass", "fetch_on_refusal"])
+def test_other_400s_are_not_retried(
+    flexai_emulator: FlexAIEmulator, server: Server, policy: FetchPolicy, mode: str
+) -> None:
+    model = flexai_emulator.chat_model(remote_images=mode, fetch_policy=policy, max_retries=0)
+    flexai_emulator.clear_requests()
+    message = "Could not download the image" if mode == "pass" else "max_tokens is too large"
+    flexai_emulator.faults.fail_next(1, 400, message=message)
+    before = len(server.seen)
+    with pytest.raises(openai.BadRequestError):
+        model.invoke([_message(server.url("/photo.jpg"))])
+    assert len(flexai_emulator.requests) == 1
+    assert len(server.seen) == before
+
+
+def test_fetch_on_refusal_streams_too(
+    flexai_emulator: FlexAIEmulator, server: Server, policy: FetchPolicy
+) -> None:
+    model = flexai_emulator.chat_model(
+        remote_images="fetch_on_refusal", fetch_policy=policy, max_retries=0
+    )
+    flexai_emulator.clear_requests()
+    flexai_emulator.faults.fail_next(1, 400, message="image_url could not be fetched")
+    text = "".join(
+        str(chunk.content) for chunk in model.stream([_message(server.url("/photo.jpg"))])
+    )
+    assert text
+    assert _decoded(flexai_emulator.requests[-1].image_urls[0]).size == DOWNSCALED
