@@ -24,7 +24,13 @@ import trustme
 from langchain_core.messages import HumanMessage
 from PIL import Image
 
-from langchain_flexai import FetchPolicy, ImageErrorReason, ImageInputError, prepare_image
+from langchain_flexai import (
+    FetchPolicy,
+    FlexAIImageLoader,
+    ImageErrorReason,
+    ImageInputError,
+    prepare_image,
+)
 from langchain_flexai.testing import FlexAIEmulator
 
 CAP = 2 * 1024 * 1024
@@ -335,3 +341,54 @@ def test_fetch_on_refusal_streams_too(
     )
     assert text
     assert _decoded(flexai_emulator.requests[-1].image_urls[0]).size == DOWNSCALED
+
+
+def test_the_loader_fetches_url_entries_in_their_place(
+    server: Server, policy: FetchPolicy, tmp_path: Path
+) -> None:
+    local = tmp_path / "local.png"
+    Image.new("RGB", (32, 16), (10, 200, 10)).save(local)
+    urls = [server.url("/photo.jpg?sig=1"), server.url("/missing.jpg?sig=2")]
+    loader = FlexAIImageLoader(
+        [urls[0], str(local), urls[1]], remote_images="fetch", fetch_policy=policy, on_error="skip"
+    )
+    documents = loader.load()
+    assert [d.metadata["source"] for d in documents] == [server.url("/photo.jpg?…"), str(local)]
+    fetched = documents[0].metadata
+    assert (fetched["width"], fetched["height"]) == DOWNSCALED
+    assert fetched["file_size"] == len(PHOTO)
+    assert fetched["transformations"][0] == "fetched"
+    assert [(s.source, s.reason) for s in loader.skipped] == [
+        (server.url("/missing.jpg?…"), "fetch_failed")
+    ]
+
+
+def test_by_default_the_loader_treats_a_url_as_a_path(server: Server) -> None:
+    before = len(server.seen)
+    with pytest.raises(FileNotFoundError):
+        FlexAIImageLoader(server.url("/photo.jpg")).load()
+    assert len(server.seen) == before
+
+
+def test_describe_resumes_fetched_images_by_content(
+    flexai_emulator: FlexAIEmulator, server: Server, policy: FetchPolicy, tmp_path: Path
+) -> None:
+    cache = tmp_path / "describe.sqlite"
+    model = flexai_emulator.chat_model(max_retries=0)
+
+    def run(url: str) -> list[str]:
+        loader = FlexAIImageLoader(
+            url, remote_images="fetch", fetch_policy=policy, model=model, cache_path=cache
+        )
+        docs = loader.load()
+        assert loader.describer is not None
+        report = loader.describer.report
+        return [docs[0].page_content, f"cached={report.cached}"]
+
+    flexai_emulator.clear_requests()
+    first = run(server.url("/photo.jpg?X-Amz-Signature=one"))
+    # The same picture behind another URL (another presigned token, a redirect): not asked again.
+    second = run(server.url("/redirect?X-Amz-Signature=two"))
+    assert first[1] == "cached=0"
+    assert second == [first[0], "cached=1"]
+    assert len([r for r in flexai_emulator.requests if r.path.endswith("/chat/completions")]) == 1
