@@ -242,8 +242,14 @@ def prepare_fetched_image(raw: bytes, url: str, policy: ImagePolicy | None = Non
     ``"fetched"`` leads the transformations: the URL became a data URL. Errors name the URL
     without its query string.
     """
-    prepared = prepare_inline_image(raw, policy=policy, source=redact_url(url))
-    return replace(prepared, transformations=("fetched", *prepared.transformations))
+    name = redact_url(url)
+    try:
+        # No source in the cache key: the same picture behind another URL (a new presigned
+        # token) is prepared once.
+        prepared = prepare_inline_image(raw, policy=policy)
+    except ImageInputError as exc:
+        raise _located(exc, name) from exc.__cause__
+    return replace(prepared, source=name, transformations=("fetched", *prepared.transformations))
 
 
 def _from_bytes(

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from langchain_flexai._urls import url_scheme
+from langchain_flexai._urls import MAX_HTTPS_URL_CHARS, url_scheme
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._address import (
     AddressRefused,
@@ -103,6 +103,10 @@ def _check_url(url: str, policy: FetchPolicy) -> httpx.URL:
     if scheme not in policy.schemes:
         allowed = " and ".join(f"{s}://" for s in policy.schemes)
         raise _refused(f"only {allowed} URLs are fetched (FetchPolicy.schemes)", url)
+    if len(url) > MAX_HTTPS_URL_CHARS:
+        raise _refused(f"it is longer than {MAX_HTTPS_URL_CHARS} characters", url)
+    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in url):  # noqa: PLR2004
+        raise _refused("it contains whitespace or a control character", url)
     if "\\" in url:
         # WHATWG parsers (browsers) read '\' as '/', RFC 3986 ones as data: the two disagree on
         # the host of "https://a.com\@b.com/", so such a URL is never fetched.
@@ -142,12 +146,53 @@ def _target(url: str, policy: FetchPolicy) -> _Target:
     return _Target(parsed, host, port, address)
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the fetch's deadline.
+
+    httpcore's timeouts are per operation, so a server sending its headers one byte per second
+    would never trip them; here each operation gets at most the time left.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            msg = "the fetch's total time is up"
+            raise httpcore.ReadTimeout(msg)
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout))
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class _PinnedBackend(httpcore.NetworkBackend):
     """Opens a TCP connection to the one checked address, for the one checked host only."""
 
-    def __init__(self, target: _Target, inner: httpcore.NetworkBackend) -> None:
+    def __init__(self, target: _Target, inner: httpcore.NetworkBackend, deadline: float) -> None:
         self._target = target
         self._inner = inner
+        self._deadline = deadline
 
     def connect_tcp(
         self,
@@ -160,9 +205,15 @@ class _PinnedBackend(httpcore.NetworkBackend):
         if (host, port) != (self._target.host, self._target.port):
             msg = f"connection to {host}:{port} was not checked"
             raise httpcore.ConnectError(msg)
-        return self._inner.connect_tcp(
+        left = self._deadline - time.monotonic()
+        timeout = left if timeout is None else min(timeout, left)
+        if timeout <= 0:
+            msg = "the fetch's total time is up"
+            raise httpcore.ConnectTimeout(msg)
+        stream = self._inner.connect_tcp(
             str(self._target.address), port, timeout, local_address, socket_options
         )
+        return _DeadlineStream(stream, self._deadline)
 
     def connect_unix_socket(
         self,
@@ -228,8 +279,16 @@ def _read_body(
         if len(body) > max_bytes:
             raise _too_large("the body is longer", max_bytes, url)
         if time.monotonic() > deadline:
-            raise _failed(f"it took longer than {policy.total_timeout} s", url)
+            raise _timed_out(policy, url)
     return bytes(body)
+
+
+def _timed_out(policy: FetchPolicy, url: str) -> ImageInputError:
+    return _failed(
+        f"the server did not answer in time (FetchPolicy: connect {policy.connect_timeout} s, "
+        f"each read {policy.read_timeout} s, all of it {policy.total_timeout} s)",
+        url,
+    )
 
 
 def _too_large(what: str, max_bytes: int, url: str) -> ImageInputError:
@@ -258,7 +317,7 @@ def _one_hop(  # noqa: PLR0917 - one private call site, every argument a differe
     with (
         httpcore.ConnectionPool(
             ssl_context=_ssl_context(policy),
-            network_backend=_PinnedBackend(target, backend),
+            network_backend=_PinnedBackend(target, backend, deadline),
             max_connections=1,
             retries=0,
         ) as pool,
@@ -331,7 +390,7 @@ def _hop(
     try:
         hop = _one_hop(target, url, policy, cap, deadline, backend)
     except httpcore.TimeoutException:
-        raise _failed("the server did not answer in time", url) from None
+        raise _timed_out(policy, url) from None
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         raise _failed(f"{type(exc).__name__}: {exc}", url) from None
     if hop.body is not None:

@@ -74,7 +74,7 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:
+        def do_GET(self) -> None:  # noqa: PLR0912 - one branch per route
             server.seen.append(
                 {"path": self.path, **{k.lower(): v for k, v in self.headers.items()}}
             )
@@ -104,6 +104,15 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             elif path == "/slow":
                 server.stop.wait(5)
                 self._send(200, PHOTO, {"Content-Type": "image/jpeg"})
+            elif path == "/trickle-headers":
+                # Headers one byte at a time: every read is quick, only a total deadline helps.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                while not server.stop.wait(0.1):
+                    try:
+                        self.wfile.write(b"X")
+                        self.wfile.flush()
+                    except OSError:  # noqa: PERF203 - the client hung up
+                        return
             elif path == "/trickle":
                 self.send_response(200)
                 self.send_header("Content-Type", "image/jpeg")
@@ -252,7 +261,8 @@ def test_prepare_image_fetches_through_a_redirect(server: Server, policy: FetchP
         ("/huge", ImageErrorReason.TOO_LARGE, "announces 1073741824 bytes"),
         ("/endless", ImageErrorReason.TOO_LARGE, f"limit of {CAP} bytes"),
         ("/slow", ImageErrorReason.FETCH_FAILED, "did not answer in time"),
-        ("/trickle", ImageErrorReason.FETCH_FAILED, "longer than 2.0 s"),
+        ("/trickle", ImageErrorReason.FETCH_FAILED, "all of it 2.0 s"),
+        ("/trickle-headers", ImageErrorReason.FETCH_FAILED, "all of it 2.0 s"),
     ],
 )
 def test_unsafe_or_broken_answers_are_refused(

@@ -175,3 +175,21 @@ def test_prepare_messages_fetches_only_when_handed_a_fetcher(
 def test_an_unknown_remote_images_mode_is_refused() -> None:
     with pytest.raises(ValidationError, match="remote_images"):
         WireRecorder().model(remote_images="download")
+
+
+def test_the_same_picture_behind_two_urls_is_prepared_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_flexai.images import _doors, clear_image_cache  # noqa: PLC0415
+
+    clear_image_cache()
+    Served(
+        monkeypatch,
+        {"https://img.example/a.jpg?sig=1": BIG, "https://img.example/a.jpg?sig=2": BIG},
+    )
+    first = prepare_messages([_message("https://img.example/a.jpg?sig=1")], fetch=RemoteFetcher())
+    misses = _doors._CACHE.misses
+    second = prepare_messages([_message("https://img.example/a.jpg?sig=2")], fetch=RemoteFetcher())
+    assert _doors._CACHE.misses == misses
+    assert _doors._CACHE.hits >= 1
+    assert first.messages[0].content[1] == second.messages[0].content[1]  # type: ignore[index]
