@@ -402,3 +402,26 @@ def test_describe_resumes_fetched_images_by_content(
     assert first[1] == "cached=0"
     assert second == [first[0], "cached=1"]
     assert len([r for r in flexai_emulator.requests if r.path.endswith("/chat/completions")]) == 1
+
+
+def test_fetch_on_refusal_async_and_async_streams(
+    flexai_emulator: FlexAIEmulator, server: Server, policy: FetchPolicy
+) -> None:
+    import asyncio  # noqa: PLC0415
+
+    model = flexai_emulator.chat_model(
+        remote_images="fetch_on_refusal", fetch_policy=policy, max_retries=0
+    )
+    message = _message(server.url("/photo.jpg"))
+
+    async def run() -> str:
+        flexai_emulator.faults.fail_next(1, 400, message="Unable to fetch image_url")
+        reply = await model.ainvoke([message])
+        flexai_emulator.faults.fail_next(1, 400, message="Unable to fetch image_url")
+        chunks = [str(chunk.content) async for chunk in model.astream([message])]
+        return str(reply.content) + "".join(chunks)
+
+    flexai_emulator.clear_requests()
+    assert asyncio.run(run())
+    urls = [r.image_urls[0] for r in flexai_emulator.requests]
+    assert [u.startswith("data:") for u in urls] == [False, True, False, True]
