@@ -264,7 +264,7 @@ def _read_body(
     headers = {k.lower(): v for k, v in response.headers}
     length = headers.get(b"content-length")
     if length is not None and length.strip().isdigit() and int(length) > max_bytes:
-        raise _too_large(f"the server announces {int(length)} bytes", max_bytes, url)
+        raise _too_large(f"the server announces {int(length)} bytes, more", max_bytes, url)
     kind = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
     if kind.startswith(_NOT_IMAGE_TYPES):
         raise _error(
@@ -277,7 +277,7 @@ def _read_body(
     for chunk in response.iter_stream():
         body += chunk
         if len(body) > max_bytes:
-            raise _too_large("the body is longer", max_bytes, url)
+            raise _too_large("the body goes on, longer", max_bytes, url)
         if time.monotonic() > deadline:
             raise _timed_out(policy, url)
     return bytes(body)
