@@ -126,6 +126,23 @@ def _check_url(url: str, policy: FetchPolicy) -> httpx.URL:
     return parsed
 
 
+def _rule(entry: str) -> HostRule:
+    """A list entry, a host name put in the form the URL's host is compared in.
+
+    IDNA A-labels, lower case, by the URL's own parser: ``BÜCHER.example`` matches
+    ``https://bücher.example/``. IP addresses and networks stay as written.
+    """
+    if HostRule(entry).network() is not None:
+        return HostRule(entry)
+    prefix = "*." if entry.startswith("*.") else "." if entry.startswith(".") else ""
+    name = entry[len(prefix) :]
+    try:
+        raw = httpx.URL(f"https://{name}/").raw_host
+    except (httpx.InvalidURL, ValueError):
+        return HostRule(entry)
+    return HostRule(prefix + raw.decode("ascii")) if raw else HostRule(entry)
+
+
 def _target(url: str, policy: FetchPolicy) -> _Target:
     parsed = _check_url(url, policy)
     # The host exactly as httpcore would connect to it: IDNA-encoded, IPv6 without brackets.
@@ -135,8 +152,8 @@ def _target(url: str, policy: FetchPolicy) -> _Target:
         address = resolve_checked(
             host,
             port,
-            allow=[HostRule(e) for e in policy.allow_hosts],
-            deny=[HostRule(e) for e in policy.deny_hosts],
+            allow=[_rule(e) for e in policy.allow_hosts],
+            deny=[_rule(e) for e in policy.deny_hosts],
             resolver=policy.resolver or system_resolver,
         )
     except AddressRefused as exc:

@@ -501,3 +501,34 @@ def test_prepare_image_with_fetch_never_opens_a_file_url(tmp_path: Any) -> None:
 def test_fetch_policy_validates_its_fields(field: str, value: object, error: type) -> None:
     with pytest.raises(error, match=field):
         FetchPolicy(**{field: value})  # type: ignore[arg-type]
+
+
+def test_allow_entries_match_international_names_as_the_url_parser_encodes_them() -> None:
+    data = jpeg_bytes((8, 8))
+    resolver = Resolver({"xn--bcher-kva.example": ["10.0.0.5"]})
+    policy = FetchPolicy(allow_hosts=("BÜCHER.example",), resolver=resolver)
+    backend = Backend(image_stream(data))
+    assert fetch_image_bytes("https://bücher.example/a.jpg", policy, backend=backend) == data
+    assert backend.connects == [("10.0.0.5", 443)]
+    with pytest.raises(ImageInputError):
+        fetch_image_bytes(
+            "https://bucher.example/a.jpg", policy, backend=Backend(image_stream(data))
+        )
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/8", "[::1]", "127.0.0.1", "fc00::/7"])
+def test_ip_entries_survive_normalisation(entry: str) -> None:
+    from langchain_flexai.images._fetch import _rule  # noqa: PLC0415
+
+    assert _rule(entry).text == entry
+
+
+def test_a_network_allow_entry_admits_names_resolving_into_it() -> None:
+    data = jpeg_bytes((8, 8))
+    resolver = Resolver({"db.corp": ["10.2.3.4"], "web.corp": ["192.168.0.9"]})
+    policy = FetchPolicy(allow_hosts=("10.0.0.0/8",), resolver=resolver)
+    backend = Backend(image_stream(data))
+    assert fetch_image_bytes("https://db.corp/a.jpg", policy, backend=backend) == data
+    with pytest.raises(ImageInputError, match="not on the allow list"):
+        fetch_image_bytes("https://web.corp/a.jpg", policy, backend=backend)
+    assert backend.connects == [("10.2.3.4", 443)]
