@@ -40,6 +40,7 @@ from langchain_flexai.images._doors import (
     prepare_image,
     prepare_inline_image,
 )
+from langchain_flexai.images._fetch_policy import FetchPolicy
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.tokens import estimate_image_tokens
@@ -52,6 +53,7 @@ __all__ = [
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",
+    "FetchPolicy",
     "FlexAICatalog",
     "FlexAICatalogError",
     "FlexAIConfigError",

@@ -18,7 +18,6 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import ChatPromptValue, PromptValue
 from langchain_core.utils import from_env, secret_from_env
-from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import (
     ConfigDict,
     Field,
@@ -30,6 +29,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from langchain_flexai._env import API_BASE_ENV, API_KEY_ENV, DEFAULT_BASE_URL
+from langchain_flexai._fetch_fallback import RemoteImagesFallback
 from langchain_flexai._transport._clients import MISSING_KEY_MESSAGE, config_error, install_clients
 from langchain_flexai._transport._errors import (
     add_suggestions,
@@ -63,6 +63,7 @@ from langchain_flexai.content._offload import image_slots
 
 # Importable from here as in 0.2.0 (they live in errors.py).
 from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError  # noqa: F401
+from langchain_flexai.images._fetch import remote_fetcher
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
@@ -79,7 +80,7 @@ PROVIDER = "flexai"
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_MODEL", "MISSING_KEY_MESSAGE", "PROVIDER", "ChatFlexAI"]
 
 
-class ChatFlexAI(BaseChatOpenAI):
+class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_fallback.py
     r"""FlexAI chat model, with first-class image input for FlexAI's vision models.
 
     FlexAI serves open-weight models behind an OpenAI-compatible API. `ChatFlexAI` maps every
@@ -111,6 +112,7 @@ class ChatFlexAI(BaseChatOpenAI):
     | `max_retries` | retries for 429, 5xx and timeouts, honouring `Retry-After` (default 3) |
     | `timeout` | request timeout in seconds |
     | `image_policy` | an `ImagePolicy`: size, pixel, byte and count limits for images |
+    | `remote_images` | `"pass"` (FlexAI fetches https images), `"fetch"` or `"fetch_on_refusal"` |
     | `tool_images` | where images returned by tools go: `"user_message"`, `"keep"`, `"error"` |
     | `check_capabilities` | `"known"` (default): refuse images to a known text-only model |
 
@@ -484,6 +486,7 @@ class ChatFlexAI(BaseChatOpenAI):
             policy=self.image_policy,
             tool_images=self.tool_images,
             refuse_images=self._image_refusal(model),
+            fetch=remote_fetcher(self.remote_images, self.fetch_policy),
         )
         return WireMessages.of(prepared)
 

@@ -26,6 +26,7 @@ from collections.abc import (
 )
 from contextlib import aclosing, closing
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
 from langchain_core.documents import Document
@@ -54,10 +55,11 @@ from langchain_flexai._loader._options import (
 )
 from langchain_flexai._loader._pipeline import (
     Prepared,
+    WalkItem,
     aiter_prepared,
     iter_prepared,
-    walk,
 )
+from langchain_flexai._loader._remote import walk_with_urls
 from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
@@ -72,6 +74,7 @@ from langchain_flexai.describe._run import (
 )
 from langchain_flexai.errors import ImageInputError, ImageSkippedWarning
 from langchain_flexai.images._doors import blob_name, prepare_image, read_blob
+from langchain_flexai.images._fetch_policy import FetchPolicy
 from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -149,6 +152,8 @@ class FlexAIImageLoader(BaseLoader):
         cache_path: str | os.PathLike[str] | None = None,
         on_progress: Callable[[DescribeProgress], None] | None = None,
         describer: ImageDescriber | None = None,
+        remote_images: Literal["pass", "fetch"] = "pass",
+        fetch_policy: FetchPolicy | None = None,
     ) -> None:
         """Configure the loader (nothing is read until loading starts).
 
@@ -195,6 +200,11 @@ class FlexAIImageLoader(BaseLoader):
                 (and ``detail``): its own model, prompt, concurrency, rate limit, cache,
                 retries and ``detail`` apply, and its prompt and ``detail`` are also the
                 defaults of :meth:`lazy_load_messages`.
+            remote_images: ``"fetch"``: https URLs among ``path`` are fetched under
+                ``fetch_policy`` (default ``FetchPolicy()``) and prepared like files, in their
+                place; a failed fetch is a skipped entry under ``on_error``. ``"pass"`` (the
+                default): every entry is a path, as always.
+            fetch_policy: The limits of those fetches (see docs/images.md, "Remote images").
 
         Raises:
             ValueError: An unknown ``on_error``, an empty path list or pattern, bad numbers,
@@ -237,6 +247,9 @@ class FlexAIImageLoader(BaseLoader):
         self.prompt = describer.prompt if describer is not None else prompt
         self.detail = describer.detail if describer is not None else detail
         self._skipped: list[SkippedFile] = []
+        if remote_images not in ("pass", "fetch"):
+            raise ValueError(f"remote_images must be 'pass' or 'fetch', got {remote_images!r}")
+        self.fetch_policy = (fetch_policy or FetchPolicy()) if remote_images == "fetch" else None
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -282,19 +295,24 @@ class FlexAIImageLoader(BaseLoader):
         )
         if not wants_total:
             return None
-        return sum(1 for _ in walk(self.paths, self.walk_filter))
+        return sum(1 for _ in self._walk(count_only=True))
 
     def _prepared(self) -> Generator[Prepared, None, None]:
         return iter_prepared(
-            walk(self.paths, self.walk_filter),
+            self._walk(),
             self.policy,
             self.workers,
             max_file_bytes=self.max_file_bytes,
         )
 
+    def _walk(self, *, count_only: bool = False) -> Iterator[WalkItem]:
+        # The walk, and with remote_images="fetch" each URL entry fetched in its place.
+        paths, fetch = self.paths, self.fetch_policy
+        return walk_with_urls(paths, self.walk_filter, self.policy, fetch, count_only=count_only)
+
     def _aprepared(self) -> AsyncGenerator[Prepared, None]:
         return aiter_prepared(
-            walk(self.paths, self.walk_filter),
+            self._walk(),
             self.policy,
             self.workers,
             max_file_bytes=self.max_file_bytes,

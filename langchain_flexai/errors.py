@@ -122,6 +122,12 @@ class ImageErrorReason(str, Enum):
     """A file or stream given through a trusted door could not be read."""
     UNSUPPORTED_SOURCE = "unsupported_source"
     """An object ``prepare_image`` does not know how to read."""
+    FETCH_REFUSED = "fetch_refused"
+    """A remote image the fetch policy does not let this library fetch (scheme, host, address,
+    count); refused before any connection is opened."""
+    FETCH_FAILED = "fetch_failed"
+    """A remote image whose fetch was tried and failed (network, TLS, HTTP status, timeout,
+    redirects)."""
 
 
 # What must never reach an error message raw: C0 controls (line breaks forge log lines), DEL, C1

@@ -42,7 +42,8 @@ _ASYNC_BATCH = 32
 
 Prepared = LoadedImage | SkippedImage
 """A file's outcome: its prepared image (``LoadedImage``, a describe input as it is) or why not."""
-WalkItem = str | SkippedImage
+WalkItem = str | SkippedImage | LoadedImage
+"""A path to prepare, or an outcome already known (a skip; a URL fetched, see ``_remote``)."""
 
 
 def unreadable(path: str, error: OSError) -> SkippedImage:
@@ -100,7 +101,7 @@ _Chunk = tuple[list[Prepared], float]
 def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy, max_file_bytes: int) -> _Chunk:
     start = time.perf_counter()
     results = [
-        item if isinstance(item, SkippedImage) else prepare_file(item, policy, max_file_bytes)
+        item if not isinstance(item, str) else prepare_file(item, policy, max_file_bytes)
         for item in items
     ]
     return results, (time.perf_counter() - start) / len(items)
@@ -176,9 +177,7 @@ def iter_prepared(
     if workers <= 1:
         for item in items:
             yield (
-                item
-                if isinstance(item, SkippedImage)
-                else prepare_file(item, policy, max_file_bytes)
+                item if not isinstance(item, str) else prepare_file(item, policy, max_file_bytes)
             )
         return
     pipeline = _AdaptivePipeline(policy, workers, max_file_bytes)

@@ -43,11 +43,14 @@ from langchain_flexai.content._parts import (
     TextPart,
     unsupported,
 )
+from langchain_flexai.content._remote import RemoteSlot, check_fetch_count, fetch_remote_images
 from langchain_flexai.content._shapes import core_would_mangle, recognize_part
 from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE, tool_images_message
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import prepare_inline_image
+from langchain_flexai.images._fetch import RemoteFetcher
 from langchain_flexai.images._policy import ImagePolicy
+from langchain_flexai.images._prepared import PreparedImage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -88,6 +91,7 @@ class ImageStats:
         transposed: Images rotated upright from their EXIF orientation.
         mime_corrected: Images whose declared MIME type did not match their bytes.
         primary_picture: Multi-picture JPEGs (MPO, gain-map HDR) sent as their primary picture.
+        fetched: https images fetched here (``remote_images="fetch"``) and sent as data URLs.
     """
 
     images: int = 0
@@ -97,6 +101,7 @@ class ImageStats:
     transposed: int = 0
     mime_corrected: int = 0
     primary_picture: int = 0
+    fetched: int = 0
 
     @classmethod
     def of_image(cls, transformations: Iterable[str]) -> ImageStats:
@@ -110,6 +115,7 @@ class ImageStats:
             transposed=int("transposed" in done),
             mime_corrected=int("mime_corrected" in done),
             primary_picture=int("primary_picture" in done),
+            fetched=int("fetched" in done),
         )
 
     def as_metadata(self) -> dict[str, int]:
@@ -118,11 +124,13 @@ class ImageStats:
         Returns:
             ``{}`` when no image was sent (text-only responses stay uncluttered); otherwise
             ``images_sent``, ``images_resized``, ``images_converted``, ``images_first_frame``,
-            ``images_transposed``, ``images_mime_corrected`` and ``images_primary_picture``.
+            ``images_transposed``, ``images_mime_corrected`` and ``images_primary_picture``;
+            ``images_fetched`` too when images were fetched.
         """
         if not self.images:
             return {}
-        return {
+        fetched = {"images_fetched": self.fetched} if self.fetched else {}
+        return fetched | {
             "images_sent": self.images,
             "images_resized": self.resized,
             "images_converted": self.converted,
@@ -144,6 +152,7 @@ class ImageStats:
             transposed=self.transposed + other.transposed,
             mime_corrected=self.mime_corrected + other.mime_corrected,
             primary_picture=self.primary_picture + other.primary_picture,
+            fetched=self.fetched + other.fetched,
         )
 
 
@@ -173,10 +182,12 @@ def prepare_messages(
     policy: ImagePolicy | None = None,
     tool_images: ToolImages = "user_message",
     refuse_images: str | None = None,
+    fetch: RemoteFetcher | None = None,
 ) -> PreparedMessages:
     """Turn LangChain messages into messages that carry only FlexAI wire parts.
 
-    Pure: reads no file, fetches no URL, does not mutate the input messages.
+    Pure: reads no file, fetches no URL (unless handed ``fetch``), does not mutate the input
+    messages.
 
     Args:
         messages: The conversation, in any of the content shapes of docs/images.md, as
@@ -185,6 +196,9 @@ def prepare_messages(
         tool_images: Where images in tool messages go, see :data:`ToolImages`.
         refuse_images: When set, any image part is refused with this explanation (the model is
             known not to read images), located at the image before anything is decoded.
+        fetch: The explicit permission to fetch https images (``remote_images="fetch"``):
+            each is fetched under its policy and sent as a prepared data URL. ``None`` (the
+            default): https URLs are sent as they are and nothing is fetched.
 
     Returns:
         The prepared messages and their image stats.
@@ -197,8 +211,8 @@ def prepare_messages(
         msg = f"tool_images must be one of {', '.join(map(repr, _TOOL_IMAGE_CHOICES))}"
         raise ValueError(f"{msg}, got {tool_images!r}")
     policy = policy if policy is not None else ImagePolicy()
-    plans = _recognize_all(messages, policy, tool_images, refuse_images)
-    wire_images, stats = _prepare_images(plans, policy)
+    plans = _recognize_all(messages, policy, tool_images, refuse_images, fetch)
+    wire_images, stats = _prepare_images(plans, policy, fetch)
     return PreparedMessages(_assemble(messages, plans, wire_images, tool_images), stats)
 
 
@@ -241,9 +255,10 @@ def _recognize_all(
     policy: ImagePolicy,
     tool_images: ToolImages,
     refuse_images: str | None,
+    fetch: RemoteFetcher | None = None,
 ) -> list[list[_Slot] | None]:
     plans: list[list[_Slot] | None] = []
-    image_count = 0
+    image_count = remote_count = 0
     for message_index, message in enumerate(messages):
         content = message.content
         if isinstance(content, str):
@@ -260,6 +275,9 @@ def _recognize_all(
                     _check_image_allowed(role, tool_images, refuse_images)
                     image_count += 1
                     _check_image_count(image_count, policy)
+                if isinstance(part, RemoteImage):
+                    remote_count += 1
+                    check_fetch_count(remote_count, fetch, part.url)
             except ImageInputError as err:
                 raise err.at(message_index=message_index, part_index=part_index) from None
             slots.append(_Slot(part_index, part))
@@ -319,14 +337,27 @@ def _check_image_count(count: int, policy: ImagePolicy) -> None:
 
 
 def _prepare_images(
-    plans: list[list[_Slot] | None], policy: ImagePolicy
+    plans: list[list[_Slot] | None], policy: ImagePolicy, fetch: RemoteFetcher | None = None
 ) -> tuple[dict[tuple[int, int], dict[str, Any]], ImageStats]:
     wire: dict[tuple[int, int], dict[str, Any]] = {}
     stats = ImageStats()
+    fetched: dict[tuple[int, int], PreparedImage] = {}
+    if fetch is not None:
+        remote: list[RemoteSlot] = [
+            (m, slot.part_index, slot.part)
+            for m, slots in enumerate(plans)
+            for slot in slots or ()
+            if isinstance(slot.part, RemoteImage)
+        ]
+        fetched = fetch_remote_images(remote, fetch, policy) if remote else {}
     for message_index, slots in enumerate(plans):
         for slot in slots or ():
             part = slot.part
-            if isinstance(part, RemoteImage):
+            image = fetched.get((message_index, slot.part_index))
+            if image is not None and isinstance(part, RemoteImage):
+                wire[message_index, slot.part_index] = image.to_openai_part(part.detail)
+                stats += ImageStats.of_image(image.transformations)
+            elif isinstance(part, RemoteImage):
                 image_url = {"url": part.url}
                 if part.detail is not None:
                     image_url["detail"] = part.detail

@@ -1,7 +1,8 @@
 """Images made ready for FlexAI: the public face of the image pipeline.
 
 The policy (``_policy``), the prepared result (``_prepared``) and the doors in (``_doors``:
-`prepare_image`, `image_block`, `prepare_inline_image`, `prepare_image_file`, `read_image_file`).
+`prepare_image`, `image_block`, `prepare_inline_image`, `prepare_image_file`, `read_image_file`),
+and the limits of a fetch asked for explicitly (``_fetch_policy``: `FetchPolicy`).
 How bytes are walked (``_structure``), probed (``_probe``), rendered (``_render``) and routed
 between those (``_codec``) lives in the private modules beside this one; see docs/design.md.
 """
@@ -17,6 +18,7 @@ from langchain_flexai.images._doors import (
     prepare_inline_image,
     read_image_file,
 )
+from langchain_flexai.images._fetch_policy import FetchPolicy
 from langchain_flexai.images._policy import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -30,6 +32,7 @@ __all__ = [
     "DEFAULT_CACHE_BYTES",
     "MAX_FILE_BYTES",
     "SUPPORTED_MIME_TYPES",
+    "FetchPolicy",
     "ImagePolicy",
     "PreparedImage",
     "clear_image_cache",

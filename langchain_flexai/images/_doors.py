@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
 from langchain_flexai.images._cache import ByteBoundedLRU
 from langchain_flexai.images._codec import Encoded, encode_bytes
+from langchain_flexai.images._fetch import fetch_image_bytes, redact_url
+from langchain_flexai.images._fetch_policy import FetchPolicy
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import DEFAULT_POLICY, MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
@@ -50,6 +53,7 @@ __all__ = [
     "DEFAULT_CACHE_BYTES",
     "clear_image_cache",
     "image_block",
+    "prepare_fetched_image",
     "prepare_https_image",
     "prepare_image",
     "prepare_image_file",
@@ -232,6 +236,22 @@ def prepare_https_image(url: str) -> PreparedImage:
     )
 
 
+def prepare_fetched_image(raw: bytes, url: str, policy: ImagePolicy | None = None) -> PreparedImage:
+    """Bytes fetched from ``url``, prepared like any inline image (cached by content).
+
+    ``"fetched"`` leads the transformations: the URL became a data URL. Errors name the URL
+    without its query string.
+    """
+    name = redact_url(url)
+    try:
+        # No source in the cache key: the same picture behind another URL (a new presigned
+        # token) is prepared once.
+        prepared = prepare_inline_image(raw, policy=policy)
+    except ImageInputError as exc:
+        raise _located(exc, name) from exc.__cause__
+    return replace(prepared, source=name, transformations=("fetched", *prepared.transformations))
+
+
 def _from_bytes(
     raw: bytes, policy: ImagePolicy, declared: str | None, source: str | None
 ) -> PreparedImage:
@@ -310,10 +330,16 @@ def _from_path(path: Path, policy: ImagePolicy, declared: str | None) -> Prepare
     return prepare_image_file(path, policy, mime_type=declared)
 
 
-def _from_str(text: str, policy: ImagePolicy, declared: str | None) -> PreparedImage:
+def _from_str(
+    text: str, policy: ImagePolicy, declared: str | None, fetch: FetchPolicy | None = None
+) -> PreparedImage:
     kind = classify_url(text)
     if kind == "data":
         return prepare_inline_image(text, mime_type=declared, policy=policy)
+    if fetch is not None and kind in ("https", "other_scheme"):
+        # Asked for by the caller; the fetch policy decides which schemes (https by default).
+        raw = fetch_image_bytes(text, fetch, max_bytes=policy.max_input_bytes)
+        return prepare_fetched_image(raw, text, policy)
     if kind == "https":
         # Never a path, even when not a valid URL: "https:/../x" must not reach Path().
         return prepare_https_image(text)
@@ -398,16 +424,25 @@ def _blob_class() -> type | None:
 
 
 def prepare_image(
-    source: object, policy: ImagePolicy | None = None, *, mime_type: str | None = None
+    source: object,
+    policy: ImagePolicy | None = None,
+    *,
+    mime_type: str | None = None,
+    fetch: bool = False,
+    fetch_policy: FetchPolicy | None = None,
 ) -> PreparedImage:
     """Prepare an image from the developer's own code (the trusted door).
 
     Args:
         source: A ``pathlib.Path`` or path string, ``bytes``/``bytearray``/``memoryview``, a binary
             file object, a ``PIL.Image.Image``, a LangChain ``Blob``, a data URL, base64 text, or an
-            https URL (passed through untouched, never fetched).
+            https URL (passed through untouched, unless ``fetch``).
         policy: Limits to meet (default :class:`ImagePolicy`).
         mime_type: The declared type, if known; the bytes decide, a mismatch is recorded.
+        fetch: Fetch an https URL here, under ``fetch_policy``, and prepare its bytes like any
+            other image (a data URL, downscaled), instead of passing the URL on.
+        fetch_policy: The limits of that fetch (default :class:`FetchPolicy`); giving one
+            implies ``fetch=True``.
 
     Returns:
         The prepared image.
@@ -417,7 +452,8 @@ def prepare_image(
     """
     policy = policy or DEFAULT_POLICY
     if isinstance(source, str):
-        return _from_str(source, policy, mime_type)
+        fetching = fetch_policy or (FetchPolicy() if fetch else None)
+        return _from_str(source, policy, mime_type, fetching)
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = source if isinstance(source, bytes) else bytes(source)
         return prepare_inline_image(raw, mime_type=mime_type, policy=policy)
