@@ -480,11 +480,11 @@ class ImageDescriber:
             for item in images:
                 pending.append((item, self._schedule(run, pool, item)))
                 while pending and (len(pending) >= window or pending[0][1].done()):
-                    run.check_fatal()
+                    _check_before_waiting(run, pending[0][1])
                     done, future = pending.popleft()
                     yield run.emit(future.result(), done)
             while pending:
-                run.check_fatal()
+                _check_before_waiting(run, pending[0][1])
                 done, future = pending.popleft()
                 yield run.emit(future.result(), done)
         finally:
@@ -544,11 +544,11 @@ class ImageDescriber:
                     future = asyncio.ensure_future(self._adescribe_one(run, image, slots))
                     pending.append((item, future))
                 while pending and (len(pending) >= window or pending[0][1].done()):
-                    run.check_fatal()
+                    _check_before_waiting(run, pending[0][1])
                     given, answer = pending.popleft()
                     yield run.emit(await answer, given)
             while pending:
-                run.check_fatal()
+                _check_before_waiting(run, pending[0][1])
                 given, answer = pending.popleft()
                 yield run.emit(await answer, given)
         finally:
@@ -562,6 +562,18 @@ class ImageDescriber:
 
 class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
     """Stops the workers of a run whose consumer went away (closed or broke out early)."""
+
+
+def _check_before_waiting(
+    run: _Run, next_answer: Future[DescribeRecord] | asyncio.Future[DescribeRecord]
+) -> None:
+    """Raise the error that stopped the run rather than wait for an answer that will not come.
+
+    An answer already there is handed out even after a stop: a record finished (and paid for)
+    before the stop reaches the output file; the record that hit the stop raises in its place.
+    """
+    if not next_answer.done():
+        run.check_fatal()
 
 
 def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:
