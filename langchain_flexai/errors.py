@@ -11,7 +11,7 @@ The hierarchy (indented under their bases; a name in parentheses is another base
     +-- FlexAICatalogError             the model catalog could not be read or understood
     |   +-- ModelNotFoundError (LookupError)   no model has this id or alias
     +-- DescribeCacheError             the describe cache file fails or holds damaged rows
-    +-- DescribeOutputError            a describe output file cannot be written, or has no known format
+    +-- DescribeOutputError            an output file that cannot be written, or of no known format
     ConnectionError
     +-- FlexAIStreamInterruptedError   a stream broke after the answer started (truncated)
     openai.APIStatusError
