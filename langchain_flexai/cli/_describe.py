@@ -17,10 +17,10 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
@@ -384,8 +384,12 @@ def _stdout_writer(args: argparse.Namespace) -> Callable[[DescribeRecord], None]
     return write
 
 
-def _open_out(path: str | None) -> RecordWriter | None:
+def _open_out(
+    path: str | None, properties: Mapping[str, Any] | Iterable[str] = ()
+) -> RecordWriter | None:
     """The ``--out`` writer, opened before anything is sent: a bad ``--out`` costs nothing.
+
+    ``properties``: a structured-output schema's top-level properties (one column each).
 
     Raises:
         CliError: An unknown extension, a folder, an unwritable location, or ``.parquet``
@@ -394,7 +398,7 @@ def _open_out(path: str | None) -> RecordWriter | None:
     if path is None:
         return None
     try:
-        return open_writer(path)
+        return open_writer(path, properties=properties)
     except (DescribeOutputError, ImportError) as error:
         raise CliError(str(error), EXIT_USAGE) from None
 
