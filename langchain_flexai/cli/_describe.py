@@ -429,10 +429,13 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
         if out is not None:
             # Stopped mid-run (Ctrl+C, a 402): the file keeps every record written so far.
             # Refused before the run: the previous output stays as it was.
-            if started:
-                out.close()
-            else:
+            if not started:
                 out.discard()
+            else:
+                try:
+                    out.close()
+                except DescribeOutputError as error:
+                    say(str(error))  # the error that stopped the run is the one to report
         raise
     if out is not None:
         _close_out(out)
