@@ -11,6 +11,7 @@ The hierarchy (indented under their bases; a name in parentheses is another base
     +-- FlexAICatalogError             the model catalog could not be read or understood
     |   +-- ModelNotFoundError (LookupError)   no model has this id or alias
     +-- DescribeCacheError             the describe cache file fails or holds damaged rows
+    +-- DescribeOutputError            an output file that cannot be written, or of no known format
     ConnectionError
     +-- FlexAIStreamInterruptedError   a stream broke after the answer started (truncated)
     openai.APIStatusError
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CatalogWarning",
     "DescribeCacheError",
+    "DescribeOutputError",
     "FlexAICatalogError",
     "FlexAIConfigError",
     "FlexAIConnectionError",
@@ -295,6 +297,22 @@ class DescribeCacheError(RuntimeError):
         self.path = path
 
     def __reduce__(self) -> tuple[type[DescribeCacheError], tuple[Path, str]]:
+        """Pickle with both arguments (the default would pass only the message)."""
+        return (type(self), (self.path, str(self)))
+
+
+class DescribeOutputError(RuntimeError):
+    """A describe output file cannot be written, or its extension names no known format.
+
+    The message names the file, what went wrong and what to do; ``path`` is the file.
+    """
+
+    def __init__(self, path: Path, message: str) -> None:
+        """Create the error for the output at ``path``."""
+        super().__init__(message)
+        self.path = path
+
+    def __reduce__(self) -> tuple[type[DescribeOutputError], tuple[Path, str]]:
         """Pickle with both arguments (the default would pass only the message)."""
         return (type(self), (self.path, str(self)))
 

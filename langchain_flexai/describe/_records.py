@@ -16,7 +16,8 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_flexai._loader._walk import printable_path
-from langchain_flexai.errors import ImageInputError
+from langchain_flexai.catalog._client import tokens_cost
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
 
 DEFAULT_PROMPT = (
@@ -49,6 +50,9 @@ DescribeInput = PreparedImage | LoadedImage | SkippedImage | ImageInputError
 """What a run consumes: a prepared image (alone, or with its file's size), or what kept an image
 from being prepared (passed through as a ``skipped`` record, so the output keeps one record per
 input). Each record hands its input back (:attr:`DescribeRecord.input`)."""
+
+_SKIP_REASONS = frozenset(reason.value for reason in ImageErrorReason)
+"""Reasons of inputs never sent (status ``skipped``); every other reason is a ``failed`` record."""
 
 _THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 
@@ -99,6 +103,21 @@ class TokenUsage:
         }
 
 
+def usage_cost(
+    usage: TokenUsage | None, price_per_mtok: tuple[float | None, float | None] | None
+) -> float | None:
+    """What ``usage`` costs at (input, output) USD prices per million tokens; None if unknown.
+
+    Rounded to 1e-12 USD (a millionth of the cheapest token), so that a record holds
+    ``5.15e-06``, not the float sum's ``5.150000000000001e-06``.
+    """
+    if usage is None or price_per_mtok is None:
+        return None
+    per_input, per_output = price_per_mtok
+    cost = tokens_cost((usage.input_tokens, per_input), (usage.output_tokens, per_output))
+    return None if cost is None else round(cost, 12)
+
+
 @dataclass(frozen=True)
 class DescribeRecord:
     """The outcome for one input image, JSONL-friendly through :meth:`to_json_dict`."""
@@ -119,6 +138,29 @@ class DescribeRecord:
     reason: str | None = None
     """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
     (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
+    page: int | None = None
+    """The page number (from 1) of a document page rendered as this image; None for an image."""
+    model: str | None = None
+    """The model id the request named (the model half of the resume key)."""
+    prompt_sha256: str | None = None
+    """Hex SHA-256 of the prompt's UTF-8 text (the prompt itself can be long)."""
+    response_id: str | None = None
+    """The server's id of the answer (``chatcmpl-...``); kept by the cache for cached records."""
+    finish_reason: str | None = None
+    """Why the model stopped (``stop``, ``length``, ...), as the server said."""
+    cost_usd: float | None = None
+    """What :attr:`usage` costs at the catalog's prices (USD); None when no price is known.
+    A cached record carries the cost of the request that made it (not paid again)."""
+    width: int | None = None
+    """Width in pixels of the image as sent (after rotation and downscaling); None for URLs."""
+    height: int | None = None
+    """Height in pixels of the image as sent."""
+    mime_type: str | None = None
+    """MIME type of the image as sent."""
+    transformations: tuple[str, ...] = ()
+    """What preparing did to the file (``transposed``, ``resized``, ``converted``, ...)."""
+    data: dict[str, Any] | None = None
+    """The structured object of an answer parsed against a schema; None for free text."""
     image: PreparedImage | None = field(default=None, repr=False, compare=False)
     """The prepared image itself (not part of the JSON form)."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
@@ -132,7 +174,7 @@ class DescribeRecord:
         """``"described"``, ``"cached"``, ``"skipped"`` (never sent) or ``"failed"`` (sent)."""
         if self.error is None:
             return "cached" if self.cached else "described"
-        return "failed" if self.reason in ("request_failed", "empty_answer") else "skipped"
+        return "skipped" if self.reason in _SKIP_REASONS else "failed"
 
     def to_json_dict(self) -> dict[str, Any]:
         r"""The record as JSON-ready values (no image bytes), encodable as UTF-8.
@@ -150,6 +192,17 @@ class DescribeRecord:
             "cached": self.cached,
             "error": _encodable(self.error),
             "reason": self.reason,
+            "page": self.page,
+            "model": self.model,
+            "prompt_sha256": self.prompt_sha256,
+            "response_id": self.response_id,
+            "finish_reason": self.finish_reason,
+            "cost_usd": self.cost_usd,
+            "width": self.width,
+            "height": self.height,
+            "mime_type": self.mime_type,
+            "transformations": list(self.transformations),
+            "data": self.data,
         }
 
 
@@ -185,6 +238,17 @@ class DescribeProgress:
     def done(self) -> int:
         """Inputs finished, whatever the outcome."""
         return self.described + self.cached + self.skipped + self.failed
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds until the last input is done at the rate so far; None without a total.
+
+        Cached and skipped inputs finish at once, so early on a resumed run the estimate is
+        low; it settles as requests dominate.
+        """
+        if self.total is None or self.done == 0:
+            return None
+        return max(self.total - self.done, 0) * self.elapsed_s / self.done
 
 
 @dataclass(frozen=True)
@@ -237,3 +301,26 @@ def no_text_message(message: BaseMessage | None) -> str:
     """Why an answer is unusable when it has no text, naming the ``finish_reason`` it gave."""
     finish = message.response_metadata.get("finish_reason") if message is not None else None
     return f"the model answered with no text (finish_reason={finish!r})"
+
+
+def without_payload(record: DescribeRecord) -> DescribeRecord:
+    return DescribeRecord(
+        source=record.source,
+        sha256=record.sha256,
+        error=record.error,
+        reason=record.reason,
+        # No `exception`: an openai error keeps the whole request body (base64 images) alive.
+        # The live exception reaches the consumer with the record itself, at emit time.
+    )
+
+
+def skipped_record(item: SkippedImage | ImageInputError) -> DescribeRecord:
+    if isinstance(item, ImageInputError):
+        item = SkippedImage(item.source, item)
+    return DescribeRecord(
+        source=item.source,
+        sha256=None,
+        error=item.error.detail,
+        reason=item.error.reason.value,
+        exception=item.error,
+    )

@@ -17,22 +17,20 @@ exhausted, 403, an unknown or text-only model, a server still unreachable or sti
 after every retry) stop the run instead of failing every image one by one.
 
 The record, progress and report types live in ``_records`` and are re-exported here; the resume
-key is ``_key``'s, the cache file ``_cache``'s. Every record carries the input it answers
-(``record.input``), so a caller joins what it fed in without a table of its own.
+key is ``_key``'s, the cache file ``_cache``'s, a run's counters and stop signal ``_state``'s.
+Every record carries the input it answers (``record.input``), so a caller joins what it fed in
+without a table of its own.
 
 Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
-:meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
-and reads :attr:`ImageDescriber.report` at the end; ``on_progress`` receives counts as they change.
+:meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes the records with
+:func:`~langchain_flexai.describe.open_writer` and reads :attr:`ImageDescriber.report` at the
+end; ``on_progress`` receives counts as they change.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import math
-import threading
-import time
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -43,16 +41,20 @@ from collections.abc import (
     Iterable,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from os import PathLike
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from langchain_flexai._loader._documents import vision_message
-from langchain_flexai._progress import ProgressBar
-from langchain_flexai.describe._cache import DescribeCache
-from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
+from langchain_flexai.describe._key import (
+    EMULATOR_ENDPOINT,
+    RequestIdentity,
+    model_identity,
+    prompt_key,
+    resume_key,
+)
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import (
     DEFAULT_PROMPT,
@@ -65,6 +67,8 @@ from langchain_flexai.describe._records import (
     TokenUsage,
     answer_text,
     no_text_message,
+    skipped_record,
+    usage_cost,
 )
 from langchain_flexai.describe._retry import (
     format_seconds,
@@ -73,6 +77,7 @@ from langchain_flexai.describe._retry import (
     retry_delay,
     without_sdk_retries,
 )
+from langchain_flexai.describe._state import RunClosed, RunState, check_before_waiting
 from langchain_flexai.errors import ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -93,143 +98,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def resume_key(image: PreparedImage) -> str | None:
-    """The image part of the resume key (None: the image is never cached).
-
-    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
-    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
-    picture behind it changed).
-    """
-    if image.sha256 is not None:
-        return image.sha256
-    if image.url.startswith("https://"):
-        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
-    return None
-
-
-def model_identity(model: BaseChatModel) -> str:
-    """The model id used in the resume key (``model_name`` / ``model``, else the model type)."""
-    for attribute in ("model_name", "model", "model_id"):
-        value = getattr(model, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-    return model._llm_type  # noqa: SLF001 - the only identity a generic chat model has
-
-
-class _Run:
-    """Counters, cache and progress bar of one run; ``emit`` is called in output order."""
-
-    def __init__(self, describer: ImageDescriber, total: int | None) -> None:
-        self.describer = describer
-        self.total = total
-        self.started = time.perf_counter()
-        self.counts = {"described": 0, "cached": 0, "skipped": 0, "failed": 0}
-        self.requests = 0
-        self.usage = TokenUsage()
-        self.usage_saved = TokenUsage()
-        self.problems: list[DescribeRecord] = []
-        self.elapsed_s: float | None = None  # set when the run ends
-        self.lock = threading.Lock()
-        self.fatal: Exception | None = None  # an error that stops the run (bad key, no credit)
-        self.stopped = threading.Event()  # set with `fatal`: wakes threads waiting their turn
-        self.paused_until = -math.inf  # monotonic time before which no request starts (a 429)
-        self.cache = DescribeCache(describer.cache_path) if describer.cache_path else None
-        self.bar = ProgressBar(enabled=describer.show_progress, total=total, desc="describe")
-
-    def check_fatal(self) -> None:
-        """Refuse to send another request once an error has stopped the run."""
-        if self.fatal is not None:
-            raise self.fatal
-
-    def stop(self, error: Exception) -> None:
-        """Stop the run: no further request starts, waiting threads wake up."""
-        self.fatal = error
-        self.stopped.set()
-
-    def pause(self, seconds: float) -> None:
-        """Let no request of this run start for ``seconds`` (a 429's ``Retry-After``)."""
-        with self.lock:
-            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-
-    def turn_wait(self, limiter: RequestRateLimiter | None) -> float:
-        """0.0 when a request may start now (a limiter slot taken), else seconds to wait."""
-        self.check_fatal()
-        wait = self.paused_until - time.monotonic()
-        if wait > 0:
-            return wait
-        return limiter.try_acquire() if limiter is not None else 0.0
-
-    def count_request(self) -> None:
-        with self.lock:
-            self.requests += 1
-
-    def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
-        """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
-        record = replace(record, input=item)
-        status = record.status
-        self.counts[status] += 1
-        if status == "described" and record.usage:
-            self.usage += record.usage
-        elif status == "cached" and record.usage:
-            self.usage_saved += record.usage
-        elif status in ("skipped", "failed"):
-            self.problems.append(_without_payload(record))
-            logger.info("image %s %s: %s", record.source, status, record.error)
-        self.bar.advance(self.counts)
-        if self.describer.on_progress is not None:
-            self.describer.on_progress(self.progress())
-        return record
-
-    def progress(self) -> DescribeProgress:
-        return DescribeProgress(
-            total=self.total,
-            requests=self.requests,
-            elapsed_s=time.perf_counter() - self.started,
-            **self.counts,
-        )
-
-    def report(self) -> DescribeReport:
-        elapsed = self.elapsed_s
-        return DescribeReport(
-            requests=self.requests,
-            usage=self.usage,
-            usage_saved=self.usage_saved,
-            elapsed_s=time.perf_counter() - self.started if elapsed is None else elapsed,
-            problems=tuple(self.problems),
-            **self.counts,
-        )
-
-    def close(self) -> None:
-        self.bar.close()
-        if self.cache is not None:
-            self.cache.close()
-        self.elapsed_s = time.perf_counter() - self.started
-        logger.info("describe run: %s", self.report().summary())
-
-
-def _without_payload(record: DescribeRecord) -> DescribeRecord:
-    return DescribeRecord(
-        source=record.source,
-        sha256=record.sha256,
-        error=record.error,
-        reason=record.reason,
-        # No `exception`: an openai error keeps the whole request body (base64 images) alive.
-        # The live exception reaches the consumer with the record itself, at emit time.
-    )
-
-
-def _skipped(item: SkippedImage | ImageInputError) -> DescribeRecord:
-    if isinstance(item, ImageInputError):
-        item = SkippedImage(item.source, item)
-    return DescribeRecord(
-        source=item.source,
-        sha256=None,
-        error=item.error.detail,
-        reason=item.error.reason.value,
-        exception=item.error,
-    )
 
 
 class ImageDescriber:
@@ -258,6 +126,7 @@ class ImageDescriber:
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
         endpoint: str | None = None,
+        price_per_mtok: tuple[float | None, float | None] | None = None,
     ) -> None:
         """Configure a describer (nothing is sent until a run starts).
 
@@ -289,6 +158,9 @@ class ImageDescriber:
                 normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
                 emulator, whose port changes every run. A loopback base URL used with the
                 emulator's default key is recognised without it.
+            price_per_mtok: The model's (input, output) prices in USD per million tokens
+                (``ModelInfo.input_per_mtok`` / ``output_per_mtok`` from the catalog): records
+                then carry ``cost_usd``. None: no cost in the records.
 
         Raises:
             ValueError: ``max_concurrency`` < 1 or a negative retry count.
@@ -312,11 +184,13 @@ class ImageDescriber:
         self.on_progress = on_progress
         self.show_progress = show_progress
         self.model_id = model_identity(model)
+        self.price_per_mtok = price_per_mtok
+        self._prompt_sha256 = prompt_key(prompt)
         self.request_identity = RequestIdentity.of(
             model, self.model_id, prompt, detail=detail, endpoint=endpoint
         )
         """What the resume cache keys answers by, besides the image (see ``cache_path``)."""
-        self._run: _Run | None = None
+        self._run: RunState | None = None
 
     @property
     def report(self) -> DescribeReport:
@@ -329,43 +203,81 @@ class ImageDescriber:
 
     # -- per image ---------------------------------------------------------------------
 
-    def _from_cache(self, run: _Run, image: PreparedImage) -> DescribeRecord | None:
+    def _record(
+        self, image: PreparedImage, usage: TokenUsage | None = None, **fields: Any
+    ) -> DescribeRecord:
+        """A record for ``image``: what was sent, to which model, at what cost, and ``fields``."""
+        return DescribeRecord(
+            source=image.source,
+            sha256=image.sha256,
+            usage=usage,
+            model=self.model_id,
+            prompt_sha256=self._prompt_sha256,
+            cost_usd=usage_cost(usage, self.price_per_mtok),
+            width=image.width,
+            height=image.height,
+            mime_type=image.mime_type,
+            transformations=image.transformations,
+            image=image,
+            **fields,
+        )
+
+    def _from_cache(self, run: RunState, image: PreparedImage) -> DescribeRecord | None:
         key = resume_key(image)
         if run.cache is None or key is None:
             return None
         hit = run.cache.get(key, self.request_identity)
         if hit is None:
             return None
-        return DescribeRecord(
-            source=image.source,
-            sha256=image.sha256,
+        return self._record(
+            image,
+            TokenUsage.from_dict(hit.usage),
             description=hit.description,
-            usage=TokenUsage.from_dict(hit.usage),
             cached=True,
-            image=image,
+            response_id=hit.response_id,
+            finish_reason=hit.finish_reason,
         )
 
-    def _answered(self, run: _Run, image: PreparedImage, message: BaseMessage) -> DescribeRecord:
+    def _answered(
+        self, run: RunState, image: PreparedImage, message: BaseMessage
+    ) -> DescribeRecord:
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
+        metadata = message.response_metadata
+        response_id = metadata.get("id") if isinstance(metadata.get("id"), str) else None
+        finish = metadata.get("finish_reason")
+        finish_reason = finish if isinstance(finish, str) else None
+        answer = {"response_id": response_id, "finish_reason": finish_reason}
         if not text:
-            return DescribeRecord(
-                source=image.source,
-                sha256=image.sha256,
-                usage=usage,
-                error=f"{no_text_message(message)}; reasoning models may need a larger max_tokens",
-                reason="empty_answer",
-                image=image,
+            return self._record(
+                image, usage, error=self._no_text(message), reason="empty_answer", **answer
             )
         key = resume_key(image)
         if run.cache is not None and key is not None:
-            run.cache.put(key, self.request_identity, text, usage.as_dict() if usage else None)
-        return DescribeRecord(
-            source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
+            run.cache.put(
+                key,
+                self.request_identity,
+                text,
+                usage.as_dict() if usage else None,
+                response_id=response_id,
+                finish_reason=finish_reason,
+            )
+        return self._record(image, usage, description=text, **answer)
+
+    def _no_text(self, message: BaseMessage) -> str:
+        if message.response_metadata.get("finish_reason") != "length":
+            return f"{no_text_message(message)}; reasoning models may need a larger max_tokens"
+        # A reasoning model spent the whole budget thinking: a blank caption would look like
+        # an answer, and asking again with the same budget would cut it again.
+        budget = getattr(self.model, "max_tokens", None)
+        spent = f"its whole max_tokens={budget}" if budget is not None else "its token budget"
+        return (
+            f"the model used {spent} before answering (finish_reason='length'); reasoning "
+            "models spend it on thinking: raise max_tokens (--max-tokens on the command line)"
         )
 
     def _after_error(
-        self, run: _Run, image: PreparedImage, error: Exception, attempt: int
+        self, run: RunState, image: PreparedImage, error: Exception, attempt: int
     ) -> DescribeRecord | float:
         """What follows a failed attempt: the seconds to wait before the next, or the record.
 
@@ -380,12 +292,10 @@ class ImageDescriber:
             run.stop(error)  # no further request is sent; the consumer re-raises in order
             raise error
         if exhausted or delay is None:
-            return DescribeRecord(
-                source=image.source,
-                sha256=image.sha256,
+            return self._record(
+                image,
                 error=f"{type(error).__name__}: {error}",
                 reason="request_failed",
-                image=image,
                 exception=error,
             )
         if is_rate_limited(error):
@@ -400,7 +310,7 @@ class ImageDescriber:
         logger.info("request failed (%s); retrying in %s", error, format_seconds(delay))
         return delay
 
-    def _describe_one(self, run: _Run, image: PreparedImage) -> DescribeRecord:
+    def _describe_one(self, run: RunState, image: PreparedImage) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
         while True:
@@ -419,7 +329,7 @@ class ImageDescriber:
             return self._answered(run, image, answer)
 
     async def _adescribe_one(
-        self, run: _Run, image: PreparedImage, slots: asyncio.Semaphore
+        self, run: RunState, image: PreparedImage, slots: asyncio.Semaphore
     ) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
@@ -462,7 +372,12 @@ class ImageDescriber:
         Raises:
             openai.APIStatusError: An error no image can avoid (bad key, no credit, wrong model).
         """
-        run = self._run = _Run(self, total)
+        run = self._run = RunState(
+            cache_path=self.cache_path,
+            show_progress=self.show_progress,
+            on_progress=self.on_progress,
+            total=total,
+        )
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="flexai-describe")
         # Each input waits in order beside its answer: the record carries it out.
         pending: deque[tuple[DescribeInput, Future[DescribeRecord]]] = deque()
@@ -471,25 +386,25 @@ class ImageDescriber:
             for item in images:
                 pending.append((item, self._schedule(run, pool, item)))
                 while pending and (len(pending) >= window or pending[0][1].done()):
-                    run.check_fatal()
+                    check_before_waiting(run, pending[0][1])
                     done, future = pending.popleft()
                     yield run.emit(future.result(), done)
             while pending:
-                run.check_fatal()
+                check_before_waiting(run, pending[0][1])
                 done, future = pending.popleft()
                 yield run.emit(future.result(), done)
         finally:
             run.stopped.set()  # threads still waiting their turn give up at once
             if run.fatal is None:
-                run.fatal = _RunClosed("the describe run was closed")
+                run.fatal = RunClosed("the describe run was closed")
             pool.shutdown(wait=True, cancel_futures=True)
             run.close()
 
     def _schedule(
-        self, run: _Run, pool: ThreadPoolExecutor, item: DescribeInput
+        self, run: RunState, pool: ThreadPoolExecutor, item: DescribeInput
     ) -> Future[DescribeRecord]:
         if isinstance(item, (SkippedImage, ImageInputError)):
-            return _completed(_skipped(item))
+            return _completed(skipped_record(item))
         image = _image_of(item)
         record = self._from_cache(run, image)
         if record is None:
@@ -514,7 +429,12 @@ class ImageDescriber:
         Raises:
             openai.APIStatusError: An error no image can avoid (bad key, no credit, wrong model).
         """
-        run = self._run = _Run(self, total)
+        run = self._run = RunState(
+            cache_path=self.cache_path,
+            show_progress=self.show_progress,
+            on_progress=self.on_progress,
+            total=total,
+        )
         slots = asyncio.Semaphore(self.max_concurrency)
         pending: deque[tuple[DescribeInput, asyncio.Future[DescribeRecord]]] = deque()
         window = self._window()
@@ -523,7 +443,7 @@ class ImageDescriber:
             async for item in _aiter(images):
                 image: PreparedImage | None = None
                 if isinstance(item, (SkippedImage, ImageInputError)):
-                    record: DescribeRecord | None = _skipped(item)
+                    record: DescribeRecord | None = skipped_record(item)
                 else:
                     image = _image_of(item)
                     record = self._from_cache(run, image)
@@ -535,11 +455,11 @@ class ImageDescriber:
                     future = asyncio.ensure_future(self._adescribe_one(run, image, slots))
                     pending.append((item, future))
                 while pending and (len(pending) >= window or pending[0][1].done()):
-                    run.check_fatal()
+                    check_before_waiting(run, pending[0][1])
                     given, answer = pending.popleft()
                     yield run.emit(await answer, given)
             while pending:
-                run.check_fatal()
+                check_before_waiting(run, pending[0][1])
                 given, answer = pending.popleft()
                 yield run.emit(await answer, given)
         finally:
@@ -549,10 +469,6 @@ class ImageDescriber:
             if unanswered:
                 await asyncio.gather(*unanswered, return_exceptions=True)
             run.close()
-
-
-class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
-    """Stops the workers of a run whose consumer went away (closed or broke out early)."""
 
 
 def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:
