@@ -172,7 +172,7 @@ def page_path(name: str) -> Path:
 
 
 def make_samples(folder: Path) -> None:
-    """The files doc examples may name: photo.jpg, red.png, chart.png, report.pdf, photos/, images/."""
+    """The files doc examples may name: photo.jpg, red.png, chart.png, report.pdf, photos/, ..."""
     Image.new("RGB", (640, 480), (30, 90, 200)).save(folder / "photo.jpg", quality=85)
     Image.new("RGB", (64, 64), "red").save(folder / "red.png")
     chart = Image.new("RGB", (320, 200), "white")
