@@ -43,9 +43,14 @@ from langchain_flexai.content._parts import (
     TextPart,
     unsupported,
 )
+from langchain_flexai.content._pdf_parts import InlinePdf, count_pages, pdf_parts, too_many_pages
 from langchain_flexai.content._remote import RemoteSlot, check_fetch_count, fetch_remote_images
 from langchain_flexai.content._shapes import core_would_mangle, recognize_part
-from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE, tool_images_message
+from langchain_flexai.content._tool_images import (
+    TOOL_IMAGE_NOTE,
+    TOOL_PDF_NOTE,
+    tool_images_message,
+)
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import prepare_inline_image
 from langchain_flexai.images._fetch import RemoteFetcher
@@ -174,6 +179,8 @@ class PreparedMessages:
 class _Slot:
     part_index: int
     part: Part
+    pdf: bytes | None = None
+    """A PDF part's decoded bytes, read when its pages were counted."""
 
 
 def prepare_messages(
@@ -267,6 +274,7 @@ def _recognize_all(
         role = _role(message)
         slots: list[_Slot] = []
         for part_index, raw in enumerate(content):
+            pdf: bytes | None = None
             try:
                 part = recognize_part(raw)
                 if part is None:
@@ -275,12 +283,19 @@ def _recognize_all(
                     _check_image_allowed(role, tool_images, refuse_images)
                     image_count += 1
                     _check_image_count(image_count, policy)
-                if isinstance(part, RemoteImage):
-                    remote_count += 1
-                    check_fetch_count(remote_count, fetch, part.url)
+                    if isinstance(part, RemoteImage):
+                        remote_count += 1
+                        check_fetch_count(remote_count, fetch, part.url)
+                elif isinstance(part, InlinePdf):
+                    # Each page is an image: counted (and the PDF checked) before any rendering.
+                    _check_image_allowed(role, tool_images, refuse_images)
+                    pdf, pages = count_pages(part, policy)
+                    if image_count + pages > policy.max_images:
+                        raise too_many_pages(part, pages, image_count, policy)
+                    image_count += pages
             except ImageInputError as err:
                 raise err.at(message_index=message_index, part_index=part_index) from None
-            slots.append(_Slot(part_index, part))
+            slots.append(_Slot(part_index, part, pdf))
         plans.append(slots)
     return plans
 
@@ -338,48 +353,74 @@ def _check_image_count(count: int, policy: ImagePolicy) -> None:
 
 def _prepare_images(
     plans: list[list[_Slot] | None], policy: ImagePolicy, fetch: RemoteFetcher | None = None
-) -> tuple[dict[tuple[int, int], dict[str, Any]], ImageStats]:
-    wire: dict[tuple[int, int], dict[str, Any]] = {}
+) -> tuple[dict[tuple[int, int], list[dict[str, Any]]], ImageStats]:
+    wire: dict[tuple[int, int], list[dict[str, Any]]] = {}
     stats = ImageStats()
-    fetched: dict[tuple[int, int], PreparedImage] = {}
-    if fetch is not None:
-        remote: list[RemoteSlot] = [
-            (m, slot.part_index, slot.part)
-            for m, slots in enumerate(plans)
-            for slot in slots or ()
-            if isinstance(slot.part, RemoteImage)
-        ]
-        fetched = fetch_remote_images(remote, fetch, policy) if remote else {}
+    fetched = _fetch_remote(plans, policy, fetch)
     for message_index, slots in enumerate(plans):
         for slot in slots or ():
-            part = slot.part
-            image = fetched.get((message_index, slot.part_index))
-            if image is not None and isinstance(part, RemoteImage):
-                wire[message_index, slot.part_index] = image.to_openai_part(part.detail)
-                stats += ImageStats.of_image(image.transformations)
-            elif isinstance(part, RemoteImage):
-                image_url = {"url": part.url}
-                if part.detail is not None:
-                    image_url["detail"] = part.detail
-                wire[message_index, slot.part_index] = {"type": "image_url", "image_url": image_url}
-                stats += ImageStats(images=1)
-            elif isinstance(part, InlineImage):
-                try:
-                    prepared = prepare_inline_image(
-                        part.data,
-                        mime_type=part.declared_mime,
-                        policy=policy,
-                        source=part.source,
-                        data_url=part.data_url,
-                    )
-                except ImageInputError as err:
-                    located = _not_an_image(part, err).at(
-                        message_index=message_index, part_index=slot.part_index
-                    )
-                    raise located from err.__cause__
-                wire[message_index, slot.part_index] = prepared.to_openai_part(part.detail)
-                stats += ImageStats.of_image(prepared.transformations)
+            if isinstance(slot.part, TextPart):
+                continue
+            try:
+                parts, slot_stats = _prepare_slot(
+                    slot, policy, fetched.get((message_index, slot.part_index))
+                )
+            except ImageInputError as err:
+                located = err.at(message_index=message_index, part_index=slot.part_index)
+                raise located from err.__cause__
+            wire[message_index, slot.part_index] = parts
+            stats += slot_stats
     return wire, stats
+
+
+def _fetch_remote(
+    plans: list[list[_Slot] | None], policy: ImagePolicy, fetch: RemoteFetcher | None
+) -> dict[tuple[int, int], PreparedImage]:
+    """Every https image of the request fetched at once (bounded concurrency), when asked for."""
+    if fetch is None:
+        return {}
+    remote: list[RemoteSlot] = [
+        (m, slot.part_index, slot.part)
+        for m, slots in enumerate(plans)
+        for slot in slots or ()
+        if isinstance(slot.part, RemoteImage)
+    ]
+    return fetch_remote_images(remote, fetch, policy) if remote else {}
+
+
+def _prepare_slot(
+    slot: _Slot, policy: ImagePolicy, fetched: PreparedImage | None
+) -> tuple[list[dict[str, Any]], ImageStats]:
+    """The wire parts of one image or PDF part, and what preparing them did."""
+    part = slot.part
+    if isinstance(part, RemoteImage):
+        if fetched is not None:
+            return [fetched.to_openai_part(part.detail)], ImageStats.of_image(
+                fetched.transformations
+            )
+        image_url = {"url": part.url}
+        if part.detail is not None:
+            image_url["detail"] = part.detail
+        return [{"type": "image_url", "image_url": image_url}], ImageStats(images=1)
+    if isinstance(part, InlineImage):
+        try:
+            prepared = prepare_inline_image(
+                part.data,
+                mime_type=part.declared_mime,
+                policy=policy,
+                source=part.source,
+                data_url=part.data_url,
+            )
+        except ImageInputError as err:
+            raise _not_an_image(part, err) from err.__cause__
+        return [prepared.to_openai_part(part.detail)], ImageStats.of_image(prepared.transformations)
+    if isinstance(part, InlinePdf) and slot.pdf is not None:
+        parts, done = pdf_parts(part, slot.pdf, policy)
+        stats = ImageStats()
+        for transformations in done:
+            stats += ImageStats.of_image(transformations)
+        return parts, stats
+    return [], ImageStats()
 
 
 def _not_an_image(part: InlineImage, err: ImageInputError) -> ImageInputError:
@@ -396,7 +437,7 @@ def _not_an_image(part: InlineImage, err: ImageInputError) -> ImageInputError:
 def _assemble(
     messages: Sequence[BaseMessage],
     plans: list[list[_Slot] | None],
-    wire_images: dict[tuple[int, int], dict[str, Any]],
+    wire_images: dict[tuple[int, int], list[dict[str, Any]]],
     tool_images: ToolImages,
 ) -> list[BaseMessage]:
     out: list[BaseMessage] = []
@@ -416,12 +457,13 @@ def _assemble(
             if isinstance(slot.part, TextPart):
                 parts.append({"type": "text", "text": slot.part.text})
                 continue
-            image = wire_images[message_index, slot.part_index]
+            images = wire_images[message_index, slot.part_index]
             if move:
-                parts.append({"type": "text", "text": TOOL_IMAGE_NOTE})
-                images_out.append(image)
+                note = TOOL_PDF_NOTE if isinstance(slot.part, InlinePdf) else TOOL_IMAGE_NOTE
+                parts.append({"type": "text", "text": note})
+                images_out.extend(images)
             else:
-                parts.append(image)
+                parts.extend(images)
         content: str | list[str | dict[str, Any]] = parts
         if not parts and isinstance(message, AIMessage):
             # Only reasoning or tool-use blocks: the tool calls travel as ``tool_calls``, and an
