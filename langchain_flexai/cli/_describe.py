@@ -39,6 +39,12 @@ from langchain_flexai.cli._common import (
     Connection,
     say,
 )
+from langchain_flexai.cli._describe_sidecars import (
+    SidecarNotes,
+    check_sidecar_folders,
+    load_schema,
+    structured_options,
+)
 from langchain_flexai.cli._models import catalog_for, find_prices
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._run import (
@@ -96,8 +102,8 @@ def _refuse_text_only(connection: Connection, model: str) -> None:
 
 
 def _single(args: argparse.Namespace) -> bool:
-    if len(args.inputs) != 1 or args.out is not None:
-        return False
+    if len(args.inputs) != 1 or args.out is not None or args.sidecar or args.schema:
+        return False  # sidecars and structured answers are the bulk run's
     only: str = args.inputs[0]
     return _is_url(only) or not Path(only).is_dir()
 
@@ -283,6 +289,7 @@ def _describer(
     return ImageDescriber(
         model,
         args.prompt,
+        **structured_options(args),
         max_concurrency=args.concurrency,
         rate_limiter=RequestRateLimiter.per_minute(args.rpm) if args.rpm else None,
         # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched).
@@ -353,6 +360,8 @@ def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], Non
 
 
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
+    check_sidecar_folders(args)
+    notes = SidecarNotes()
     model = _chat_model(args, connection)
     describer = _describer(args, model, connection)
     if describer.cache_path is not None:
@@ -362,9 +371,11 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     with _writer(args) as write:
         for record in describer.describe(_inputs(args, empty)):
             write(record)
+            notes.add(record)
     report = describer.report
     for folder in empty:
         say(f"no image files under {folder}")
+    notes.say()
     for problem in report.problems:
         source = printable_path(problem.source or "(unknown source)")
         say(f"{problem.status} {source}: {printable_path(_problem_detail(problem))}")
@@ -387,6 +398,7 @@ def run_describe(args: argparse.Namespace, connection: Connection) -> int:
             still rate-limited after every retry).
     """
     _check_paths(args.inputs)
+    args.loaded_schema = load_schema(args)  # a bad schema file: one line, before any request
     if _single(args):
         return _describe_one(args, connection)
     return _describe_many(args, connection)

@@ -76,6 +76,35 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_sidecar_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schema",
+        metavar="SCHEMA.json",
+        default=None,
+        help="answer each image as an object that fits this JSON Schema (records hold it in "
+        "'data'; tables get one column per top-level property)",
+    )
+    parser.add_argument(
+        "--sidecar",
+        choices=("txt", "json", "xmp"),
+        default=None,
+        help="write a file beside each local image: the caption (.txt), the record (.json) or "
+        "an XMP packet with dc:description (.xmp, merged into an existing one)",
+    )
+    parser.add_argument(
+        "--sidecar-name",
+        choices=("stem", "full"),
+        default=None,
+        help="sidecar names: stem (photo.txt, the default for txt) or full (photo.jpg.xmp, "
+        "the default for json and xmp)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing sidecars (and an existing .xmp caption); else they are kept",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``flexai-vision`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -129,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep answers in FILE.jsonl.cache.sqlite (needs --out); a re-run pays only for "
         "images not yet described",
     )
+    _add_sidecar_options(describe)
     _add_connection_options(describe)
     describe.set_defaults(subparser=describe)
 

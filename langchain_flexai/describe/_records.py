@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_flexai._loader._walk import printable_path
-from langchain_flexai.errors import ImageInputError
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
 
 DEFAULT_PROMPT = (
@@ -49,6 +49,9 @@ DescribeInput = PreparedImage | LoadedImage | SkippedImage | ImageInputError
 """What a run consumes: a prepared image (alone, or with its file's size), or what kept an image
 from being prepared (passed through as a ``skipped`` record, so the output keeps one record per
 input). Each record hands its input back (:attr:`DescribeRecord.input`)."""
+
+_SKIP_REASONS = frozenset(reason.value for reason in ImageErrorReason)
+"""Reasons of inputs never sent (status ``skipped``); every other reason is a ``failed`` record."""
 
 _THINK_BLOCK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 
@@ -119,6 +122,15 @@ class DescribeRecord:
     reason: str | None = None
     """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
     (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
+    data: dict[str, Any] | None = None
+    """The structured answer (a run with a ``schema``): the parsed, validated object as a dict."""
+    sidecar: str | None = None
+    """The sidecar file of this image (a run with ``sidecar=``), when it has one."""
+    sidecar_status: str | None = None
+    """What happened to it: ``"written"``, ``"merged"`` (into an existing ``.xmp``), ``"kept"``
+    (it existed; ``overwrite`` replaces it), ``"damaged"`` (an existing ``.xmp`` that could not
+    be read, left untouched), ``"failed"`` (it could not be written: the record failed) or
+    ``"not_a_file"`` (the image is not a local file: a URL or bytes get no sidecar)."""
     image: PreparedImage | None = field(default=None, repr=False, compare=False)
     """The prepared image itself (not part of the JSON form)."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
@@ -132,7 +144,11 @@ class DescribeRecord:
         """``"described"``, ``"cached"``, ``"skipped"`` (never sent) or ``"failed"`` (sent)."""
         if self.error is None:
             return "cached" if self.cached else "described"
-        return "failed" if self.reason in ("request_failed", "empty_answer") else "skipped"
+        return (
+            "failed"
+            if self.reason in ("request_failed", "empty_answer", "invalid_answer", "sidecar_failed")
+            else "skipped"
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         r"""The record as JSON-ready values (no image bytes), encodable as UTF-8.
@@ -150,6 +166,9 @@ class DescribeRecord:
             "cached": self.cached,
             "error": _encodable(self.error),
             "reason": self.reason,
+            "data": self.data,
+            "sidecar": printable_path(self.sidecar) if self.sidecar is not None else None,
+            "sidecar_status": self.sidecar_status,
         }
 
 

@@ -45,9 +45,11 @@ from collections.abc import (
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from os import PathLike
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 
 from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._progress import ProgressBar
@@ -73,6 +75,8 @@ from langchain_flexai.describe._retry import (
     retry_delay,
     without_sdk_retries,
 )
+from langchain_flexai.describe._sidecars import SidecarKind, SidecarName, SidecarWriter
+from langchain_flexai.describe._structured import StructuredAnswers
 from langchain_flexai.errors import ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -168,6 +172,8 @@ class _Run:
     def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
         """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
         record = replace(record, input=item)
+        if self.describer.sidecars is not None:  # in input order: the first image claims a name
+            record = self.describer.sidecars.apply(record)
         status = record.status
         self.counts[status] += 1
         if status == "described" and record.usage:
@@ -258,6 +264,10 @@ class ImageDescriber:
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
         endpoint: str | None = None,
+        schema: object = None,
+        sidecar: SidecarKind | None = None,
+        sidecar_name: SidecarName | None = None,
+        overwrite: bool = False,
     ) -> None:
         """Configure a describer (nothing is sent until a run starts).
 
@@ -289,6 +299,12 @@ class ImageDescriber:
                 normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
                 emulator, whose port changes every run. A loopback base URL used with the
                 emulator's default key is recognised without it.
+            schema: Answer each image as an object: a JSON Schema dict, a pydantic model or a
+                TypedDict (``describe._structured``); records hold it in ``data``.
+            sidecar: ``"txt"``, ``"json"`` or ``"xmp"``: a file beside each local image
+                (``describe._sidecars``).
+            sidecar_name: The sidecar name rule, ``"stem"`` or ``"full"`` (default: per kind).
+            overwrite: Replace existing sidecars (else they are kept).
 
         Raises:
             ValueError: ``max_concurrency`` < 1 or a negative retry count.
@@ -300,7 +316,7 @@ class ImageDescriber:
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
         self.model = model
-        self._sender = without_sdk_retries(model)
+        self._sender: Runnable[Any, Any] = without_sdk_retries(model)
         self.prompt = prompt
         self.max_concurrency = max_concurrency
         if rate_limiter is None and requests_per_minute is not None:
@@ -316,6 +332,11 @@ class ImageDescriber:
             model, self.model_id, prompt, detail=detail, endpoint=endpoint
         )
         """What the resume cache keys answers by, besides the image (see ``cache_path``)."""
+        self.structured = None if schema is None else StructuredAnswers.of(schema, model)
+        if self.structured is not None:
+            self._sender = self.structured.runnable(self._sender)
+            self.request_identity = self.structured.identity(self.request_identity)
+        self.sidecars = SidecarWriter(sidecar, sidecar_name, overwrite) if sidecar else None
         self._run: _Run | None = None
 
     @property
@@ -334,9 +355,11 @@ class ImageDescriber:
         if run.cache is None or key is None:
             return None
         hit = run.cache.get(key, self.request_identity)
-        if hit is None:
+        data = self.structured.cached(hit.description) if self.structured and hit else None
+        if hit is None or (self.structured is not None and data is None):
             return None
         return DescribeRecord(
+            data=data,
             source=image.source,
             sha256=image.sha256,
             description=hit.description,
@@ -345,7 +368,11 @@ class ImageDescriber:
             image=image,
         )
 
-    def _answered(self, run: _Run, image: PreparedImage, message: BaseMessage) -> DescribeRecord:
+    def _answered(self, run: _Run, image: PreparedImage, message: Any) -> DescribeRecord:
+        if self.structured is not None:
+            record = self.structured.record(image, message)
+            key = resume_key(image)
+            return self.structured.remember(record, run.cache, key, self.request_identity)
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
         if not text:

@@ -1,0 +1,229 @@
+"""Structured extraction: each image answered as an object that fits a schema.
+
+Knows the three ways a schema is given (a JSON Schema dict or file, a pydantic model, a
+TypedDict) and turns each into one JSON Schema (sent), one validator (pydantic's own for models
+and TypedDicts, ``_structured_check`` for a hand-written schema), the top-level property names
+(one column each in tables) and a SHA-256 (part of the resume key: answers made for another
+schema are never reused). Knows which ``with_structured_output`` method a model gets, from the
+catalog: ``json_schema`` for a model tagged ``structured_outputs``, ``function_calling`` (a forced
+tool call) for one with tools but no structured outputs, ``json_mode`` otherwise, ``json_schema``
+when the catalog does not know the model. Knows how an answer becomes a record: the validated
+object in ``data`` (pydantic: ``model_dump(mode="json")``), its JSON text in ``description``; an
+answer that is not JSON or fails the schema is a failed record (reason ``invalid_answer``) saying
+where, not an exception. Knows nothing about scheduling or the cache file (``_run``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import is_typeddict
+
+from langchain_flexai._loader._walk import printable_path
+from langchain_flexai.describe._cache import DescribeCache
+from langchain_flexai.describe._key import RequestIdentity
+from langchain_flexai.describe._records import DescribeRecord, TokenUsage, no_text_message
+from langchain_flexai.describe._structured_check import SchemaError, check_schema, validate
+from langchain_flexai.images._prepared import PreparedImage
+
+__all__ = ["SchemaError", "StructuredAnswers", "load_schema_file", "structured_method"]
+
+MAX_SCHEMA_FILE_BYTES = 1024 * 1024
+"""A schema file larger than this is refused (a schema is a few hundred bytes)."""
+
+
+def load_schema_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON Schema in ``path``, checked.
+
+    Raises:
+        SchemaError: the file cannot be read, is not JSON, or is not an object schema
+            (the message names the file and what to change).
+    """
+    shown = printable_path(os.fspath(path))
+    try:
+        with Path(path).open("rb") as stream:
+            raw = stream.read(MAX_SCHEMA_FILE_BYTES + 1)
+    except OSError as error:
+        raise SchemaError(f"cannot read the schema {shown}: {error.strerror or error}") from None
+    if len(raw) > MAX_SCHEMA_FILE_BYTES:
+        raise SchemaError(f"the schema {shown} is larger than {MAX_SCHEMA_FILE_BYTES} bytes")
+    try:
+        schema = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise SchemaError(f"the schema {shown} is not JSON: {error}") from None
+    try:
+        return check_schema(schema)
+    except SchemaError as problem:
+        raise SchemaError(f"the schema {shown}: {problem}") from None
+
+
+def structured_method(model: BaseChatModel) -> str:
+    """The ``with_structured_output`` method for ``model``, from the catalog (see above).
+
+    For a ``ChatFlexAI``, the catalog of its ``base_url`` is read (once per process, public, no
+    key spent); a model the catalog does not know, or another kind of chat model, gets
+    ``json_schema`` when its profile says ``structured_output``, else ``json_schema`` all the
+    same: the OpenAI-compatible default, which a server refuses with a 400 naming
+    ``response_format`` rather than answering in free text.
+    """
+    name = getattr(model, "model_name", None)
+    find = getattr(model, "_model_info", None)
+    info = find(name) if callable(find) and isinstance(name, str) else None
+    if info is not None:
+        capabilities = info.capabilities
+        if "structured_outputs" in capabilities:
+            return "json_schema"
+        params = info.supported_parameters
+        if "tool_use" in capabilities and (params is None or "tool_choice" in params):
+            return "function_calling"
+        return "json_mode"
+    return "json_schema"
+
+
+def _json_schema_of(schema: object) -> tuple[dict[str, Any], TypeAdapter[Any] | None]:
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema(), TypeAdapter(schema)
+    if is_typeddict(schema):
+        adapter: TypeAdapter[Any] = TypeAdapter(cast("type[Any]", schema))
+        return adapter.json_schema(), adapter
+    if isinstance(schema, dict):
+        return check_schema(schema), None
+    raise TypeError(
+        "schema must be a JSON Schema dict, a pydantic model or a TypedDict, got "
+        f"{type(schema).__name__}"
+    )
+
+
+@dataclass(frozen=True)
+class StructuredAnswers:
+    """One schema, how answers are asked for and checked against it."""
+
+    json_schema: dict[str, Any]
+    """The JSON Schema sent (a ``title`` added when it had none: tool and format names need one)."""
+    method: str
+    """The ``with_structured_output`` method: json_schema, function_calling or json_mode."""
+    adapter: TypeAdapter[Any] | None = dataclasses.field(repr=False, compare=False)
+    """pydantic's validator (models and TypedDicts); None: ``_structured_check``."""
+
+    @classmethod
+    def of(
+        cls, schema: object, model: BaseChatModel, method: str | None = None
+    ) -> StructuredAnswers:
+        """The structured answers of ``model`` for ``schema`` (method chosen when not given).
+
+        Raises:
+            SchemaError: a dict that is not an object schema with properties.
+            TypeError: ``schema`` is neither a dict, a pydantic model nor a TypedDict.
+        """
+        json_schema, adapter = _json_schema_of(schema)
+        if not isinstance(json_schema.get("title"), str):
+            json_schema = {"title": "answer", **json_schema}
+        return cls(json_schema, method or structured_method(model), adapter)
+
+    @property
+    def properties(self) -> list[str]:
+        """The top-level property names, in schema order (one table column each)."""
+        return list(self.json_schema.get("properties", {}))
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the canonical schema JSON and the method (a resume-key part)."""
+        text = json.dumps(
+            {"schema": self.json_schema, "method": self.method},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def identity(self, base: RequestIdentity) -> RequestIdentity:
+        """``base`` with this schema folded into its settings (so into its key)."""
+        settings = json.loads(base.settings_json)
+        settings["structured_output"] = self.sha256
+        return dataclasses.replace(
+            base, settings_json=json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        )
+
+    def runnable(self, model: BaseChatModel) -> Runnable[Any, Any]:
+        """``model`` asking for this schema; it answers ``{"raw", "parsed", "parsing_error"}``."""
+        return model.with_structured_output(
+            self.json_schema,
+            method=self.method,
+            include_raw=True,
+        )
+
+    def checked(self, value: object) -> dict[str, Any]:
+        """``value`` validated, as a JSON-ready dict.
+
+        Raises:
+            SchemaError: it does not fit the schema (the message says where).
+        """
+        if self.adapter is not None:
+            try:
+                parsed = self.adapter.validate_python(value)
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "$"
+                raise SchemaError(
+                    f"{where}: {first['msg']} ({error.error_count()} errors)"
+                ) from None
+            dumped = self.adapter.dump_python(parsed, mode="json")
+            return cast("dict[str, Any]", dumped)
+        validate(value, self.json_schema)
+        return cast("dict[str, Any]", value)
+
+    def cached(self, text: str) -> dict[str, Any] | None:
+        """The object a cache row holds (its JSON text), or None when it is not one."""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    @staticmethod
+    def remember(
+        record: DescribeRecord,
+        cache: DescribeCache | None,
+        key: str | None,
+        identity: RequestIdentity,
+    ) -> DescribeRecord:
+        """``record``, its object stored in ``cache`` (as JSON text) when it has one."""
+        if cache is not None and key is not None and record.description is not None:
+            usage = record.usage.as_dict() if record.usage else None
+            cache.put(key, identity, record.description, usage)
+        return record
+
+    def record(self, image: PreparedImage, answer: object) -> DescribeRecord:
+        """The record of one structured answer: ``data`` set, or a failed record saying why."""
+        raw = answer.get("raw") if isinstance(answer, dict) else None
+        usage = TokenUsage.from_message(raw) if raw is not None else None
+        base = DescribeRecord(source=image.source, sha256=image.sha256, usage=usage, image=image)
+        parsed = answer.get("parsed") if isinstance(answer, dict) else None
+        problem = answer.get("parsing_error") if isinstance(answer, dict) else None
+        if parsed is None or problem is not None:
+            why = (
+                f"the answer is not JSON for the schema ({problem})"
+                if problem
+                else (
+                    no_text_message(raw)
+                    if raw is not None and not raw.text and not raw.tool_calls
+                    else "the answer holds no object for the schema"
+                )
+            )
+            return dataclasses.replace(base, error=why, reason="invalid_answer")
+        try:
+            data = self.checked(parsed)
+        except SchemaError as error:
+            return dataclasses.replace(
+                base, error=f"the answer does not fit the schema: {error}", reason="invalid_answer"
+            )
+        text = json.dumps(data, ensure_ascii=False)
+        return dataclasses.replace(base, description=text, data=data)
