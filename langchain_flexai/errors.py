@@ -293,6 +293,22 @@ class DescribeCacheError(RuntimeError):
         return (type(self), (self.path, str(self)))
 
 
+class DescribeOutputError(RuntimeError):
+    """A describe output file cannot be written, or its extension names no known format.
+
+    The message names the file, what went wrong and what to do; ``path`` is the file.
+    """
+
+    def __init__(self, path: Path, message: str) -> None:
+        """Create the error for the output at ``path``."""
+        super().__init__(message)
+        self.path = path
+
+    def __reduce__(self) -> tuple[type[DescribeOutputError], tuple[Path, str]]:
+        """Pickle with both arguments (the default would pass only the message)."""
+        return (type(self), (self.path, str(self)))
+
+
 # -- FlexAI's HTTP errors (built by _transport._errors) ------------------------------------------
 
 

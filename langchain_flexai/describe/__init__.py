@@ -1,8 +1,8 @@
 """Describe many images with a chat model: the public face of the bulk describe run.
 
 The run itself (`_run`: concurrency, rate limit, progress), its records (`_records`), the resume
-cache (`_cache`) and its key (`_key`), retry decisions (`_retry`) and the rate limiter
-(`_rate_limit`).
+cache (`_cache`) and its key (`_key`), retry decisions (`_retry`), the rate limiter
+(`_rate_limit`), and the output files (`_writers`, with the table columns in `_tabular`).
 """
 
 from __future__ import annotations
@@ -22,21 +22,28 @@ from langchain_flexai.describe._run import (
     no_text_message,
     resume_key,
 )
-from langchain_flexai.errors import DescribeCacheError
+from langchain_flexai.describe._tabular import STABLE_COLUMNS
+from langchain_flexai.describe._writers import FORMATS, RecordWriter, open_writer
+from langchain_flexai.errors import DescribeCacheError, DescribeOutputError
 
 __all__ = [
     "DEFAULT_PROMPT",
     "EMULATOR_ENDPOINT",
+    "FORMATS",
+    "STABLE_COLUMNS",
     "DescribeCacheError",
     "DescribeInput",
+    "DescribeOutputError",
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",
     "ImageDescriber",
+    "RecordWriter",
     "RequestRateLimiter",
     "SkippedImage",
     "TokenUsage",
     "answer_text",
     "no_text_message",
+    "open_writer",
     "resume_key",
 ]

@@ -42,7 +42,10 @@ from typing_extensions import Self
 from langchain_flexai.describe._key import RequestIdentity
 from langchain_flexai.errors import DescribeCacheError
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
+_ANSWER_IDS_VERSION = 2
+"""Schema 2 is schema 3 without the ``response`` column (the answer's id and finish reason):
+opened, it gains the column, its rows read with no id."""
 _OLD_SCHEMA_VERSION = 1
 _TABLE = "answers"
 _SCHEMA = f"""
@@ -55,6 +58,7 @@ CREATE TABLE IF NOT EXISTS {_TABLE} (
     description TEXT NOT NULL,
     usage TEXT,
     created_at REAL NOT NULL,
+    response TEXT,
     PRIMARY KEY (image_key, request_key)
 ) WITHOUT ROWID
 """
@@ -67,6 +71,7 @@ _COLUMNS = (
     "description",
     "usage",
     "created_at",
+    "response",
 )
 _FRESH_CACHE_HINT = (
     "delete the file to start a fresh cache (its stored answers are lost), or give another "
@@ -101,6 +106,10 @@ class CachedDescription:
     description: str
     usage: dict[str, int] | None
     """Token usage of the request that produced it (not paid again when reused)."""
+    response_id: str | None = None
+    """The server's id of the answer (``chatcmpl-...``); None in rows of schema 2."""
+    finish_reason: str | None = None
+    """Why the model stopped, as the server said."""
 
 
 def _parse_usage(text: object) -> dict[str, int] | None:
@@ -130,12 +139,36 @@ def _sql_type(value: object) -> str:
     return {int: "an integer", float: "a real number", str: "text"}.get(type(value), "unknown")
 
 
-_READ_COLUMNS = ("endpoint", "model", "request", "description", "usage", "created_at")
+_READ_COLUMNS = (
+    "endpoint",
+    "model",
+    "request",
+    "description",
+    "usage",
+    "created_at",
+    "response",
+)
+
+
+def _parse_response(text: object) -> tuple[str | None, str | None]:
+    """A stored response column: None, or JSON ``{"id": str|null, "finish_reason": str|null}``."""
+    if text is None:
+        return None, None
+    try:
+        response = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        response = None
+    if not isinstance(response, dict):
+        raise _DamagedError("its response is not a JSON object")
+    values = (response.get("id"), response.get("finish_reason"))
+    if not all(value is None or isinstance(value, str) for value in values):
+        raise _DamagedError("its response id or finish reason is not text")
+    return values
 
 
 def _check_row(row: tuple[object, ...]) -> CachedDescription:
     """The answer in a row, or :class:`_DamagedError` when a value has the wrong type."""
-    endpoint, model, request, description, usage, created_at = row
+    endpoint, model, request, description, usage, created_at, response = row
     for name, value in (("endpoint", endpoint), ("model", model), ("request", request)):
         if not isinstance(value, str):
             raise _DamagedError(f"its {name} is {_sql_type(value)}, not text")
@@ -145,7 +178,7 @@ def _check_row(row: tuple[object, ...]) -> CachedDescription:
         # Only non-empty answers are ever stored.
         kind = "empty text" if description == "" else _sql_type(description)
         raise _DamagedError(f"its description is {kind}")
-    return CachedDescription(description, _parse_usage(usage))
+    return CachedDescription(description, _parse_usage(usage), *_parse_response(response))
 
 
 class DescribeCache:
@@ -213,6 +246,10 @@ class DescribeCache:
 
     def _init_schema(self) -> None:
         version = self._version()
+        if version == _ANSWER_IDS_VERSION:
+            if self._columns() == _COLUMNS[:-1]:
+                self._conn.execute(f"ALTER TABLE {_TABLE} ADD COLUMN response TEXT")
+            version = _SCHEMA_VERSION  # other columns: refused by the check below
         if version not in (0, _SCHEMA_VERSION):
             raise _DamagedError(
                 f"schema version {version}, this version of langchain-flexai reads "
@@ -225,10 +262,13 @@ class DescribeCache:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(_SCHEMA)
-        columns = tuple(row[1] for row in self._conn.execute(f"PRAGMA table_info({_TABLE})"))
+        columns = self._columns()
         if columns != _COLUMNS:
             raise _DamagedError(f"its {_TABLE} table has the columns {', '.join(columns)}")
         self._conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+    def _columns(self) -> tuple[str, ...]:
+        return tuple(row[1] for row in self._conn.execute(f"PRAGMA table_info({_TABLE})"))
 
     def get(self, image_key: str, request: RequestIdentity) -> CachedDescription | None:
         """The stored answer for this image and request, or None.
@@ -259,11 +299,15 @@ class DescribeCache:
         request: RequestIdentity,
         description: str,
         usage: dict[str, int] | None = None,
+        *,
+        response_id: str | None = None,
+        finish_reason: str | None = None,
     ) -> None:
         """Store (or replace) an answer; it is committed before this returns."""
+        response = json.dumps({"id": response_id, "finish_reason": finish_reason})
         with self._lock, self._guard("write"):
             self._conn.execute(
-                f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - a constant
+                f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - a constant
                 (
                     image_key,
                     request.key,
@@ -273,6 +317,7 @@ class DescribeCache:
                     description,
                     json.dumps(usage, sort_keys=True) if usage else None,
                     time.time(),
+                    response,
                 ),
             )
 

@@ -37,6 +37,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
 from langchain_flexai._env import ALIAS_BASE_URL, DEFAULT_BASE_URL
+from langchain_flexai.images._prepared import PreparedImage
 
 EMULATOR_ENDPOINT = "emulator"
 """The endpoint identity of the bundled emulator, whatever port it listens on."""
@@ -216,3 +217,26 @@ class RequestIdentity:
     def key(self) -> str:
         """Hex SHA-256 of :meth:`to_json`: the request half of the resume key."""
         return hashlib.sha256(self.to_json().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def resume_key(image: PreparedImage) -> str | None:
+    """The image part of the resume key (None: the image is never cached).
+
+    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
+    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
+    picture behind it changed).
+    """
+    if image.sha256 is not None:
+        return image.sha256
+    if image.url.startswith("https://"):
+        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
+    return None
+
+
+def model_identity(model: BaseChatModel) -> str:
+    """The model id used in the resume key (``model_name`` / ``model``, else the model type)."""
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return model._llm_type  # noqa: SLF001 - the only identity a generic chat model has

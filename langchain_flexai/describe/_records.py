@@ -122,8 +122,29 @@ class DescribeRecord:
     reason: str | None = None
     """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
     (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
+    page: int | None = None
+    """The page number (from 1) of a document page rendered as this image; None for an image."""
+    model: str | None = None
+    """The model id the request named (the model half of the resume key)."""
+    prompt_sha256: str | None = None
+    """Hex SHA-256 of the prompt's UTF-8 text (the prompt itself can be long)."""
+    response_id: str | None = None
+    """The server's id of the answer (``chatcmpl-...``); kept by the cache for cached records."""
+    finish_reason: str | None = None
+    """Why the model stopped (``stop``, ``length``, ...), as the server said."""
+    cost_usd: float | None = None
+    """What :attr:`usage` costs at the catalog's prices (USD); None when no price is known.
+    A cached record carries the cost of the request that made it (not paid again)."""
+    width: int | None = None
+    """Width in pixels of the image as sent (after rotation and downscaling); None for URLs."""
+    height: int | None = None
+    """Height in pixels of the image as sent."""
+    mime_type: str | None = None
+    """MIME type of the image as sent."""
+    transformations: tuple[str, ...] = ()
+    """What preparing did to the file (``transposed``, ``resized``, ``converted``, ...)."""
     data: dict[str, Any] | None = None
-    """The structured answer (a run with a ``schema``): the parsed, validated object as a dict."""
+    """The structured object of an answer parsed against a schema; None for free text."""
     sidecar: str | None = None
     """The sidecar file of this image (a run with ``sidecar=``), when it has one."""
     sidecar_status: str | None = None
@@ -144,11 +165,7 @@ class DescribeRecord:
         """``"described"``, ``"cached"``, ``"skipped"`` (never sent) or ``"failed"`` (sent)."""
         if self.error is None:
             return "cached" if self.cached else "described"
-        return (
-            "failed"
-            if self.reason in ("request_failed", "empty_answer", "invalid_answer", "sidecar_failed")
-            else "skipped"
-        )
+        return "skipped" if self.reason in _SKIP_REASONS else "failed"
 
     def to_json_dict(self) -> dict[str, Any]:
         r"""The record as JSON-ready values (no image bytes), encodable as UTF-8.
@@ -166,6 +183,16 @@ class DescribeRecord:
             "cached": self.cached,
             "error": _encodable(self.error),
             "reason": self.reason,
+            "page": self.page,
+            "model": self.model,
+            "prompt_sha256": self.prompt_sha256,
+            "response_id": self.response_id,
+            "finish_reason": self.finish_reason,
+            "cost_usd": self.cost_usd,
+            "width": self.width,
+            "height": self.height,
+            "mime_type": self.mime_type,
+            "transformations": list(self.transformations),
             "data": self.data,
             "sidecar": printable_path(self.sidecar) if self.sidecar is not None else None,
             "sidecar_status": self.sidecar_status,
@@ -256,3 +283,26 @@ def no_text_message(message: BaseMessage | None) -> str:
     """Why an answer is unusable when it has no text, naming the ``finish_reason`` it gave."""
     finish = message.response_metadata.get("finish_reason") if message is not None else None
     return f"the model answered with no text (finish_reason={finish!r})"
+
+
+def without_payload(record: DescribeRecord) -> DescribeRecord:
+    return DescribeRecord(
+        source=record.source,
+        sha256=record.sha256,
+        error=record.error,
+        reason=record.reason,
+        # No `exception`: an openai error keeps the whole request body (base64 images) alive.
+        # The live exception reaches the consumer with the record itself, at emit time.
+    )
+
+
+def skipped_record(item: SkippedImage | ImageInputError) -> DescribeRecord:
+    if isinstance(item, ImageInputError):
+        item = SkippedImage(item.source, item)
+    return DescribeRecord(
+        source=item.source,
+        sha256=None,
+        error=item.error.detail,
+        reason=item.error.reason.value,
+        exception=item.error,
+    )

@@ -28,7 +28,6 @@ and reads :attr:`ImageDescriber.report` at the end; ``on_progress`` receives cou
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import threading
@@ -37,13 +36,13 @@ from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Callable,
     Generator,
     Iterable,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from os import PathLike
 from typing import Any
 
@@ -53,8 +52,16 @@ from langchain_core.runnables import Runnable
 
 from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._progress import ProgressBar
+from langchain_flexai.catalog._client import tokens_cost
 from langchain_flexai.describe._cache import DescribeCache
-from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
+from langchain_flexai.describe._inputs import aiter_inputs, completed, image_of
+from langchain_flexai.describe._key import (
+    EMULATOR_ENDPOINT,
+    RequestIdentity,
+    model_identity,
+    prompt_key,
+    resume_key,
+)
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import (
     DEFAULT_PROMPT,
@@ -62,11 +69,12 @@ from langchain_flexai.describe._records import (
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
-    LoadedImage,
     SkippedImage,
     TokenUsage,
     answer_text,
     no_text_message,
+    skipped_record,
+    without_payload,
 )
 from langchain_flexai.describe._retry import (
     format_seconds,
@@ -97,29 +105,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def resume_key(image: PreparedImage) -> str | None:
-    """The image part of the resume key (None: the image is never cached).
-
-    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
-    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
-    picture behind it changed).
-    """
-    if image.sha256 is not None:
-        return image.sha256
-    if image.url.startswith("https://"):
-        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
-    return None
-
-
-def model_identity(model: BaseChatModel) -> str:
-    """The model id used in the resume key (``model_name`` / ``model``, else the model type)."""
-    for attribute in ("model_name", "model", "model_id"):
-        value = getattr(model, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-    return model._llm_type  # noqa: SLF001 - the only identity a generic chat model has
 
 
 class _Run:
@@ -181,7 +166,7 @@ class _Run:
         elif status == "cached" and record.usage:
             self.usage_saved += record.usage
         elif status in ("skipped", "failed"):
-            self.problems.append(_without_payload(record))
+            self.problems.append(without_payload(record))
             logger.info("image %s %s: %s", record.source, status, record.error)
         self.bar.advance(self.counts)
         if self.describer.on_progress is not None:
@@ -215,29 +200,6 @@ class _Run:
         logger.info("describe run: %s", self.report().summary())
 
 
-def _without_payload(record: DescribeRecord) -> DescribeRecord:
-    return DescribeRecord(
-        source=record.source,
-        sha256=record.sha256,
-        error=record.error,
-        reason=record.reason,
-        # No `exception`: an openai error keeps the whole request body (base64 images) alive.
-        # The live exception reaches the consumer with the record itself, at emit time.
-    )
-
-
-def _skipped(item: SkippedImage | ImageInputError) -> DescribeRecord:
-    if isinstance(item, ImageInputError):
-        item = SkippedImage(item.source, item)
-    return DescribeRecord(
-        source=item.source,
-        sha256=None,
-        error=item.error.detail,
-        reason=item.error.reason.value,
-        exception=item.error,
-    )
-
-
 class ImageDescriber:
     """Ask a chat model to describe many images, politely and resumably.
 
@@ -264,6 +226,7 @@ class ImageDescriber:
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
         endpoint: str | None = None,
+        price_per_mtok: tuple[float | None, float | None] | None = None,
         schema: object = None,
         sidecar: SidecarKind | None = None,
         sidecar_name: SidecarName | None = None,
@@ -299,6 +262,9 @@ class ImageDescriber:
                 normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
                 emulator, whose port changes every run. A loopback base URL used with the
                 emulator's default key is recognised without it.
+            price_per_mtok: The model's (input, output) prices in USD per million tokens
+                (``ModelInfo.input_per_mtok`` / ``output_per_mtok`` from the catalog): records
+                then carry ``cost_usd``. None: no cost in the records.
             schema: Answer each image as an object: a JSON Schema dict, a pydantic model or a
                 TypedDict (``describe._structured``); records hold it in ``data``.
             sidecar: ``"txt"``, ``"json"`` or ``"xmp"``: a file beside each local image
@@ -328,6 +294,8 @@ class ImageDescriber:
         self.on_progress = on_progress
         self.show_progress = show_progress
         self.model_id = model_identity(model)
+        self.price_per_mtok = price_per_mtok
+        self._prompt_sha256 = prompt_key(prompt)
         self.request_identity = RequestIdentity.of(
             model, self.model_id, prompt, detail=detail, endpoint=endpoint
         )
@@ -350,6 +318,31 @@ class ImageDescriber:
 
     # -- per image ---------------------------------------------------------------------
 
+    def _record(
+        self, image: PreparedImage, usage: TokenUsage | None = None, **fields: Any
+    ) -> DescribeRecord:
+        """A record for ``image``: what was sent, to which model, at what cost, and ``fields``."""
+        return DescribeRecord(
+            source=image.source,
+            sha256=image.sha256,
+            usage=usage,
+            model=self.model_id,
+            prompt_sha256=self._prompt_sha256,
+            cost_usd=self._cost(usage),
+            width=image.width,
+            height=image.height,
+            mime_type=image.mime_type,
+            transformations=image.transformations,
+            image=image,
+            **fields,
+        )
+
+    def _cost(self, usage: TokenUsage | None) -> float | None:
+        if usage is None or self.price_per_mtok is None:
+            return None
+        per_input, per_output = self.price_per_mtok
+        return tokens_cost((usage.input_tokens, per_input), (usage.output_tokens, per_output))
+
     def _from_cache(self, run: _Run, image: PreparedImage) -> DescribeRecord | None:
         key = resume_key(image)
         if run.cache is None or key is None:
@@ -358,37 +351,54 @@ class ImageDescriber:
         data = self.structured.cached(hit.description) if self.structured and hit else None
         if hit is None or (self.structured is not None and data is None):
             return None
-        return DescribeRecord(
+        return self._record(
+            image,
+            TokenUsage.from_dict(hit.usage),
             data=data,
-            source=image.source,
-            sha256=image.sha256,
             description=hit.description,
-            usage=TokenUsage.from_dict(hit.usage),
             cached=True,
-            image=image,
+            response_id=hit.response_id,
+            finish_reason=hit.finish_reason,
         )
 
     def _answered(self, run: _Run, image: PreparedImage, message: Any) -> DescribeRecord:
         if self.structured is not None:
-            record = self.structured.record(image, message)
+            record = self.structured.record(message, partial(self._record, image))
             key = resume_key(image)
             return self.structured.remember(record, run.cache, key, self.request_identity)
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
+        metadata = message.response_metadata
+        response_id = metadata.get("id") if isinstance(metadata.get("id"), str) else None
+        finish = metadata.get("finish_reason")
+        finish_reason = finish if isinstance(finish, str) else None
+        answer = {"response_id": response_id, "finish_reason": finish_reason}
         if not text:
-            return DescribeRecord(
-                source=image.source,
-                sha256=image.sha256,
-                usage=usage,
-                error=f"{no_text_message(message)}; reasoning models may need a larger max_tokens",
-                reason="empty_answer",
-                image=image,
+            return self._record(
+                image, usage, error=self._no_text(message), reason="empty_answer", **answer
             )
         key = resume_key(image)
         if run.cache is not None and key is not None:
-            run.cache.put(key, self.request_identity, text, usage.as_dict() if usage else None)
-        return DescribeRecord(
-            source=image.source, sha256=image.sha256, description=text, usage=usage, image=image
+            run.cache.put(
+                key,
+                self.request_identity,
+                text,
+                usage.as_dict() if usage else None,
+                response_id=response_id,
+                finish_reason=finish_reason,
+            )
+        return self._record(image, usage, description=text, **answer)
+
+    def _no_text(self, message: BaseMessage) -> str:
+        if message.response_metadata.get("finish_reason") != "length":
+            return f"{no_text_message(message)}; reasoning models may need a larger max_tokens"
+        # A reasoning model spent the whole budget thinking: a blank caption would look like
+        # an answer, and asking again with the same budget would cut it again.
+        budget = getattr(self.model, "max_tokens", None)
+        spent = f"its whole max_tokens={budget}" if budget is not None else "its token budget"
+        return (
+            f"the model used {spent} before answering (finish_reason='length'); reasoning "
+            "models spend it on thinking: raise max_tokens (--max-tokens on the command line)"
         )
 
     def _after_error(
@@ -407,12 +417,10 @@ class ImageDescriber:
             run.stop(error)  # no further request is sent; the consumer re-raises in order
             raise error
         if exhausted or delay is None:
-            return DescribeRecord(
-                source=image.source,
-                sha256=image.sha256,
+            return self._record(
+                image,
                 error=f"{type(error).__name__}: {error}",
                 reason="request_failed",
-                image=image,
                 exception=error,
             )
         if is_rate_limited(error):
@@ -516,12 +524,12 @@ class ImageDescriber:
         self, run: _Run, pool: ThreadPoolExecutor, item: DescribeInput
     ) -> Future[DescribeRecord]:
         if isinstance(item, (SkippedImage, ImageInputError)):
-            return _completed(_skipped(item))
-        image = _image_of(item)
+            return completed(skipped_record(item))
+        image = image_of(item)
         record = self._from_cache(run, image)
         if record is None:
             return pool.submit(self._describe_one, run, image)
-        return _completed(record)
+        return completed(record)
 
     async def adescribe(
         self,
@@ -547,12 +555,12 @@ class ImageDescriber:
         window = self._window()
         loop = asyncio.get_running_loop()
         try:
-            async for item in _aiter(images):
+            async for item in aiter_inputs(images):
                 image: PreparedImage | None = None
                 if isinstance(item, (SkippedImage, ImageInputError)):
-                    record: DescribeRecord | None = _skipped(item)
+                    record: DescribeRecord | None = skipped_record(item)
                 else:
-                    image = _image_of(item)
+                    image = image_of(item)
                     record = self._from_cache(run, image)
                 if record is not None:
                     done = loop.create_future()
@@ -580,24 +588,3 @@ class ImageDescriber:
 
 class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
     """Stops the workers of a run whose consumer went away (closed or broke out early)."""
-
-
-def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:
-    return item.image if isinstance(item, LoadedImage) else item
-
-
-def _completed(record: DescribeRecord) -> Future[DescribeRecord]:
-    done: Future[DescribeRecord] = Future()
-    done.set_result(record)
-    return done
-
-
-async def _aiter(
-    items: Iterable[DescribeInput] | AsyncIterable[DescribeInput],
-) -> AsyncIterator[DescribeInput]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item

@@ -19,11 +19,13 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
@@ -33,7 +35,6 @@ from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import RequestIdentity
 from langchain_flexai.describe._records import DescribeRecord, TokenUsage, no_text_message
 from langchain_flexai.describe._structured_check import SchemaError, check_schema, validate
-from langchain_flexai.images._prepared import PreparedImage
 
 __all__ = ["SchemaError", "StructuredAnswers", "load_schema_file", "structured_method"]
 
@@ -198,32 +199,52 @@ class StructuredAnswers:
         """``record``, its object stored in ``cache`` (as JSON text) when it has one."""
         if cache is not None and key is not None and record.description is not None:
             usage = record.usage.as_dict() if record.usage else None
-            cache.put(key, identity, record.description, usage)
+            cache.put(
+                key,
+                identity,
+                record.description,
+                usage,
+                response_id=record.response_id,
+                finish_reason=record.finish_reason,
+            )
         return record
 
-    def record(self, image: PreparedImage, answer: object) -> DescribeRecord:
-        """The record of one structured answer: ``data`` set, or a failed record saying why."""
-        raw = answer.get("raw") if isinstance(answer, dict) else None
-        usage = TokenUsage.from_message(raw) if raw is not None else None
-        base = DescribeRecord(source=image.source, sha256=image.sha256, usage=usage, image=image)
-        parsed = answer.get("parsed") if isinstance(answer, dict) else None
-        problem = answer.get("parsing_error") if isinstance(answer, dict) else None
+    def record(self, answer: object, make: Callable[..., DescribeRecord]) -> DescribeRecord:
+        """The record of one structured answer: ``data`` set, or a failed record saying why.
+
+        ``make(usage, **fields)`` builds the record (the run adds what was sent, to which model,
+        at what cost).
+        """
+        got = answer if isinstance(answer, dict) else {}
+        raw = got.get("raw")
+        message = raw if isinstance(raw, BaseMessage) else None
+        usage = TokenUsage.from_message(message) if message is not None else None
+        metadata = message.response_metadata if message is not None else {}
+        answered = {
+            "response_id": _text_or_none(metadata.get("id")),
+            "finish_reason": _text_or_none(metadata.get("finish_reason")),
+        }
+        parsed, problem = got.get("parsed"), got.get("parsing_error")
         if parsed is None or problem is not None:
-            why = (
-                f"the answer is not JSON for the schema ({problem})"
-                if problem
-                else (
-                    no_text_message(raw)
-                    if raw is not None and not raw.text and not raw.tool_calls
-                    else "the answer holds no object for the schema"
-                )
-            )
-            return dataclasses.replace(base, error=why, reason="invalid_answer")
+            if problem is not None:
+                why = f"the answer is not JSON for the schema ({problem})"
+            elif (
+                message is not None
+                and not message.text
+                and not getattr(message, "tool_calls", None)
+            ):
+                why = no_text_message(message)
+            else:
+                why = "the answer holds no object for the schema"
+            return make(usage, error=why, reason="invalid_answer", **answered)
         try:
             data = self.checked(parsed)
         except SchemaError as error:
-            return dataclasses.replace(
-                base, error=f"the answer does not fit the schema: {error}", reason="invalid_answer"
-            )
+            why = f"the answer does not fit the schema: {error}"
+            return make(usage, error=why, reason="invalid_answer", **answered)
         text = json.dumps(data, ensure_ascii=False)
-        return dataclasses.replace(base, description=text, data=data)
+        return make(usage, description=text, data=data, **answered)
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -767,6 +767,19 @@ def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
         "cached",
         "error",
         "reason",
+        "page",
+        "model",
+        "prompt_sha256",
+        "response_id",
+        "finish_reason",
+        "cost_usd",
+        "width",
+        "height",
+        "mime_type",
+        "transformations",
+        "data",
+        "sidecar",
+        "sidecar_status",
     ]
 
 

@@ -23,6 +23,7 @@ from langchain_flexai.describe import _run as describe_module
 from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.describe._retry import format_seconds, without_sdk_retries
 from langchain_flexai.describe._run import (
+    DEFAULT_PROMPT,
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
@@ -309,6 +310,19 @@ def test_record_json_form(tmp_path: Path) -> None:
         "cached": False,
         "error": None,
         "reason": None,
+        "page": None,
+        "model": "fake-vision",
+        "prompt_sha256": hashlib.sha256(DEFAULT_PROMPT.encode()).hexdigest(),
+        "response_id": None,
+        "finish_reason": "stop",
+        "cost_usd": None,
+        "width": 10,
+        "height": 10,
+        "mime_type": "image/png",
+        "transformations": [],
+        "data": None,
+        "sidecar": None,
+        "sidecar_status": None,
     }
 
 

@@ -229,6 +229,7 @@ GOOD_ROW = {
     "description": "a cat",
     "usage": '{"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}',
     "created_at": 1_700_000_000.5,
+    "response": '{"id": "chatcmpl-1", "finish_reason": "stop"}',
 }
 WRONG_TYPES: list[object] = [None, 0, -7, 2**62, 1.5, float("inf"), b"", b"\xff\x00", b"a cat"]
 """Values of every SQLite storage class but the column's own (and edge cases of each)."""
@@ -257,7 +258,8 @@ def _damaged_cases() -> list[tuple[str, object]]:
         (column, value)
         for column in _COLUMNS
         for value in WRONG_TYPES
-        if (column, value) != ("usage", None)  # NULL usage is legitimate: none was reported
+        # NULL usage is legitimate (none was reported), as is a NULL response (a schema 2 row).
+        if (column, value) not in (("usage", None), ("response", None))
     ]
     cases += [("description", "")]
     cases += [("usage", text) for text in BAD_USAGE_TEXT]
@@ -293,7 +295,10 @@ def test_the_good_row_reads_back(tmp_path: Path, *, typed: bool) -> None:
     _write_row(path, GOOD_ROW, typed=typed)
     with DescribeCache(path) as cache:
         assert cache.get(SHA, REQUEST) == CachedDescription(
-            "a cat", {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}
+            "a cat",
+            {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
+            "chatcmpl-1",
+            "stop",
         )
 
 

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from langchain_flexai.catalog._models import ModelInfo
 from langchain_flexai.describe._key import RequestIdentity
+from langchain_flexai.describe._records import DescribeRecord, TokenUsage
 from langchain_flexai.describe._structured import (
     MAX_SCHEMA_FILE_BYTES,
     SchemaError,
@@ -26,7 +27,6 @@ from langchain_flexai.describe._structured import (
     structured_method,
 )
 from langchain_flexai.describe._structured_check import check_schema, validate
-from langchain_flexai.images._doors import prepare_image
 
 RECEIPT: dict[str, Any] = {
     "type": "object",
@@ -172,16 +172,20 @@ def _answer(parsed: object, *, error: Exception | None = None, text: str = "{}")
     return {"raw": raw, "parsed": parsed, "parsing_error": error}
 
 
+def _make(usage: TokenUsage | None, **fields: Any) -> DescribeRecord:
+    return DescribeRecord(source="receipt.png", sha256=None, usage=usage, **fields)
+
+
 @pytest.fixture
 def image() -> Any:
-    return prepare_image("https://example.com/receipt.png")
+    return _make
 
 
 @pytest.mark.parametrize("schema", [Receipt, RECEIPT])
 def test_a_conforming_answer_is_data(schema: object, image: Any) -> None:
     answers = StructuredAnswers.of(schema, FakeListChatModel(responses=[""]), "json_schema")
     value = {"vendor": "Bakery", "date": "2026-11-30", "total": 4.5}
-    record = answers.record(image, _answer(value))
+    record = answers.record(_answer(value), image)
     assert record.status == "described"
     assert record.data == value
     assert record.description == json.dumps(value)
@@ -191,7 +195,7 @@ def test_a_conforming_answer_is_data(schema: object, image: Any) -> None:
 
 def test_pydantic_coerces_and_dumps_as_json(image: Any) -> None:
     answers = StructuredAnswers.of(Receipt, FakeListChatModel(responses=[""]), "json_schema")
-    record = answers.record(image, _answer({"vendor": "B", "date": "d", "total": "4.5"}))
+    record = answers.record(_answer({"vendor": "B", "date": "d", "total": "4.5"}), image)
     assert record.data == {"vendor": "B", "date": "d", "total": 4.5}
 
 
@@ -199,9 +203,9 @@ def test_typeddict_schema(image: Any) -> None:
     answers = StructuredAnswers.of(Tagged, FakeListChatModel(responses=[""]), "json_schema")
     assert answers.properties == ["caption", "tags"]
     assert answers.json_schema["title"] == "Tagged"
-    record = answers.record(image, _answer({"caption": "a leaf", "tags": ["leaf"]}))
+    record = answers.record(_answer({"caption": "a leaf", "tags": ["leaf"]}), image)
     assert record.data == {"caption": "a leaf", "tags": ["leaf"]}
-    record = answers.record(image, _answer({"caption": "a leaf", "tags": "leaf"}))
+    record = answers.record(_answer({"caption": "a leaf", "tags": "leaf"}), image)
     assert record.reason == "invalid_answer"
     assert record.error == (
         "the answer does not fit the schema: tags: Input should be a valid list (1 errors)"
@@ -235,7 +239,7 @@ def test_an_answer_failing_validation_is_a_failed_record(
     schema: object, value: object, error: str, image: Any
 ) -> None:
     answers = StructuredAnswers.of(schema, FakeListChatModel(responses=[""]), "json_schema")
-    record = answers.record(image, _answer(value))
+    record = answers.record(_answer(value), image)
     assert (record.status, record.reason, record.error) == ("failed", "invalid_answer", error)
     assert record.data is None
     assert record.description is None  # nothing to cache
@@ -244,12 +248,12 @@ def test_an_answer_failing_validation_is_a_failed_record(
 
 def test_an_answer_that_is_not_json_is_a_failed_record(image: Any) -> None:
     answers = StructuredAnswers.of(RECEIPT, FakeListChatModel(responses=[""]), "json_schema")
-    record = answers.record(image, _answer(None, error=ValueError("Invalid json output: hi")))
+    record = answers.record(_answer(None, error=ValueError("Invalid json output: hi")), image)
     assert record.reason == "invalid_answer"
     assert record.error == "the answer is not JSON for the schema (Invalid json output: hi)"
-    record = answers.record(image, _answer(None, text=""))
+    record = answers.record(_answer(None, text=""), image)
     assert record.error == "the model answered with no text (finish_reason=None)"
-    record = answers.record(image, _answer(None, text="no object here"))
+    record = answers.record(_answer(None, text="no object here"), image)
     assert record.error == "the answer holds no object for the schema"
 
 
