@@ -3,6 +3,8 @@
 The run itself (`_run`: concurrency, rate limit, progress), its records (`_records`), the resume
 cache (`_cache`) and its key (`_key`), retry decisions (`_retry`), the rate limiter
 (`_rate_limit`), and the output files (`_writers`, with the table columns in `_tabular`).
+Sidecars beside the images are `_sidecars`' (XMP packets `_xmp`'s), structured answers
+`_structured`'s (a hand-written schema checked by `_structured_check`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from langchain_flexai.describe._run import (
     no_text_message,
     resume_key,
 )
+from langchain_flexai.describe._sidecars import SidecarWriter, sidecar_path
+from langchain_flexai.describe._structured import SchemaError, load_schema_file
 from langchain_flexai.describe._tabular import STABLE_COLUMNS
 from langchain_flexai.describe._writers import FORMATS, RecordWriter, open_writer
+from langchain_flexai.describe._xmp import XmpDamagedError
 from langchain_flexai.errors import DescribeCacheError, DescribeOutputError
 
 __all__ = [
@@ -40,10 +45,15 @@ __all__ = [
     "ImageDescriber",
     "RecordWriter",
     "RequestRateLimiter",
+    "SchemaError",
+    "SidecarWriter",
     "SkippedImage",
     "TokenUsage",
+    "XmpDamagedError",
     "answer_text",
+    "load_schema_file",
     "no_text_message",
     "open_writer",
     "resume_key",
+    "sidecar_path",
 ]

@@ -136,6 +136,11 @@ class StructuredAnswers:
         return list(self.json_schema.get("properties", {}))
 
     @property
+    def property_schemas(self) -> dict[str, Any]:
+        """The top-level ``properties`` mapping (name → schema): ``open_writer(properties=)``."""
+        return dict(self.json_schema.get("properties", {}))
+
+    @property
     def sha256(self) -> str:
         """Hex SHA-256 of the canonical schema JSON and the method (a resume-key part)."""
         text = json.dumps(
