@@ -3,8 +3,9 @@
 Knows how the command's options map onto ``ChatFlexAI`` (one image) and onto one
 ``ImageDescriber`` fed by every input in command-line order (files and folders prepared by the
 loader's pipeline, https URLs in their place between them), how results are written (text, JSON
-lines, a ``--out`` file), the closing usage line (tokens, and cost when the catalog lists
-prices), and that a model the catalog lists as text-only is refused before anything is sent.
+lines, a ``--out`` file in the format its extension names), the closing usage line (tokens, and
+cost when the catalog lists prices), and that a model the catalog lists as text-only or an
+``--out`` that cannot be written is refused before anything is sent.
 Scheduling, retries, rate limiting, resume and progress are :mod:`langchain_flexai.describe`'s.
 """
 
@@ -17,9 +18,9 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
@@ -43,10 +44,12 @@ from langchain_flexai.cli._describe_sidecars import (
     SidecarNotes,
     check_sidecar_folders,
     load_schema,
+    schema_properties,
     structured_options,
 )
 from langchain_flexai.cli._models import catalog_for, find_prices
 from langchain_flexai.describe._cache import DescribeCache
+from langchain_flexai.describe._key import prompt_key
 from langchain_flexai.describe._run import (
     EMULATOR_ENDPOINT,
     DescribeInput,
@@ -57,8 +60,9 @@ from langchain_flexai.describe._run import (
     answer_text,
     no_text_message,
 )
+from langchain_flexai.describe._writers import RecordWriter, open_writer
 from langchain_flexai.document_loaders import FlexAIImageLoader
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.errors import DescribeOutputError, ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import prepare_image
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -75,7 +79,22 @@ def _is_url(text: str) -> bool:
 def _chat_model(args: argparse.Namespace, connection: Connection) -> ChatFlexAI:
     model = args.model or DEFAULT_MODEL
     _refuse_text_only(connection, model)
-    return ChatFlexAI(model=model, api_key=connection.api_key, base_url=connection.base_url)
+    # Only the settings given reach the request (and the resume key): an unset one is the
+    # server's default, not a value the command chose.
+    settings = {
+        name: value
+        for name in ("seed", "temperature", "max_tokens")
+        if (value := getattr(args, name, None)) is not None
+    }
+    return ChatFlexAI(
+        model=model, api_key=connection.api_key, base_url=connection.base_url, **settings
+    )
+
+
+def _public(connection: Connection) -> Connection:
+    # An empty key (not None, which means "FLEXAI_API_KEY") keeps the catalog off /v1/models,
+    # whose keyed requests count against the key's rate limit.
+    return Connection(connection.base_url, "", emulated=connection.emulated)
 
 
 def _refuse_text_only(connection: Connection, model: str) -> None:
@@ -88,8 +107,7 @@ def _refuse_text_only(connection: Connection, model: str) -> None:
         CliError: The catalog (or, without a record, the static table) lists ``model`` as not
             reading images (exit 2).
     """
-    # An empty key (not None, which means "FLEXAI_API_KEY") keeps the catalog off /v1/models.
-    public = Connection(connection.base_url, "", emulated=connection.emulated)
+    public = _public(connection)
     info = find_prices(public, model)
     # The library's rule: the catalog record, else the static table; unknown is sent.
     if not refuses_images(model, info):
@@ -196,11 +214,27 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
     usage = TokenUsage.from_message(reply) if reply is not None else None
     if not stream:
         if args.json:
+            metadata = reply.response_metadata if reply is not None else {}
+            info = find_prices(connection, model.model_name)
             record = DescribeRecord(
                 source=image.source or source,
                 sha256=image.sha256,
                 description=text or None,
                 usage=usage,
+                model=model.model_name,
+                prompt_sha256=prompt_key(args.prompt),
+                response_id=metadata.get("id"),
+                finish_reason=metadata.get("finish_reason"),
+                width=image.width,
+                height=image.height,
+                mime_type=image.mime_type,
+                transformations=image.transformations,
+                cost_usd=tokens_cost(
+                    (usage.input_tokens, info.input_per_mtok),
+                    (usage.output_tokens, info.output_per_mtok),
+                )
+                if usage is not None and info is not None
+                else None,
             )
             line = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
             sys.stdout.write(_for_stream(line, sys.stdout))
@@ -283,9 +317,29 @@ def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInpu
             empty.append(item)
 
 
+def _count_inputs(inputs: list[str]) -> int | None:
+    """How many records the run writes, for a total and an ETA: a listing, no file is read.
+
+    URLs count one each; files and folders as the loader's walk finds them (the same filter,
+    so the count is the records' count). None when a folder cannot be listed: no total then.
+    """
+    total = 0
+    for item in inputs:
+        if _is_url(item):
+            total += 1
+            continue
+        loader = FlexAIImageLoader(item, on_error="skip")
+        try:
+            total += sum(1 for _ in walk(loader.paths, loader.walk_filter))
+        except OSError:
+            return None
+    return total
+
+
 def _describer(
     args: argparse.Namespace, model: ChatFlexAI, connection: Connection
 ) -> ImageDescriber:
+    info = find_prices(_public(connection), model.model_name)
     return ImageDescriber(
         model,
         args.prompt,
@@ -297,6 +351,7 @@ def _describer(
         show_progress=_progress_wanted(args),
         # --emulator: one endpoint in the resume key, whatever port it got this run.
         endpoint=EMULATOR_ENDPOINT if connection.emulated else None,
+        price_per_mtok=(info.input_per_mtok, info.output_per_mtok) if info is not None else None,
     )
 
 
@@ -327,51 +382,69 @@ def _for_stream(text: str, stream: TextIO) -> str:
     return text
 
 
-@contextmanager
-def _writer(args: argparse.Namespace) -> Iterator[Callable[[DescribeRecord], None]]:
-    if args.out is None:
-        stream: TextIO = sys.stdout
-        as_json = bool(args.json)
-    else:
-        try:
-            # backslashreplace: whatever text slips through unescaped, a record is never lost
-            # to a UnicodeEncodeError half-way through a run.
-            stream = Path(args.out).open(  # noqa: SIM115
-                "w", encoding="utf-8", errors="backslashreplace", newline="\n"
-            )
-        except OSError as error:
-            raise CliError(f"cannot write {args.out}: {error.strerror}", EXIT_USAGE) from None
-        as_json = True
-
+def _stdout_writer(args: argparse.Namespace) -> Callable[[DescribeRecord], None]:
     def write(record: DescribeRecord) -> None:
-        if as_json:
+        if args.json:
             text = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
         else:
             text = _text_record(record)
-        stream.write(_for_stream(text, stream))
-        # Flushed per record: a run killed half-way leaves every finished record on disk.
-        stream.flush()
+        sys.stdout.write(_for_stream(text, sys.stdout))
+        sys.stdout.flush()
 
+    return write
+
+
+def _open_out(path: str | None, properties: dict[str, Any] | None = None) -> RecordWriter | None:
+    """The ``--out`` writer, opened before anything is sent: a bad ``--out`` costs nothing.
+
+    Raises:
+        CliError: An unknown extension, a folder, an unwritable location, or ``.parquet``
+            without pyarrow (exit 2).
+    """
+    if path is None:
+        return None
     try:
-        yield write
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+        return open_writer(path, properties=properties or {})
+    except (DescribeOutputError, ImportError) as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+
+
+def _close_out(out: RecordWriter) -> None:
+    try:
+        out.close()
+    except DescribeOutputError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
 
 
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     check_sidecar_folders(args)
     notes = SidecarNotes()
-    model = _chat_model(args, connection)
-    describer = _describer(args, model, connection)
-    if describer.cache_path is not None:
-        # Refuse an unusable cache before --out is opened (and truncated): its records stay.
-        DescribeCache(describer.cache_path).close()
+    out = _open_out(args.out, schema_properties(args))
+    started = False
     empty: list[str] = []
-    with _writer(args) as write:
-        for record in describer.describe(_inputs(args, empty)):
+    try:
+        model = _chat_model(args, connection)
+        describer = _describer(args, model, connection)
+        if describer.cache_path is not None:
+            # Refuse an unusable cache before the run starts.
+            DescribeCache(describer.cache_path).close()
+        write = out.write if out is not None else _stdout_writer(args)
+        records = describer.describe(_inputs(args, empty), total=_count_inputs(args.inputs))
+        started = True
+        for record in records:
             write(record)
             notes.add(record)
+    except BaseException:
+        if out is not None:
+            # Stopped mid-run (Ctrl+C, a 402): the file keeps every record written so far.
+            # Refused before the run: the previous output stays as it was.
+            if started:
+                out.close()
+            else:
+                out.discard()
+        raise
+    if out is not None:
+        _close_out(out)
     report = describer.report
     for folder in empty:
         say(f"no image files under {folder}")
@@ -392,8 +465,8 @@ def run_describe(args: argparse.Namespace, connection: Connection) -> int:
 
     Raises:
         CliError: A path does not exist or cannot be listed (exit 2, before anything is sent),
-            a single image cannot be used, ``--out`` cannot be written, or the catalog lists
-            the model as text-only.
+            a single image cannot be used, ``--out`` names no known format or cannot be
+            written, or the catalog lists the model as text-only.
         openai.OpenAIError: An error no image can avoid (bad key, no credit, unreachable or
             still rate-limited after every retry).
     """

@@ -22,7 +22,13 @@ from langchain_flexai.describe._records import DescribeRecord
 from langchain_flexai.describe._sidecars import unwritable_folder
 from langchain_flexai.describe._structured import SchemaError, load_schema_file
 
-__all__ = ["SidecarNotes", "check_sidecar_folders", "load_schema", "structured_options"]
+__all__ = [
+    "SidecarNotes",
+    "check_sidecar_folders",
+    "load_schema",
+    "schema_properties",
+    "structured_options",
+]
 
 
 def load_schema(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -37,6 +43,12 @@ def load_schema(args: argparse.Namespace) -> dict[str, Any] | None:
         return load_schema_file(args.schema)
     except SchemaError as error:
         raise CliError(str(error), EXIT_USAGE) from None
+
+
+def schema_properties(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--schema`` file's top-level properties (one table column each), or None."""
+    schema = getattr(args, "loaded_schema", None)
+    return dict(schema["properties"]) if schema is not None else None
 
 
 def structured_options(args: argparse.Namespace) -> dict[str, Any]:

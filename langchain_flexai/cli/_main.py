@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -65,6 +66,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
 
 
@@ -144,7 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print JSON lines (one record per image) instead of text",
     )
     describe.add_argument(
-        "--out", metavar="FILE.jsonl", default=None, help="write the records as JSON lines to FILE"
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="write the records to FILE, in the format its extension names: .jsonl, .csv, "
+        ".parquet (extra parquet) or .md (a table for reviewing alt text)",
     )
     describe.add_argument(
         "--concurrency", type=_positive_int, default=4, metavar="N", help="requests in flight (4)"
@@ -155,8 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument(
         "--resume",
         action="store_true",
-        help="keep answers in FILE.jsonl.cache.sqlite (needs --out); a re-run pays only for "
+        help="keep answers in FILE.cache.sqlite (needs --out); a re-run pays only for "
         "images not yet described",
+    )
+    describe.add_argument("--seed", type=int, default=None, metavar="N", help="sampling seed")
+    describe.add_argument(
+        "--temperature", type=_temperature, default=None, metavar="T", help="sampling temperature"
+    )
+    describe.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="at most N tokens per answer (reasoning models need a generous budget)",
     )
     _add_sidecar_options(describe)
     _add_connection_options(describe)
@@ -181,7 +207,7 @@ STREAM_RULE = (
 def _check_describe_args(args: argparse.Namespace) -> None:
     parser: argparse.ArgumentParser = args.subparser
     if args.resume and args.out is None:
-        parser.error("--resume needs --out FILE.jsonl (the resume cache is kept next to it)")
+        parser.error("--resume needs --out FILE (the resume cache is kept next to it)")
     if args.stream and (
         len(args.inputs) != 1 or args.out is not None or args.json or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
     ):

@@ -232,6 +232,17 @@ class DescribeProgress:
         """Inputs finished, whatever the outcome."""
         return self.described + self.cached + self.skipped + self.failed
 
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds until the last input is done at the rate so far; None without a total.
+
+        Cached and skipped inputs finish at once, so early on a resumed run the estimate is
+        low; it settles as requests dominate.
+        """
+        if self.total is None or self.done == 0:
+            return None
+        return max(self.total - self.done, 0) * self.elapsed_s / self.done
+
 
 @dataclass(frozen=True)
 class DescribeReport:

@@ -17,31 +17,30 @@ exhausted, 403, an unknown or text-only model, a server still unreachable or sti
 after every retry) stop the run instead of failing every image one by one.
 
 The record, progress and report types live in ``_records`` and are re-exported here; the resume
-key is ``_key``'s, the cache file ``_cache``'s. Every record carries the input it answers
-(``record.input``), so a caller joins what it fed in without a table of its own.
+key is ``_key``'s, the cache file ``_cache``'s, a run's counters and stop signal ``_state``'s.
+Every record carries the input it answers (``record.input``), so a caller joins what it fed in
+without a table of its own.
 
 Entry points: :class:`ImageDescriber` with :meth:`~ImageDescriber.describe` (threads) and
-:meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes ``record.to_json_dict()`` as JSON lines
-and reads :attr:`ImageDescriber.report` at the end; ``on_progress`` receives counts as they change.
+:meth:`~ImageDescriber.adescribe` (asyncio). A CLI writes the records with
+:func:`~langchain_flexai.describe.open_writer` and reads :attr:`ImageDescriber.report` at the
+end; ``on_progress`` receives counts as they change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import threading
-import time
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
+    AsyncIterator,
     Callable,
     Generator,
     Iterable,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from functools import partial
 from os import PathLike
 from typing import Any
@@ -51,10 +50,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 
 from langchain_flexai._loader._documents import vision_message
-from langchain_flexai._progress import ProgressBar
 from langchain_flexai.catalog._client import tokens_cost
-from langchain_flexai.describe._cache import DescribeCache
-from langchain_flexai.describe._inputs import aiter_inputs, completed, image_of
 from langchain_flexai.describe._key import (
     EMULATOR_ENDPOINT,
     RequestIdentity,
@@ -69,12 +65,12 @@ from langchain_flexai.describe._records import (
     DescribeProgress,
     DescribeRecord,
     DescribeReport,
+    LoadedImage,
     SkippedImage,
     TokenUsage,
     answer_text,
     no_text_message,
     skipped_record,
-    without_payload,
 )
 from langchain_flexai.describe._retry import (
     format_seconds,
@@ -84,6 +80,7 @@ from langchain_flexai.describe._retry import (
     without_sdk_retries,
 )
 from langchain_flexai.describe._sidecars import SidecarKind, SidecarName, SidecarWriter
+from langchain_flexai.describe._state import RunClosed, RunState, check_before_waiting
 from langchain_flexai.describe._structured import StructuredAnswers
 from langchain_flexai.errors import ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
@@ -105,99 +102,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class _Run:
-    """Counters, cache and progress bar of one run; ``emit`` is called in output order."""
-
-    def __init__(self, describer: ImageDescriber, total: int | None) -> None:
-        self.describer = describer
-        self.total = total
-        self.started = time.perf_counter()
-        self.counts = {"described": 0, "cached": 0, "skipped": 0, "failed": 0}
-        self.requests = 0
-        self.usage = TokenUsage()
-        self.usage_saved = TokenUsage()
-        self.problems: list[DescribeRecord] = []
-        self.elapsed_s: float | None = None  # set when the run ends
-        self.lock = threading.Lock()
-        self.fatal: Exception | None = None  # an error that stops the run (bad key, no credit)
-        self.stopped = threading.Event()  # set with `fatal`: wakes threads waiting their turn
-        self.paused_until = -math.inf  # monotonic time before which no request starts (a 429)
-        self.cache = DescribeCache(describer.cache_path) if describer.cache_path else None
-        self.bar = ProgressBar(enabled=describer.show_progress, total=total, desc="describe")
-
-    def check_fatal(self) -> None:
-        """Refuse to send another request once an error has stopped the run."""
-        if self.fatal is not None:
-            raise self.fatal
-
-    def stop(self, error: Exception) -> None:
-        """Stop the run: no further request starts, waiting threads wake up."""
-        self.fatal = error
-        self.stopped.set()
-
-    def pause(self, seconds: float) -> None:
-        """Let no request of this run start for ``seconds`` (a 429's ``Retry-After``)."""
-        with self.lock:
-            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-
-    def turn_wait(self, limiter: RequestRateLimiter | None) -> float:
-        """0.0 when a request may start now (a limiter slot taken), else seconds to wait."""
-        self.check_fatal()
-        wait = self.paused_until - time.monotonic()
-        if wait > 0:
-            return wait
-        return limiter.try_acquire() if limiter is not None else 0.0
-
-    def count_request(self) -> None:
-        with self.lock:
-            self.requests += 1
-
-    def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
-        """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
-        record = replace(record, input=item)
-        if self.describer.sidecars is not None:  # in input order: the first image claims a name
-            record = self.describer.sidecars.apply(record)
-        status = record.status
-        self.counts[status] += 1
-        if status == "described" and record.usage:
-            self.usage += record.usage
-        elif status == "cached" and record.usage:
-            self.usage_saved += record.usage
-        elif status in ("skipped", "failed"):
-            self.problems.append(without_payload(record))
-            logger.info("image %s %s: %s", record.source, status, record.error)
-        self.bar.advance(self.counts)
-        if self.describer.on_progress is not None:
-            self.describer.on_progress(self.progress())
-        return record
-
-    def progress(self) -> DescribeProgress:
-        return DescribeProgress(
-            total=self.total,
-            requests=self.requests,
-            elapsed_s=time.perf_counter() - self.started,
-            **self.counts,
-        )
-
-    def report(self) -> DescribeReport:
-        elapsed = self.elapsed_s
-        return DescribeReport(
-            requests=self.requests,
-            usage=self.usage,
-            usage_saved=self.usage_saved,
-            elapsed_s=time.perf_counter() - self.started if elapsed is None else elapsed,
-            problems=tuple(self.problems),
-            **self.counts,
-        )
-
-    def close(self) -> None:
-        self.bar.close()
-        if self.cache is not None:
-            self.cache.close()
-        self.elapsed_s = time.perf_counter() - self.started
-        logger.info("describe run: %s", self.report().summary())
 
 
 class ImageDescriber:
@@ -226,11 +130,11 @@ class ImageDescriber:
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
         endpoint: str | None = None,
-        price_per_mtok: tuple[float | None, float | None] | None = None,
         schema: object = None,
         sidecar: SidecarKind | None = None,
         sidecar_name: SidecarName | None = None,
         overwrite: bool = False,
+        price_per_mtok: tuple[float | None, float | None] | None = None,
     ) -> None:
         """Configure a describer (nothing is sent until a run starts).
 
@@ -262,15 +166,15 @@ class ImageDescriber:
                 normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
                 emulator, whose port changes every run. A loopback base URL used with the
                 emulator's default key is recognised without it.
-            price_per_mtok: The model's (input, output) prices in USD per million tokens
-                (``ModelInfo.input_per_mtok`` / ``output_per_mtok`` from the catalog): records
-                then carry ``cost_usd``. None: no cost in the records.
             schema: Answer each image as an object: a JSON Schema dict, a pydantic model or a
                 TypedDict (``describe._structured``); records hold it in ``data``.
             sidecar: ``"txt"``, ``"json"`` or ``"xmp"``: a file beside each local image
                 (``describe._sidecars``).
             sidecar_name: The sidecar name rule, ``"stem"`` or ``"full"`` (default: per kind).
             overwrite: Replace existing sidecars (else they are kept).
+            price_per_mtok: The model's (input, output) prices in USD per million tokens
+                (``ModelInfo.input_per_mtok`` / ``output_per_mtok`` from the catalog): records
+                then carry ``cost_usd``. None: no cost in the records.
 
         Raises:
             ValueError: ``max_concurrency`` < 1 or a negative retry count.
@@ -305,7 +209,7 @@ class ImageDescriber:
             self._sender = self.structured.runnable(self._sender)
             self.request_identity = self.structured.identity(self.request_identity)
         self.sidecars = SidecarWriter(sidecar, sidecar_name, overwrite) if sidecar else None
-        self._run: _Run | None = None
+        self._run: RunState | None = None
 
     @property
     def report(self) -> DescribeReport:
@@ -343,7 +247,7 @@ class ImageDescriber:
         per_input, per_output = self.price_per_mtok
         return tokens_cost((usage.input_tokens, per_input), (usage.output_tokens, per_output))
 
-    def _from_cache(self, run: _Run, image: PreparedImage) -> DescribeRecord | None:
+    def _from_cache(self, run: RunState, image: PreparedImage) -> DescribeRecord | None:
         key = resume_key(image)
         if run.cache is None or key is None:
             return None
@@ -361,7 +265,7 @@ class ImageDescriber:
             finish_reason=hit.finish_reason,
         )
 
-    def _answered(self, run: _Run, image: PreparedImage, message: Any) -> DescribeRecord:
+    def _answered(self, run: RunState, image: PreparedImage, message: Any) -> DescribeRecord:
         if self.structured is not None:
             record = self.structured.record(message, partial(self._record, image))
             key = resume_key(image)
@@ -402,7 +306,7 @@ class ImageDescriber:
         )
 
     def _after_error(
-        self, run: _Run, image: PreparedImage, error: Exception, attempt: int
+        self, run: RunState, image: PreparedImage, error: Exception, attempt: int
     ) -> DescribeRecord | float:
         """What follows a failed attempt: the seconds to wait before the next, or the record.
 
@@ -435,7 +339,7 @@ class ImageDescriber:
         logger.info("request failed (%s); retrying in %s", error, format_seconds(delay))
         return delay
 
-    def _describe_one(self, run: _Run, image: PreparedImage) -> DescribeRecord:
+    def _describe_one(self, run: RunState, image: PreparedImage) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
         while True:
@@ -454,7 +358,7 @@ class ImageDescriber:
             return self._answered(run, image, answer)
 
     async def _adescribe_one(
-        self, run: _Run, image: PreparedImage, slots: asyncio.Semaphore
+        self, run: RunState, image: PreparedImage, slots: asyncio.Semaphore
     ) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
@@ -497,7 +401,13 @@ class ImageDescriber:
         Raises:
             openai.APIStatusError: An error no image can avoid (bad key, no credit, wrong model).
         """
-        run = self._run = _Run(self, total)
+        run = self._run = RunState(
+            cache_path=self.cache_path,
+            show_progress=self.show_progress,
+            on_progress=self.on_progress,
+            total=total,
+            finish=self.sidecars.apply if self.sidecars is not None else None,
+        )
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="flexai-describe")
         # Each input waits in order beside its answer: the record carries it out.
         pending: deque[tuple[DescribeInput, Future[DescribeRecord]]] = deque()
@@ -506,30 +416,30 @@ class ImageDescriber:
             for item in images:
                 pending.append((item, self._schedule(run, pool, item)))
                 while pending and (len(pending) >= window or pending[0][1].done()):
-                    run.check_fatal()
+                    check_before_waiting(run, pending[0][1])
                     done, future = pending.popleft()
                     yield run.emit(future.result(), done)
             while pending:
-                run.check_fatal()
+                check_before_waiting(run, pending[0][1])
                 done, future = pending.popleft()
                 yield run.emit(future.result(), done)
         finally:
             run.stopped.set()  # threads still waiting their turn give up at once
             if run.fatal is None:
-                run.fatal = _RunClosed("the describe run was closed")
+                run.fatal = RunClosed("the describe run was closed")
             pool.shutdown(wait=True, cancel_futures=True)
             run.close()
 
     def _schedule(
-        self, run: _Run, pool: ThreadPoolExecutor, item: DescribeInput
+        self, run: RunState, pool: ThreadPoolExecutor, item: DescribeInput
     ) -> Future[DescribeRecord]:
         if isinstance(item, (SkippedImage, ImageInputError)):
-            return completed(skipped_record(item))
-        image = image_of(item)
+            return _completed(skipped_record(item))
+        image = _image_of(item)
         record = self._from_cache(run, image)
         if record is None:
             return pool.submit(self._describe_one, run, image)
-        return completed(record)
+        return _completed(record)
 
     async def adescribe(
         self,
@@ -549,18 +459,24 @@ class ImageDescriber:
         Raises:
             openai.APIStatusError: An error no image can avoid (bad key, no credit, wrong model).
         """
-        run = self._run = _Run(self, total)
+        run = self._run = RunState(
+            cache_path=self.cache_path,
+            show_progress=self.show_progress,
+            on_progress=self.on_progress,
+            total=total,
+            finish=self.sidecars.apply if self.sidecars is not None else None,
+        )
         slots = asyncio.Semaphore(self.max_concurrency)
         pending: deque[tuple[DescribeInput, asyncio.Future[DescribeRecord]]] = deque()
         window = self._window()
         loop = asyncio.get_running_loop()
         try:
-            async for item in aiter_inputs(images):
+            async for item in _aiter(images):
                 image: PreparedImage | None = None
                 if isinstance(item, (SkippedImage, ImageInputError)):
                     record: DescribeRecord | None = skipped_record(item)
                 else:
-                    image = image_of(item)
+                    image = _image_of(item)
                     record = self._from_cache(run, image)
                 if record is not None:
                     done = loop.create_future()
@@ -570,11 +486,11 @@ class ImageDescriber:
                     future = asyncio.ensure_future(self._adescribe_one(run, image, slots))
                     pending.append((item, future))
                 while pending and (len(pending) >= window or pending[0][1].done()):
-                    run.check_fatal()
+                    check_before_waiting(run, pending[0][1])
                     given, answer = pending.popleft()
                     yield run.emit(await answer, given)
             while pending:
-                run.check_fatal()
+                check_before_waiting(run, pending[0][1])
                 given, answer = pending.popleft()
                 yield run.emit(await answer, given)
         finally:
@@ -586,5 +502,22 @@ class ImageDescriber:
             run.close()
 
 
-class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
-    """Stops the workers of a run whose consumer went away (closed or broke out early)."""
+def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:
+    return item.image if isinstance(item, LoadedImage) else item
+
+
+def _completed(record: DescribeRecord) -> Future[DescribeRecord]:
+    done: Future[DescribeRecord] = Future()
+    done.set_result(record)
+    return done
+
+
+async def _aiter(
+    items: Iterable[DescribeInput] | AsyncIterable[DescribeInput],
+) -> AsyncIterator[DescribeInput]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

@@ -62,6 +62,9 @@ class RecordWriter(Protocol):
     def close(self) -> None:
         """Finish the file and move it into place (idempotent)."""
 
+    def discard(self) -> None:
+        """Drop what was written and leave the target as it was (idempotent)."""
+
     def __enter__(self) -> Self:
         """Use as a context manager that closes (and so keeps) the file on exit."""
 
@@ -167,6 +170,9 @@ class _Writer:
             self._file.discard()
             raise
         self._file.commit()
+
+    def discard(self) -> None:
+        self._file.discard()
 
     def __enter__(self) -> Self:
         return self

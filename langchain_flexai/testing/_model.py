@@ -106,6 +106,12 @@ def _cut_text(text: str, request: ChatRequest) -> tuple[str, str]:
     return text, finish
 
 
+def _thinking_spends_budget(reasoning: str, request: ChatRequest) -> bool:
+    # A reasoning model thinks before it answers: a max_tokens its thinking uses up leaves an
+    # empty answer cut for length, as real reasoning vision models reply.
+    return request.max_tokens is not None and text_tokens(reasoning) >= request.max_tokens
+
+
 def _instance(schema: Any, param: str) -> Any:
     try:
         return schema_instance(schema)
@@ -146,6 +152,8 @@ def answer(request: ChatRequest) -> Answer:
         content = _report_json(request)
     else:
         content, finish = _cut_text(report_text(request), request)
+        if reasoning is not None and _thinking_spends_budget(reasoning, request):
+            content, finish = "", "length"
     generated = (
         text_tokens(content or "")
         + text_tokens(reasoning or "")

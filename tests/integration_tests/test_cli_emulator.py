@@ -7,6 +7,7 @@ FLEXAI_API_KEY, exactly as a user's shell would; `--emulator` starts one in-proc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from typing import Literal
 import pytest
 
 from langchain_flexai.cli import _main as cli
+from langchain_flexai.images import prepare_image
 from langchain_flexai.testing import DEFAULT_CATALOG, FlexAIEmulator, RecordedRequest
 from tests.integration_tests import _target
 from tests.unit_tests.loader_samples import make_deep_tree, remove_deep_tree
@@ -99,6 +101,7 @@ class TestOneImage:
         assert code == 0
         record = json.loads(out)
         match = check_usage(err.rstrip("\n"), "gemma-4-31b-it")
+        prepared = prepare_image(SUNSET)
         assert record == {
             "source": str(SUNSET),
             "sha256": record["sha256"],
@@ -112,7 +115,21 @@ class TestOneImage:
             "cached": False,
             "error": None,
             "reason": None,
+            "page": None,
+            "model": "gemma-4-31b-it",
+            "prompt_sha256": hashlib.sha256(b"Colour?").hexdigest(),
+            "response_id": record["response_id"],
+            "finish_reason": "stop",
+            "cost_usd": pytest.approx(
+                (int(match["prompt"]) * 0.14 + int(match["completion"]) * 0.40) / 1e6
+            ),
+            "width": prepared.width,
+            "height": prepared.height,
+            "mime_type": prepared.mime_type,
+            "transformations": list(prepared.transformations),
+            "data": None,
         }
+        assert re.fullmatch(r"chatcmpl-[0-9a-f]+", record["response_id"])
         assert len(record["sha256"]) == 64
         body = chat_requests(emulator)[-1].body
         assert body["model"] == "gemma-4-31b-it"

@@ -91,7 +91,7 @@ class TestUsageErrors:
     def test_resume_needs_out(self, capsys: pytest.CaptureFixture[str]) -> None:
         line = usage_error(["describe", "a.jpg", "--resume"], capsys)
         assert line == (
-            "flexai-vision describe: error: --resume needs --out FILE.jsonl "
+            "flexai-vision describe: error: --resume needs --out FILE "
             "(the resume cache is kept next to it)"
         )
 

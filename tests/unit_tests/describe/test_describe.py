@@ -19,7 +19,6 @@ from langchain_core.messages import AIMessage
 
 from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
 from langchain_flexai.chat_models import ChatFlexAI
-from langchain_flexai.describe import _run as describe_module
 from langchain_flexai.describe._records import LoadedImage
 from langchain_flexai.describe._retry import format_seconds, without_sdk_retries
 from langchain_flexai.describe._run import (
@@ -33,6 +32,7 @@ from langchain_flexai.describe._run import (
     no_text_message,
     resume_key,
 )
+from langchain_flexai.describe._state import RunState
 from langchain_flexai.document_loaders import FlexAIImageLoader, ImageSkippedWarning
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import prepare_image
@@ -501,13 +501,13 @@ def test_a_429_pauses_the_whole_run_without_a_limiter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pauses: list[float] = []
-    original = describe_module._Run.pause
+    original = RunState.pause
 
     def spy(run: Any, seconds: float) -> None:
         pauses.append(seconds)
         original(run, seconds)
 
-    monkeypatch.setattr(describe_module._Run, "pause", spy)
+    monkeypatch.setattr(RunState, "pause", spy)
     (image,) = [prepare_image(p) for p in _folder(tmp_path, 1)]
     error = _status_error(openai.RateLimitError, 429, **{"retry-after": "0.01"})
     model = CountingModel(
