@@ -213,6 +213,10 @@ def _check_describe_args(args: argparse.Namespace) -> None:
     ):
         # One rule for every case: a folder is many images, even when it holds one.
         parser.error(STREAM_RULE)
+    if args.stream and (args.sidecar or args.schema):
+        parser.error("--stream answers in text: --sidecar and --schema are for a bulk run")
+    if (args.sidecar_name or args.overwrite) and not args.sidecar:
+        parser.error("--sidecar-name and --overwrite need --sidecar txt|json|xmp")
 
 
 @contextmanager

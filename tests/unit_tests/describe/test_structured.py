@@ -27,6 +27,7 @@ from langchain_flexai.describe._structured import (
     structured_method,
 )
 from langchain_flexai.describe._structured_check import check_schema, validate
+from langchain_flexai.testing import schema_instance
 
 RECEIPT: dict[str, Any] = {
     "type": "object",
@@ -321,3 +322,35 @@ def test_method_from_the_catalog(
 def test_method_for_an_unknown_model_is_json_schema() -> None:
     assert structured_method(_Catalogued(responses=[""])) == "json_schema"
     assert structured_method(FakeListChatModel(responses=[""])) == "json_schema"
+
+
+# -- the emulator's answers fit the schemas this module checks -----------------------------
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        RECEIPT,
+        Receipt.model_json_schema(),
+        StructuredAnswers.of(Tagged, FakeListChatModel(responses=[""]), "json_schema").json_schema,
+        {
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "minimum": 3, "maximum": 9},
+                "x": {"type": "number", "exclusiveMinimum": 0.5},
+                "s": {"type": "string", "minLength": 12, "maxLength": 20},
+                "e": {"enum": ["b", "a"]},
+                "c": {"const": 7},
+                "o": {"anyOf": [{"type": "null"}, {"type": "boolean"}]},
+                "a": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+                "d": {"type": ["string", "null"], "format": "date-time"},
+            },
+            "required": ["n", "x", "s", "e", "c", "o", "a", "d"],
+            "additionalProperties": False,
+        },
+    ],
+)
+def test_the_emulator_answers_every_schema_with_a_valid_object(schema: dict[str, Any]) -> None:
+    # The emulator's rule (docs/emulator.md) and this validator must agree, or the offline
+    # runs of the examples and docs would fail their own records.
+    validate(schema_instance(schema), schema)
