@@ -50,6 +50,7 @@ from langchain_flexai.cli._describe_sidecars import (
 from langchain_flexai.cli._models import catalog_for, find_prices
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import prompt_key
+from langchain_flexai.describe._records import usage_cost
 from langchain_flexai.describe._run import (
     EMULATOR_ENDPOINT,
     DescribeInput,
@@ -229,12 +230,9 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
                 height=image.height,
                 mime_type=image.mime_type,
                 transformations=image.transformations,
-                cost_usd=tokens_cost(
-                    (usage.input_tokens, info.input_per_mtok),
-                    (usage.output_tokens, info.output_per_mtok),
-                )
-                if usage is not None and info is not None
-                else None,
+                cost_usd=usage_cost(
+                    usage, (info.input_per_mtok, info.output_per_mtok) if info else None
+                ),
             )
             line = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"
             sys.stdout.write(_for_stream(line, sys.stdout))

@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_flexai._loader._walk import printable_path
+from langchain_flexai.catalog._client import tokens_cost
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -100,6 +101,21 @@ class TokenUsage:
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
         }
+
+
+def usage_cost(
+    usage: TokenUsage | None, price_per_mtok: tuple[float | None, float | None] | None
+) -> float | None:
+    """What ``usage`` costs at (input, output) USD prices per million tokens; None if unknown.
+
+    Rounded to 1e-12 USD (a millionth of the cheapest token), so that a record holds
+    ``5.15e-06``, not the float sum's ``5.150000000000001e-06``.
+    """
+    if usage is None or price_per_mtok is None:
+        return None
+    per_input, per_output = price_per_mtok
+    cost = tokens_cost((usage.input_tokens, per_input), (usage.output_tokens, per_output))
+    return None if cost is None else round(cost, 12)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,6 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 
 from langchain_flexai._loader._documents import vision_message
-from langchain_flexai.catalog._client import tokens_cost
 from langchain_flexai.describe._key import (
     EMULATOR_ENDPOINT,
     RequestIdentity,
@@ -71,6 +70,7 @@ from langchain_flexai.describe._records import (
     answer_text,
     no_text_message,
     skipped_record,
+    usage_cost,
 )
 from langchain_flexai.describe._retry import (
     format_seconds,
@@ -232,7 +232,7 @@ class ImageDescriber:
             usage=usage,
             model=self.model_id,
             prompt_sha256=self._prompt_sha256,
-            cost_usd=self._cost(usage),
+            cost_usd=usage_cost(usage, self.price_per_mtok),
             width=image.width,
             height=image.height,
             mime_type=image.mime_type,
@@ -240,12 +240,6 @@ class ImageDescriber:
             image=image,
             **fields,
         )
-
-    def _cost(self, usage: TokenUsage | None) -> float | None:
-        if usage is None or self.price_per_mtok is None:
-            return None
-        per_input, per_output = self.price_per_mtok
-        return tokens_cost((usage.input_tokens, per_input), (usage.output_tokens, per_output))
 
     def _from_cache(self, run: RunState, image: PreparedImage) -> DescribeRecord | None:
         key = resume_key(image)

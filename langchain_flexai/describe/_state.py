@@ -147,6 +147,11 @@ def check_before_waiting(
 
     An answer already there is handed out even after a stop: a record finished (and paid for)
     before the stop reaches the output file; the record that hit the stop raises in its place.
+    A worker thread already running is waited for too: its request is out (and paid for), or
+    it raises the stop at once (threads waiting their turn wake when the run stops).
     """
-    if not next_answer.done():
-        run.check_fatal()
+    if next_answer.done():
+        return
+    if isinstance(next_answer, Future) and next_answer.running():
+        return
+    run.check_fatal()
