@@ -16,6 +16,7 @@ where, not an exception. Knows nothing about scheduling or the cache file (``_ru
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
 from langchain_flexai._loader._walk import printable_path
+from langchain_flexai.catalog._client import FlexAICatalog
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import RequestIdentity
 from langchain_flexai.describe._records import DescribeRecord, TokenUsage, no_text_message
@@ -70,15 +72,19 @@ def load_schema_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 def structured_method(model: BaseChatModel) -> str:
     """The ``with_structured_output`` method for ``model``, from the catalog (see above).
 
-    For a ``ChatFlexAI``, the catalog of its ``base_url`` is read (once per process, public, no
-    key spent); a model the catalog does not know, or another kind of chat model, gets
-    ``json_schema`` when its profile says ``structured_output``, else ``json_schema`` all the
-    same: the OpenAI-compatible default, which a server refuses with a 400 naming
-    ``response_format`` rather than answering in free text.
+    For a ``ChatFlexAI``, its ``model_catalog`` when it has one, else the public catalog of its
+    ``base_url`` (read once per process and shared; never ``/v1/models``, whose keyed requests
+    count against the key's rate limit). A model the catalog does not list, an unreadable
+    catalog, or another kind of chat model gets ``json_schema``: the OpenAI-compatible default,
+    which a server refuses with a 400 naming ``response_format`` rather than answering in free
+    text.
     """
     name = getattr(model, "model_name", None)
-    find = getattr(model, "_model_info", None)
-    info = find(name) if callable(find) and isinstance(name, str) else None
+    catalog: Any = getattr(model, "model_catalog", None)
+    base_url = getattr(model, "openai_api_base", None)
+    if catalog is None and isinstance(base_url, str) and model._llm_type == "chat-flexai":  # noqa: SLF001
+        catalog = _public_catalog(base_url)
+    info = catalog.find_model(name) if catalog is not None and isinstance(name, str) else None
     if info is not None:
         capabilities = info.capabilities
         if "structured_outputs" in capabilities:
@@ -88,6 +94,13 @@ def structured_method(model: BaseChatModel) -> str:
             return "function_calling"
         return "json_mode"
     return "json_schema"
+
+
+@functools.lru_cache(maxsize=8)
+def _public_catalog(base_url: str) -> FlexAICatalog:
+    # An empty key, not None (which reads FLEXAI_API_KEY): the public list only. One per base
+    # URL for the process; the catalog keeps its answer for its TTL.
+    return FlexAICatalog(base_url=base_url, api_key="")
 
 
 def _json_schema_of(schema: object) -> tuple[dict[str, Any], TypeAdapter[Any] | None]:

@@ -197,6 +197,10 @@ def test_cli_schema_to_csv(
     assert [row[-3:] for row in rows[1:]] == [["vendor", "1970-01-01", "0.0"]] * 4
     description = rows[0].index("description")
     assert {row[description] for row in rows[1:]} == {json.dumps(PLACEHOLDER)}
+    # The method came from the public catalog: no keyed /v1/models request (which counts
+    # against the key's rate limit) before the images.
+    paths = [r.path for r in emulator.requests]
+    assert "/v1/models" not in paths[: paths.index("/v1/chat/completions")]
 
 
 @pytest.mark.parametrize(

@@ -288,12 +288,21 @@ def test_a_bad_schema_object_is_refused() -> None:
 # -- the method, from the catalog ----------------------------------------------------------
 
 
+class _Listing:
+    """A catalog stand-in: one record, whatever the name."""
+
+    def __init__(self, info: ModelInfo | None) -> None:
+        self.info = info
+        self.asked: list[str] = []
+
+    def find_model(self, name: str) -> ModelInfo | None:
+        self.asked.append(name)
+        return self.info
+
+
 class _Catalogued(FakeListChatModel):
     model_name: str = "m"
-    info: ModelInfo | None = None
-
-    def _model_info(self, model: str) -> ModelInfo | None:
-        return self.info
+    model_catalog: Any = None
 
 
 @pytest.mark.parametrize(
@@ -315,12 +324,16 @@ def test_method_from_the_catalog(
         capabilities=frozenset(capabilities),
         supported_parameters=None if params is None else frozenset(params),
     )
-    model = _Catalogued(responses=[""], info=info)
+    listing = _Listing(info)
+    model = _Catalogued(responses=[""], model_catalog=listing)
     assert structured_method(model) == method
+    assert listing.asked == ["m"]
 
 
 def test_method_for_an_unknown_model_is_json_schema() -> None:
     assert structured_method(_Catalogued(responses=[""])) == "json_schema"
+    unknown = _Catalogued(responses=[""], model_catalog=_Listing(None))
+    assert structured_method(unknown) == "json_schema"
     assert structured_method(FakeListChatModel(responses=[""])) == "json_schema"
 
 
