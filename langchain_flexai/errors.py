@@ -11,6 +11,7 @@ The hierarchy (indented under their bases; a name in parentheses is another base
     +-- FlexAICatalogError             the model catalog could not be read or understood
     |   +-- ModelNotFoundError (LookupError)   no model has this id or alias
     +-- DescribeCacheError             the describe cache file fails or holds damaged rows
+    +-- DescribeOutputError            an output file that cannot be written, or of no known format
     ConnectionError
     +-- FlexAIStreamInterruptedError   a stream broke after the answer started (truncated)
     openai.APIStatusError
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CatalogWarning",
     "DescribeCacheError",
+    "DescribeOutputError",
     "FlexAICatalogError",
     "FlexAIConfigError",
     "FlexAIConnectionError",

@@ -544,3 +544,50 @@ def test_the_count_reads_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_the_count_of_a_folder_that_cannot_be_listed_is_unknown(tmp_path: Path) -> None:
     assert cli_describe._count_inputs([str(tmp_path / "missing")]) is None
+
+
+def test_the_emulator_s_reasoning_model_spends_the_budget_thinking(
+    emulator: FlexAIEmulator,
+) -> None:
+    thinker = next(m.id for m in DEFAULT_CATALOG if m.reasoning_content)
+    short = emulator.chat_model(model=thinker, max_tokens=8).invoke("Hello")
+    assert (short.text, short.response_metadata["finish_reason"]) == ("", "length")
+    assert short.additional_kwargs["reasoning_content"].startswith("The emulator does not reason")
+    roomy = emulator.chat_model(model=thinker, max_tokens=400).invoke("Hello")
+    assert roomy.response_metadata["finish_reason"] == "stop"
+    assert roomy.text.startswith("Received 1 message")
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_ctrl_c_mid_run_keeps_the_records_written(
+    emulator: FlexAIEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    suffix: str,
+) -> None:
+    folder = photos(tmp_path, "leaf.png", "note-rotated.jpg", "sky.webp", broken=False)
+    out = tmp_path / f"captions{suffix}"
+    out.write_text("the previous run's output")
+    real_open = cli_describe.open_writer
+
+    def interrupted_after_two(path: str) -> Any:
+        writer = real_open(path)
+        real_write = writer.write
+        written: list[object] = []
+
+        def write(record: Any) -> None:
+            if len(written) == 2:
+                raise KeyboardInterrupt  # Ctrl+C while the third record is on its way
+            written.append(record)
+            real_write(record)
+
+        writer.write = write  # type: ignore[method-assign]
+        return writer
+
+    monkeypatch.setattr(cli_describe, "open_writer", interrupted_after_two)
+    code, _, _ = run(["describe", str(folder), "--out", str(out), "--concurrency", "1"], capsys)
+    assert code == 130
+    names = [Path(r["source"]).name for r in _rows_of(out)]
+    assert names == ["leaf.png", "note-rotated.jpg"]
+    assert leftovers(tmp_path) == []
