@@ -20,7 +20,8 @@ from langchain_flexai._urls import classify_url
 from langchain_flexai.cli._common import EXIT_USAGE, CliError, say
 from langchain_flexai.describe._records import DescribeRecord
 from langchain_flexai.describe._sidecars import unwritable_folder
-from langchain_flexai.describe._structured import SchemaError, load_schema_file
+from langchain_flexai.describe._structured import load_schema_file
+from langchain_flexai.errors import DescribeSchemaError
 
 __all__ = [
     "SidecarNotes",
@@ -41,7 +42,7 @@ def load_schema(args: argparse.Namespace) -> dict[str, Any] | None:
         return None
     try:
         return load_schema_file(args.schema)
-    except SchemaError as error:
+    except DescribeSchemaError as error:
         raise CliError(str(error), EXIT_USAGE) from None
 
 

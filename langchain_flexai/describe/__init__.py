@@ -25,11 +25,10 @@ from langchain_flexai.describe._run import (
     resume_key,
 )
 from langchain_flexai.describe._sidecars import SidecarWriter, sidecar_path
-from langchain_flexai.describe._structured import SchemaError, load_schema_file
+from langchain_flexai.describe._structured import load_schema_file
 from langchain_flexai.describe._tabular import STABLE_COLUMNS
 from langchain_flexai.describe._writers import FORMATS, RecordWriter, open_writer
-from langchain_flexai.describe._xmp import XmpDamagedError
-from langchain_flexai.errors import DescribeCacheError, DescribeOutputError
+from langchain_flexai.errors import DescribeCacheError, DescribeOutputError, DescribeSchemaError
 
 __all__ = [
     "DEFAULT_PROMPT",
@@ -42,14 +41,13 @@ __all__ = [
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",
+    "DescribeSchemaError",
     "ImageDescriber",
     "RecordWriter",
     "RequestRateLimiter",
-    "SchemaError",
     "SidecarWriter",
     "SkippedImage",
     "TokenUsage",
-    "XmpDamagedError",
     "answer_text",
     "load_schema_file",
     "no_text_message",

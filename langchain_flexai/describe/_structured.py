@@ -36,9 +36,10 @@ from langchain_flexai.catalog._client import FlexAICatalog
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import RequestIdentity
 from langchain_flexai.describe._records import DescribeRecord, TokenUsage, no_text_message
-from langchain_flexai.describe._structured_check import SchemaError, check_schema, validate
+from langchain_flexai.describe._structured_check import check_schema, validate
+from langchain_flexai.errors import DescribeSchemaError as SchemaError
 
-__all__ = ["SchemaError", "StructuredAnswers", "load_schema_file", "structured_method"]
+__all__ = ["StructuredAnswers", "load_schema_file", "structured_method"]
 
 MAX_SCHEMA_FILE_BYTES = 1024 * 1024
 """A schema file larger than this is refused (a schema is a few hundred bytes)."""

@@ -18,7 +18,10 @@ import math
 import re
 from typing import Any
 
-__all__ = ["SchemaError", "check_schema", "validate"]
+# The public name is DescribeSchemaError (errors.py); short here, where every check raises it.
+from langchain_flexai.errors import DescribeSchemaError as SchemaError
+
+__all__ = ["check_schema", "validate"]
 
 _TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 _MAX_DEPTH = 64
@@ -28,10 +31,6 @@ _BOUNDS = {
     "exclusiveMinimum": "more than",
     "exclusiveMaximum": "less than",
 }
-
-
-class SchemaError(ValueError):
-    """A schema that is not usable, or a value that does not conform (the message says where)."""
 
 
 def _type_names(schema: dict[str, Any]) -> list[str]:

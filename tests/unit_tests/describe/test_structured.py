@@ -21,12 +21,12 @@ from langchain_flexai.describe._key import RequestIdentity
 from langchain_flexai.describe._records import DescribeRecord, TokenUsage
 from langchain_flexai.describe._structured import (
     MAX_SCHEMA_FILE_BYTES,
-    SchemaError,
     StructuredAnswers,
     load_schema_file,
     structured_method,
 )
 from langchain_flexai.describe._structured_check import check_schema, validate
+from langchain_flexai.errors import DescribeSchemaError
 from langchain_flexai.testing import schema_instance
 
 RECEIPT: dict[str, Any] = {
@@ -94,7 +94,7 @@ class Tagged(TypedDict):
 def test_a_bad_schema_file_is_one_line_naming_it(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "receipt.json"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(SchemaError) as caught:
+    with pytest.raises(DescribeSchemaError) as caught:
         load_schema_file(path)
     assert str(caught.value).startswith(f"the schema {path}")
     assert message in str(caught.value)
@@ -102,14 +102,16 @@ def test_a_bad_schema_file_is_one_line_naming_it(tmp_path: Path, text: str, mess
 
 
 def test_schema_file_unreadable_or_too_large(tmp_path: Path) -> None:
-    with pytest.raises(SchemaError, match=r"^cannot read the schema .*missing.json: No such file"):
+    with pytest.raises(
+        DescribeSchemaError, match=r"^cannot read the schema .*missing.json: No such file"
+    ):
         load_schema_file(tmp_path / "missing.json")
     big = tmp_path / "big.json"
     big.write_bytes(b" " * (MAX_SCHEMA_FILE_BYTES + 1))
-    with pytest.raises(SchemaError, match=f"is larger than {MAX_SCHEMA_FILE_BYTES} bytes"):
+    with pytest.raises(DescribeSchemaError, match=f"is larger than {MAX_SCHEMA_FILE_BYTES} bytes"):
         load_schema_file(big)
     (tmp_path / "latin.json").write_bytes(b'{"a": "\xe9"}')
-    with pytest.raises(SchemaError, match="is not JSON"):
+    with pytest.raises(DescribeSchemaError, match="is not JSON"):
         load_schema_file(tmp_path / "latin.json")
 
 
@@ -140,7 +142,7 @@ GOOD = {"vendor": "Bakery", "date": "2026-11-30", "total": 4.5, "items": [{"name
     ],
 )
 def test_validation_names_the_place(value: object, message: str) -> None:
-    with pytest.raises(SchemaError) as caught:
+    with pytest.raises(DescribeSchemaError) as caught:
         validate(value, RECEIPT)
     assert str(caught.value) == message
 
@@ -151,10 +153,12 @@ def test_validation_accepts_conforming_values() -> None:
     validate({"n": 3.0}, {"type": "object", "properties": {"n": {"type": "integer"}}})
     any_of = {"anyOf": [{"type": "string"}, {"type": "null"}]}
     validate(None, any_of)
-    with pytest.raises(SchemaError, match="matches 0 of the anyOf branches"):
+    with pytest.raises(DescribeSchemaError, match="matches 0 of the anyOf branches"):
         validate(3, any_of)
     one_of = {"oneOf": [{"type": "number"}, {"type": "integer"}]}
-    with pytest.raises(SchemaError, match="matches 2 of the oneOf branches, exactly one needed"):
+    with pytest.raises(
+        DescribeSchemaError, match="matches 2 of the oneOf branches, exactly one needed"
+    ):
         validate(3, one_of)
 
 
@@ -281,7 +285,7 @@ def test_a_bad_schema_object_is_refused() -> None:
     model = FakeListChatModel(responses=[""])
     with pytest.raises(TypeError, match="schema must be a JSON Schema dict, a pydantic model"):
         StructuredAnswers.of("receipt.json", model)
-    with pytest.raises(SchemaError, match="the top level must be"):
+    with pytest.raises(DescribeSchemaError, match="the top level must be"):
         StructuredAnswers.of({"type": "string"}, model)
 
 
