@@ -402,7 +402,7 @@ def _open_out(path: str | None, properties: dict[str, Any] | None = None) -> Rec
     if path is None:
         return None
     try:
-        return open_writer(path, properties=properties or {})
+        return open_writer(path, properties=properties) if properties else open_writer(path)
     except (DescribeOutputError, ImportError) as error:
         raise CliError(str(error), EXIT_USAGE) from None
 
