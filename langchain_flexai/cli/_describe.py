@@ -17,7 +17,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any, TextIO
@@ -392,8 +392,12 @@ def _stdout_writer(args: argparse.Namespace) -> Callable[[DescribeRecord], None]
     return write
 
 
-def _open_out(path: str | None, properties: dict[str, Any] | None = None) -> RecordWriter | None:
+def _open_out(
+    path: str | None, properties: Mapping[str, Any] | Iterable[str] = ()
+) -> RecordWriter | None:
     """The ``--out`` writer, opened before anything is sent: a bad ``--out`` costs nothing.
+
+    ``properties``: a structured-output schema's top-level properties (one column each).
 
     Raises:
         CliError: An unknown extension, a folder, an unwritable location, or ``.parquet``
@@ -402,7 +406,7 @@ def _open_out(path: str | None, properties: dict[str, Any] | None = None) -> Rec
     if path is None:
         return None
     try:
-        return open_writer(path, properties=properties) if properties else open_writer(path)
+        return open_writer(path, properties=properties)
     except (DescribeOutputError, ImportError) as error:
         raise CliError(str(error), EXIT_USAGE) from None
 
@@ -417,7 +421,7 @@ def _close_out(out: RecordWriter) -> None:
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     check_sidecar_folders(args)
     notes = SidecarNotes()
-    out = _open_out(args.out, schema_properties(args))
+    out = _open_out(args.out, schema_properties(args) or ())
     started = False
     empty: list[str] = []
     try:
@@ -436,10 +440,13 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
         if out is not None:
             # Stopped mid-run (Ctrl+C, a 402): the file keeps every record written so far.
             # Refused before the run: the previous output stays as it was.
-            if started:
-                out.close()
-            else:
+            if not started:
                 out.discard()
+            else:
+                try:
+                    out.close()
+                except DescribeOutputError as error:
+                    say(str(error))  # the error that stopped the run is the one to report
         raise
     if out is not None:
         _close_out(out)

@@ -1,8 +1,9 @@
 """Describe many images with a chat model: the public face of the bulk describe run.
 
-The run itself (`_run`: concurrency, rate limit, progress), its records (`_records`), the resume
-cache (`_cache`) and its key (`_key`), retry decisions (`_retry`), the rate limiter
-(`_rate_limit`), and the output files (`_writers`, with the table columns in `_tabular`).
+The run itself (`_run`: concurrency, rate limit, progress) and its state (`_state`), its records
+(`_records`), the resume cache (`_cache`) and its key (`_key`), retry decisions (`_retry`), the
+rate limiter (`_rate_limit`), and the output files (`_writers`, with the table columns in
+`_tabular`).
 Sidecars beside the images are `_sidecars`' (XMP packets `_xmp`'s), structured answers
 `_structured`'s (a hand-written schema checked by `_structured_check`).
 """

@@ -17,6 +17,7 @@ a view of it, rewritten whole in input order by every run.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -200,8 +201,6 @@ class CsvWriter(_Writer):
 
     def __init__(self, path: Path, table: Table) -> None:
         super().__init__(path)
-        import csv  # noqa: PLC0415 - only CSV runs pay for it
-
         self._table = table
         self._csv = csv.writer(self._file.stream)
         self._csv.writerow(table.names)

@@ -571,8 +571,8 @@ def test_ctrl_c_mid_run_keeps_the_records_written(
     out.write_text("the previous run's output")
     real_open = cli_describe.open_writer
 
-    def interrupted_after_two(path: str) -> Any:
-        writer = real_open(path)
+    def interrupted_after_two(path: str, **options: Any) -> Any:
+        writer = real_open(path, **options)
         real_write = writer.write
         written: list[object] = []
 
