@@ -9,12 +9,9 @@ a private emulator whose requests the test reads).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from langchain_flexai.describe._xmp import read_caption
 from langchain_flexai.images._doors import prepare_image
 from langchain_flexai.testing import FlexAIEmulator, RecordedRequest
 from tests.integration_tests import _target
+from tests.unit_tests.loader_samples import read_only_folder
 
 pytestmark = pytest.mark.skipif(_target.LIVE, reason="checks the emulator's exact answers")
 
@@ -294,32 +292,11 @@ def test_cli_damaged_xmp_is_left_untouched(
     )
 
 
-@contextlib.contextmanager
-def _immutable(folder: Path) -> Iterator[None]:
-    folder.chmod(0o555)
-    locked = False
-    try:
-        if os.access(folder, os.W_OK):
-            locked = (
-                subprocess.run(
-                    ["chattr", "+i", str(folder)], capture_output=True, check=False
-                ).returncode
-                == 0
-            )
-            if not locked:
-                pytest.skip("cannot make a folder unwritable here")
-        yield
-    finally:
-        if locked:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-        folder.chmod(0o755)
-
-
 def test_cli_unwritable_sidecar_folder_is_refused_before_any_request(
     emulator: FlexAIEmulator, photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "captions.jsonl"
-    with _immutable(photos):
+    with read_only_folder(photos):
         code, stdout, err = run(
             ["describe", str(photos), "--sidecar", "txt", "--out", str(out)], capsys
         )

@@ -10,8 +10,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ from langchain_flexai.describe._records import DescribeRecord, LoadedImage
 from langchain_flexai.describe._sidecars import SidecarWriter, sidecar_path, unwritable_folder
 from langchain_flexai.describe._xmp import DC, RDF, XML, caption_xmp, merge_xmp, read_caption
 from langchain_flexai.images._doors import prepare_image
-from tests.unit_tests.loader_samples import save_image
+from tests.unit_tests.loader_samples import read_only_folder, save_image
 
 CAPTION = "A red square\n\non a  grey\tfloor, «quoted»."
 ONE_LINE = "A red square on a grey floor, «quoted»."
@@ -355,34 +353,12 @@ def test_a_sidecar_that_cannot_be_written_fails_its_record_and_the_run_goes_on(
     assert list(blocked.iterdir()) == []
 
 
-@contextlib.contextmanager
-def _read_only(folder: Path) -> Iterator[None]:
-    """``folder`` made unwritable even for root (chattr +i), else skip."""
-    folder.chmod(0o555)
-    immutable = False
-    try:
-        if os.access(folder, os.W_OK):  # root: permission bits do not stop it
-            result = subprocess.run(
-                ["chattr", "+i", str(folder)],
-                capture_output=True,
-                check=False,
-            )
-            immutable = result.returncode == 0
-            if not immutable:
-                pytest.skip("cannot make a folder unwritable here")
-        yield
-    finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-        folder.chmod(0o755)
-
-
 def test_a_read_only_folder_fails_each_record_there(tmp_path: Path) -> None:
     sub = tmp_path / "locked"
     sub.mkdir()
     locked = save_image(sub / "a.jpg")
     free = save_image(tmp_path / "b.jpg")
-    with _read_only(sub):
+    with read_only_folder(sub):
         assert unwritable_folder([tmp_path]) is None
         assert unwritable_folder([sub]) is not None
         assert unwritable_folder([sub]).startswith(f"cannot write sidecars in {sub}: ")  # type: ignore[union-attr]
