@@ -5,6 +5,7 @@ The hierarchy (indented under their bases; a name in parentheses is another base
     ValueError
     +-- ImageInputError                image input that cannot be made valid (see ImageErrorReason)
     +-- FlexAIConfigError              not set up to reach FlexAI (no API key, ...)
+    +-- DescribeSchemaError            a structured-output schema that cannot be used
     +-- ModelCapabilityError           a request asks a model for what it is known not to do
         +-- ToolChoiceNotSupportedError    a forced tool call to a model that declines them
     RuntimeError
@@ -58,6 +59,7 @@ __all__ = [
     "CatalogWarning",
     "DescribeCacheError",
     "DescribeOutputError",
+    "DescribeSchemaError",
     "FlexAICatalogError",
     "FlexAIConfigError",
     "FlexAIConnectionError",
@@ -264,6 +266,15 @@ class FlexAIConfigError(ValueError):
 
     Raised bare by ``ChatFlexAI(...)``, not inside a pydantic ``ValidationError``, so that it
     reads as one line.
+    """
+
+
+class DescribeSchemaError(ValueError):
+    """A structured-output schema that cannot be used, or a value that does not fit it.
+
+    Raised for a ``--schema`` file that cannot be read or is not an object schema, and for a
+    ``schema=`` dict of the same kind; the message names the file or the place (``$.total``) and
+    what is wrong. An answer that does not fit becomes a failed record, not this exception.
     """
 
 

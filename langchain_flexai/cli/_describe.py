@@ -40,6 +40,13 @@ from langchain_flexai.cli._common import (
     Connection,
     say,
 )
+from langchain_flexai.cli._describe_sidecars import (
+    SidecarNotes,
+    check_sidecar_folders,
+    load_schema,
+    schema_properties,
+    structured_options,
+)
 from langchain_flexai.cli._models import catalog_for, find_prices
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import prompt_key
@@ -114,8 +121,8 @@ def _refuse_text_only(connection: Connection, model: str) -> None:
 
 
 def _single(args: argparse.Namespace) -> bool:
-    if len(args.inputs) != 1 or args.out is not None:
-        return False
+    if len(args.inputs) != 1 or args.out is not None or args.sidecar or args.schema:
+        return False  # sidecars and structured answers are the bulk run's
     only: str = args.inputs[0]
     return _is_url(only) or not Path(only).is_dir()
 
@@ -334,6 +341,7 @@ def _describer(
     return ImageDescriber(
         model,
         args.prompt,
+        **structured_options(args),
         max_concurrency=args.concurrency,
         rate_limiter=RequestRateLimiter.per_minute(args.rpm) if args.rpm else None,
         # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched).
@@ -411,7 +419,9 @@ def _close_out(out: RecordWriter) -> None:
 
 
 def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
-    out = _open_out(args.out)
+    check_sidecar_folders(args)
+    notes = SidecarNotes()
+    out = _open_out(args.out, schema_properties(args) or ())
     started = False
     empty: list[str] = []
     try:
@@ -425,6 +435,7 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
         started = True
         for record in records:
             write(record)
+            notes.add(record)
     except BaseException:
         if out is not None:
             # Stopped mid-run (Ctrl+C, a 402): the file keeps every record written so far.
@@ -442,6 +453,7 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
     report = describer.report
     for folder in empty:
         say(f"no image files under {folder}")
+    notes.say()
     for problem in report.problems:
         source = printable_path(problem.source or "(unknown source)")
         say(f"{problem.status} {source}: {printable_path(_problem_detail(problem))}")
@@ -464,6 +476,7 @@ def run_describe(args: argparse.Namespace, connection: Connection) -> int:
             still rate-limited after every retry).
     """
     _check_paths(args.inputs)
+    args.loaded_schema = load_schema(args)  # a bad schema file: one line, before any request
     if _single(args):
         return _describe_one(args, connection)
     return _describe_many(args, connection)

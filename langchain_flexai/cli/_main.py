@@ -87,6 +87,35 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_sidecar_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schema",
+        metavar="SCHEMA.json",
+        default=None,
+        help="answer each image as an object that fits this JSON Schema (records hold it in "
+        "'data'; tables get one column per top-level property)",
+    )
+    parser.add_argument(
+        "--sidecar",
+        choices=("txt", "json", "xmp"),
+        default=None,
+        help="write a file beside each local image: the caption (.txt), the record (.json) or "
+        "an XMP packet with dc:description (.xmp, merged into an existing one)",
+    )
+    parser.add_argument(
+        "--sidecar-name",
+        choices=("stem", "full"),
+        default=None,
+        help="sidecar names: stem (photo.txt, the default for txt) or full (photo.jpg.xmp, "
+        "the default for json and xmp)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing sidecars (and an existing .xmp caption); else they are kept",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``flexai-vision`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -155,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N tokens per answer (reasoning models need a generous budget)",
     )
+    _add_sidecar_options(describe)
     _add_connection_options(describe)
     describe.set_defaults(subparser=describe)
 
@@ -183,6 +213,10 @@ def _check_describe_args(args: argparse.Namespace) -> None:
     ):
         # One rule for every case: a folder is many images, even when it holds one.
         parser.error(STREAM_RULE)
+    if args.stream and (args.sidecar or args.schema):
+        parser.error("--stream answers in text: --sidecar and --schema are for a bulk run")
+    if (args.sidecar_name or args.overwrite) and not args.sidecar:
+        parser.error("--sidecar-name and --overwrite need --sidecar txt|json|xmp")
 
 
 @contextmanager

@@ -4,6 +4,8 @@ The run itself (`_run`: concurrency, rate limit, progress) and its state (`_stat
 (`_records`), the resume cache (`_cache`) and its key (`_key`), retry decisions (`_retry`), the
 rate limiter (`_rate_limit`), and the output files (`_writers`, with the table columns in
 `_tabular`).
+Sidecars beside the images are `_sidecars`' (XMP packets `_xmp`'s), structured answers
+`_structured`'s (a hand-written schema checked by `_structured_check`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from langchain_flexai.describe._run import (
     no_text_message,
     resume_key,
 )
+from langchain_flexai.describe._sidecars import SidecarWriter, sidecar_path
+from langchain_flexai.describe._structured import load_schema_file
 from langchain_flexai.describe._tabular import STABLE_COLUMNS
 from langchain_flexai.describe._writers import FORMATS, RecordWriter, open_writer
-from langchain_flexai.errors import DescribeCacheError, DescribeOutputError
+from langchain_flexai.errors import DescribeCacheError, DescribeOutputError, DescribeSchemaError
 
 __all__ = [
     "DEFAULT_PROMPT",
@@ -38,13 +42,17 @@ __all__ = [
     "DescribeProgress",
     "DescribeRecord",
     "DescribeReport",
+    "DescribeSchemaError",
     "ImageDescriber",
     "RecordWriter",
     "RequestRateLimiter",
+    "SidecarWriter",
     "SkippedImage",
     "TokenUsage",
     "answer_text",
+    "load_schema_file",
     "no_text_message",
     "open_writer",
     "resume_key",
+    "sidecar_path",
 ]

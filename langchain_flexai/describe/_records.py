@@ -161,6 +161,13 @@ class DescribeRecord:
     """What preparing did to the file (``transposed``, ``resized``, ``converted``, ...)."""
     data: dict[str, Any] | None = None
     """The structured object of an answer parsed against a schema; None for free text."""
+    sidecar: str | None = None
+    """The sidecar file of this image (a run with ``sidecar=``), when it has one."""
+    sidecar_status: str | None = None
+    """What happened to it: ``"written"``, ``"merged"`` (into an existing ``.xmp``), ``"kept"``
+    (it existed; ``overwrite`` replaces it), ``"damaged"`` (an existing ``.xmp`` that could not
+    be read, left untouched), ``"failed"`` (it could not be written: the record failed) or
+    ``"not_a_file"`` (the image is not a local file: a URL or bytes get no sidecar)."""
     image: PreparedImage | None = field(default=None, repr=False, compare=False)
     """The prepared image itself (not part of the JSON form)."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
@@ -203,6 +210,8 @@ class DescribeRecord:
             "mime_type": self.mime_type,
             "transformations": list(self.transformations),
             "data": self.data,
+            "sidecar": printable_path(self.sidecar) if self.sidecar is not None else None,
+            "sidecar_status": self.sidecar_status,
         }
 
 

@@ -41,11 +41,13 @@ from collections.abc import (
     Iterable,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from os import PathLike
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 
 from langchain_flexai._loader._documents import vision_message
 from langchain_flexai.describe._key import (
@@ -77,7 +79,9 @@ from langchain_flexai.describe._retry import (
     retry_delay,
     without_sdk_retries,
 )
+from langchain_flexai.describe._sidecars import SidecarKind, SidecarName, SidecarWriter
 from langchain_flexai.describe._state import RunClosed, RunState, check_before_waiting
+from langchain_flexai.describe._structured import StructuredAnswers
 from langchain_flexai.errors import ImageInputError
 from langchain_flexai.images._prepared import PreparedImage
 
@@ -126,6 +130,10 @@ class ImageDescriber:
         on_progress: Callable[[DescribeProgress], None] | None = None,
         show_progress: bool = False,
         endpoint: str | None = None,
+        schema: object = None,
+        sidecar: SidecarKind | None = None,
+        sidecar_name: SidecarName | None = None,
+        overwrite: bool = False,
         price_per_mtok: tuple[float | None, float | None] | None = None,
     ) -> None:
         """Configure a describer (nothing is sent until a run starts).
@@ -158,6 +166,12 @@ class ImageDescriber:
                 normalised base URL: :data:`EMULATOR_ENDPOINT` (``"emulator"``) for the bundled
                 emulator, whose port changes every run. A loopback base URL used with the
                 emulator's default key is recognised without it.
+            schema: Answer each image as an object: a JSON Schema dict, a pydantic model or a
+                TypedDict (``describe._structured``); records hold it in ``data``.
+            sidecar: ``"txt"``, ``"json"`` or ``"xmp"``: a file beside each local image
+                (``describe._sidecars``).
+            sidecar_name: The sidecar name rule, ``"stem"`` or ``"full"`` (default: per kind).
+            overwrite: Replace existing sidecars (else they are kept).
             price_per_mtok: The model's (input, output) prices in USD per million tokens
                 (``ModelInfo.input_per_mtok`` / ``output_per_mtok`` from the catalog): records
                 then carry ``cost_usd``. None: no cost in the records.
@@ -172,7 +186,7 @@ class ImageDescriber:
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
         self.model = model
-        self._sender = without_sdk_retries(model)
+        self._sender: Runnable[Any, Any] = without_sdk_retries(model)
         self.prompt = prompt
         self.max_concurrency = max_concurrency
         if rate_limiter is None and requests_per_minute is not None:
@@ -190,6 +204,11 @@ class ImageDescriber:
             model, self.model_id, prompt, detail=detail, endpoint=endpoint
         )
         """What the resume cache keys answers by, besides the image (see ``cache_path``)."""
+        self.structured = None if schema is None else StructuredAnswers.of(schema, model)
+        if self.structured is not None:
+            self._sender = self.structured.runnable(self._sender)
+            self.request_identity = self.structured.identity(self.request_identity)
+        self.sidecars = SidecarWriter(sidecar, sidecar_name, overwrite) if sidecar else None
         self._run: RunState | None = None
 
     @property
@@ -227,20 +246,24 @@ class ImageDescriber:
         if run.cache is None or key is None:
             return None
         hit = run.cache.get(key, self.request_identity)
-        if hit is None:
+        data = self.structured.cached(hit.description) if self.structured and hit else None
+        if hit is None or (self.structured is not None and data is None):
             return None
         return self._record(
             image,
             TokenUsage.from_dict(hit.usage),
+            data=data,
             description=hit.description,
             cached=True,
             response_id=hit.response_id,
             finish_reason=hit.finish_reason,
         )
 
-    def _answered(
-        self, run: RunState, image: PreparedImage, message: BaseMessage
-    ) -> DescribeRecord:
+    def _answered(self, run: RunState, image: PreparedImage, message: Any) -> DescribeRecord:
+        if self.structured is not None:
+            record = self.structured.record(message, partial(self._record, image))
+            key = resume_key(image)
+            return self.structured.remember(record, run.cache, key, self.request_identity)
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
         metadata = message.response_metadata
@@ -377,6 +400,7 @@ class ImageDescriber:
             show_progress=self.show_progress,
             on_progress=self.on_progress,
             total=total,
+            finish=self.sidecars.apply if self.sidecars is not None else None,
         )
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="flexai-describe")
         # Each input waits in order beside its answer: the record carries it out.
@@ -434,6 +458,7 @@ class ImageDescriber:
             show_progress=self.show_progress,
             on_progress=self.on_progress,
             total=total,
+            finish=self.sidecars.apply if self.sidecars is not None else None,
         )
         slots = asyncio.Semaphore(self.max_concurrency)
         pending: deque[tuple[DescribeInput, asyncio.Future[DescribeRecord]]] = deque()

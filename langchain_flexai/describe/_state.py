@@ -44,8 +44,10 @@ class RunState:
         show_progress: bool,
         on_progress: Callable[[DescribeProgress], None] | None,
         total: int | None,
+        finish: Callable[[DescribeRecord], DescribeRecord] | None = None,
     ) -> None:
         self.on_progress = on_progress
+        self.finish = finish  # the last step of a record, in input order (sidecars)
         self.total = total
         self.started = time.perf_counter()
         self.counts = {"described": 0, "cached": 0, "skipped": 0, "failed": 0}
@@ -91,6 +93,8 @@ class RunState:
     def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
         """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
         record = replace(record, input=item)
+        if self.finish is not None:
+            record = self.finish(record)
         status = record.status
         self.counts[status] += 1
         if status == "described" and record.usage:

@@ -169,7 +169,12 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         return [
             {
-                **{k: v for k, v in r.items() if k not in ("usage", "data")},
+                # `data` and the sidecar fields are JSON-only (tables: schema columns instead).
+                **{
+                    k: v
+                    for k, v in r.items()
+                    if k not in ("usage", "data", "sidecar", "sidecar_status")
+                },
                 **(r["usage"] or dict.fromkeys(("input_tokens", "output_tokens", "total_tokens"))),
             }
             for r in records

@@ -128,6 +128,8 @@ class TestOneImage:
             "mime_type": prepared.mime_type,
             "transformations": list(prepared.transformations),
             "data": None,
+            "sidecar": None,
+            "sidecar_status": None,
         }
         assert re.fullmatch(r"chatcmpl-[0-9a-f]+", record["response_id"])
         assert len(record["sha256"]) == 64

@@ -79,6 +79,15 @@ EXPECTED: dict[str, list[str]] = {
             "Image 1: WEBP 160x100, blue.\n"
         ),
     ],
+    "receipts_to_csv.py": [
+        "3 described, 0 failed, 3 requests\n",
+        (
+            "receipts.csv:\nsource,status,error,vendor,date,total\n"
+            "bakery.png,described,,vendor,1970-01-01,0.0\n"
+            "cafe.png,described,,vendor,1970-01-01,0.0\n"
+            "grocer.png,described,,vendor,1970-01-01,0.0\n"
+        ),
+    ],
     "bulk_captions.py": [
         "first run: 4 described, 0 from cache, 4 requests, ",
         "second run: 0 described, 4 from cache, 0 requests, 0 tokens paid\n",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import subprocess
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pybase64
+import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -189,3 +193,28 @@ def remove_deep_tree(root: Path, depth: int) -> None:
                 os.unlink(os.path.join(here, name))  # noqa: PTH108, PTH118
         if level:
             os.rmdir(here)  # noqa: PTH106
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[None]:
+    """``folder`` made unwritable for this process, even as root (``chattr +i``), else skip.
+
+    Root ignores permission bits, so they alone cannot make a test's folder read-only there.
+    """
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        if os.access(folder, os.W_OK):
+            result = subprocess.run(
+                ["chattr", "+i", str(folder)],
+                capture_output=True,
+                check=False,
+            )
+            immutable = result.returncode == 0
+            if not immutable:
+                pytest.skip("cannot make a folder unwritable here")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)

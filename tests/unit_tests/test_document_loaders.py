@@ -778,6 +778,8 @@ def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
         "mime_type",
         "transformations",
         "data",
+        "sidecar",
+        "sidecar_status",
     ]
 
 

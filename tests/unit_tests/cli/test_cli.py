@@ -117,6 +117,30 @@ class TestUsageErrors:
         )
 
     @pytest.mark.parametrize(
+        ("extra", "line"),
+        [
+            (
+                ["--stream", "--sidecar", "txt"],
+                "--stream answers in text: --sidecar and --schema are for a bulk run",
+            ),
+            (
+                ["--stream", "--schema", "s.json"],
+                "--stream answers in text: --sidecar and --schema are for a bulk run",
+            ),
+            (["--overwrite"], "--sidecar-name and --overwrite need --sidecar txt|json|xmp"),
+            (
+                ["--sidecar-name", "full"],
+                "--sidecar-name and --overwrite need --sidecar txt|json|xmp",
+            ),
+        ],
+    )
+    def test_sidecar_and_schema_option_rules(
+        self, extra: list[str], line: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        argv = ["describe", "a.jpg", *extra]
+        assert usage_error(argv, capsys) == f"flexai-vision describe: error: {line}"
+
+    @pytest.mark.parametrize(
         ("argv", "usage", "line"),
         [
             (

@@ -321,6 +321,8 @@ def test_record_json_form(tmp_path: Path) -> None:
         "mime_type": "image/png",
         "transformations": [],
         "data": None,
+        "sidecar": None,
+        "sidecar_status": None,
     }
 
 
