@@ -37,6 +37,7 @@ from langchain_flexai._transport._errors import (
     error_code,
     to_flexai_error,
 )
+from langchain_flexai._transport._payload import payload_with_wire_parts
 from langchain_flexai._transport._reasoning import reasoning_of_choices, reasoning_of_chunk
 from langchain_flexai._transport._redact import (
     CREDENTIAL_FIELDS,
@@ -523,7 +524,10 @@ class ChatFlexAI(BaseChatOpenAI):
         if not isinstance(input_, WireMessages):
             messages = self._convert_input(input_).to_messages()
             input_ = self._prepare_messages(messages, self._request_model(kwargs))
-        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        payload = payload_with_wire_parts(
+            input_,
+            lambda wire: super(ChatFlexAI, self)._get_request_payload(wire, stop=stop, **kwargs),
+        )
         if self.check_capabilities is True:
             self._check_tool_choice(payload)
         return payload
