@@ -64,7 +64,13 @@ _PATH_LIKE_MAX = 4096
 _ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
 
 
-_CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(DEFAULT_CACHE_BYTES)
+PROBATION_CACHE_BYTES = 32 * 1024 * 1024
+"""Bound on the images seen once: a second request for one promotes it (``ByteBoundedLRU``), so
+a run over thousands of distinct images holds at most this much, not the whole cache bound."""
+
+_CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(
+    DEFAULT_CACHE_BYTES, probation_bytes=PROBATION_CACHE_BYTES
+)
 
 
 def clear_image_cache() -> None:

@@ -63,7 +63,9 @@ class Recorder:
                 chunk({}, finish_reason="stop"),
                 chunk(usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}),
             )
-            return httpx.Response(200, content=events, headers={"content-type": "text/event-stream"})
+            return httpx.Response(
+                200, content=events, headers={"content-type": "text/event-stream"}
+            )
         return httpx.Response(200, json=completion('{"caption": "a"}'))
 
     async def ahandle(self, request: httpx.Request) -> httpx.Response:
@@ -105,7 +107,7 @@ def _image_messages() -> list[BaseMessage]:
     return [
         HumanMessage(
             content=[
-                {"type": "text", "text": "Compare these. «Ünïcode» and \"quotes\"\n"},
+                {"type": "text", "text": 'Compare these. «Ünïcode» and "quotes"\n'},
                 {"type": "image_url", "image_url": {"url": _png_url(1), "detail": "low"}},
                 {"type": "image", "base64": _png_url(2).split(",")[1], "mime_type": "image/png"},
                 {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
@@ -266,7 +268,7 @@ def _sdk_bytes(body: dict[str, Any]) -> bytes:
 
 
 BODIES: dict[str, dict[str, Any]] = {
-    "plain": {"model": "m", "messages": [{"role": "user", "content": "héllo \u2028 \"q\""}]},
+    "plain": {"model": "m", "messages": [{"role": "user", "content": 'héllo \u2028 "q"'}]},
     "integer keys (orjson refuses, the stdlib pass converts)": {"logit_bias": {1: -100}},
     "a big integer": {"seed": 2**70},
     "a tuple and a pydantic model": {"stop": ("a", "b"), "r": Caption(caption="x")},
