@@ -63,6 +63,13 @@ def b64decode_strict(text: str | bytes) -> bytes:
     Raises:
         Base64Error: When the text is not strictly valid base64.
     """
+    if len(text) % 4 == 0 and (not isinstance(text, str) or text.isascii()):
+        # Most text is clean: one strict decode decides (it refuses whitespace and line breaks,
+        # so success means there was nothing to tolerate). Otherwise the careful road below.
+        try:
+            return _decode_strict(text)
+        except (binascii.Error, ValueError):
+            pass
     raw: str | bytes
     if isinstance(text, str):
         # Both decoders take ASCII text as it is: no copy into bytes (isascii() is a flag check).

@@ -3,16 +3,20 @@
 Knows nothing about images: it maps hashable keys to values with a caller-given cost in bytes and
 evicts the least recently used entries once the total cost passes the bound.
 
-Keys are the caller's input objects themselves (a ``str`` or ``bytes`` plus settings). Python caches
-the hash of a ``str`` on the object and compares identical objects by identity first, so looking up
-the very same string a conversation re-sends every turn costs a dictionary probe, not a re-hash of
-megabytes of base64.
+Keys are the caller's input objects themselves (a ``str`` or ``bytes`` plus settings), wrapped in
+:class:`ContentKey`: hashed by a fixed-size sample (length, both ends, a stride through the middle)
+and compared in full. Hashing a fresh 2.7 MB data URL in full cost about as much as encoding the
+request body; the sample costs microseconds, and equality still decides (identity first, so the
+very string a conversation re-sends every turn is not even compared).
 
 With ``probation_bytes``, a new entry is held in a small probation segment until it is asked for
-again (a segmented LRU): only then does it join the main one. A conversation re-sends its images,
-so they are promoted on the second turn and stay; a run that sends thousands of distinct images
-once each (a describe run) cycles through the probation segment and never holds more than its
-bound, where a plain LRU would keep the whole bound full of images nobody asks for again.
+again (a segmented LRU, "2Q"): only then does it join the main one. A conversation re-sends its
+images, so they are promoted on the second turn and stay; a run that sends thousands of distinct
+images once each (a describe run) cycles through the probation segment and never holds more than
+its bound, where a plain LRU would keep the whole bound full of images nobody asks for again. The
+hashes of the last few thousand keys evicted from probation are remembered (ints, no values): a key
+stored again after that goes straight to the main segment, so images too many or too large for
+probation are still kept from their second request on.
 
 :func:`only_hits` makes lookups in the current context raise :class:`CacheMiss` instead of
 missing, so a caller can try the cheap, all-cached case first and take the slow road (a worker
@@ -28,12 +32,53 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, TypeVar
 
-__all__ = ["ByteBoundedLRU", "CacheMiss", "only_hits"]
+__all__ = ["ByteBoundedLRU", "CacheMiss", "ContentKey", "only_hits"]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
+_GHOSTS = 4096  # hashes of keys evicted from probation, remembered (a few hundred KiB at most)
+
 _ONLY_HITS: ContextVar[bool] = ContextVar("langchain_flexai_cache_only_hits", default=False)
+
+
+_END = 256  # characters (or bytes) of each end in the sample
+_STRIDES = 64  # further characters picked through the middle
+
+
+class ContentKey:
+    """A ``str`` or ``bytes`` as a cache key: hashed by a sample of it, equal by its content.
+
+    Two different values with the same sample share a hash bucket and are told apart by ``==``:
+    a collision costs one comparison, never a wrong answer.
+    """
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: str | bytes) -> None:
+        """Wrap ``value`` (kept by reference, never copied)."""
+        self.value = value
+        size = len(value)
+        if size <= 4 * _END:
+            sample: object = value
+        else:
+            step = max(1, (size - 2 * _END) // _STRIDES)
+            sample = (value[:_END], value[-_END:], value[_END : size - _END : step])
+        self._hash = hash((type(value), size, sample))
+
+    def __hash__(self) -> int:
+        """The sample's hash (computed once)."""
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        """Same type and content (the very same object: at once)."""
+        if not isinstance(other, ContentKey):
+            return NotImplemented
+        return self.value is other.value or (
+            self._hash == other._hash
+            and type(self.value) is type(other.value)
+            and self.value == other.value
+        )
 
 
 class CacheMiss(Exception):  # noqa: N818 - a signal, never seen by a user
@@ -70,6 +115,7 @@ class ByteBoundedLRU(Generic[_K, _V]):
         self._probation: OrderedDict[_K, tuple[_V, int]] = OrderedDict()
         self._total = 0
         self._probation_total = 0
+        self._ghosts: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -117,7 +163,7 @@ class ByteBoundedLRU(Generic[_K, _V]):
             return
         with self._lock:
             self._discard(key)
-            if self._probation_bytes is None:
+            if self._probation_bytes is None or self._was_evicted(key):
                 self._entries[key] = (value, cost)
             else:
                 self._probation[key] = (value, cost)
@@ -136,11 +182,18 @@ class ByteBoundedLRU(Generic[_K, _V]):
         if old is not None:
             self._total -= old[1]
 
+    def _was_evicted(self, key: _K) -> bool:
+        """Whether ``key`` left probation unasked lately (it is being stored a second time)."""
+        return self._ghosts.pop(hash(key), False) is None
+
     def _evict(self, segment: OrderedDict[_K, tuple[_V, int]]) -> None:
-        _, (_, cost) = segment.popitem(last=False)
+        key, (_, cost) = segment.popitem(last=False)
         self._total -= cost
         if segment is self._probation:
             self._probation_total -= cost
+            self._ghosts[hash(key)] = None
+            if len(self._ghosts) > _GHOSTS:
+                self._ghosts.popitem(last=False)
 
     def _shrink(self, *, keep_newest: bool = False) -> None:
         # Entries still on probation go first (nobody has asked for them twice), but not the one
@@ -165,6 +218,7 @@ class ByteBoundedLRU(Generic[_K, _V]):
         with self._lock:
             self._entries.clear()
             self._probation.clear()
+            self._ghosts.clear()
             self._total = 0
             self._probation_total = 0
             self.hits = 0

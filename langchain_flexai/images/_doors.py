@@ -38,7 +38,7 @@ from langchain_flexai._loader._walk import not_regular_file
 from langchain_flexai._urls import DataUrl, classify_url, parse_data_url, validate_https_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
-from langchain_flexai.images._cache import ByteBoundedLRU
+from langchain_flexai.images._cache import ByteBoundedLRU, ContentKey
 from langchain_flexai.images._codec import Encoded, encode_bytes
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import DEFAULT_POLICY, MAX_FILE_BYTES, ImagePolicy
@@ -64,9 +64,10 @@ _PATH_LIKE_MAX = 4096
 _ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
 
 
-PROBATION_CACHE_BYTES = 32 * 1024 * 1024
+PROBATION_CACHE_BYTES = 4 * 1024 * 1024
 """Bound on the images seen once: a second request for one promotes it (``ByteBoundedLRU``), so
-a run over thousands of distinct images holds at most this much, not the whole cache bound."""
+a run over thousands of distinct images holds at most this much, not the whole cache bound. Small:
+an image that left probation before its second request is kept from its second request on."""
 
 _CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(
     DEFAULT_CACHE_BYTES, probation_bytes=PROBATION_CACHE_BYTES
@@ -162,9 +163,10 @@ def _inline_uncached(
         if not payload.strip():
             raise ImageInputError("the image data is empty", reason=ImageErrorReason.EMPTY)
         # Before decoding: base64 carries 3 bytes per 4 characters (line breaks not counted).
-        # (`in` is a fast scan; counting only when there are line breaks to count.)
-        breaks = payload.count("\n") if "\n" in payload else 0
-        at_least = (len(payload) - breaks) // 4 * 3 - 2
+        # Line breaks carry nothing: counted only when the length alone passes the limit.
+        at_least = len(payload) // 4 * 3 - 2
+        if at_least > policy.max_input_bytes:
+            at_least = (len(payload) - payload.count("\n")) // 4 * 3 - 2
         if at_least > policy.max_input_bytes:
             raise input_too_large(at_least, policy, at_least=True)
         raw = _decode_base64(payload)
@@ -209,7 +211,7 @@ def prepare_inline_image(
     if not isinstance(data, (str, bytes)):
         data = bytes(data)
     declared = _normalise_mime(mime_type)
-    key = ("inline", data, declared, policy, source)
+    key = ("inline", ContentKey(data), declared, policy, source)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit

@@ -12,7 +12,7 @@ import base64
 import pytest
 
 from langchain_flexai.images import _doors
-from langchain_flexai.images._cache import ByteBoundedLRU, CacheMiss, only_hits
+from langchain_flexai.images._cache import ByteBoundedLRU, CacheMiss, ContentKey, only_hits
 from tests.unit_tests.image_factory import encode, noisy
 
 
@@ -80,3 +80,58 @@ def test_distinct_images_hold_at_most_the_probation_bound(monkeypatch: pytest.Mo
     again = _doors.prepare_inline_image(urls[-1])
     assert again is _doors.prepare_inline_image(urls[-1])  # promoted, then kept
     assert _doors.prepare_inline_image(urls[0]) is not None  # long evicted: prepared again
+
+
+def test_a_key_stored_again_after_leaving_probation_goes_to_the_main_segment() -> None:
+    cache: ByteBoundedLRU[str, int] = ByteBoundedLRU(1000, probation_bytes=100)
+    for key in ("a", "b", "c", "d"):  # each 60: "a", "b", "c" leave probation unasked
+        cache.put(key, 1, 60)
+    assert cache.get("a") is None  # a second request, too late for probation
+    cache.put("a", 2, 60)  # stored again: remembered, so kept in the main segment
+    for key in range(20):
+        cache.put(f"once-{key}", key, 60)
+    assert cache.get("a") == 2
+    cache.clear()
+    cache.put("a", 3, 60)  # clear() forgets the evicted keys too: on probation again
+    for key in range(3):
+        cache.put(f"x-{key}", key, 60)
+    assert cache.get("a") is None
+
+
+def test_a_conversation_larger_than_probation_is_cached_from_its_second_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache: ByteBoundedLRU[tuple[object, ...], object] = ByteBoundedLRU(
+        10 * 1024 * 1024, probation_bytes=1024
+    )
+    monkeypatch.setattr(_doors, "_CACHE", cache)
+    urls = [
+        "data:image/png;base64," + base64.b64encode(encode(noisy((64, 64), seed=s), "PNG")).decode()
+        for s in range(4)
+    ]
+    first = [_doors.prepare_inline_image(u) for u in urls]  # turn 1
+    second = [_doors.prepare_inline_image(u) for u in urls]  # turn 2: prepared again, kept
+    third = [_doors.prepare_inline_image(u) for u in urls]  # turn 3: all cached
+    assert all(a is not b for a, b in zip(first[:-1], second[:-1], strict=True))
+    assert all(b is c for b, c in zip(second, third, strict=True))
+
+
+def test_content_keys_that_share_a_sample_are_told_apart_by_their_content() -> None:
+    base = "A" * 100_000
+    # Differ at a position the sample skips: same hash, different keys.
+    other = base[:50_001] + "B" + base[50_002:]
+    first, second = ContentKey(base), ContentKey(other)
+    assert hash(first) == hash(second)
+    assert first != second
+    cache: ByteBoundedLRU[ContentKey, str] = ByteBoundedLRU(1000)
+    cache.put(first, "first", 1)
+    cache.put(second, "second", 1)
+    assert (cache.get(ContentKey(base)), cache.get(ContentKey(other))) == ("first", "second")
+
+
+def test_content_keys_are_equal_by_content_and_type() -> None:
+    text = "QUJD" * 10_000
+    assert ContentKey(text) == ContentKey("".join(["QUJD"] * 10_000))  # another object
+    assert ContentKey(text.encode()) == ContentKey(bytes(bytearray(text.encode())))
+    assert ContentKey(text) != ContentKey(text.encode())
+    assert ContentKey("short") == ContentKey("short") != ContentKey("shorT")
