@@ -3,11 +3,11 @@
 Knows nothing about images: it maps hashable keys to values with a caller-given cost in bytes and
 evicts the least recently used entries once the total cost passes the bound.
 
-Keys are the caller's input objects themselves (a ``str`` or ``bytes`` plus settings), wrapped in
-:class:`ContentKey`: hashed by a fixed-size sample (length, both ends, a stride through the middle)
-and compared in full. Hashing a fresh 2.7 MB data URL in full cost about as much as encoding the
-request body; the sample costs microseconds, and equality still decides (identity first, so the
-very string a conversation re-sends every turn is not even compared).
+Keys are the caller's input objects themselves (a ``str`` or ``bytes`` plus settings). Python caches
+the hash of a ``str`` on the object and compares identical objects by identity first, so looking up
+the very same string a conversation re-sends every turn costs a dictionary probe, not a re-hash of
+megabytes of base64. (A key hashed by a sample of its content was tried: near-identical images,
+such as frames or screenshots, then share one hash and every lookup compares them all.)
 
 With ``probation_bytes``, a new entry is held in a small probation segment until it is asked for
 again (a segmented LRU, "2Q"): only then does it join the main one. A conversation re-sends its
@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, TypeVar
 
-__all__ = ["ByteBoundedLRU", "CacheMiss", "ContentKey", "only_hits"]
+__all__ = ["ByteBoundedLRU", "CacheMiss", "only_hits"]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -40,45 +40,6 @@ _V = TypeVar("_V")
 _GHOSTS = 4096  # hashes of keys evicted from probation, remembered (a few hundred KiB at most)
 
 _ONLY_HITS: ContextVar[bool] = ContextVar("langchain_flexai_cache_only_hits", default=False)
-
-
-_END = 256  # characters (or bytes) of each end in the sample
-_STRIDES = 64  # further characters picked through the middle
-
-
-class ContentKey:
-    """A ``str`` or ``bytes`` as a cache key: hashed by a sample of it, equal by its content.
-
-    Two different values with the same sample share a hash bucket and are told apart by ``==``:
-    a collision costs one comparison, never a wrong answer.
-    """
-
-    __slots__ = ("_hash", "value")
-
-    def __init__(self, value: str | bytes) -> None:
-        """Wrap ``value`` (kept by reference, never copied)."""
-        self.value = value
-        size = len(value)
-        if size <= 4 * _END:
-            sample: object = value
-        else:
-            step = max(1, (size - 2 * _END) // _STRIDES)
-            sample = (value[:_END], value[-_END:], value[_END : size - _END : step])
-        self._hash = hash((type(value), size, sample))
-
-    def __hash__(self) -> int:
-        """The sample's hash (computed once)."""
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        """Same type and content (the very same object: at once)."""
-        if not isinstance(other, ContentKey):
-            return NotImplemented
-        return self.value is other.value or (
-            self._hash == other._hash
-            and type(self.value) is type(other.value)
-            and self.value == other.value
-        )
 
 
 class CacheMiss(Exception):  # noqa: N818 - a signal, never seen by a user

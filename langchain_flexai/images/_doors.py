@@ -38,7 +38,7 @@ from langchain_flexai._loader._walk import not_regular_file
 from langchain_flexai._urls import DataUrl, classify_url, parse_data_url, validate_https_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
-from langchain_flexai.images._cache import ByteBoundedLRU, ContentKey
+from langchain_flexai.images._cache import ByteBoundedLRU
 from langchain_flexai.images._codec import Encoded, encode_bytes
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import DEFAULT_POLICY, MAX_FILE_BYTES, ImagePolicy
@@ -211,7 +211,7 @@ def prepare_inline_image(
     if not isinstance(data, (str, bytes)):
         data = bytes(data)
     declared = _normalise_mime(mime_type)
-    key = ("inline", ContentKey(data), declared, policy, source)
+    key = ("inline", data, declared, policy, source)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
