@@ -137,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def __getattr__(name: str) -> str:
+    # `DEFAULT_PROMPT` was importable from here; it lives with LangChain's imports, which
+    # `--help` must not pay for, so it is looked up on first use.
+    if name == "DEFAULT_PROMPT":
+        from langchain_flexai.describe._run import DEFAULT_PROMPT  # noqa: PLC0415
+
+        return DEFAULT_PROMPT
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
 STREAM_RULE = (
     "--stream needs exactly one image (a file or an https URL) written to the terminal, "
     "without --out or --json; folders and several images are a bulk run"
