@@ -8,7 +8,6 @@ FlexAI's error semantics, and the point where every outgoing message list is han
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,6 +36,7 @@ from langchain_flexai._transport._errors import (
     error_code,
     to_flexai_error,
 )
+from langchain_flexai._transport._payload import payload_with_wire_parts
 from langchain_flexai._transport._reasoning import reasoning_of_choices, reasoning_of_chunk
 from langchain_flexai._transport._redact import (
     CREDENTIAL_FIELDS,
@@ -59,7 +59,7 @@ from langchain_flexai.content._messages import (
     prepare_messages,
     shield_from_core,
 )
-from langchain_flexai.content._offload import image_slots
+from langchain_flexai.content._offload import prepare_off_loop
 
 # Importable from here as in 0.2.0 (they live in errors.py).
 from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError  # noqa: F401
@@ -153,7 +153,8 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
     await model.abatch([messages, messages])
     ```
 
-    Image preparation runs in a worker thread on async paths, so the event loop never stalls.
+    Image preparation runs in a worker thread on async paths, so the event loop never stalls;
+    a request whose images are all in the content cache is prepared on the loop.
 
     ## Tool calling
 
@@ -495,12 +496,9 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
     ) -> WireMessages:
         await self._awarm_catalog(kwargs)
         model = self._request_model(kwargs)
-        # Image work decodes and re-encodes pixels: keep it off the event loop. Text-only
-        # requests skip the thread hop, which would cost more than the work itself.
-        if any(isinstance(m.content, list) for m in messages):
-            async with image_slots():
-                return await asyncio.to_thread(self._prepare_messages, messages, model)
-        return self._prepare_messages(messages, model)
+        # Image work decodes and re-encodes pixels: keep it off the event loop. Requests whose
+        # images are all cached (or text only) skip the thread hop, which would cost more.
+        return await prepare_off_loop(lambda: self._prepare_messages(messages, model))
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         # The one fragile point on langchain-core's internals (pinned by tests): core traces and
@@ -526,7 +524,10 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
         if not isinstance(input_, WireMessages):
             messages = self._convert_input(input_).to_messages()
             input_ = self._prepare_messages(messages, self._request_model(kwargs))
-        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        payload = payload_with_wire_parts(
+            input_,
+            lambda wire: super(ChatFlexAI, self)._get_request_payload(wire, stop=stop, **kwargs),
+        )
         if self.check_capabilities is True:
             self._check_tool_choice(payload)
         return payload

@@ -19,6 +19,7 @@ from langchain_openai.chat_models._client_utils import (
 )
 from pydantic import SecretStr, ValidationError
 
+from langchain_flexai._transport._body import AsyncFlexAIOpenAI, FlexAIOpenAI
 from langchain_flexai._transport._pools import (
     LIMITS,
     SocketOption,
@@ -54,7 +55,8 @@ def install_clients(model: BaseChatOpenAI) -> None:
 
     Sync requests use a shared client, async ones a shared client with a pool per event loop
     (:mod:`._pools`); an explicit `openai_proxy` gets clients of its own. All are the openai SDK's
-    public `DefaultHttpxClient` / `DefaultAsyncHttpxClient`. Clients the caller set are kept.
+    public `DefaultHttpxClient` / `DefaultAsyncHttpxClient`, under SDK clients that encode each
+    request body once (:mod:`._body`). Clients the caller set are kept.
 
     Raises:
         FlexAIConfigError: No key (``MISSING_KEY_MESSAGE``).
@@ -89,7 +91,7 @@ def install_clients(model: BaseChatOpenAI) -> None:
             model.openai_proxy, socket_options
         )
     if not model.client and sync_key is not None:
-        model.root_client = openai.OpenAI(
+        model.root_client = FlexAIOpenAI(
             **client_params,
             api_key=sync_key,
             http_client=model.http_client
@@ -97,7 +99,7 @@ def install_clients(model: BaseChatOpenAI) -> None:
         )
         model.client = model.root_client.chat.completions
     if not model.async_client:
-        model.root_async_client = openai.AsyncOpenAI(
+        model.root_async_client = AsyncFlexAIOpenAI(
             **client_params,
             api_key=async_key,
             http_client=model.http_async_client

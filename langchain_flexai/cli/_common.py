@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import openai
-
-from langchain_flexai._transport._errors import root_cause
+if TYPE_CHECKING:
+    import openai
 
 PROG = "flexai-vision"
 EXIT_OK = 0
@@ -51,6 +51,11 @@ def say(line: str) -> None:
 
 def api_error(error: openai.OpenAIError, base_url: str) -> CliError:
     """The line and exit code for an error from the openai SDK (already worded by ChatFlexAI)."""
+    # Imported here: this module is on `--help`'s import path, which must not load the SDK.
+    import openai  # noqa: PLC0415
+
+    from langchain_flexai._transport._errors import root_cause  # noqa: PLC0415
+
     if isinstance(error, openai.APITimeoutError):
         return CliError(f"no answer from {base_url} in time", EXIT_API)
     if isinstance(error, openai.APIConnectionError):

@@ -27,8 +27,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-import openai
-
 from langchain_flexai._env import DEFAULT_BASE_URL, api_key_from_env, base_url_from_env
 from langchain_flexai._version import __version__
 from langchain_flexai.cli._common import (
@@ -37,14 +35,7 @@ from langchain_flexai.cli._common import (
     PROG,
     CliError,
     Connection,
-    api_error,
     say,
-)
-from langchain_flexai.describe._run import DEFAULT_PROMPT
-from langchain_flexai.errors import (
-    DescribeCacheError,
-    FlexAICatalogError,
-    FlexAIStreamInterruptedError,
 )
 
 __all__ = ["build_parser", "main"]
@@ -138,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="PATH_OR_URL", help="image files, folders or https URLs"
     )
     describe.add_argument(
-        "--prompt", default=DEFAULT_PROMPT, help="the question sent with each image"
+        # None stands for the default prompt, filled in by `_run` (it lives with LangChain's
+        # imports, which `--help` must not pay for).
+        "--prompt",
+        default=None,
+        help="the question sent with each image",
     )
     describe.add_argument(
         "--model", default=None, help="model id (default phi-4-multimodal-instruct)"
@@ -198,6 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def __getattr__(name: str) -> str:
+    # `DEFAULT_PROMPT` was importable from here; it lives with LangChain's imports, which
+    # `--help` must not pay for, so it is looked up on first use.
+    if name == "DEFAULT_PROMPT":
+        from langchain_flexai.describe._run import DEFAULT_PROMPT  # noqa: PLC0415
+
+        return DEFAULT_PROMPT
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
 STREAM_RULE = (
     "--stream needs exactly one image (a file or an https URL) written to the terminal, "
     "without --out or --json; folders and several images are a bulk run"
@@ -238,11 +244,24 @@ def _connection(args: argparse.Namespace, *, key_required: bool) -> Iterator[Con
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Imported here: `--help` and usage errors should not pay for LangChain's import time.
+    # Imported here: `--help` and usage errors should not pay for LangChain's and the openai
+    # SDK's import time (tests/unit_tests/cli checks that `--help` imports neither).
+    import openai  # noqa: PLC0415
+
+    from langchain_flexai.cli._common import api_error  # noqa: PLC0415
+    from langchain_flexai.errors import (  # noqa: PLC0415
+        DescribeCacheError,
+        FlexAICatalogError,
+        FlexAIStreamInterruptedError,
+    )
+
     if args.command == "describe":
         _check_describe_args(args)
         from langchain_flexai.cli._describe import run_describe  # noqa: PLC0415
+        from langchain_flexai.describe._run import DEFAULT_PROMPT  # noqa: PLC0415
 
+        if args.prompt is None:
+            args.prompt = DEFAULT_PROMPT
         run, key_required = run_describe, True
     else:
         from langchain_flexai.cli._models import run_models  # noqa: PLC0415

@@ -1,18 +1,26 @@
-"""How many image preparations may run at once off an event loop: one per usable core.
+"""Where an async request's images are prepared: on the loop when cached, else off it.
 
 Keeps one semaphore per running event loop, sized by the cores this process may run on
-(``_env.usable_cores``). Knows nothing about what the image work is; the caller hops to a thread
-while holding a slot.
+(``_env.usable_cores``): at most one image preparation per core runs in worker threads at once.
+A request whose images are all in the content cache (or that has none) is prepared on the loop:
+the thread hop would cost more than the lookups. That is decided by the cache itself
+(``images._cache.only_hits``: the first miss stops the attempt), never by timing. Knows nothing
+about what the image work is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
+from typing import TypeVar
 
 from langchain_flexai._env import usable_cores
+from langchain_flexai.images._cache import CacheMiss, only_hits
 
-__all__ = ["image_slots"]
+__all__ = ["image_slots", "prepare_off_loop"]
+
+_T = TypeVar("_T")
 
 _IMAGE_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -32,3 +40,18 @@ def image_slots() -> asyncio.Semaphore:
     if slots is None:
         slots = _IMAGE_SLOTS[loop] = asyncio.Semaphore(usable_cores())
     return slots
+
+
+async def prepare_off_loop(prepare: Callable[[], _T]) -> _T:
+    """``prepare()``: on the loop when every image it needs is cached, else in a worker thread.
+
+    The attempt on the loop stops at the first cache miss, before any image work; the thread
+    then prepares from the start (recognising parts again costs microseconds).
+    """
+    try:
+        with only_hits():
+            return prepare()
+    except CacheMiss:
+        pass
+    async with image_slots():
+        return await asyncio.to_thread(prepare)

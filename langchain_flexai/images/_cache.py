@@ -1,4 +1,4 @@
-"""A thread-safe LRU cache bounded by the total bytes it holds.
+"""A thread-safe LRU cache bounded by the total bytes it holds, with an optional probation segment.
 
 Knows nothing about images: it maps hashable keys to values with a caller-given cost in bytes and
 evicts the least recently used entries once the total cost passes the bound.
@@ -6,27 +6,77 @@ evicts the least recently used entries once the total cost passes the bound.
 Keys are the caller's input objects themselves (a ``str`` or ``bytes`` plus settings). Python caches
 the hash of a ``str`` on the object and compares identical objects by identity first, so looking up
 the very same string a conversation re-sends every turn costs a dictionary probe, not a re-hash of
-megabytes of base64.
+megabytes of base64. (A key hashed by a sample of its content was tried: near-identical images,
+such as frames or screenshots, then share one hash and every lookup compares them all.)
+
+With ``probation_bytes``, a new entry is held in a small probation segment until it is asked for
+again (a segmented LRU, "2Q"): only then does it join the main one. A conversation re-sends its
+images, so they are promoted on the second turn and stay; a run that sends thousands of distinct
+images once each (a describe run) cycles through the probation segment and never holds more than
+its bound, where a plain LRU would keep the whole bound full of images nobody asks for again. The
+hashes of the last few thousand keys evicted from probation are remembered (ints, no values): a key
+stored again after that goes straight to the main segment, so images too many or too large for
+probation are still kept from their second request on.
+
+:func:`only_hits` makes lookups in the current context raise :class:`CacheMiss` instead of
+missing, so a caller can try the cheap, all-cached case first and take the slow road (a worker
+thread) only when something has to be computed: a structural test, not a timing one.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Generic, TypeVar
+
+__all__ = ["ByteBoundedLRU", "CacheMiss", "only_hits"]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
+
+_GHOSTS = 4096  # hashes of keys evicted from probation, remembered (a few hundred KiB at most)
+
+_ONLY_HITS: ContextVar[bool] = ContextVar("langchain_flexai_cache_only_hits", default=False)
+
+
+class CacheMiss(Exception):  # noqa: N818 - a signal, never seen by a user
+    """A lookup missed inside :func:`only_hits`: the value has to be computed."""
+
+
+@contextmanager
+def only_hits() -> Iterator[None]:
+    """Within this block (this context only), a cache miss raises :class:`CacheMiss`.
+
+    Misses raised this way are not counted: the caller computes the value again elsewhere.
+    """
+    token = _ONLY_HITS.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_HITS.reset(token)
 
 
 class ByteBoundedLRU(Generic[_K, _V]):
     """LRU mapping whose entries each carry a cost; the total cost stays within ``max_bytes``."""
 
-    def __init__(self, max_bytes: int) -> None:
-        """Create an empty cache holding at most ``max_bytes`` of total cost."""
+    def __init__(self, max_bytes: int, *, probation_bytes: int | None = None) -> None:
+        """Create an empty cache holding at most ``max_bytes`` of total cost.
+
+        Args:
+            max_bytes: Bound on the total cost of all entries.
+            probation_bytes: When given, new entries wait in a segment of this bound (it always
+                keeps the newest entry) until asked for again; see the module docstring.
+        """
         self._max_bytes = max_bytes
+        self._probation_bytes = probation_bytes
         self._entries: OrderedDict[_K, tuple[_V, int]] = OrderedDict()
+        self._probation: OrderedDict[_K, tuple[_V, int]] = OrderedDict()
         self._total = 0
+        self._probation_total = 0
+        self._ghosts: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -43,16 +93,28 @@ class ByteBoundedLRU(Generic[_K, _V]):
 
     def __len__(self) -> int:
         """Number of entries held."""
-        return len(self._entries)
+        return len(self._entries) + len(self._probation)
 
     def get(self, key: _K) -> _V | None:
-        """Return the value for ``key`` (and mark it recently used), or None."""
+        """Return the value for ``key`` (and mark it recently used), or None.
+
+        Raises:
+            CacheMiss: Instead of returning None, inside :func:`only_hits`.
+        """
         with self._lock:
             entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            else:
+                entry = self._probation.pop(key, None)
+                if entry is not None:  # asked for again: promoted
+                    self._probation_total -= entry[1]
+                    self._entries[key] = entry
             if entry is None:
+                if _ONLY_HITS.get():
+                    raise CacheMiss
                 self.misses += 1
                 return None
-            self._entries.move_to_end(key)
             self.hits += 1
             return entry[0]
 
@@ -61,27 +123,64 @@ class ByteBoundedLRU(Generic[_K, _V]):
         if cost > self._max_bytes:
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._total -= old[1]
-            self._entries[key] = (value, cost)
+            self._discard(key)
+            if self._probation_bytes is None or self._was_evicted(key):
+                self._entries[key] = (value, cost)
+            else:
+                self._probation[key] = (value, cost)
+                self._probation_total += cost
+                while self._probation_total > self._probation_bytes and len(self._probation) > 1:
+                    self._evict(self._probation)
             self._total += cost
-            while self._total > self._max_bytes:
-                _, (_, evicted_cost) = self._entries.popitem(last=False)
-                self._total -= evicted_cost
+            self._shrink(keep_newest=True)
+
+    def _discard(self, key: _K) -> None:
+        old = self._entries.pop(key, None)
+        if old is None:
+            old = self._probation.pop(key, None)
+            if old is not None:
+                self._probation_total -= old[1]
+        if old is not None:
+            self._total -= old[1]
+
+    def _was_evicted(self, key: _K) -> bool:
+        """Whether ``key`` left probation unasked lately (it is being stored a second time)."""
+        return self._ghosts.pop(hash(key), False) is None
+
+    def _evict(self, segment: OrderedDict[_K, tuple[_V, int]]) -> None:
+        key, (_, cost) = segment.popitem(last=False)
+        self._total -= cost
+        if segment is self._probation:
+            self._probation_total -= cost
+            self._ghosts[hash(key)] = None
+            if len(self._ghosts) > _GHOSTS:
+                self._ghosts.popitem(last=False)
+
+    def _shrink(self, *, keep_newest: bool = False) -> None:
+        # Entries still on probation go first (nobody has asked for them twice), but not the one
+        # just stored: a put keeps its entry, as a plain LRU does.
+        kept = 1 if keep_newest and self._probation_bytes is not None else 0
+        while self._total > self._max_bytes:
+            if len(self._probation) > kept:
+                self._evict(self._probation)
+            elif self._entries:
+                self._evict(self._entries)
+            else:
+                break
 
     def resize(self, max_bytes: int) -> None:
         """Change the bound, evicting least recently used entries as needed."""
         with self._lock:
             self._max_bytes = max_bytes
-            while self._total > self._max_bytes and self._entries:
-                _, (_, evicted_cost) = self._entries.popitem(last=False)
-                self._total -= evicted_cost
+            self._shrink()
 
     def clear(self) -> None:
         """Drop every entry and reset the hit/miss counters."""
         with self._lock:
             self._entries.clear()
+            self._probation.clear()
+            self._ghosts.clear()
             self._total = 0
+            self._probation_total = 0
             self.hits = 0
             self.misses = 0

@@ -68,7 +68,14 @@ _PATH_LIKE_MAX = 4096
 _ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
 
 
-_CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(DEFAULT_CACHE_BYTES)
+PROBATION_CACHE_BYTES = 4 * 1024 * 1024
+"""Bound on the images seen once: a second request for one promotes it (``ByteBoundedLRU``), so
+a run over thousands of distinct images holds at most this much, not the whole cache bound. Small:
+an image that left probation before its second request is kept from its second request on."""
+
+_CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(
+    DEFAULT_CACHE_BYTES, probation_bytes=PROBATION_CACHE_BYTES
+)
 
 
 def clear_image_cache() -> None:
@@ -160,7 +167,10 @@ def _inline_uncached(
         if not payload.strip():
             raise ImageInputError("the image data is empty", reason=ImageErrorReason.EMPTY)
         # Before decoding: base64 carries 3 bytes per 4 characters (line breaks not counted).
-        at_least = (len(payload) - payload.count("\n")) // 4 * 3 - 2
+        # Line breaks carry nothing: counted only when the length alone passes the limit.
+        at_least = len(payload) // 4 * 3 - 2
+        if at_least > policy.max_input_bytes:
+            at_least = (len(payload) - payload.count("\n")) // 4 * 3 - 2
         if at_least > policy.max_input_bytes:
             raise input_too_large(at_least, policy, at_least=True)
         raw = _decode_base64(payload)

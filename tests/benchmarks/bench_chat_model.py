@@ -1,8 +1,12 @@
 """ChatFlexAI's own costs, each beside a baseline measured in the same run.
 
 - construction: `ChatFlexAI(...)` vs `ChatOpenAI(...)` (target ≤ 2×);
+- invoke, client CPU on a fake transport (httpx ``MockTransport``: no server in the figure), every
+  round a fresh image (a new string, the content cache emptied), side by side with
+  `ChatOpenAI.invoke` on the same transport: four ~2 MB JPEG data URLs (target ≤ 0.3×), one
+  1.5 MB JPEG (≤ 0.4×), text only (≤ 1.0×);
 - invoke with an already-compliant ~2 MB image against the emulator vs `ChatOpenAI.invoke` with the
-  same payload (target ≤ 1.15×);
+  same payload (target ≤ 1.15×; mostly the emulator's time, informational beside the above);
 - async: 16 concurrent 12 MP images through `ainvoke`: the event loop's longest stall and the
   throughput, vs preparing the images inline on the loop (target: stall ≤ 100 ms, both cores).
 """
@@ -14,6 +18,7 @@ import base64
 import contextlib
 import io
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -49,6 +54,91 @@ def _message(jpeg: bytes) -> list[BaseMessage]:
                 {"type": "image_url", "image_url": {"url": url}},
             ]
         )
+    ]
+
+
+_REPLY = (
+    b'{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,'
+    b'"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'
+)
+
+
+def _fake_http() -> Any:
+    import openai  # noqa: PLC0415
+
+    try:
+        import httpx2 as sdk_httpx  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - older SDKs
+        import httpx as sdk_httpx  # type: ignore[no-redef]  # noqa: PLC0415
+
+    def answer(request: Any) -> Any:
+        request.read()  # the body is built and read, as a transport would
+        return sdk_httpx.Response(200, content=_REPLY, headers={"content-type": "application/json"})
+
+    return openai.DefaultHttpxClient(transport=sdk_httpx.MockTransport(answer))
+
+
+def _fresh_messages(jpegs: list[bytes]) -> list[BaseMessage]:
+    """A new message whose data URLs are new string objects (no cached hash, no cached image)."""
+    if not jpegs:
+        return [HumanMessage("Say hello in French.")]
+    parts: list[str | dict[str, Any]] = [{"type": "text", "text": "Describe."}]
+    for jpeg in jpegs:
+        url = "".join(["data:image/jpeg;base64,", base64.b64encode(jpeg).decode()])
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return [HumanMessage(content=parts)]
+
+
+def bench_invoke_client_cpu(label: str, jpegs: list[bytes], target: float) -> str:
+    """Client CPU of one invoke, ours and ChatOpenAI's, on a fake transport, fresh images."""
+    settings = {"api_key": "fake-bench-key", "base_url": "http://flexai.test/v1", "max_tokens": 16}
+    ours = ChatFlexAI(**settings, http_client=_fake_http())
+    theirs = ChatOpenAI(**settings, model="phi-4-multimodal-instruct", http_client=_fake_http())
+
+    def cpu(model: Any, messages: list[BaseMessage]) -> float:
+        clear_image_cache()
+        start = time.process_time()
+        model.invoke(messages)
+        return time.process_time() - start
+
+    for model in (ours, theirs, ours, theirs):  # warm both: imports, clients, lazy paths
+        cpu(model, _fresh_messages(jpegs))
+    import gc  # noqa: PLC0415
+
+    gc.disable()
+    rounds: list[tuple[float, float]] = []
+    try:
+        for i in range(21):
+            mine, baseline = _fresh_messages(jpegs), _fresh_messages(jpegs)  # built untimed
+            if i % 2:
+                b = cpu(theirs, baseline)
+                o = cpu(ours, mine)
+            else:
+                o = cpu(ours, mine)
+                b = cpu(theirs, baseline)
+            rounds.append((o, b))
+    finally:
+        gc.enable()
+    ratio = statistics.median(o / b for o, b in rounds)
+    met = "met" if ratio <= target else "NOT met"
+    return (
+        f"| invoke client CPU, {label}, fresh, fake transport, vs ChatOpenAI.invoke "
+        f"| {statistics.median(o for o, _ in rounds) * 1e3:.2f} ms "
+        f"| {statistics.median(b for _, b in rounds) * 1e3:.2f} ms | ours/ChatOpenAI = {ratio:.2f} "
+        f"| ≤ {target}: {met} |"
+    )
+
+
+def bench_invoke_rows() -> list[str]:
+    four = [_noise_jpeg(1700, 1300, 95, seed=10 + s) for s in range(4)]
+    one = [_noise_jpeg(1500, 1100, 95, seed=20)]
+    return [
+        bench_invoke_client_cpu(
+            f"four {statistics.mean(map(len, four)) / 1e6:.1f} MB JPEG data URLs", four, 0.3
+        ),
+        bench_invoke_client_cpu(f"one {len(one[0]) / 1e6:.1f} MB JPEG data URL", one, 0.4),
+        bench_invoke_client_cpu("text only", [], 1.0),
     ]
 
 
@@ -199,7 +289,7 @@ def _async_big_images(model: ChatFlexAI) -> list[str]:
 
 
 def run() -> list[PairedResult | str]:
-    results: list[PairedResult | str] = [bench_construction()]
+    results: list[PairedResult | str] = [bench_construction(), *bench_invoke_rows()]
     with FlexAIEmulator() as emu:
         results.append(bench_invoke_compliant(emu))
     results.extend(bench_async_big_images())
