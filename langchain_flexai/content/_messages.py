@@ -52,6 +52,7 @@ from langchain_flexai.content._tool_images import (
     tool_images_message,
 )
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._cache import uncached_work
 from langchain_flexai.images._doors import prepare_inline_image
 from langchain_flexai.images._fetch import RemoteFetcher
 from langchain_flexai.images._policy import ImagePolicy
@@ -385,7 +386,10 @@ def _fetch_remote(
         for slot in slots or ()
         if isinstance(slot.part, RemoteImage)
     ]
-    return fetch_remote_images(remote, fetch, policy) if remote else {}
+    if not remote:
+        return {}
+    uncached_work()  # a fetch never runs on the event loop's attempt (see content._offload)
+    return fetch_remote_images(remote, fetch, policy)
 
 
 def _prepare_slot(

@@ -20,6 +20,7 @@ from typing import Any
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict
+from langchain_flexai.images._cache import uncached_work
 from langchain_flexai.images._pdf import iter_pdf_pages, page_label, pdf_page_count
 from langchain_flexai.images._pdf_structure import PDF_HEADER_WINDOW, looks_like_pdf
 from langchain_flexai.images._policy import ImagePolicy
@@ -137,7 +138,9 @@ def count_pages(part: InlinePdf, policy: ImagePolicy) -> tuple[bytes, int]:
 
     Raises:
         ImageInputError: Unlocated; bad base64, too large, or a bad PDF (see ``pdf_page_count``).
+        CacheMiss: On the event loop's attempt (``only_hits``): PDFium's work is never done there.
     """
+    uncached_work()
     raw = _decoded(part, policy)
     return raw, pdf_page_count(raw, name=part.name or part.source)
 

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, TypeVar
 
-__all__ = ["ByteBoundedLRU", "CacheMiss", "only_hits"]
+__all__ = ["ByteBoundedLRU", "CacheMiss", "only_hits", "uncached_work"]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -57,6 +57,16 @@ def only_hits() -> Iterator[None]:
         yield
     finally:
         _ONLY_HITS.reset(token)
+
+
+def uncached_work() -> None:
+    """Announce work that no cache lookup stands in front of (rendering a PDF, a fetch).
+
+    Inside :func:`only_hits` it raises :class:`CacheMiss`, so the attempt on the event loop
+    gives way to a worker thread before the work starts; elsewhere it does nothing.
+    """
+    if _ONLY_HITS.get():
+        raise CacheMiss
 
 
 class ByteBoundedLRU(Generic[_K, _V]):

@@ -5,7 +5,9 @@ Row 26a of docs/images.md's table; docs/pdf.md. The PDFs are built in code (pdf_
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 from typing import Any
 
 import pytest
@@ -381,3 +383,35 @@ def test_token_estimates_count_the_page_images() -> None:
     assert plain < tokens(one) < tokens(two)
     per_page = tokens(two) - tokens(one)
     assert per_page >= tokens(one) - plain - 20  # a page costs about as much as the other page
+
+
+def test_async_pdf_work_never_runs_on_the_event_loop_thread(
+    wire: WireRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting and rendering pages take PDFium's process-wide lock: never on the loop."""
+    from langchain_flexai.content import _pdf_parts  # noqa: PLC0415 - patched here only
+
+    threads: list[int] = []
+    real_count, real_pages = _pdf_parts.pdf_page_count, _pdf_parts.iter_pdf_pages
+
+    def counting(*args: Any, **kwargs: Any) -> int:
+        threads.append(threading.get_ident())
+        return real_count(*args, **kwargs)
+
+    def rendering(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real_pages(*args, **kwargs)
+
+    monkeypatch.setattr(_pdf_parts, "pdf_page_count", counting)
+    monkeypatch.setattr(_pdf_parts, "iter_pdf_pages", rendering)
+    block = SHAPES["v0 source_type base64"][0]
+
+    async def run() -> int:
+        for _ in range(2):  # the second time the pages are cached: still no PDFium on the loop
+            await wire.model().ainvoke([HumanMessage(content=["Revenue?", block])])
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(run())
+    assert threads
+    assert loop_thread not in threads
+    assert wire.last["messages"][0]["content"][1:] == page_parts(REPORT, "report.pdf")
