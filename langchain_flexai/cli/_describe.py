@@ -151,11 +151,15 @@ def _refuse_scheme(source: str) -> None:
     raise ImageInputError(why, reason=ImageErrorReason.UNSUPPORTED_URL, source=source)
 
 
-def _prepare(source: str) -> PreparedImage:
+def _prepare(source: str, *, fetch: bool = False) -> PreparedImage:
     # A command-line argument is the user's own input: prepare_image is the trusted door. Local
     # names go in as Paths so that a missing file reads "cannot read", not "invalid base64".
+    # --fetch: an https URL is fetched here under the default FetchPolicy (public addresses
+    # only, capped, redirects re-checked) and sent as a prepared data URL.
     _refuse_scheme(source)
-    return prepare_image(source if _is_url(source) else Path(source))
+    if _is_url(source):
+        return prepare_image(source, fetch=fetch)
+    return prepare_image(Path(source))
 
 
 # -- the closing line ------------------------------------------------------------------------
@@ -203,7 +207,7 @@ def _stream_answer(model: ChatFlexAI, messages: list[BaseMessage]) -> BaseMessag
 def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
     source: str = args.inputs[0]
     try:
-        image = _prepare(source)
+        image = _prepare(source, fetch=args.fetch)
     except ImageInputError as error:
         # The error's own source is shortened for logs; a user needs the whole name they typed.
         raise CliError(f"{printable_path(source)}: {error.detail}", EXIT_IMAGES_FAILED) from None
@@ -256,9 +260,9 @@ def _progress_wanted(args: argparse.Namespace) -> bool:
     return args.out is not None or args.json or not sys.stdout.isatty()
 
 
-def _prepared_or_error(source: str) -> DescribeInput:
+def _prepared_or_error(source: str, *, fetch: bool) -> DescribeInput:
     try:
-        return _prepare(source)
+        return _prepare(source, fetch=fetch)
     except ImageInputError as error:
         return error
 
@@ -305,7 +309,7 @@ def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInpu
     for item in args.inputs:
         if _is_url(item):
             # An unusable URL becomes a "skipped" record in its place, as an unusable file does.
-            yield _prepared_or_error(item)
+            yield _prepared_or_error(item, fetch=args.fetch)
             continue
         count = 0
         for prepared in _path_inputs(item):
@@ -344,7 +348,8 @@ def _describer(
         **structured_options(args),
         max_concurrency=args.concurrency,
         rate_limiter=RequestRateLimiter.per_minute(args.rpm) if args.rpm else None,
-        # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched).
+        # https URLs are resumed by the SHA-256 of the URL text (their bytes are never fetched),
+        # or with --fetch by the SHA-256 of the bytes fetched (a new presigned URL is no miss).
         cache_path=f"{args.out}{CACHE_SUFFIX}" if args.resume else None,
         show_progress=_progress_wanted(args),
         # --emulator: one endpoint in the resume key, whatever port it got this run.

@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         ".parquet (extra parquet) or .md (a table for reviewing alt text)",
     )
     describe.add_argument(
+        "--fetch",
+        action="store_true",
+        help="fetch https images here (public addresses only, size-capped) and send them "
+        "downscaled, instead of passing the URL to FlexAI",
+    )
+    describe.add_argument(
         "--concurrency", type=_positive_int, default=4, metavar="N", help="requests in flight (4)"
     )
     describe.add_argument(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import ssl
 import threading
 import time
@@ -425,3 +426,37 @@ def test_fetch_on_refusal_async_and_async_streams(
     assert asyncio.run(run())
     urls = [r.image_urls[0] for r in flexai_emulator.requests]
     assert [u.startswith("data:") for u in urls] == [False, True, False, True]
+
+
+def test_the_cli_fetches_with_fetch_and_passes_urls_through_without(
+    server: Server,
+    policy: FetchPolicy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``flexai-vision describe URL --fetch``: the emulator receives a downscaled data URL."""
+    from langchain_flexai.cli import _main as cli  # noqa: PLC0415 - the CLI's own entry point
+    from langchain_flexai.images import _doors  # noqa: PLC0415 - patched for the test CA
+
+    # The test server is on loopback behind a test CA: admitted only through this test's policy
+    # (the CLI's default FetchPolicy refuses loopback, as test_loopback_is_refused... shows).
+    monkeypatch.setattr(_doors, "FetchPolicy", lambda: policy)
+    url = server.url("/photo.jpg?X-Amz-Signature=secret")
+    with FlexAIEmulator() as emu:
+        monkeypatch.setenv("FLEXAI_API_BASE", emu.base_url)
+        monkeypatch.setenv("FLEXAI_API_KEY", emu.api_key)
+        out = tmp_path / "captions.jsonl"
+        assert cli.main(["describe", url, url, "--fetch", "--out", str(out)]) == 0
+        sent = [r.body for r in emu.requests if r.path == "/v1/chat/completions"]
+        assert cli.main(["describe", url, url, "--out", str(out)]) == 0
+        passed = [r.body for r in emu.requests if r.path == "/v1/chat/completions"][len(sent) :]
+    capsys.readouterr()
+    fetched = [body["messages"][0]["content"][1]["image_url"]["url"] for body in sent]
+    assert len(fetched) == 2
+    assert all(_decoded(u).size == (2000, 1500) for u in fetched)
+    # Without --fetch the URL goes to FlexAI as given (and FlexAI fetches it).
+    assert [body["messages"][0]["content"][1]["image_url"]["url"] for body in passed] == [url, url]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    # The second run's records (the output is rewritten): the source exactly as given.
+    assert [(r["status"], r["source"]) for r in records] == [("described", url)] * 2
