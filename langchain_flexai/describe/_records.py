@@ -35,6 +35,8 @@ class SkippedImage:
 
     source: str | None
     error: ImageInputError
+    page: int | None = None
+    """The 1-based page of a PDF that could not be rendered (None: the whole file or image)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class LoadedImage:
 
     image: PreparedImage
     file_size: int
+    page: int | None = None
+    """The 1-based page number when the image is a rendered PDF page (None: an image file)."""
 
 
 DescribeInput = PreparedImage | LoadedImage | SkippedImage | ImageInputError
@@ -119,6 +123,8 @@ class DescribeRecord:
     reason: str | None = None
     """Machine-readable cause: an ``ImageErrorReason`` value for files that could not be prepared
     (status ``skipped``), or ``"request_failed"`` / ``"empty_answer"`` (status ``failed``)."""
+    page: int | None = None
+    """The 1-based page number when the input is a page of a PDF; None for an image."""
     image: PreparedImage | None = field(default=None, repr=False, compare=False)
     """The prepared image itself (not part of the JSON form)."""
     exception: BaseException | None = field(default=None, repr=False, compare=False)
@@ -143,6 +149,7 @@ class DescribeRecord:
         """
         return {
             "source": printable_path(self.source) if self.source is not None else None,
+            "page": self.page,
             "sha256": self.sha256,
             "status": self.status,
             "description": _encodable(self.description),

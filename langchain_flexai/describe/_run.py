@@ -28,7 +28,6 @@ and reads :attr:`ImageDescriber.report` at the end; ``on_progress`` receives cou
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import threading
@@ -52,7 +51,7 @@ from langchain_core.messages import BaseMessage
 from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._cache import DescribeCache
-from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity
+from langchain_flexai.describe._key import EMULATOR_ENDPOINT, RequestIdentity, resume_key
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import (
     DEFAULT_PROMPT,
@@ -93,20 +92,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def resume_key(image: PreparedImage) -> str | None:
-    """The image part of the resume key (None: the image is never cached).
-
-    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
-    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
-    picture behind it changed).
-    """
-    if image.sha256 is not None:
-        return image.sha256
-    if image.url.startswith("https://"):
-        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
-    return None
 
 
 def model_identity(model: BaseChatModel) -> str:
@@ -167,7 +152,7 @@ class _Run:
 
     def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
         """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
-        record = replace(record, input=item)
+        record = replace(record, input=item, page=input_page(item))
         status = record.status
         self.counts[status] += 1
         if status == "described" and record.usage:
@@ -215,6 +200,7 @@ def _without_payload(record: DescribeRecord) -> DescribeRecord:
         sha256=record.sha256,
         error=record.error,
         reason=record.reason,
+        page=record.page,
         # No `exception`: an openai error keeps the whole request body (base64 images) alive.
         # The live exception reaches the consumer with the record itself, at emit time.
     )
@@ -329,8 +315,10 @@ class ImageDescriber:
 
     # -- per image ---------------------------------------------------------------------
 
-    def _from_cache(self, run: _Run, image: PreparedImage) -> DescribeRecord | None:
-        key = resume_key(image)
+    def _from_cache(
+        self, run: _Run, image: PreparedImage, page: int | None
+    ) -> DescribeRecord | None:
+        key = resume_key(image, page)
         if run.cache is None or key is None:
             return None
         hit = run.cache.get(key, self.request_identity)
@@ -345,7 +333,9 @@ class ImageDescriber:
             image=image,
         )
 
-    def _answered(self, run: _Run, image: PreparedImage, message: BaseMessage) -> DescribeRecord:
+    def _answered(
+        self, run: _Run, image: PreparedImage, message: BaseMessage, page: int | None
+    ) -> DescribeRecord:
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
         if not text:
@@ -357,7 +347,7 @@ class ImageDescriber:
                 reason="empty_answer",
                 image=image,
             )
-        key = resume_key(image)
+        key = resume_key(image, page)
         if run.cache is not None and key is not None:
             run.cache.put(key, self.request_identity, text, usage.as_dict() if usage else None)
         return DescribeRecord(
@@ -400,7 +390,7 @@ class ImageDescriber:
         logger.info("request failed (%s); retrying in %s", error, format_seconds(delay))
         return delay
 
-    def _describe_one(self, run: _Run, image: PreparedImage) -> DescribeRecord:
+    def _describe_one(self, run: _Run, image: PreparedImage, page: int | None) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
         while True:
@@ -416,10 +406,10 @@ class ImageDescriber:
                 run.stopped.wait(outcome)
                 attempt += 1
                 continue
-            return self._answered(run, image, answer)
+            return self._answered(run, image, answer, page)
 
     async def _adescribe_one(
-        self, run: _Run, image: PreparedImage, slots: asyncio.Semaphore
+        self, run: _Run, image: PreparedImage, page: int | None, slots: asyncio.Semaphore
     ) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
@@ -437,7 +427,7 @@ class ImageDescriber:
                     await asyncio.sleep(outcome)
                     attempt += 1
                     continue
-                return self._answered(run, image, answer)
+                return self._answered(run, image, answer, page)
 
     def _window(self) -> int:
         # Results leave in input order; a window wider than the concurrency keeps every slot
@@ -491,9 +481,9 @@ class ImageDescriber:
         if isinstance(item, (SkippedImage, ImageInputError)):
             return _completed(_skipped(item))
         image = _image_of(item)
-        record = self._from_cache(run, image)
+        record = self._from_cache(run, image, input_page(item))
         if record is None:
-            return pool.submit(self._describe_one, run, image)
+            return pool.submit(self._describe_one, run, image, input_page(item))
         return _completed(record)
 
     async def adescribe(
@@ -526,13 +516,15 @@ class ImageDescriber:
                     record: DescribeRecord | None = _skipped(item)
                 else:
                     image = _image_of(item)
-                    record = self._from_cache(run, image)
+                    record = self._from_cache(run, image, input_page(item))
                 if record is not None:
                     done = loop.create_future()
                     done.set_result(record)
                     pending.append((item, done))
                 elif image is not None:
-                    future = asyncio.ensure_future(self._adescribe_one(run, image, slots))
+                    future = asyncio.ensure_future(
+                        self._adescribe_one(run, image, input_page(item), slots)
+                    )
                     pending.append((item, future))
                 while pending and (len(pending) >= window or pending[0][1].done()):
                     run.check_fatal()
@@ -553,6 +545,11 @@ class ImageDescriber:
 
 class _RunClosed(Exception):  # noqa: N818 - internal signal, never reaches a caller
     """Stops the workers of a run whose consumer went away (closed or broke out early)."""
+
+
+def input_page(item: DescribeInput) -> int | None:
+    """The PDF page an input stands for (None: an image, or a whole file that failed)."""
+    return item.page if isinstance(item, (LoadedImage, SkippedImage)) else None
 
 
 def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:

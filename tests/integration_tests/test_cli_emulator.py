@@ -101,6 +101,7 @@ class TestOneImage:
         match = check_usage(err.rstrip("\n"), "gemma-4-31b-it")
         assert record == {
             "source": str(SUNSET),
+            "page": None,
             "sha256": record["sha256"],
             "status": "described",
             "description": SUNSET_ANSWER,

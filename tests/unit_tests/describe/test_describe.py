@@ -302,6 +302,7 @@ def test_record_json_form(tmp_path: Path) -> None:
     (record,) = ImageDescriber(CountingModel()).describe([image])
     assert json.loads(json.dumps(record.to_json_dict())) == {
         "source": str(tmp_path / "000.png"),
+        "page": None,
         "sha256": image.sha256,
         "status": "described",
         "description": describe_text(image.sha256 or ""),
