@@ -1,9 +1,10 @@
-"""Image files as LangChain Documents and vision-ready messages, described by a model on request.
+"""Image and PDF files as LangChain Documents and vision-ready messages, described on request.
 
 Knows the public loader and parser: how their options map onto the file walk (``_loader._walk``,
 checked by ``_loader._options``), the preparation pipeline (``_loader._pipeline``), Documents
-(``_loader._documents``) and the bulk describe run (:mod:`langchain_flexai.describe`, glued on by
-``_loader._describe``), and what happens to a file that cannot be used (``on_error``).
+(``_loader._documents``; PDF pages: ``_loader._pdf``) and the bulk describe run
+(:mod:`langchain_flexai.describe`, glued on by ``_loader._describe``), and what happens to a
+file that cannot be used (``on_error``).
 Knows no pixels (images.py does) and no wire format (ChatFlexAI does).
 
 Built on langchain-core's ``BaseLoader``, ``BaseBlobParser`` and ``Blob`` only; the parser also
@@ -34,7 +35,6 @@ from langchain_core.messages import HumanMessage
 
 from langchain_flexai._loader._describe import (
     DEFAULT_CONCURRENCY,
-    file_size,
     loader_describer,
     parser_describer,
 )
@@ -51,6 +51,13 @@ from langchain_flexai._loader._options import (
     check_options,
     default_workers,
     walk_filter,
+)
+from langchain_flexai._loader._pdf import (
+    LoadedPage,
+    PageSelection,
+    is_pdf_name,
+    page_document,
+    page_total,
 )
 from langchain_flexai._loader._pipeline import (
     Prepared,
@@ -99,10 +106,12 @@ class SkippedFile:
     ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
     message: str
     """What went wrong (the path is in ``source``)."""
+    page: int | None = None
+    """The 1-based page of a PDF that could not be rendered (None: the whole file)."""
 
 
 class FlexAIImageLoader(BaseLoader):
-    r"""Load image files as Documents (and vision-ready messages), described by a model on request.
+    r"""Load image and PDF files as Documents (and vision-ready messages), described on request.
 
     Files are found with ``os.scandir`` (sorted; suffixes matched case-insensitively; dot-files
     and dot-directories skipped; symlink loops walked once), prepared by
@@ -115,6 +124,12 @@ class FlexAIImageLoader(BaseLoader):
     ``image_url``: the prepared image as a data URL, so a Document retrieved from a vector store
     can go straight back to the model (:meth:`to_message`). ``page_content`` is the model's
     description when ``model`` is given, else a short stand-in naming the file, format and size.
+
+    A PDF (extra ``pdf``) gives one Document per page, in page order, each page rendered to an
+    image at the policy's size; its metadata adds ``page`` (1-based) and ``page_count``
+    (``source`` is the PDF, ``file_size`` its size), and ``page_content`` is the page's text
+    layer when it has one (after the description, with a ``model``), so a retriever matches
+    the page's words.
 
     Example:
         ```python
@@ -141,6 +156,7 @@ class FlexAIImageLoader(BaseLoader):
         detail: str | None = None,
         workers: int | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        pages: PageSelection = None,
         model: BaseChatModel | None = None,
         prompt: str = DEFAULT_PROMPT,
         max_concurrency: int = DEFAULT_CONCURRENCY,
@@ -177,6 +193,9 @@ class FlexAIImageLoader(BaseLoader):
             max_file_bytes: Largest file read (default 64 MiB); a larger file, like anything
                 that is not a regular file (a FIFO, a device), is reported under ``on_error``
                 (``TOO_LARGE`` / ``UNREADABLE``) without being read.
+            pages: The pages to load from every PDF, 1-based: ``"1-3,7"`` or ``[1, 2, 3, 7]``
+                (default: all). A PDF that lacks a page asked for is reported under
+                ``on_error``.
             model: A vision chat model; when given, ``page_content`` is its description.
             prompt: The text sent with each image to ``model``, exactly as given; also the
                 default prompt of :meth:`lazy_load_messages`.
@@ -220,6 +239,7 @@ class FlexAIImageLoader(BaseLoader):
         self.include_image = include_image
         self.workers = workers or default_workers()
         self.max_file_bytes = max_file_bytes
+        self.pages = pages
         self.describer = loader_describer(
             describer,
             model,
@@ -251,13 +271,20 @@ class FlexAIImageLoader(BaseLoader):
         return self.describer.report if self.describer is not None else None
 
     def _problem(
-        self, source: str | None, reason: str, message: str, error: BaseException | None
+        self,
+        source: str | None,
+        reason: str,
+        message: str,
+        error: BaseException | None,
+        page: int | None = None,
     ) -> None:
         if self.on_error == "raise":
             raise error if error is not None else ValueError(f"{source}: {message}")
-        self._skipped.append(SkippedFile(source, reason, message))
+        self._skipped.append(SkippedFile(source, reason, message, page))
         # Escaped: a warning or log line may go to a strict UTF-8 file (non-UTF-8 file names).
         shown = printable_path(source) if source is not None else None
+        if page is not None:
+            shown = f"{shown} page {page}"
         if self.on_error == "warn":
             warnings.warn(f"skipped {shown}: {message}", ImageSkippedWarning, stacklevel=3)
         else:
@@ -266,13 +293,14 @@ class FlexAIImageLoader(BaseLoader):
     def _input_problem(self, item: SkippedImage) -> None:
         error = item.error
         # ImageInputError shortens its source for messages; name the whole path when raising.
-        located = ImageInputError(f"cannot load {item.source}: {error.detail}", reason=error.reason)
+        where = item.source if item.page is None else f"{item.source} page {item.page}"
+        located = ImageInputError(f"cannot load {where}: {error.detail}", reason=error.reason)
         located.__cause__ = error
-        self._problem(item.source, error.reason.value, error.detail, located)
+        self._problem(item.source, error.reason.value, error.detail, located, item.page)
 
     def _record_problem(self, record: DescribeRecord) -> None:
         reason = record.reason or "request_failed"
-        self._problem(record.source, reason, record.error or reason, record.exception)
+        self._problem(record.source, reason, record.error or reason, record.exception, record.page)
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -282,7 +310,12 @@ class FlexAIImageLoader(BaseLoader):
         )
         if not wants_total:
             return None
-        return sum(1 for _ in walk(self.paths, self.walk_filter))
+        return sum(
+            page_total(item, self.max_file_bytes, self.pages)
+            if isinstance(item, str) and is_pdf_name(item)
+            else 1
+            for item in walk(self.paths, self.walk_filter)
+        )
 
     def _prepared(self) -> Generator[Prepared, None, None]:
         return iter_prepared(
@@ -290,6 +323,7 @@ class FlexAIImageLoader(BaseLoader):
             self.policy,
             self.workers,
             max_file_bytes=self.max_file_bytes,
+            pages=self.pages,
         )
 
     def _aprepared(self) -> AsyncGenerator[Prepared, None]:
@@ -298,6 +332,7 @@ class FlexAIImageLoader(BaseLoader):
             self.policy,
             self.workers,
             max_file_bytes=self.max_file_bytes,
+            pages=self.pages,
         )
 
     def _iter_loaded(self) -> Generator[LoadedImage, None, None]:
@@ -341,6 +376,8 @@ class FlexAIImageLoader(BaseLoader):
         return item
 
     def _document(self, loaded: LoadedImage, description: str | None = None) -> Document:
+        if isinstance(loaded, LoadedPage):
+            return page_document(loaded, description=description, include_image=self.include_image)
         return image_document(
             loaded.image,
             loaded.file_size,
@@ -364,12 +401,7 @@ class FlexAIImageLoader(BaseLoader):
         with closing(self._describe_records()) as records:
             for record in records:
                 if record.image is not None and record.error is None:
-                    yield image_document(
-                        record.image,
-                        file_size(record),
-                        description=record.description,
-                        include_image=self.include_image,
-                    )
+                    yield self._described(record)
 
     async def alazy_load(self) -> AsyncIterator[Document]:
         """Async :meth:`lazy_load`: files are read on threads, requests run concurrently."""
@@ -380,12 +412,13 @@ class FlexAIImageLoader(BaseLoader):
         async with aclosing(self._adescribe_records()) as records:
             async for record in records:
                 if record.image is not None and record.error is None:
-                    yield image_document(
-                        record.image,
-                        file_size(record),
-                        description=record.description,
-                        include_image=self.include_image,
-                    )
+                    yield self._described(record)
+
+    def _described(self, record: DescribeRecord) -> Document:
+        """The Document of a described record: it carries the loader's prepared file back."""
+        if not isinstance(record.input, LoadedImage):
+            raise TypeError(f"not one of this loader's inputs: {record.input!r}")
+        return self._document(record.input, record.description)
 
     # -- describe records (for CLIs: one JSON-ready record per file, failures included) --
 

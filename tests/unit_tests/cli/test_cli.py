@@ -112,8 +112,8 @@ class TestUsageErrors:
         argv = ["describe", *(str(tmp_path) if a == "FOLDER" else a for a in inputs)]
         assert usage_error(argv, capsys) == (
             "flexai-vision describe: error: --stream needs exactly one image (a file or an "
-            "https URL) written to the terminal, without --out or --json; folders and several "
-            "images are a bulk run"
+            "https URL) written to the terminal, without --out or --json; folders, PDFs and "
+            "several images are a bulk run"
         )
 
     @pytest.mark.parametrize(
