@@ -180,6 +180,7 @@ def make_samples(folder: Path) -> None:
     chart.save(folder / "chart.png")
     for copy in ("photos", "images", "examples/images"):
         shutil.copytree(SAMPLE_IMAGES, folder / copy, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copyfile(ROOT / "examples" / "report.pdf", folder / "report.pdf")  # 3 pages, text
 
 
 @dataclass
