@@ -13,9 +13,7 @@ works with langchain-community's ``GenericLoader`` and as the ``images_parser`` 
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -26,7 +24,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import aclosing, closing
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
 from langchain_core.documents import Document
@@ -55,6 +53,8 @@ from langchain_flexai._loader._options import (
 from langchain_flexai._loader._pdf import (
     LoadedPage,
     PageSelection,
+    data_pages,
+    is_pdf_blob,
     is_pdf_name,
     page_document,
     page_total,
@@ -65,7 +65,7 @@ from langchain_flexai._loader._pipeline import (
     iter_prepared,
     walk,
 )
-from langchain_flexai._loader._walk import printable_path
+from langchain_flexai._loader._problems import ProblemLog, SkippedFile
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import LoadedImage
@@ -77,7 +77,7 @@ from langchain_flexai.describe._run import (
     ImageDescriber,
     SkippedImage,
 )
-from langchain_flexai.errors import ImageInputError, ImageSkippedWarning
+from langchain_flexai.errors import ImageSkippedWarning
 from langchain_flexai.images._doors import blob_name, prepare_image, read_blob
 from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
@@ -90,24 +90,8 @@ __all__ = [
     "SkippedFile",
 ]
 
-logger = logging.getLogger(__name__)
 
 _NPY_MIME = "application/x-npy"
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file the loader did not turn into a Document, and why."""
-
-    source: str | None
-    """The path (None if unknown)."""
-    reason: str
-    """An ``ImageErrorReason`` value (``"corrupt"``, ``"unreadable"``, ...), or
-    ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
-    message: str
-    """What went wrong (the path is in ``source``)."""
-    page: int | None = None
-    """The 1-based page of a PDF that could not be rendered (None: the whole file)."""
 
 
 class FlexAIImageLoader(BaseLoader):
@@ -256,51 +240,19 @@ class FlexAIImageLoader(BaseLoader):
         self.model = describer.model if describer is not None else model
         self.prompt = describer.prompt if describer is not None else prompt
         self.detail = describer.detail if describer is not None else detail
-        self._skipped: list[SkippedFile] = []
+        self._problems = ProblemLog(on_error)
 
     # -- reporting ---------------------------------------------------------------------
 
     @property
     def skipped(self) -> list[SkippedFile]:
         """The files skipped by the current or last run, in walk order (a copy)."""
-        return list(self._skipped)
+        return list(self._problems.skipped)
 
     @property
     def report(self) -> DescribeReport | None:
         """The describe run's report (counts, tokens paid and saved); None without a model."""
         return self.describer.report if self.describer is not None else None
-
-    def _problem(
-        self,
-        source: str | None,
-        reason: str,
-        message: str,
-        error: BaseException | None,
-        page: int | None = None,
-    ) -> None:
-        if self.on_error == "raise":
-            raise error if error is not None else ValueError(f"{source}: {message}")
-        self._skipped.append(SkippedFile(source, reason, message, page))
-        # Escaped: a warning or log line may go to a strict UTF-8 file (non-UTF-8 file names).
-        shown = printable_path(source) if source is not None else None
-        if page is not None:
-            shown = f"{shown} page {page}"
-        if self.on_error == "warn":
-            warnings.warn(f"skipped {shown}: {message}", ImageSkippedWarning, stacklevel=3)
-        else:
-            logger.info("skipped %s: %s", shown, message)
-
-    def _input_problem(self, item: SkippedImage) -> None:
-        error = item.error
-        # ImageInputError shortens its source for messages; name the whole path when raising.
-        where = item.source if item.page is None else f"{item.source} page {item.page}"
-        located = ImageInputError(f"cannot load {where}: {error.detail}", reason=error.reason)
-        located.__cause__ = error
-        self._problem(item.source, error.reason.value, error.detail, located, item.page)
-
-    def _record_problem(self, record: DescribeRecord) -> None:
-        reason = record.reason or "request_failed"
-        self._problem(record.source, reason, record.error or reason, record.exception, record.page)
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -337,7 +289,7 @@ class FlexAIImageLoader(BaseLoader):
 
     def _iter_loaded(self) -> Generator[LoadedImage, None, None]:
         """Prepared files, with problems handled by ``on_error`` and counted on the bar."""
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         bar = ProgressBar(enabled=self.show_progress, total=self._count(), desc="load")
         counts = {"loaded": 0, "skipped": 0}
         try:
@@ -350,7 +302,7 @@ class FlexAIImageLoader(BaseLoader):
             bar.close()
 
     async def _aiter_loaded(self) -> AsyncGenerator[LoadedImage, None]:
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         bar = ProgressBar(enabled=self.show_progress, total=self._count(), desc="load")
         counts = {"loaded": 0, "skipped": 0}
         try:
@@ -369,7 +321,7 @@ class FlexAIImageLoader(BaseLoader):
         if isinstance(item, SkippedImage):
             counts["skipped"] += 1
             bar.advance(counts)
-            self._input_problem(item)
+            self._problems.input_problem(item)
             return None
         counts["loaded"] += 1
         bar.advance(counts)
@@ -432,24 +384,24 @@ class FlexAIImageLoader(BaseLoader):
     def _describe_records(self) -> Generator[DescribeRecord, None, None]:
         # Prepared files are describe inputs as they are; each record carries its own back.
         describer = self._require_describer()
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         total = self._count()
         with closing(self._prepared()) as prepared:
             for record in describer.describe(prepared, total=total):
                 if record.error is not None:
-                    self._record_problem(record)
+                    self._problems.record_problem(record)
                 yield record
 
     async def _adescribe_records(self) -> AsyncGenerator[DescribeRecord, None]:
         describer = self._require_describer()
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         total = self._count()
         async with aclosing(self._aprepared()) as prepared:
             records = describer.adescribe(prepared, total=total)
             async with aclosing(records):
                 async for record in records:
                     if record.error is not None:
-                        self._record_problem(record)
+                        self._problems.record_problem(record)
                     yield record
 
     def lazy_describe(self) -> Iterator[DescribeRecord]:
@@ -516,7 +468,7 @@ class FlexAIImageLoader(BaseLoader):
 
 
 class FlexAIImageParser(BaseBlobParser):
-    """Parse image blobs into Documents (the per-blob step of :class:`FlexAIImageLoader`).
+    """Parse image (and PDF) blobs into Documents (the per-blob step of :class:`FlexAIImageLoader`).
 
     Works with any ``BlobLoader`` (for example langchain-community's ``GenericLoader``) and as
     the ``images_parser`` of langchain-community's PDF loaders, which hand over images as
@@ -577,20 +529,31 @@ class FlexAIImageParser(BaseBlobParser):
         image = prepare_image(array_image, self.policy)
         return replace(image, source=name)
 
+    def _description(self, item: PreparedImage | LoadedImage) -> str | None:
+        if self.describer is None:
+            return None
+        record = next(iter(self.describer.describe([item])))
+        if record.error is not None:
+            raise record.exception or ValueError(record.error)
+        return record.description
+
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:
-        """Yield one Document for the blob's image.
+        """Yield one Document for the blob's image, or one per page of a PDF blob.
 
         Raises:
-            ImageInputError: The blob is not a usable image.
+            ImageInputError: The blob is not a usable image or PDF (or a page cannot be used).
             Exception: The model's error when describing fails (after its own retries).
         """
+        name = blob_name(blob)
+        if is_pdf_blob(blob.mimetype, name):
+            for page in data_pages(read_blob(blob), name, self.policy):
+                text = self._description(page)
+                yield page_document(page, description=text, include_image=self.include_image)
+            return
         image = self.prepare(blob)
-        description = None
-        if self.describer is not None:
-            record = next(iter(self.describer.describe([image])))
-            if record.error is not None:
-                raise record.exception or ValueError(record.error)
-            description = record.description
         yield image_document(
-            image, blob_size(blob), description=description, include_image=self.include_image
+            image,
+            blob_size(blob),
+            description=self._description(image),
+            include_image=self.include_image,
         )

@@ -29,6 +29,7 @@ from langchain_flexai.images._pdf import iter_pdf_pages, parse_pages, pdf_page_c
 from langchain_flexai.images._policy import ImagePolicy
 
 PDF_SUFFIX = ".pdf"
+PDF_MIME = "application/pdf"
 _MAGIC = b"%PDF-"
 _MAGIC_WINDOW = 1024
 """PDF readers accept the ``%PDF-`` header anywhere in the first 1024 bytes."""
@@ -102,6 +103,21 @@ def iter_pages(
             yield SkippedImage(pdf.path, error, page=chosen[done])
             done += 1
         chosen = chosen[done:]
+
+
+def is_pdf_blob(mimetype: str | None, name: str | None) -> bool:
+    """Whether a Blob is a PDF, by its MIME type or its name."""
+    return mimetype == PDF_MIME or is_pdf_name(name or "")
+
+
+def data_pages(data: bytes, name: str | None, policy: ImagePolicy) -> Iterator[LoadedPage]:
+    """Every page of a PDF held in memory (a parser's Blob), rendered one at a time.
+
+    Raises:
+        ImageInputError: The PDF cannot be opened, or a page cannot be rendered.
+    """
+    for page in iter_pdf_pages(data, name=name, policy=policy, text=True):
+        yield LoadedPage(page.image, len(data), page.number, page.count, page.text)
 
 
 def _selection_error(error: ValueError, path: str) -> ImageInputError:

@@ -12,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.document_loaders import Blob
 from langchain_core.documents import Document
 
 from langchain_flexai.describe import ImageDescriber
 from langchain_flexai.describe._key import resume_key
 from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.describe._run import DescribeProgress
-from langchain_flexai.document_loaders import FlexAIImageLoader, ImageSkippedWarning, SkippedFile
+from langchain_flexai.document_loaders import (
+    FlexAIImageLoader,
+    FlexAIImageParser,
+    ImageSkippedWarning,
+    SkippedFile,
+)
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._pdf import PdfPage, iter_pdf_pages
 from langchain_flexai.images._policy import ImagePolicy
@@ -174,6 +180,24 @@ def test_progress_total_counts_pages(tmp_path: Path) -> None:
     assert [(p.total, p.done) for p in seen] == [(4, 1), (4, 2), (4, 3), (4, 4)]
 
 
+def test_the_parser_gives_a_pdf_blob_one_document_per_page(tmp_path: Path) -> None:
+    path = write_report(tmp_path)
+    loaded = FlexAIImageLoader(path, policy=SMALL).load()
+    data = path.read_bytes()
+    for blob in (
+        Blob.from_path(path),
+        Blob.from_data(data, mime_type="application/pdf", path=path),
+    ):
+        assert list(FlexAIImageParser(policy=SMALL).lazy_parse(blob)) == loaded
+    model = CountingModel()
+    described = list(FlexAIImageParser(policy=SMALL, model=model).lazy_parse(Blob.from_path(path)))
+    assert [d.page_content.split("\n")[0] for d in described] == [
+        describe_text(d.metadata["sha256"]) for d in loaded
+    ]
+    with pytest.raises(ImageInputError):
+        list(FlexAIImageParser().lazy_parse(Blob.from_data(b"%PDF-1.4 cut", path="x.pdf")))
+
+
 # -- bad PDFs --------------------------------------------------------------------------------
 
 
@@ -216,12 +240,12 @@ def test_a_skipped_page_names_its_page(tmp_path: Path) -> None:
     loader = FlexAIImageLoader(tmp_path, on_error="warn")
     error = ImageInputError("the page box is absurd", reason=ImageErrorReason.TOO_LARGE)
     with pytest.warns(ImageSkippedWarning) as caught:
-        loader._input_problem(SkippedImage("r.pdf", error, page=4))
+        loader._problems.input_problem(SkippedImage("r.pdf", error, page=4))
     assert str(caught[0].message) == "skipped r.pdf page 4: the page box is absurd"
     assert loader.skipped == [SkippedFile("r.pdf", "too_large", "the page box is absurd", 4)]
     raising = FlexAIImageLoader(tmp_path, on_error="raise")
     with pytest.raises(ImageInputError, match=r"^cannot load r\.pdf page 4: the page box"):
-        raising._input_problem(SkippedImage("r.pdf", error, page=4))
+        raising._problems.input_problem(SkippedImage("r.pdf", error, page=4))
 
 
 # -- describe mode and resume ----------------------------------------------------------------
