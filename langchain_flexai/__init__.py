@@ -39,6 +39,7 @@ from langchain_flexai.images._doors import (
     prepare_image,
     prepare_inline_image,
 )
+from langchain_flexai.images._pdf_door import pdf_block
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
 from langchain_flexai.tokens import estimate_image_tokens
@@ -80,6 +81,7 @@ __all__ = [
     "get_model",
     "image_block",
     "list_models",
+    "pdf_block",
     "prepare_image",
     "prepare_inline_image",
     "prepare_messages",

@@ -81,7 +81,7 @@ class ImageErrorReason(str, Enum):
     """Machine-readable reasons an image or content part was refused."""
 
     EMPTY = "empty"
-    """Zero bytes of image data."""
+    """Zero bytes of image data, or a PDF without pages."""
     NOT_AN_IMAGE = "not_an_image"
     """The bytes are no image at all (text, an archive, a PDF document)."""
     CORRUPT = "corrupt"
@@ -122,6 +122,13 @@ class ImageErrorReason(str, Enum):
     """A file or stream given through a trusted door could not be read."""
     UNSUPPORTED_SOURCE = "unsupported_source"
     """An object ``prepare_image`` does not know how to read."""
+    NOT_A_PDF = "not_a_pdf"
+    """Data given as a PDF that is no PDF (no ``%PDF-`` header)."""
+    ENCRYPTED = "encrypted"
+    """A PDF protected by a password: its pages cannot be read without it."""
+    TOO_MANY_PAGES = "too_many_pages"
+    """More PDF pages than the request (``ImagePolicy.max_images``) or the policy
+    (``ImagePolicy.max_pdf_pages``) allows; the message says how to choose pages."""
 
 
 # What must never reach an error message raw: C0 controls (line breaks forge log lines), DEL, C1

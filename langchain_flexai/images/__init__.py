@@ -17,6 +17,7 @@ from langchain_flexai.images._doors import (
     prepare_inline_image,
     read_image_file,
 )
+from langchain_flexai.images._pdf_door import pdf_block
 from langchain_flexai.images._policy import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -34,6 +35,7 @@ __all__ = [
     "PreparedImage",
     "clear_image_cache",
     "image_block",
+    "pdf_block",
     "prepare_image",
     "prepare_image_file",
     "prepare_inline_image",

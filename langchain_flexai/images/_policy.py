@@ -68,6 +68,9 @@ class ImagePolicy:
     max_input_bytes: int = 64 * 1024 * 1024
     """Input bytes per image, whatever the door (inline base64 is measured before decoding):
     bounds every per-byte cost of a request's content. The default equals :data:`MAX_FILE_BYTES`."""
+    max_pdf_pages: int = 2000
+    """Pages rendered from one PDF in one call (all of them unless pages are chosen): a PDF
+    whose page tree claims more is refused (``TOO_MANY_PAGES``) before a page is rendered."""
 
     def __post_init__(self) -> None:
         """Validate every field."""
@@ -78,6 +81,7 @@ class ImagePolicy:
             "max_decode_pixels",
             "max_images",
             "max_input_bytes",
+            "max_pdf_pages",
         ):
             _require_int(name, getattr(self, name), 1)
         _require_int("jpeg_quality", self.jpeg_quality, 1)
