@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.documents import Document
@@ -25,7 +25,7 @@ from langchain_flexai._loader._documents import image_metadata
 from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import read_image_file
-from langchain_flexai.images._pdf import iter_pdf_pages, parse_pages, pdf_page_count
+from langchain_flexai.images._pdf import PdfPage, iter_pdf_pages, parse_pages, pdf_page_count
 from langchain_flexai.images._policy import ImagePolicy
 
 PDF_SUFFIX = ".pdf"
@@ -69,9 +69,8 @@ def starts_like_pdf(path: str) -> bool:
         return False
 
 
-def _selected(data: bytes, path: str, pages: PageSelection) -> tuple[int, list[int]]:
-    count = pdf_page_count(data, name=path)
-    return count, parse_pages(pages, count) if pages is not None else list(range(1, count + 1))
+def _selected(data: bytes, path: str, pages: PageSelection) -> list[int]:
+    return parse_pages(pages, pdf_page_count(data, name=path))
 
 
 def iter_pages(
@@ -80,24 +79,28 @@ def iter_pages(
     """The chosen pages of ``pdf``, rendered one at a time, in page order.
 
     A file that cannot be read or opened (encrypted, corrupt, no pages, too many pages, pages
-    chosen beyond its end) is one ``SkippedImage`` without a page; a page that cannot be
+    chosen beyond its end: ``TOO_MANY_PAGES``, no ``pdf`` extra: ``MISSING_EXTRA``) is one
+    ``SkippedImage`` without a page; a page that cannot be
     rendered is a ``SkippedImage`` with its page, and the pages after it still come.
     """
     try:
         data = read_image_file(pdf.path, max_file_bytes)
-        count, chosen = _selected(data, pdf.path, pages)
+        chosen = _selected(data, pdf.path, pages)
     except ImageInputError as error:
         yield SkippedImage(pdf.path, error)
         return
     except ValueError as error:  # a page selection that names no page of this document
-        yield SkippedImage(pdf.path, _selection_error(error, pdf.path))
+        yield SkippedImage(pdf.path, _refused(ImageErrorReason.TOO_MANY_PAGES, error, pdf.path))
+        return
+    except ImportError as error:  # the pdf extra is missing: every PDF says so, nothing stops
+        yield SkippedImage(pdf.path, _refused(ImageErrorReason.MISSING_EXTRA, error, pdf.path))
         return
     while chosen:
         done = 0
         try:
             for page in iter_pdf_pages(data, name=pdf.path, policy=policy, pages=chosen, text=True):
                 done += 1
-                yield LoadedPage(page.image, pdf.file_size, page.number, count, page.text)
+                yield _loaded(page, pdf.path, pdf.file_size)
         except ImageInputError as error:
             # The page after the last one rendered failed; go on with the ones after it.
             yield SkippedImage(pdf.path, error, page=chosen[done])
@@ -117,19 +120,28 @@ def data_pages(data: bytes, name: str | None, policy: ImagePolicy) -> Iterator[L
         ImageInputError: The PDF cannot be opened, or a page cannot be rendered.
     """
     for page in iter_pdf_pages(data, name=name, policy=policy, text=True):
-        yield LoadedPage(page.image, len(data), page.number, page.count, page.text)
+        yield _loaded(page, name, len(data))
 
 
-def _selection_error(error: ValueError, path: str) -> ImageInputError:
-    return ImageInputError(str(error), reason=ImageErrorReason.TOO_MANY_IMAGES, source=path)
+def _refused(reason: ImageErrorReason, error: Exception, path: str) -> ImageInputError:
+    refused = ImageInputError(str(error), reason=reason, source=path)
+    refused.__cause__ = error
+    return refused
+
+
+def _loaded(page: PdfPage, source: str | None, file_size: int) -> LoadedPage:
+    # The renderer names a page "report.pdf#page=2"; a Document's source is the file itself
+    # (the page is in its own field), so it opens again and groups with its other pages.
+    image = replace(page.image, source=source)
+    return LoadedPage(image, file_size, page.number, page.count, page.text)
 
 
 def page_total(path: str, max_file_bytes: int, pages: PageSelection = None) -> int:
     """How many items :func:`iter_pages` yields for ``path`` (1 for a file it cannot open)."""
     try:
         data = read_image_file(path, max_file_bytes)
-        return len(_selected(data, path, pages)[1])
-    except (ImageInputError, ValueError):
+        return len(_selected(data, path, pages))
+    except (ImageInputError, ValueError, ImportError):
         return 1
 
 

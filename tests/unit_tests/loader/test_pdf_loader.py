@@ -84,17 +84,14 @@ def test_one_document_per_page_with_page_metadata_and_text_layer(tmp_path: Path)
     assert [d.metadata for d in docs] == [expected_metadata(path, p) for p in pages]
     assert [d.metadata["page"] for d in docs] == [1, 2, 3]
     assert {d.metadata["page_count"] for d in docs} == {3}
-    assert docs[0].page_content == pages[0].text
-    assert "Quarterly revenue grew" in docs[0].page_content
-    assert "by ten percent" in docs[0].page_content
+    assert docs[0].page_content == pages[0].text == "Quarterly revenue grew\nby ten percent"
     # A page with no text layer gets a stand-in naming the file and the page.
     width, height = pages[1].image.width, pages[1].image.height
     fmt = (pages[1].image.mime_type or "").rsplit("/", 1)[-1].upper()
     assert docs[1].page_content == (
         f"report.pdf, page 2 of 3: no text layer (sent as {fmt} {width}×{height})"
     )
-    assert docs[2].page_content == pages[2].text
-    assert "Appendix: shipping tables" in docs[2].page_content
+    assert docs[2].page_content == "Appendix: shipping tables"
     # Pages differ, so do their images.
     assert len({d.metadata["sha256"] for d in docs}) == 3
 
@@ -221,12 +218,32 @@ def test_bad_pdfs_in_a_folder_are_skipped_with_a_warning_naming_them(tmp_path: P
         ("b_broken.pdf", None),
         ("c_text.pdf", None),
     ]
-    assert {s.reason for s in loader.skipped} <= {r.value for r in ImageErrorReason}
+    assert [s.reason for s in loader.skipped] == ["corrupt", "not_a_pdf"]
     messages = [str(w.message) for w in caught if w.category is ImageSkippedWarning]
-    assert [m.split(":")[0] for m in messages] == [
-        f"skipped {root / 'b_broken.pdf'}",
-        f"skipped {root / 'c_text.pdf'}",
+    assert messages == [
+        f"skipped {root / 'b_broken.pdf'}: {loader.skipped[0].message}",
+        f"skipped {root / 'c_text.pdf'}: {loader.skipped[1].message}",
     ]
+    assert loader.skipped[0].message.startswith("the PDF is truncated")
+    assert loader.skipped[1].message.startswith("the data is not a PDF")
+
+
+def test_a_page_that_cannot_be_rendered_is_skipped_and_the_rest_load(tmp_path: Path) -> None:
+    path = tmp_path / "sliver.pdf"
+    # Page 2's box is half a point tall: no real page, refused before it is drawn.
+    path.write_bytes(make_pdf(["one", "two", "three"], boxes=[(612, 792), (612, 0.5), (612, 792)]))
+    loader = FlexAIImageLoader(path, policy=SMALL)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        docs = loader.load()
+    assert [(d.metadata["page"], d.page_content) for d in docs] == [(1, "one"), (3, "three")]
+    (skipped,) = loader.skipped
+    assert (skipped.source, skipped.reason, skipped.page) == (str(path), "corrupt", 2)
+    assert skipped.message.startswith(f"{path}, page 2 of 3: the page box is 612 x 0.5 points")
+    (warning,) = [w for w in caught if w.category is ImageSkippedWarning]
+    assert str(warning.message) == f"skipped {path} page 2: {skipped.message}"
+    with pytest.raises(ImageInputError, match=r"^cannot load .*sliver\.pdf page 2: "):
+        FlexAIImageLoader(path, policy=SMALL, on_error="raise").load()
 
 
 def test_on_error_raise_names_the_bad_pdf(tmp_path: Path) -> None:
