@@ -33,6 +33,16 @@ class FlexAICapabilities:
         return True
 
     @property
+    def supports_pdf_inputs(self) -> bool:
+        # Each page is rendered to an image, after a label naming the page (docs/pdf.md).
+        return True
+
+    @property
+    def supports_pdf_tool_message(self) -> bool:
+        # A PDF a tool returns is moved, as its pages, into a user message (tool_images).
+        return True
+
+    @property
     def supports_anthropic_inputs(self) -> bool:
         # Anthropic image sources, cache_control, tool_use and thinking blocks in history are
         # all mapped by ChatFlexAI's content step (docs/images.md rows 13 and 30).

@@ -31,13 +31,15 @@ __all__ = [
 
 # FlexAI chat completions take exactly two kinds of part: text and image_url (https or data URL).
 # Images inside tool results reach a vision model because ChatFlexAI moves them into a user
-# message by default (tool_images="user_message").
+# message by default (tool_images="user_message"). PDFs reach it as their pages, rendered to
+# images by ChatFlexAI (docs/pdf.md), in user messages and tool results alike.
 _TEXT_ONLY = ModelProfile(
     text_inputs=True,
     image_inputs=False,
     image_url_inputs=False,
     image_tool_message=False,
     pdf_inputs=False,
+    pdf_tool_message=False,
     audio_inputs=False,
     video_inputs=False,
     text_outputs=True,
@@ -47,6 +49,8 @@ _VISION: ModelProfile = {
     "image_inputs": True,
     "image_url_inputs": True,
     "image_tool_message": True,
+    "pdf_inputs": True,
+    "pdf_tool_message": True,
 }
 
 VISION_MODELS = (

@@ -43,8 +43,13 @@ from langchain_flexai.content._parts import (
     TextPart,
     unsupported,
 )
+from langchain_flexai.content._pdf_parts import InlinePdf, count_pages, pdf_parts, too_many_pages
 from langchain_flexai.content._shapes import core_would_mangle, recognize_part
-from langchain_flexai.content._tool_images import TOOL_IMAGE_NOTE, tool_images_message
+from langchain_flexai.content._tool_images import (
+    TOOL_IMAGE_NOTE,
+    TOOL_PDF_NOTE,
+    tool_images_message,
+)
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import prepare_inline_image
 from langchain_flexai.images._policy import ImagePolicy
@@ -165,6 +170,8 @@ class PreparedMessages:
 class _Slot:
     part_index: int
     part: Part
+    pdf: bytes | None = None
+    """A PDF part's decoded bytes, read when its pages were counted."""
 
 
 def prepare_messages(
@@ -252,6 +259,7 @@ def _recognize_all(
         role = _role(message)
         slots: list[_Slot] = []
         for part_index, raw in enumerate(content):
+            pdf: bytes | None = None
             try:
                 part = recognize_part(raw)
                 if part is None:
@@ -260,9 +268,16 @@ def _recognize_all(
                     _check_image_allowed(role, tool_images, refuse_images)
                     image_count += 1
                     _check_image_count(image_count, policy)
+                elif isinstance(part, InlinePdf):
+                    # Each page is an image: counted (and the PDF checked) before any rendering.
+                    _check_image_allowed(role, tool_images, refuse_images)
+                    pdf, pages = count_pages(part, policy)
+                    if image_count + pages > policy.max_images:
+                        raise too_many_pages(part, pages, image_count, policy)
+                    image_count += pages
             except ImageInputError as err:
                 raise err.at(message_index=message_index, part_index=part_index) from None
-            slots.append(_Slot(part_index, part))
+            slots.append(_Slot(part_index, part, pdf))
         plans.append(slots)
     return plans
 
@@ -320,8 +335,8 @@ def _check_image_count(count: int, policy: ImagePolicy) -> None:
 
 def _prepare_images(
     plans: list[list[_Slot] | None], policy: ImagePolicy
-) -> tuple[dict[tuple[int, int], dict[str, Any]], ImageStats]:
-    wire: dict[tuple[int, int], dict[str, Any]] = {}
+) -> tuple[dict[tuple[int, int], list[dict[str, Any]]], ImageStats]:
+    wire: dict[tuple[int, int], list[dict[str, Any]]] = {}
     stats = ImageStats()
     for message_index, slots in enumerate(plans):
         for slot in slots or ():
@@ -330,7 +345,9 @@ def _prepare_images(
                 image_url = {"url": part.url}
                 if part.detail is not None:
                     image_url["detail"] = part.detail
-                wire[message_index, slot.part_index] = {"type": "image_url", "image_url": image_url}
+                wire[message_index, slot.part_index] = [
+                    {"type": "image_url", "image_url": image_url}
+                ]
                 stats += ImageStats(images=1)
             elif isinstance(part, InlineImage):
                 try:
@@ -346,8 +363,17 @@ def _prepare_images(
                         message_index=message_index, part_index=slot.part_index
                     )
                     raise located from err.__cause__
-                wire[message_index, slot.part_index] = prepared.to_openai_part(part.detail)
+                wire[message_index, slot.part_index] = [prepared.to_openai_part(part.detail)]
                 stats += ImageStats.of_image(prepared.transformations)
+            elif isinstance(part, InlinePdf) and slot.pdf is not None:
+                try:
+                    parts, done = pdf_parts(part, slot.pdf, policy)
+                except ImageInputError as err:
+                    located = err.at(message_index=message_index, part_index=slot.part_index)
+                    raise located from err.__cause__
+                wire[message_index, slot.part_index] = parts
+                for transformations in done:
+                    stats += ImageStats.of_image(transformations)
     return wire, stats
 
 
@@ -365,7 +391,7 @@ def _not_an_image(part: InlineImage, err: ImageInputError) -> ImageInputError:
 def _assemble(
     messages: Sequence[BaseMessage],
     plans: list[list[_Slot] | None],
-    wire_images: dict[tuple[int, int], dict[str, Any]],
+    wire_images: dict[tuple[int, int], list[dict[str, Any]]],
     tool_images: ToolImages,
 ) -> list[BaseMessage]:
     out: list[BaseMessage] = []
@@ -385,12 +411,13 @@ def _assemble(
             if isinstance(slot.part, TextPart):
                 parts.append({"type": "text", "text": slot.part.text})
                 continue
-            image = wire_images[message_index, slot.part_index]
+            images = wire_images[message_index, slot.part_index]
             if move:
-                parts.append({"type": "text", "text": TOOL_IMAGE_NOTE})
-                images_out.append(image)
+                note = TOOL_PDF_NOTE if isinstance(slot.part, InlinePdf) else TOOL_IMAGE_NOTE
+                parts.append({"type": "text", "text": note})
+                images_out.extend(images)
             else:
-                parts.append(image)
+                parts.extend(images)
         content: str | list[str | dict[str, Any]] = parts
         if not parts and isinstance(message, AIMessage):
             # Only reasoning or tool-use blocks: the tool calls travel as ``tool_calls``, and an

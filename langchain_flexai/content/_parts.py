@@ -27,6 +27,13 @@ from langchain_flexai._urls import (
     url_scheme,
     validate_https_url,
 )
+from langchain_flexai.content._pdf_parts import (
+    PDF_MIME,
+    InlinePdf,
+    is_pdf_payload,
+    pdf_not_fetched,
+    short_name,
+)
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._prepared import DETAILS
 
@@ -89,7 +96,7 @@ class InlineImage:
     data_url: DataUrl | None = None
 
 
-Part = TextPart | RemoteImage | InlineImage
+Part = TextPart | RemoteImage | InlineImage | InlinePdf
 
 
 def refuse(reason: ImageErrorReason, detail: str, source: str | None = None) -> ImageInputError:
@@ -219,8 +226,10 @@ def inline_image(data: object, mime_type: object, detail: str | None, *, what: s
     return InlineImage(payload, declared, detail, source=source, what=what, data_url=parsed)
 
 
-def file_data(data: object, mime_type: object, detail: str | None, what: str) -> Part:
-    """Inline data from a file or media block: sent only if its bytes are an image."""
+def file_data(
+    data: object, mime_type: object, detail: str | None, what: str, *, name: object = None
+) -> Part:
+    """Inline data from a file or media block: a PDF (sent as its pages), an image, or refused."""
     declared = mime_type if isinstance(mime_type, str) and mime_type else None
     if declared is not None and not _may_be_image(declared):
         raise unsupported(what)
@@ -239,6 +248,9 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
     # Core relabels every OpenAI file block as application/pdf, so a non-image label says nothing
     # about the bytes; only an image/* label is passed on as a claim to check.
     claim = declared if declared is not None and declared.startswith("image/") else None
+    if claim is None and is_pdf_payload(payload):
+        # The bytes decide here too: a PDF is sent as its pages, whatever the label said.
+        return InlinePdf(payload, short_name(name), detail, source)
     # Without an image/* claim, bytes that are not an image mean "wrong kind of file", not
     # "broken image": the refusal then says what FlexAI accepts.
     return InlineImage(
@@ -252,11 +264,16 @@ def file_data(data: object, mime_type: object, detail: str | None, what: str) ->
     )
 
 
-def file_url(url: object, mime_type: object, detail: str | None, what: str) -> Part:
-    """A file or media block named by URL: an image only when it says so."""
+def file_url(
+    url: object, mime_type: object, detail: str | None, what: str, *, name: object = None
+) -> Part:
+    """A file or media block named by URL: an image only when it says so; a PDF only inline."""
     declared = mime_type if isinstance(mime_type, str) and mime_type else None
     if isinstance(url, str) and classify_url(url.strip()) == "data":
-        return file_data(url.strip(), declared, detail, what)
+        return file_data(url.strip(), declared, detail, what, name=name)
+    named_pdf = isinstance(url, str) and url.strip().lower().split("?")[0].endswith(".pdf")
+    if (declared is not None and declared.lower() == PDF_MIME) or named_pdf:
+        raise pdf_not_fetched(what, url.strip() if isinstance(url, str) else None)
     if isinstance(url, str):
         check_not_fetchable(url.strip())
     if declared is None or not declared.startswith("image/"):

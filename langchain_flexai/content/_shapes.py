@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from langchain_flexai._urls import classify_url
 from langchain_flexai.content._parts import (
     Part,
     TextPart,
@@ -28,6 +29,7 @@ from langchain_flexai.content._parts import (
     inline_image,
     unsupported,
 )
+from langchain_flexai.content._pdf_parts import PDF_MIME, pdf_not_fetched, pdf_reference
 
 # Blocks that record a model's own reasoning or tool traffic. They are never content: tool calls
 # travel as ``tool_calls`` and results as tool messages, so these are dropped wherever they appear.
@@ -56,7 +58,6 @@ _UNSUPPORTED_TYPES: dict[str, str] = {
     "input_audio": "an audio block",
     "video": "a video block",
     "text-plain": "a text-plain (file) block",
-    "document": "a document block",
     "tool_result": ("an Anthropic tool_result block (send tool results as a ToolMessage)"),
     "search_result": "a search_result block",
     "input_file": "a file block",
@@ -220,12 +221,13 @@ def _file(part: Mapping[str, Any]) -> Part:
         return _v0_file(part)
     mime = part.get("mime_type")
     what = _file_what(part, mime)
+    name = _file_name(part)
     if (data := part.get("base64")) is not None:
-        return file_data(data, mime, detail_of(part), what)
+        return file_data(data, mime, detail_of(part), what, name=name)
     if (url := part.get("url")) is not None:
-        return file_url(url, mime, detail_of(part), what)
+        return file_url(url, mime, detail_of(part), what, name=name)
     if (file_id := part.get("file_id")) is not None:
-        raise file_reference(what, file_id)
+        raise _file_id_refusal(what, mime, file_id)
     raise unsupported(f"{what} without url, base64 or file_id")
 
 
@@ -234,9 +236,9 @@ def _openai_file(nested: Mapping[str, Any]) -> Part:
     # parse ``file_data`` (bare base64 instead of a data URL).
     what = _file_what(nested, None)
     if (file_id := nested.get("file_id")) is not None:
-        raise file_reference(what, file_id)
+        raise _file_id_refusal(what, None, file_id, nested)
     if (data := nested.get("file_data")) is not None:
-        return file_data(data, None, None, what)
+        return file_data(data, None, None, what, name=_file_name(nested))
     raise unsupported(f"{what} without file_data")
 
 
@@ -244,12 +246,13 @@ def _v0_file(part: Mapping[str, Any]) -> Part:
     source_type = part.get("source_type")
     mime = part.get("mime_type")
     what = _file_what(part, mime)
+    name = _file_name(part)
     if source_type == "base64":
-        return file_data(part.get("data"), mime, detail_of(part), what)
+        return file_data(part.get("data"), mime, detail_of(part), what, name=name)
     if source_type == "url":
-        return file_url(part.get("url"), mime, detail_of(part), what)
+        return file_url(part.get("url"), mime, detail_of(part), what, name=name)
     if source_type == "id":
-        raise file_reference(what, part.get("id"))
+        raise _file_id_refusal(what, mime, part.get("id"), part)
     if source_type == "text":
         raise unsupported("a text file block (source_type 'text')")
     raise unsupported(f"a file block with source_type {source_type!r}")
@@ -331,6 +334,52 @@ def _non_standard(part: Mapping[str, Any], depth: int) -> Part | None:
     return _recognize(value, depth + 1)
 
 
+def _document(part: Mapping[str, Any]) -> Part:
+    # Anthropic's ``{"type": "document", "source": {...}, "title": ...}``: a PDF (or text) file.
+    source = part.get("source")
+    if not isinstance(source, Mapping):
+        raise unsupported("a document block without a source")
+    kind = source.get("type")
+    mime = source.get("media_type")
+    name = part.get("title")
+    what = (
+        f"an Anthropic document block ({name})"
+        if isinstance(name, str)
+        else ("an Anthropic document block")
+    )
+    if kind == "base64":
+        return file_data(source.get("data"), mime, detail_of(part), what, name=name)
+    if kind == "url":
+        url = source.get("url")
+        if isinstance(url, str) and classify_url(url.strip()) == "data":
+            return file_data(url.strip(), mime, detail_of(part), what, name=name)
+        raise pdf_not_fetched(what, url if isinstance(url, str) else None)
+    if kind == "file":
+        raise pdf_reference(what, source.get("file_id"))
+    raise unsupported(f"{what} with source type {kind!r}")
+
+
+def _file_name(block: Mapping[str, Any]) -> str | None:
+    """The file name a file block carries: ``filename``, or in ``extras`` / ``metadata``."""
+    for holder in (block, block.get("extras"), block.get("metadata")):
+        if isinstance(holder, Mapping):
+            for key in ("filename", "name", "title"):
+                value = holder.get(key)
+                if isinstance(value, str) and value.strip():
+                    return value
+    return None
+
+
+def _file_id_refusal(
+    what: str, mime: object, file_id: object, block: Mapping[str, Any] | None = None
+) -> Exception:
+    name = _file_name(block) if block is not None else None
+    is_pdf = (isinstance(mime, str) and mime.lower() == PDF_MIME) or (
+        name is not None and name.lower().endswith(".pdf")
+    )
+    return pdf_reference(what, file_id) if is_pdf else file_reference(what, file_id)
+
+
 def _file_what(block: Mapping[str, Any], mime: object) -> str:
     name = block.get("filename")
     if not isinstance(name, str):
@@ -348,6 +397,7 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any]], Part]] = {
     "input_image": _input_image,
     "image": _image,
     "file": _file,
+    "document": _document,
     "media": _media,
     "inline_data": _typed_inline_data,
     "file_data": _typed_file_data,

@@ -19,6 +19,9 @@ from langchain_core.messages import HumanMessage
 TOOL_IMAGE_NOTE = "[image moved to the next user message]"
 """The text part left in a tool message where an image was moved out."""
 
+TOOL_PDF_NOTE = "[PDF pages moved to the next user message]"
+"""The text part left in a tool message where a PDF's pages (labels and images) were moved out."""
+
 
 def tool_images_header(tool_call_ids: list[str]) -> str:
     """The opening line of the user message carrying moved tool images.

@@ -273,7 +273,14 @@ def render_size(width: float, height: float, policy: ImagePolicy) -> tuple[int, 
     scale = min(
         policy.max_side / max(width, height), math.sqrt(policy.max_pixels / (width * height))
     )
-    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    out_w, out_h = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    # A sliver's short side is held at 1 pixel; its long side then gives way to max_pixels.
+    if out_w * out_h > policy.max_pixels:
+        if out_w <= out_h:
+            out_h = policy.max_pixels // out_w
+        else:
+            out_w = policy.max_pixels // out_h
+    return out_w, out_h
 
 
 def _draw(

@@ -25,6 +25,9 @@ STANDARD_TEST_IMAGE_URL = (
 )
 """The PNG langchain-tests' image tests download with `httpx.get`; served locally instead."""
 
+STANDARD_TEST_PDF_URL = "https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf"
+"""The PDF langchain-tests' PDF tests download with `httpx.get`; served locally instead."""
+
 
 @dataclass(frozen=True)
 class Target:

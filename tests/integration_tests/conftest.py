@@ -10,7 +10,13 @@ import pytest
 
 from langchain_flexai.testing import FlexAIEmulator
 from tests.integration_tests import _target
-from tests.integration_tests._target import STANDARD_TEST_IMAGE_URL, Target, image_bytes
+from tests.integration_tests._target import (
+    STANDARD_TEST_IMAGE_URL,
+    STANDARD_TEST_PDF_URL,
+    Target,
+    image_bytes,
+)
+from tests.unit_tests.pdf_factory import make_pdf
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,13 +37,15 @@ def flexai_target() -> Iterator[Target]:
 
 # A 256x192 blue PNG stands in for the diagram langchain-tests downloads.
 _STANDARD_PNG = image_bytes((256, 192), (30, 60, 200))
+# And a one-page PDF titled as the W3C sample is for the PDF tests.
+_STANDARD_PDF = make_pdf(["Dummy PDF file"])
 
 
 @pytest.fixture(autouse=True)
 def _serve_standard_test_image(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Answer langchain-tests' `httpx.get` of its sample PNG locally (no network here).
+    """Answer langchain-tests' `httpx.get` of its sample PNG and PDF locally (no network here).
 
-    Only that URL is intercepted; any other `httpx.get` reaches the real function.
+    Only those URLs are intercepted; any other `httpx.get` reaches the real function.
     """
     real_get = httpx.get
 
@@ -46,6 +54,14 @@ def _serve_standard_test_image(monkeypatch: pytest.MonkeyPatch) -> None:
             request = httpx.Request("GET", STANDARD_TEST_IMAGE_URL)
             return httpx.Response(
                 200, content=_STANDARD_PNG, headers={"content-type": "image/png"}, request=request
+            )
+        if str(url) == STANDARD_TEST_PDF_URL:
+            request = httpx.Request("GET", STANDARD_TEST_PDF_URL)
+            return httpx.Response(
+                200,
+                content=_STANDARD_PDF,
+                headers={"content-type": "application/pdf"},
+                request=request,
             )
         return real_get(url, *args, **kwargs)
 

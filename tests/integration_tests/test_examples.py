@@ -34,6 +34,14 @@ EXPECTED: dict[str, list[str]] = {
         "Received 1 message with 1 text part and 1 image.\nImage 1: JPEG 192x128, orange.\n",
         "images sent: 1\n",
     ],
+    "pdf_report.py": [
+        (
+            "pages 1-2 through pdf_block:\nReceived 1 message with 3 text parts and 2 images.\n"
+            "Image 1: JPEG 1582x2048, white.\nImage 2: JPEG 1582x2048, white.\n"
+        ),
+        "Received 1 message with 4 text parts and 3 images.\n",
+        "Image 3: JPEG 1582x2048, white.\nimages sent: 3\n",
+    ],
     "compare_images.py": [
         (
             "Received 1 message with 4 text parts and 3 images.\n"

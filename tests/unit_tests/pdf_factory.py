@@ -23,6 +23,7 @@ __all__ = [
     "image_bomb_pdf",
     "inflating_content_pdf",
     "make_pdf",
+    "make_pdf_with_ops",
     "many_objects_pdf",
     "not_a_pdf",
     "truncated_pdf",
@@ -156,6 +157,16 @@ def make_pdf(
         text_ops(t, height=h, size=font_size) for t, (_, h) in zip(pages, sizes, strict=True)
     ]
     tree = _pages(writer, contents, sizes, compress=compress, resources=resources)
+    writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
+    return writer.write(catalog)
+
+
+def make_pdf_with_ops(ops: bytes, *, box: tuple[float, float] = (612, 792)) -> bytes:
+    """A one-page PDF whose (Flate-compressed) content stream is ``ops``, Helvetica as /F1."""
+    writer = _Writer()
+    catalog = writer.reserve()
+    resources = _font(writer)
+    tree = _pages(writer, [ops], [box], compress=True, resources=resources)
     writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
     return writer.write(catalog)
 

@@ -24,7 +24,8 @@ class TestStatic:
             image_inputs=True,
             image_url_inputs=True,
             image_tool_message=True,
-            pdf_inputs=False,
+            pdf_inputs=True,
+            pdf_tool_message=True,
             audio_inputs=False,
             video_inputs=False,
             text_outputs=True,
@@ -38,6 +39,7 @@ class TestStatic:
         oss = profile_for("gpt-oss-120b")
         assert oss is not None
         assert (oss["image_inputs"], oss["reasoning_output"]) == (False, True)
+        assert (oss["pdf_inputs"], oss["pdf_tool_message"]) == (False, False)
 
     def test_unknown_model(self) -> None:
         assert profile_for("not-a-model") is None
@@ -77,7 +79,8 @@ class TestFromModelInfo:
             image_inputs=True,
             image_url_inputs=True,
             image_tool_message=True,
-            pdf_inputs=False,
+            pdf_inputs=True,
+            pdf_tool_message=True,
             audio_inputs=False,
             video_inputs=False,
             text_outputs=True,

@@ -624,7 +624,10 @@ ERROR_ROWS: list[tuple[str, Any, ImageErrorReason, str]] = [
                 "a text-plain (file) block",
                 {"type": "text-plain", "text": "hi", "mime_type": "text/plain"},
             ),
-            ("a document block", {"type": "document", "source": {"type": "text", "data": "hi"}}),
+            (
+                "an Anthropic document block with source type 'text'",
+                {"type": "document", "source": {"type": "text", "data": "hi"}},
+            ),
             (
                 "a file block (video/mp4)",
                 {"type": "file", "base64": "AAAA", "mime_type": "video/mp4"},
@@ -663,11 +666,14 @@ def test_errors(shape: Any, reason: ImageErrorReason, message: str, path: str) -
     assert str(err) == locate(1, 2, message)
 
 
-PDF_FILE_MESSAGE = "{what} cannot be sent: " + ACCEPTED + ". (source: {source})"
+PDF_DAMAGED = (
+    "the PDF cannot be read: it is damaged (PDFium found no valid document structure); "
+    "re-export or re-download it"
+)
 
 
 @pytest.mark.parametrize(
-    ("shape", "what", "source"),
+    ("shape", "source"),
     [
         (
             {
@@ -677,34 +683,35 @@ PDF_FILE_MESSAGE = "{what} cannot be sent: " + ACCEPTED + ". (source: {source})"
                     "file_data": f"data:application/pdf;base64,{b64(PDF)}",
                 },
             },
-            "a file block (r.pdf)",
-            "data:application/pdf;base64,…",
+            "r.pdf",
         ),
         (
             {"type": "file", "base64": b64(PDF), "mime_type": "application/pdf"},
-            "a file block (application/pdf)",
             f"<base64 application/pdf, {len(b64(PDF))} chars>",
         ),
     ],
     ids=["openai file pdf", "v1 file pdf"],
 )
-def test_pdf_file_is_refused_after_sniffing(shape: dict[str, Any], what: str, source: str) -> None:
+def test_pdf_file_is_read_as_a_pdf_after_sniffing(shape: dict[str, Any], source: str) -> None:
+    # PDFs are sent as their pages (docs/pdf.md); this one is only a header, so it is refused
+    # as a damaged PDF, located, before anything is sent.
     with pytest.raises(ImageInputError) as info:
         run(["read this", shape])
     err = info.value
-    assert (err.reason, err.message_index, err.part_index) == (R.UNSUPPORTED_BLOCK, 0, 1)
-    assert str(err) == locate(0, 1, PDF_FILE_MESSAGE.format(what=what, source=source))
+    assert (err.reason, err.message_index, err.part_index) == (R.CORRUPT, 0, 1)
+    assert str(err) == locate(0, 1, f"{PDF_DAMAGED} (source: {source})")
 
 
-def test_core_normalized_pdf_file_is_refused() -> None:
+def test_core_normalized_pdf_file_is_read_as_a_pdf() -> None:
     shape = {
         "type": "file",
         "file": {"filename": "r.pdf", "file_data": f"data:application/pdf;base64,{b64(PDF)}"},
     }
     with pytest.raises(ImageInputError) as info:
         run([shape], path="core-normalized")
-    assert info.value.reason is R.UNSUPPORTED_BLOCK
-    assert info.value.detail == f"a file block (application/pdf, r.pdf) cannot be sent: {ACCEPTED}."
+    assert info.value.reason is R.CORRUPT
+    assert info.value.detail == PDF_DAMAGED
+    assert info.value.source == "r.pdf"
 
 
 @pytest.mark.parametrize(
