@@ -29,17 +29,17 @@ def _refuse(reason: ImageErrorReason, detail: str) -> ImageInputError:
     return ImageInputError(detail, reason=reason)
 
 
-MAX_PAGE_OBJECTS = 20_000
+MAX_PAGE_OBJECTS = 8_000
 """Most drawing objects (text runs, paths, images, nested in forms) one page may hold. A dense text
-page holds a few hundred to a few thousand; rendering 20,000 text runs costs about 1 s."""
+page holds a few hundred to a few thousand; drawing 8,000 text runs costs about 0.8 s."""
 
-MAX_PAGE_WORK = 600
+MAX_PAGE_WORK = 270
 """Most rendering work one page may ask for, in full-page fills: each object counts the share of
-the page its bounding box covers, a path that share times (segments / 50). PDFium fills a page at
-the largest size the default policy renders in about 3 ms, so 600 is about 2 s; a text page costs
-a few units, a detailed map tens."""
+the page its bounding box covers, a path that share times (segments / 40). PDFium fills a page at
+the largest size the default policy renders in about 3.5 ms (40 path segments across the page cost
+about the same), so 270 is about 1 s; a text page costs a few units, a detailed map tens."""
 
-_SEGMENTS_PER_UNIT = 50
+_SEGMENTS_PER_UNIT = 40
 _FORM_DEPTH = 8
 
 

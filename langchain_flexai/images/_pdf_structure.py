@@ -33,10 +33,11 @@ _EOF_WINDOW = 4096
 # scanners) push it further, so 4 KiB. A file without it was cut short: PDFium would repair it and
 # show what it could, silently dropping pages.
 
-MAX_STREAM_BYTES = 16 * 1024 * 1024
-"""Most bytes one content, form or object stream may inflate to (16 MiB). Real pages carry
-10-500 KB of operators and dense vector drawings a few MB; PDFium parses drawing operators at about
-4 MB a second, so this caps the parse of one stream at a few seconds in the worst case."""
+MAX_STREAM_BYTES = 3 * 1024 * 1024
+"""Most bytes one content, form or object stream may inflate to (3 MiB). Real pages carry
+10-500 KB of operators; PDFium parses drawing operators at about 4 MB a second, so this caps the
+parse of one stream at under a second in the worst case (a page that dense is then refused by
+its object count before it is drawn)."""
 
 _STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
 _DICT_LOOKBACK = 2048  # a stream dictionary is short; a filter name is found within this window

@@ -40,6 +40,7 @@ import pytest
 from PIL import Image
 
 from langchain_flexai.testing import FlexAIEmulator
+from tests.unit_tests.pdf_factory import make_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -171,13 +172,15 @@ def page_path(name: str) -> Path:
 
 
 def make_samples(folder: Path) -> None:
-    """The files doc examples may name: photo.jpg, red.png, chart.png, photos/, images/."""
+    """The files doc examples may name: photo.jpg, red.png, chart.png, report.pdf, photos/, ..."""
     Image.new("RGB", (640, 480), (30, 90, 200)).save(folder / "photo.jpg", quality=85)
     Image.new("RGB", (64, 64), "red").save(folder / "red.png")
     chart = Image.new("RGB", (320, 200), "white")
     chart.paste((40, 160, 60), (40, 60, 100, 180))
     chart.paste((200, 60, 40), (140, 100, 200, 180))
     chart.save(folder / "chart.png")
+    report = ["Quarterly report\nRevenue: 12 million", "Revenue by region", "Outlook: stable"]
+    (folder / "report.pdf").write_bytes(make_pdf(report, compress=True))
     for copy in ("photos", "images", "examples/images"):
         shutil.copytree(SAMPLE_IMAGES, folder / copy, ignore=shutil.ignore_patterns("*.py"))
     shutil.copyfile(ROOT / "examples" / "report.pdf", folder / "report.pdf")  # 3 pages, text

@@ -424,7 +424,7 @@ def test_the_content_stream_bomb_message() -> None:
     data = pdfs.inflating_content_pdf(64 * 1024 * 1024)
     error = _refused(data)
     assert str(error).startswith(
-        "a stream of the PDF inflates to more than 16777216 bytes of drawing instructions from "
+        "a stream of the PDF inflates to more than 3145728 bytes of drawing instructions from "
     )
     assert len(data) < 300_000
 
@@ -454,7 +454,7 @@ def test_a_page_with_too_much_drawing_is_refused_before_it_is_drawn(
     fills = pdfs.make_pdf_with_ops(b"0 0 612 792 re f\n" * (_pdf_cost.MAX_PAGE_WORK + 1))
     error = _refused(fills, name="fills.pdf")
     assert error.reason is ImageErrorReason.TOO_COMPLEX
-    assert "more than 600 full-page fills" in str(error)
+    assert "more than 270 full-page fills" in str(error)
     one_path = pdfs.make_pdf_with_ops(b"0 0 m " + b"612 792 l 0 0 l " * 20_000 + b"S\n")
     assert _refused(one_path).reason is ImageErrorReason.TOO_COMPLEX
     runs = pdfs.make_pdf_with_ops(
@@ -462,7 +462,7 @@ def test_a_page_with_too_much_drawing_is_refused_before_it_is_drawn(
     )
     error = _refused(runs)
     assert error.reason is ImageErrorReason.TOO_COMPLEX
-    assert "more than 20000 drawing objects" in str(error)
+    assert "more than 8000 drawing objects" in str(error)
 
 
 def test_a_busy_real_page_is_within_the_budget() -> None:
