@@ -77,7 +77,7 @@ from langchain_flexai.describe._run import (
     ImageDescriber,
     SkippedImage,
 )
-from langchain_flexai.errors import ImageSkippedWarning
+from langchain_flexai.errors import ImageInputError, ImageSkippedWarning  # noqa: F401 - 0.2.0 import paths
 from langchain_flexai.images._doors import blob_name, prepare_image, read_blob
 from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
