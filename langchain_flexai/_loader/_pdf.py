@@ -69,10 +69,6 @@ def starts_like_pdf(path: str) -> bool:
         return False
 
 
-def _selected(data: bytes, path: str, pages: PageSelection) -> list[int]:
-    return parse_pages(pages, pdf_page_count(data, name=path))
-
-
 def iter_pages(
     pdf: PdfFile, policy: ImagePolicy, max_file_bytes: int, pages: PageSelection = None
 ) -> Iterator[LoadedPage | SkippedImage]:
@@ -80,32 +76,49 @@ def iter_pages(
 
     A file that cannot be read or opened (encrypted, corrupt, no pages, too many pages, pages
     chosen beyond its end: ``TOO_MANY_PAGES``, no ``pdf`` extra: ``MISSING_EXTRA``) is one
-    ``SkippedImage`` without a page; a page that cannot be
-    rendered is a ``SkippedImage`` with its page, and the pages after it still come.
+    ``SkippedImage`` without a page; a page that cannot be rendered is a ``SkippedImage`` with
+    its page, and the pages after it still come. The PDF is opened once, unless a page fails.
     """
     try:
         data = read_image_file(pdf.path, max_file_bytes)
-        chosen = _selected(data, pdf.path, pages)
     except ImageInputError as error:
         yield SkippedImage(pdf.path, error)
         return
-    except ValueError as error:  # a page selection that names no page of this document
-        yield SkippedImage(pdf.path, _refused(ImageErrorReason.TOO_MANY_PAGES, error, pdf.path))
-        return
-    except ImportError as error:  # the pdf extra is missing: every PDF says so, nothing stops
-        yield SkippedImage(pdf.path, _refused(ImageErrorReason.MISSING_EXTRA, error, pdf.path))
-        return
-    while chosen:
-        done = 0
+    wanted: PageSelection = pages
+    while True:
+        last: PdfPage | None = None
         try:
-            for page in iter_pdf_pages(data, name=pdf.path, policy=policy, pages=chosen, text=True):
-                done += 1
+            for page in iter_pdf_pages(data, name=pdf.path, policy=policy, pages=wanted, text=True):
+                last = page
                 yield _loaded(page, pdf.path, pdf.file_size)
-        except ImageInputError as error:
+        except ImageInputError as error:  # (before ValueError: it is one)
+            rest = _after_failure(data, pdf.path, wanted, last)
+            if rest is None:  # the file itself, not a page
+                yield SkippedImage(pdf.path, error)
+                return
             # The page after the last one rendered failed; go on with the ones after it.
-            yield SkippedImage(pdf.path, error, page=chosen[done])
-            done += 1
-        chosen = chosen[done:]
+            yield SkippedImage(pdf.path, error, page=rest[0])
+            if len(rest) > 1:
+                wanted = rest[1:]
+                continue
+        except ValueError as error:  # a page selection that names no page of this document
+            yield SkippedImage(pdf.path, _refused(ImageErrorReason.TOO_MANY_PAGES, error, pdf.path))
+        except ImportError as error:  # the pdf extra is missing: every PDF says so, nothing stops
+            yield SkippedImage(pdf.path, _refused(ImageErrorReason.MISSING_EXTRA, error, pdf.path))
+        return
+
+
+def _after_failure(
+    data: bytes, path: str, wanted: PageSelection, last: PdfPage | None
+) -> list[int] | None:
+    """The pages from the one that failed on, or None when the PDF itself cannot be opened."""
+    if last is not None:
+        chosen = parse_pages(wanted, last.count)
+        return chosen[chosen.index(last.number) + 1 :]
+    try:
+        return parse_pages(wanted, pdf_page_count(data, name=path))
+    except (ImageInputError, ValueError):
+        return None
 
 
 def is_pdf_blob(mimetype: str | None, name: str | None) -> bool:
@@ -140,7 +153,7 @@ def page_total(path: str, max_file_bytes: int, pages: PageSelection = None) -> i
     """How many items :func:`iter_pages` yields for ``path`` (1 for a file it cannot open)."""
     try:
         data = read_image_file(path, max_file_bytes)
-        return len(_selected(data, path, pages))
+        return len(parse_pages(pages, pdf_page_count(data, name=path)))
     except (ImageInputError, ValueError, ImportError):
         return 1
 

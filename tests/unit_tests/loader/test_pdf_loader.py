@@ -265,6 +265,40 @@ def test_a_skipped_page_names_its_page(tmp_path: Path) -> None:
         raising._problems.input_problem(SkippedImage("r.pdf", error, page=4))
 
 
+@pytest.mark.parametrize(("bad", "loaded"), [(1, [2, 3]), (3, [1, 2]), (2, [1, 3])])
+def test_any_page_can_fail_alone(bad: int, loaded: list[int], tmp_path: Path) -> None:
+    boxes = [(612.0, 792.0)] * 3
+    boxes[bad - 1] = (612.0, 0.5)
+    path = tmp_path / "r.pdf"
+    path.write_bytes(make_pdf(["1", "2", "3"], boxes=boxes))
+    for pages in (None, "1-3"):
+        loader = FlexAIImageLoader(path, policy=SMALL, pages=pages, on_error="skip")
+        assert [d.metadata["page"] for d in loader.load()] == loaded
+        assert [(s.page, s.reason) for s in loader.skipped] == [(bad, "corrupt")]
+
+
+def test_without_the_pdf_extra_each_pdf_is_skipped_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_flexai.images._pdf as renderer  # noqa: PLC0415
+
+    def missing() -> None:
+        raise ImportError('reading PDFs needs the pdf extra: pip install "langchain-flexai[pdf]"')
+
+    monkeypatch.setattr(renderer, "_pdfium", missing)
+    path = write_report(tmp_path)
+    save_image(tmp_path / "z.jpg", (40, 30))
+    loader = FlexAIImageLoader(tmp_path, policy=SMALL, on_error="skip")
+    assert [Path(d.metadata["source"]).name for d in loader.load()] == ["z.jpg"]
+    assert loader.skipped == [
+        SkippedFile(
+            str(path),
+            "missing_extra",
+            'reading PDFs needs the pdf extra: pip install "langchain-flexai[pdf]"',
+        )
+    ]
+
+
 # -- describe mode and resume ----------------------------------------------------------------
 
 
