@@ -92,7 +92,7 @@ def iter_pages(
                 last = page
                 yield _loaded(page, pdf.path, pdf.file_size)
         except ImageInputError as error:  # (before ValueError: it is one)
-            rest = _after_failure(data, pdf.path, wanted, last)
+            rest = _after_failure(data, pdf.path, wanted, last, error)
             if rest is None:  # the file itself, not a page
                 yield SkippedImage(pdf.path, error)
                 return
@@ -109,9 +109,11 @@ def iter_pages(
 
 
 def _after_failure(
-    data: bytes, path: str, wanted: PageSelection, last: PdfPage | None
+    data: bytes, path: str, wanted: PageSelection, last: PdfPage | None, error: ImageInputError
 ) -> list[int] | None:
-    """The pages from the one that failed on, or None when the PDF itself cannot be opened."""
+    """The pages from the one that failed on, or None when the PDF itself cannot be used."""
+    if error.reason is ImageErrorReason.TOO_MANY_PAGES:  # the whole choice: no page is at fault
+        return None
     if last is not None:
         chosen = parse_pages(wanted, last.count)
         return chosen[chosen.index(last.number) + 1 :]

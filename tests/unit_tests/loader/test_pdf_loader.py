@@ -277,6 +277,19 @@ def test_any_page_can_fail_alone(bad: int, loaded: list[int], tmp_path: Path) ->
         assert [(s.page, s.reason) for s in loader.skipped] == [(bad, "corrupt")]
 
 
+def test_more_pages_than_the_policy_allows_is_one_skip_for_the_file(tmp_path: Path) -> None:
+    path = write_report(tmp_path)
+    policy = ImagePolicy(max_side=256, max_pixels=256 * 256, max_pdf_pages=2)
+    loader = FlexAIImageLoader(path, policy=policy, on_error="skip")
+    assert loader.load() == []
+    assert [(s.source, s.reason, s.page) for s in loader.skipped] == [
+        (str(path), "too_many_pages", None)
+    ]
+    assert "choose the pages" in loader.skipped[0].message
+    chosen = FlexAIImageLoader(path, policy=policy, pages="2-3").load()
+    assert [d.metadata["page"] for d in chosen] == [2, 3]
+
+
 def test_without_the_pdf_extra_each_pdf_is_skipped_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
