@@ -38,8 +38,9 @@ class PreparedImage:
     size_bytes: int | None
     """Size of the bytes sent, before base64 (None for an https URL)."""
     transformations: tuple[str, ...] = ()
-    """In order applied, from: mime_corrected, primary_picture (a multi-picture JPEG sent as its
-    first picture), first_frame, resized, transposed, converted, flattened."""
+    """In order applied, from: rendered_page (a PDF page drawn by PDFium), mime_corrected,
+    primary_picture (a multi-picture JPEG sent as its first picture), first_frame, resized,
+    transposed, converted, flattened."""
     source: str | None = None
     """A path or a URL preview, when known (never a whole base64 blob)."""
     original_mime_type: str | None = None

@@ -25,6 +25,7 @@ __all__ = [
     "make_pdf",
     "make_pdf_with_ops",
     "many_objects_pdf",
+    "nested_forms_pdf",
     "not_a_pdf",
     "truncated_pdf",
 ]
@@ -335,4 +336,33 @@ def many_objects_pdf(objects: int = 1_000_000) -> bytes:
     writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
     for _ in range(objects):
         writer.add(b"0")
+    return writer.write(catalog)
+
+
+def nested_forms_pdf(levels: int = 6, uses: int = 10) -> bytes:
+    """A page drawing a form that draws the form below it ``uses`` times, ``levels`` deep.
+
+    ``uses ** (levels - 1)`` strokes from a file of under 2 KB: PDFium parses each use of a form
+    again while it loads the page, before its objects can be counted (see docs/pdf.md, Costs).
+    """
+    writer = _Writer()
+    catalog = writer.reserve()
+    tree = writer.reserve()
+    below: int | None = None
+    for _ in range(levels):
+        ops = b"0 0 m 1 1 l S\n" if below is None else b"/X Do\n" * uses
+        resources = (
+            b"" if below is None else f"/Resources << /XObject << /X {below} 0 R >> >> ".encode()
+        )
+        below = writer.add(
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] " + resources
+            + f"/Length {len(ops)} >>\nstream\n".encode() + ops + b"\nendstream"
+        )  # fmt: skip
+    content = writer.add(_stream(b"/X Do\n", compress=False))
+    page = writer.add(
+        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] "
+        f"/Resources << /XObject << /X {below} 0 R >> >> /Contents {content} 0 R >>".encode()
+    )
+    writer.set(tree, f"<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>".encode())
+    writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
     return writer.write(catalog)
