@@ -1,9 +1,10 @@
-"""Image files as LangChain Documents and vision-ready messages, described by a model on request.
+"""Image and PDF files as LangChain Documents and vision-ready messages, described on request.
 
 Knows the public loader and parser: how their options map onto the file walk (``_loader._walk``,
 checked by ``_loader._options``), the preparation pipeline (``_loader._pipeline``), Documents
-(``_loader._documents``) and the bulk describe run (:mod:`langchain_flexai.describe`, glued on by
-``_loader._describe``), and what happens to a file that cannot be used (``on_error``).
+(``_loader._documents``; PDF pages: ``_loader._pdf``) and the bulk describe run
+(:mod:`langchain_flexai.describe`, glued on by ``_loader._describe``), and what happens to a
+file that cannot be used (``on_error``).
 Knows no pixels (images.py does) and no wire format (ChatFlexAI does).
 
 Built on langchain-core's ``BaseLoader``, ``BaseBlobParser`` and ``Blob`` only; the parser also
@@ -12,9 +13,7 @@ works with langchain-community's ``GenericLoader`` and as the ``images_parser`` 
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -25,7 +24,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import aclosing, closing
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 from langchain_core.document_loaders import BaseBlobParser, BaseLoader, Blob
@@ -35,7 +34,6 @@ from langchain_core.messages import HumanMessage
 
 from langchain_flexai._loader._describe import (
     DEFAULT_CONCURRENCY,
-    file_size,
     loader_describer,
     parser_describer,
 )
@@ -53,14 +51,23 @@ from langchain_flexai._loader._options import (
     default_workers,
     walk_filter,
 )
+from langchain_flexai._loader._pdf import (
+    LoadedPage,
+    PageSelection,
+    data_pages,
+    is_pdf_blob,
+    is_pdf_name,
+    page_document,
+    page_total,
+)
 from langchain_flexai._loader._pipeline import (
     Prepared,
     WalkItem,
     aiter_prepared,
     iter_prepared,
 )
+from langchain_flexai._loader._problems import ProblemLog, SkippedFile
 from langchain_flexai._loader._remote import walk_with_urls
-from langchain_flexai._loader._walk import printable_path
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import LoadedImage
@@ -72,7 +79,7 @@ from langchain_flexai.describe._run import (
     ImageDescriber,
     SkippedImage,
 )
-from langchain_flexai.errors import ImageInputError, ImageSkippedWarning
+from langchain_flexai.errors import ImageInputError, ImageSkippedWarning  # noqa: F401 - 0.2.0 import paths
 from langchain_flexai.images._doors import blob_name, prepare_image, read_blob
 from langchain_flexai.images._fetch_policy import FetchPolicy
 from langchain_flexai.images._policy import MAX_FILE_BYTES, ImagePolicy
@@ -86,26 +93,12 @@ __all__ = [
     "SkippedFile",
 ]
 
-logger = logging.getLogger(__name__)
 
 _NPY_MIME = "application/x-npy"
 
 
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file the loader did not turn into a Document, and why."""
-
-    source: str | None
-    """The path (None if unknown)."""
-    reason: str
-    """An ``ImageErrorReason`` value (``"corrupt"``, ``"unreadable"``, ...), or
-    ``"request_failed"`` / ``"empty_answer"`` when describing it failed."""
-    message: str
-    """What went wrong (the path is in ``source``)."""
-
-
 class FlexAIImageLoader(BaseLoader):
-    r"""Load image files as Documents (and vision-ready messages), described by a model on request.
+    r"""Load image and PDF files as Documents (and vision-ready messages), described on request.
 
     Files are found with ``os.scandir`` (sorted; suffixes matched case-insensitively; dot-files
     and dot-directories skipped; symlink loops walked once), prepared by
@@ -118,6 +111,12 @@ class FlexAIImageLoader(BaseLoader):
     ``image_url``: the prepared image as a data URL, so a Document retrieved from a vector store
     can go straight back to the model (:meth:`to_message`). ``page_content`` is the model's
     description when ``model`` is given, else a short stand-in naming the file, format and size.
+
+    A PDF (extra ``pdf``) gives one Document per page, in page order, each page rendered to an
+    image at the policy's size; its metadata adds ``page`` (1-based) and ``page_count``
+    (``source`` is the PDF, ``file_size`` its size), and ``page_content`` is the page's text
+    layer when it has one (after the description, with a ``model``), so a retriever matches
+    the page's words.
 
     Example:
         ```python
@@ -144,6 +143,7 @@ class FlexAIImageLoader(BaseLoader):
         detail: str | None = None,
         workers: int | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        pages: PageSelection = None,
         model: BaseChatModel | None = None,
         prompt: str = DEFAULT_PROMPT,
         max_concurrency: int = DEFAULT_CONCURRENCY,
@@ -182,6 +182,9 @@ class FlexAIImageLoader(BaseLoader):
             max_file_bytes: Largest file read (default 64 MiB); a larger file, like anything
                 that is not a regular file (a FIFO, a device), is reported under ``on_error``
                 (``TOO_LARGE`` / ``UNREADABLE``) without being read.
+            pages: The pages to load from every PDF, 1-based: ``"1-3,7"`` or ``[1, 2, 3, 7]``
+                (default: all). A PDF that lacks a page asked for is reported under
+                ``on_error``.
             model: A vision chat model; when given, ``page_content`` is its description.
             prompt: The text sent with each image to ``model``, exactly as given; also the
                 default prompt of :meth:`lazy_load_messages`.
@@ -230,6 +233,7 @@ class FlexAIImageLoader(BaseLoader):
         self.include_image = include_image
         self.workers = workers or default_workers()
         self.max_file_bytes = max_file_bytes
+        self.pages = pages
         self.describer = loader_describer(
             describer,
             model,
@@ -246,7 +250,7 @@ class FlexAIImageLoader(BaseLoader):
         self.model = describer.model if describer is not None else model
         self.prompt = describer.prompt if describer is not None else prompt
         self.detail = describer.detail if describer is not None else detail
-        self._skipped: list[SkippedFile] = []
+        self._problems = ProblemLog(on_error)
         if remote_images not in ("pass", "fetch"):
             raise ValueError(f"remote_images must be 'pass' or 'fetch', got {remote_images!r}")
         self.fetch_policy = (fetch_policy or FetchPolicy()) if remote_images == "fetch" else None
@@ -256,36 +260,12 @@ class FlexAIImageLoader(BaseLoader):
     @property
     def skipped(self) -> list[SkippedFile]:
         """The files skipped by the current or last run, in walk order (a copy)."""
-        return list(self._skipped)
+        return list(self._problems.skipped)
 
     @property
     def report(self) -> DescribeReport | None:
         """The describe run's report (counts, tokens paid and saved); None without a model."""
         return self.describer.report if self.describer is not None else None
-
-    def _problem(
-        self, source: str | None, reason: str, message: str, error: BaseException | None
-    ) -> None:
-        if self.on_error == "raise":
-            raise error if error is not None else ValueError(f"{source}: {message}")
-        self._skipped.append(SkippedFile(source, reason, message))
-        # Escaped: a warning or log line may go to a strict UTF-8 file (non-UTF-8 file names).
-        shown = printable_path(source) if source is not None else None
-        if self.on_error == "warn":
-            warnings.warn(f"skipped {shown}: {message}", ImageSkippedWarning, stacklevel=3)
-        else:
-            logger.info("skipped %s: %s", shown, message)
-
-    def _input_problem(self, item: SkippedImage) -> None:
-        error = item.error
-        # ImageInputError shortens its source for messages; name the whole path when raising.
-        located = ImageInputError(f"cannot load {item.source}: {error.detail}", reason=error.reason)
-        located.__cause__ = error
-        self._problem(item.source, error.reason.value, error.detail, located)
-
-    def _record_problem(self, record: DescribeRecord) -> None:
-        reason = record.reason or "request_failed"
-        self._problem(record.source, reason, record.error or reason, record.exception)
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -295,7 +275,12 @@ class FlexAIImageLoader(BaseLoader):
         )
         if not wants_total:
             return None
-        return sum(1 for _ in self._walk(count_only=True))
+        return sum(
+            page_total(item, self.max_file_bytes, self.pages)
+            if isinstance(item, str) and is_pdf_name(item)
+            else 1
+            for item in self._walk(count_only=True)
+        )
 
     def _prepared(self) -> Generator[Prepared, None, None]:
         return iter_prepared(
@@ -303,6 +288,7 @@ class FlexAIImageLoader(BaseLoader):
             self.policy,
             self.workers,
             max_file_bytes=self.max_file_bytes,
+            pages=self.pages,
         )
 
     def _walk(self, *, count_only: bool = False) -> Iterator[WalkItem]:
@@ -316,11 +302,12 @@ class FlexAIImageLoader(BaseLoader):
             self.policy,
             self.workers,
             max_file_bytes=self.max_file_bytes,
+            pages=self.pages,
         )
 
     def _iter_loaded(self) -> Generator[LoadedImage, None, None]:
         """Prepared files, with problems handled by ``on_error`` and counted on the bar."""
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         bar = ProgressBar(enabled=self.show_progress, total=self._count(), desc="load")
         counts = {"loaded": 0, "skipped": 0}
         try:
@@ -333,7 +320,7 @@ class FlexAIImageLoader(BaseLoader):
             bar.close()
 
     async def _aiter_loaded(self) -> AsyncGenerator[LoadedImage, None]:
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         bar = ProgressBar(enabled=self.show_progress, total=self._count(), desc="load")
         counts = {"loaded": 0, "skipped": 0}
         try:
@@ -352,13 +339,15 @@ class FlexAIImageLoader(BaseLoader):
         if isinstance(item, SkippedImage):
             counts["skipped"] += 1
             bar.advance(counts)
-            self._input_problem(item)
+            self._problems.input_problem(item)
             return None
         counts["loaded"] += 1
         bar.advance(counts)
         return item
 
     def _document(self, loaded: LoadedImage, description: str | None = None) -> Document:
+        if isinstance(loaded, LoadedPage):
+            return page_document(loaded, description=description, include_image=self.include_image)
         return image_document(
             loaded.image,
             loaded.file_size,
@@ -382,12 +371,7 @@ class FlexAIImageLoader(BaseLoader):
         with closing(self._describe_records()) as records:
             for record in records:
                 if record.image is not None and record.error is None:
-                    yield image_document(
-                        record.image,
-                        file_size(record),
-                        description=record.description,
-                        include_image=self.include_image,
-                    )
+                    yield self._described(record)
 
     async def alazy_load(self) -> AsyncIterator[Document]:
         """Async :meth:`lazy_load`: files are read on threads, requests run concurrently."""
@@ -398,12 +382,13 @@ class FlexAIImageLoader(BaseLoader):
         async with aclosing(self._adescribe_records()) as records:
             async for record in records:
                 if record.image is not None and record.error is None:
-                    yield image_document(
-                        record.image,
-                        file_size(record),
-                        description=record.description,
-                        include_image=self.include_image,
-                    )
+                    yield self._described(record)
+
+    def _described(self, record: DescribeRecord) -> Document:
+        """The Document of a described record: it carries the loader's prepared file back."""
+        if not isinstance(record.input, LoadedImage):
+            raise TypeError(f"not one of this loader's inputs: {record.input!r}")
+        return self._document(record.input, record.description)
 
     # -- describe records (for CLIs: one JSON-ready record per file, failures included) --
 
@@ -417,24 +402,24 @@ class FlexAIImageLoader(BaseLoader):
     def _describe_records(self) -> Generator[DescribeRecord, None, None]:
         # Prepared files are describe inputs as they are; each record carries its own back.
         describer = self._require_describer()
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         total = self._count()
         with closing(self._prepared()) as prepared:
             for record in describer.describe(prepared, total=total):
                 if record.error is not None:
-                    self._record_problem(record)
+                    self._problems.record_problem(record)
                 yield record
 
     async def _adescribe_records(self) -> AsyncGenerator[DescribeRecord, None]:
         describer = self._require_describer()
-        self._skipped = []
+        self._problems = ProblemLog(self.on_error)
         total = self._count()
         async with aclosing(self._aprepared()) as prepared:
             records = describer.adescribe(prepared, total=total)
             async with aclosing(records):
                 async for record in records:
                     if record.error is not None:
-                        self._record_problem(record)
+                        self._problems.record_problem(record)
                     yield record
 
     def lazy_describe(self) -> Iterator[DescribeRecord]:
@@ -501,7 +486,7 @@ class FlexAIImageLoader(BaseLoader):
 
 
 class FlexAIImageParser(BaseBlobParser):
-    """Parse image blobs into Documents (the per-blob step of :class:`FlexAIImageLoader`).
+    """Parse image (and PDF) blobs into Documents (the per-blob step of :class:`FlexAIImageLoader`).
 
     Works with any ``BlobLoader`` (for example langchain-community's ``GenericLoader``) and as
     the ``images_parser`` of langchain-community's PDF loaders, which hand over images as
@@ -562,20 +547,31 @@ class FlexAIImageParser(BaseBlobParser):
         image = prepare_image(array_image, self.policy)
         return replace(image, source=name)
 
+    def _description(self, item: PreparedImage | LoadedImage) -> str | None:
+        if self.describer is None:
+            return None
+        record = next(iter(self.describer.describe([item])))
+        if record.error is not None:
+            raise record.exception or ValueError(record.error)
+        return record.description
+
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:
-        """Yield one Document for the blob's image.
+        """Yield one Document for the blob's image, or one per page of a PDF blob.
 
         Raises:
-            ImageInputError: The blob is not a usable image.
+            ImageInputError: The blob is not a usable image or PDF (or a page cannot be used).
             Exception: The model's error when describing fails (after its own retries).
         """
+        name = blob_name(blob)
+        if is_pdf_blob(blob.mimetype, name):
+            for page in data_pages(read_blob(blob), name, self.policy):
+                text = self._description(page)
+                yield page_document(page, description=text, include_image=self.include_image)
+            return
         image = self.prepare(blob)
-        description = None
-        if self.describer is not None:
-            record = next(iter(self.describer.describe([image])))
-            if record.error is not None:
-                raise record.exception or ValueError(record.error)
-            description = record.description
         yield image_document(
-            image, blob_size(blob), description=description, include_image=self.include_image
+            image,
+            blob_size(blob),
+            description=self._description(image),
+            include_image=self.include_image,
         )

@@ -13,8 +13,12 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from langchain_flexai._env import usable_cores
+from langchain_flexai._loader._pdf import PDF_SUFFIX
 from langchain_flexai._loader._walk import PathPattern, WalkFilter, normalize_suffixes
 from langchain_flexai.images._policy import ACCEPTED_SUFFIXES
+
+DEFAULT_SUFFIXES = ACCEPTED_SUFFIXES | {PDF_SUFFIX}
+"""What the walk keeps by default: every image format the pipeline reads, and PDFs."""
 
 OnError = Literal["raise", "skip", "warn"]
 ON_ERROR = ("raise", "skip", "warn")
@@ -70,7 +74,7 @@ def walk_filter(
     """
     items = [exclude] if isinstance(exclude, str) else list(exclude)
     return WalkFilter(
-        suffixes=normalize_suffixes(ACCEPTED_SUFFIXES if suffixes is None else suffixes),
+        suffixes=normalize_suffixes(DEFAULT_SUFFIXES if suffixes is None else suffixes),
         glob=PathPattern(glob, case_sensitive) if glob is not None else None,
         exclude=tuple(PathPattern(p, case_sensitive) for p in items),
         recursive=recursive,

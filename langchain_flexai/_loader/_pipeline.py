@@ -11,6 +11,9 @@ thread. A file that needs decoding costs milliseconds in Pillow code that releas
 there threads pay off on every core. So files are prepared on the calling thread while they are
 cheap, and go to the pool (a few per task) once the recent files turn out to be expensive; the
 running average of the time per file decides, chunk by chunk, and results keep the input order.
+
+A PDF is not prepared on a worker: the worker only recognises it (``_loader._pdf.PdfFile``), and
+its pages are rendered one at a time where results leave in order (PDFium is not thread-safe).
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
+from langchain_flexai._loader._pdf import (
+    PageSelection,
+    PdfFile,
+    is_pdf_name,
+    iter_pages,
+    starts_like_pdf,
+)
 from langchain_flexai._loader._walk import WalkFilter, iter_files, not_regular_file
 from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
@@ -41,9 +51,12 @@ _ASYNC_BATCH = 32
 
 
 Prepared = LoadedImage | SkippedImage
-"""A file's outcome: its prepared image (``LoadedImage``, a describe input as it is) or why not."""
+"""A file's (or a PDF page's) outcome: its prepared image (``LoadedImage``, a describe input as
+it is) or why not."""
 WalkItem = str | SkippedImage | LoadedImage
 """A path to prepare, or an outcome already known (a skip; a URL fetched, see ``_remote``)."""
+_Step = Prepared | PdfFile
+"""What a worker hands back for a file: a PDF is expanded into pages afterwards."""
 
 
 def unreadable(path: str, error: OSError) -> SkippedImage:
@@ -71,11 +84,13 @@ def walk(paths: Iterable[str | os.PathLike[str]], walk_filter: WalkFilter) -> It
     yield from errors
 
 
-def prepare_file(path: str, policy: ImagePolicy, max_file_bytes: int = MAX_FILE_BYTES) -> Prepared:
+def prepare_file(path: str, policy: ImagePolicy, max_file_bytes: int = MAX_FILE_BYTES) -> _Step:
     """Read and prepare one file; errors are returned, not raised, to keep the stream going.
 
-    Only regular files of at most ``max_file_bytes`` are read: a FIFO, a device or an oversized
-    file is reported (``UNREADABLE`` / ``TOO_LARGE``) without blocking or filling memory.
+    A PDF (by its suffix, or by its header when the file was named without one) is returned as
+    a ``PdfFile``, not read here. Only regular files of at most ``max_file_bytes`` are read: a
+    FIFO, a device or an oversized file is reported (``UNREADABLE`` / ``TOO_LARGE``) without
+    blocking or filling memory.
     """
     try:
         info = os.stat(path)  # noqa: PTH116 - str paths throughout
@@ -84,23 +99,27 @@ def prepare_file(path: str, policy: ImagePolicy, max_file_bytes: int = MAX_FILE_
     if not stat.S_ISREG(info.st_mode):
         # Refused before opening; read_image_file checks again on the opened descriptor.
         return unreadable(path, not_regular_file(info.st_mode, path))
+    if is_pdf_name(path):
+        return PdfFile(path, info.st_size)
     try:
         image = prepare_image_file(path, policy, max_file_bytes=max_file_bytes)
         # Hash here, on the worker thread: metadata and the resume key need it, and the hash
         # costs more than the base64 encode of the fast path.
         _ = image.sha256
     except ImageInputError as error:
+        if error.reason is ImageErrorReason.NOT_AN_IMAGE and starts_like_pdf(path):
+            return PdfFile(path, info.st_size)  # a PDF named without its suffix
         return SkippedImage(path, error)
     return LoadedImage(image, info.st_size)
 
 
-_Chunk = tuple[list[Prepared], float]
+_Chunk = tuple[list[_Step], float]
 """Prepared items of one chunk, and the seconds per file it took."""
 
 
 def _prepare_chunk(items: list[WalkItem], policy: ImagePolicy, max_file_bytes: int) -> _Chunk:
     start = time.perf_counter()
-    results = [
+    results: list[_Step] = [
         item if not isinstance(item, str) else prepare_file(item, policy, max_file_bytes)
         for item in items
     ]
@@ -145,7 +164,7 @@ class _AdaptivePipeline:
         self.pending.append((future, False))
         return True
 
-    def take(self, *, everything: bool = False) -> Iterator[Prepared]:
+    def take(self, *, everything: bool = False) -> Iterator[_Step]:
         """Yield finished chunks in order (waiting when the window is full, or for all)."""
         while self.pending and (
             everything or self.pending[0][0].done() or len(self.pending) >= self.window
@@ -168,25 +187,37 @@ def iter_prepared(
     workers: int,
     *,
     max_file_bytes: int = MAX_FILE_BYTES,
+    pages: PageSelection = None,
 ) -> Generator[Prepared, None, None]:
     """Prepare ``items``, in input order, with up to ``workers`` threads for expensive files.
 
     At most a bounded window of chunks is prepared ahead of the consumer. Closing the iterator
-    early cancels the chunks not yet started.
+    early cancels the chunks not yet started. A PDF yields one item per page (``pages`` chooses
+    which), rendered here, one at a time.
     """
     if workers <= 1:
         for item in items:
-            yield (
-                item if not isinstance(item, str) else prepare_file(item, policy, max_file_bytes)
-            )
+            step = item if not isinstance(item, str) else prepare_file(item, policy, max_file_bytes)
+            yield from _expand(step, policy, max_file_bytes, pages)
         return
     pipeline = _AdaptivePipeline(policy, workers, max_file_bytes)
     try:
         while pipeline.add(items):
-            yield from pipeline.take()
-        yield from pipeline.take(everything=True)
+            for step in pipeline.take():
+                yield from _expand(step, policy, max_file_bytes, pages)
+        for step in pipeline.take(everything=True):
+            yield from _expand(step, policy, max_file_bytes, pages)
     finally:
         pipeline.close()
+
+
+def _expand(
+    step: _Step, policy: ImagePolicy, max_file_bytes: int, pages: PageSelection
+) -> Iterator[Prepared]:
+    if isinstance(step, PdfFile):
+        yield from iter_pages(step, policy, max_file_bytes, pages)
+    else:
+        yield step
 
 
 def _next_batch(iterator: Iterator[Prepared]) -> list[Prepared]:
@@ -199,13 +230,14 @@ async def aiter_prepared(
     workers: int,
     *,
     max_file_bytes: int = MAX_FILE_BYTES,
+    pages: PageSelection = None,
 ) -> AsyncGenerator[Prepared, None]:
     """:func:`iter_prepared` for asyncio: the walk and the reads never block the event loop.
 
     The sync pipeline is advanced from a worker thread a batch at a time (never from two threads
     at once: each hop is awaited before the next).
     """
-    pipeline = iter_prepared(items, policy, workers, max_file_bytes=max_file_bytes)
+    pipeline = iter_prepared(items, policy, workers, max_file_bytes=max_file_bytes, pages=pages)
     try:
         while batch := await asyncio.to_thread(_next_batch, pipeline):
             for item in batch:

@@ -5,7 +5,8 @@ Knows how the command's options map onto ``ChatFlexAI`` (one image) and onto one
 loader's pipeline, https URLs in their place between them), how results are written (text, JSON
 lines, a ``--out`` file in the format its extension names), the closing usage line (tokens, and
 cost when the catalog lists prices), and that a model the catalog lists as text-only or an
-``--out`` that cannot be written is refused before anything is sent.
+``--out`` that cannot be written is refused before anything is sent. A PDF is always a bulk
+run: one record per page (``--pages`` chooses them), each naming its page.
 Scheduling, retries, rate limiting, resume and progress are :mod:`langchain_flexai.describe`'s.
 """
 
@@ -25,6 +26,7 @@ from typing import Any, TextIO
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 from langchain_flexai._loader._documents import vision_message
+from langchain_flexai._loader._pdf import is_pdf_name, starts_like_pdf
 from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
@@ -124,7 +126,10 @@ def _single(args: argparse.Namespace) -> bool:
     if len(args.inputs) != 1 or args.out is not None or args.sidecar or args.schema:
         return False  # sidecars and structured answers are the bulk run's
     only: str = args.inputs[0]
-    return _is_url(only) or not Path(only).is_dir()
+    if _is_url(only):
+        return True
+    # A PDF is one record per page, even when it has a single page.
+    return not (Path(only).is_dir() or is_pdf_name(only) or starts_like_pdf(only))
 
 
 def _refuse_scheme(source: str) -> None:
@@ -288,12 +293,17 @@ def _check_paths(inputs: list[str]) -> None:
             raise _path_error(item, error) from None
 
 
-def _path_inputs(path: str) -> Iterator[DescribeInput]:
-    """A file's or folder's images, as the loader would find and prepare them."""
-    loader = FlexAIImageLoader(path, on_error="skip")
+def _path_inputs(path: str, pages: str | None) -> Iterator[DescribeInput]:
+    """A file's or folder's images and PDF pages, as the loader would find and prepare them."""
+    loader = FlexAIImageLoader(path, on_error="skip", pages=pages)
     try:
         with closing(
-            iter_prepared(walk(loader.paths, loader.walk_filter), loader.policy, loader.workers)
+            iter_prepared(
+                walk(loader.paths, loader.walk_filter),
+                loader.policy,
+                loader.workers,
+                pages=loader.pages,
+            )
         ) as prepared:
             # A prepared file (image and size) is a describe input as it is.
             yield from prepared
@@ -312,7 +322,7 @@ def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInpu
             yield _prepared_or_error(item, fetch=args.fetch)
             continue
         count = 0
-        for prepared in _path_inputs(item):
+        for prepared in _path_inputs(item, args.pages):
             count += 1
             yield prepared
         if count == 0:
@@ -361,12 +371,17 @@ def _describer(
 def _text_record(record: DescribeRecord) -> str:
     # The JSON form's texts: file names that are not UTF-8 come escaped (caf\xe9.jpg).
     shown = record.to_json_dict()
-    lines = [shown["source"] or "(unknown source)"]
+    lines = [_where(shown["source"] or "(unknown source)", record.page)]
     if shown["description"] is not None:
         lines.extend(f"  {line}" for line in shown["description"].splitlines())
     else:
         lines.append(f"  [{record.status}] {printable_path(_problem_detail(record))}")
     return "\n".join(lines) + "\n"
+
+
+def _where(source: str, page: int | None) -> str:
+    """The source as a user reads it: ``report.pdf, page 2`` for a PDF page."""
+    return source if page is None else f"{source}, page {page}"
 
 
 def _problem_detail(record: DescribeRecord) -> str:
@@ -460,7 +475,7 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
         say(f"no image files under {folder}")
     notes.say()
     for problem in report.problems:
-        source = printable_path(problem.source or "(unknown source)")
+        source = _where(printable_path(problem.source or "(unknown source)"), problem.page)
         say(f"{problem.status} {source}: {printable_path(_problem_detail(problem))}")
     say(
         f"{report.described} described, {report.cached} from cache, {report.skipped} skipped, "

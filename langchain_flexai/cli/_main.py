@@ -23,6 +23,7 @@ import argparse
 import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,18 @@ def _temperature(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
+
+
+_PAGES = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")
+
+
+def _page_spec(text: str) -> str:
+    spec = text.replace(" ", "")
+    if not _PAGES.fullmatch(spec) or any(int(n) < 1 for n in re.findall(r"\d+", spec)):
+        raise argparse.ArgumentTypeError(
+            f"expected pages such as 1-3,7 (1-based, ranges with -), got {text!r}"
+        )
+    return spec
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -126,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         "folder: a bulk run with bounded concurrency and a rate limit, one result per image.",
     )
     describe.add_argument(
-        "inputs", nargs="+", metavar="PATH_OR_URL", help="image files, folders or https URLs"
+        "inputs",
+        nargs="+",
+        metavar="PATH_OR_URL",
+        help="image or PDF files, folders or https URLs (a PDF gives one record per page)",
     )
     describe.add_argument(
         # None stands for the default prompt, filled in by `_run` (it lives with LangChain's
@@ -167,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     describe.add_argument(
         "--rpm", type=_positive_int, default=None, metavar="N", help="at most N requests per minute"
+    )
+    describe.add_argument(
+        "--pages",
+        type=_page_spec,
+        default=None,
+        metavar="1-3,7",
+        help="only these pages of each PDF (default: every page)",
     )
     describe.add_argument(
         "--resume",
@@ -212,7 +235,7 @@ def __getattr__(name: str) -> str:
 
 STREAM_RULE = (
     "--stream needs exactly one image (a file or an https URL) written to the terminal, "
-    "without --out or --json; folders and several images are a bulk run"
+    "without --out or --json; folders, PDFs and several images are a bulk run"
 )
 
 
@@ -221,9 +244,14 @@ def _check_describe_args(args: argparse.Namespace) -> None:
     if args.resume and args.out is None:
         parser.error("--resume needs --out FILE (the resume cache is kept next to it)")
     if args.stream and (
-        len(args.inputs) != 1 or args.out is not None or args.json or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
+        len(args.inputs) != 1
+        or args.out is not None
+        or args.json
+        or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
+        or args.inputs[0].lower().endswith(".pdf")
     ):
-        # One rule for every case: a folder is many images, even when it holds one.
+        # One rule for every case: a folder is many images, even when it holds one; a PDF is
+        # one record per page, even when it has one.
         parser.error(STREAM_RULE)
     if args.stream and (args.sidecar or args.schema):
         parser.error("--stream answers in text: --sidecar and --schema are for a bulk run")

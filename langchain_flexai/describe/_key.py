@@ -4,9 +4,10 @@ Knows how to read, from a chat model, the server it talks to (its base URL, norm
 bundled emulator as the one identity ``"emulator"``) and the request settings that change an
 answer (temperature, max_tokens, seed, top_p, stop, response format, reasoning effort, extra body
 and model kwargs, the image policy and ``detail``), and how to fold them with the model id and the
-prompt into a :class:`RequestIdentity` whose :attr:`~RequestIdentity.key` is a SHA-256. The image
-half of the resume key (the SHA-256 of the prepared bytes actually sent) is the caller's.
-Knows nothing about SQLite (``_describe_cache`` stores rows) nor about scheduling.
+prompt into a :class:`RequestIdentity` whose :attr:`~RequestIdentity.key` is a SHA-256, and the
+image half of the resume key (:func:`resume_key`: the SHA-256 of the prepared bytes actually sent,
+with the page number for a PDF page). Knows nothing about SQLite (``_describe_cache`` stores
+rows) nor about scheduling.
 
 Why each part: a cached answer is only the answer to *this* request if every input of the request
 is the same. An answer written by the emulator must never come back in a run against FlexAI, a
@@ -19,6 +20,11 @@ describer is told it talks to the emulator (``endpoint="emulator"``; the CLI's `
 does that), or recognises it: a loopback base URL used with the emulator's default key
 (``FlexAIEmulator().chat_model()``, ``python -m langchain_flexai.testing``). Any other loopback
 server is keyed by its URL, port included: a different port may be a different server.
+
+A PDF page is keyed by its page number and the SHA-256 of its rendered image as sent, not by the
+file's hash: editing one page of a report then asks again for that page only (the others render
+to the same bytes), a different policy (another size) asks again, and no two pages of a document
+share a key, even blank ones that render alike.
 """
 
 from __future__ import annotations
@@ -55,6 +61,21 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 _TRANSPORT_ONLY = frozenset({"model", "stream"})
 """Request parameters that do not change the answer's text (the model id is a key part of its
 own)."""
+
+
+def resume_key(image: PreparedImage, page: int | None = None) -> str | None:
+    """The image half of the resume key (None: the image is never cached).
+
+    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
+    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
+    picture behind it changed). A rendered PDF page (``page``, 1-based) is ``page:<n>:`` then
+    the SHA-256 of its bytes.
+    """
+    if image.sha256 is not None:
+        return image.sha256 if page is None else f"page:{page}:{image.sha256}"
+    if image.url.startswith("https://"):
+        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
+    return None
 
 
 def prompt_key(prompt: str) -> str:
@@ -217,20 +238,6 @@ class RequestIdentity:
     def key(self) -> str:
         """Hex SHA-256 of :meth:`to_json`: the request half of the resume key."""
         return hashlib.sha256(self.to_json().encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def resume_key(image: PreparedImage) -> str | None:
-    """The image part of the resume key (None: the image is never cached).
-
-    The SHA-256 of the image bytes; for an https URL, whose bytes are never fetched here, the
-    SHA-256 of the URL text, prefixed ``url:`` (the same URL is not asked twice, even if the
-    picture behind it changed).
-    """
-    if image.sha256 is not None:
-        return image.sha256
-    if image.url.startswith("https://"):
-        return "url:" + hashlib.sha256(image.url.encode()).hexdigest()
-    return None
 
 
 def model_identity(model: BaseChatModel) -> str:

@@ -36,6 +36,8 @@ class SkippedImage:
 
     source: str | None
     error: ImageInputError
+    page: int | None = None
+    """The 1-based page of a PDF that could not be rendered (None: the whole file or image)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class LoadedImage:
 
     image: PreparedImage
     file_size: int
+    page: int | None = None
+    """The 1-based page number when the image is a rendered PDF page (None: an image file)."""
 
 
 DescribeInput = PreparedImage | LoadedImage | SkippedImage | ImageInputError
@@ -318,9 +322,15 @@ def without_payload(record: DescribeRecord) -> DescribeRecord:
         sha256=record.sha256,
         error=record.error,
         reason=record.reason,
+        page=record.page,
         # No `exception`: an openai error keeps the whole request body (base64 images) alive.
         # The live exception reaches the consumer with the record itself, at emit time.
     )
+
+
+def input_page(item: DescribeInput) -> int | None:
+    """The PDF page an input stands for (None: an image, or a whole file that failed)."""
+    return item.page if isinstance(item, (LoadedImage, SkippedImage)) else None
 
 
 def skipped_record(item: SkippedImage | ImageInputError) -> DescribeRecord:

@@ -68,6 +68,7 @@ from langchain_flexai.describe._records import (
     SkippedImage,
     TokenUsage,
     answer_text,
+    input_page,
     no_text_message,
     skipped_record,
     usage_cost,
@@ -241,8 +242,10 @@ class ImageDescriber:
             **fields,
         )
 
-    def _from_cache(self, run: RunState, image: PreparedImage) -> DescribeRecord | None:
-        key = resume_key(image)
+    def _from_cache(
+        self, run: RunState, image: PreparedImage, page: int | None
+    ) -> DescribeRecord | None:
+        key = resume_key(image, page)
         if run.cache is None or key is None:
             return None
         hit = run.cache.get(key, self.request_identity)
@@ -259,10 +262,12 @@ class ImageDescriber:
             finish_reason=hit.finish_reason,
         )
 
-    def _answered(self, run: RunState, image: PreparedImage, message: Any) -> DescribeRecord:
+    def _answered(
+        self, run: RunState, image: PreparedImage, message: Any, page: int | None
+    ) -> DescribeRecord:
         if self.structured is not None:
             record = self.structured.record(message, partial(self._record, image))
-            key = resume_key(image)
+            key = resume_key(image, page)
             return self.structured.remember(record, run.cache, key, self.request_identity)
         text = answer_text(message)
         usage = TokenUsage.from_message(message)
@@ -275,7 +280,7 @@ class ImageDescriber:
             return self._record(
                 image, usage, error=self._no_text(message), reason="empty_answer", **answer
             )
-        key = resume_key(image)
+        key = resume_key(image, page)
         if run.cache is not None and key is not None:
             run.cache.put(
                 key,
@@ -333,7 +338,9 @@ class ImageDescriber:
         logger.info("request failed (%s); retrying in %s", error, format_seconds(delay))
         return delay
 
-    def _describe_one(self, run: RunState, image: PreparedImage) -> DescribeRecord:
+    def _describe_one(
+        self, run: RunState, image: PreparedImage, page: int | None
+    ) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
         while True:
@@ -349,10 +356,10 @@ class ImageDescriber:
                 run.stopped.wait(outcome)
                 attempt += 1
                 continue
-            return self._answered(run, image, answer)
+            return self._answered(run, image, answer, page)
 
     async def _adescribe_one(
-        self, run: RunState, image: PreparedImage, slots: asyncio.Semaphore
+        self, run: RunState, image: PreparedImage, page: int | None, slots: asyncio.Semaphore
     ) -> DescribeRecord:
         messages = self.messages_for(image)
         attempt = 0
@@ -370,7 +377,7 @@ class ImageDescriber:
                     await asyncio.sleep(outcome)
                     attempt += 1
                     continue
-                return self._answered(run, image, answer)
+                return self._answered(run, image, answer, page)
 
     def _window(self) -> int:
         # Results leave in input order; a window wider than the concurrency keeps every slot
@@ -430,9 +437,9 @@ class ImageDescriber:
         if isinstance(item, (SkippedImage, ImageInputError)):
             return _completed(skipped_record(item))
         image = _image_of(item)
-        record = self._from_cache(run, image)
+        record = self._from_cache(run, image, input_page(item))
         if record is None:
-            return pool.submit(self._describe_one, run, image)
+            return pool.submit(self._describe_one, run, image, input_page(item))
         return _completed(record)
 
     async def adescribe(
@@ -471,13 +478,15 @@ class ImageDescriber:
                     record: DescribeRecord | None = skipped_record(item)
                 else:
                     image = _image_of(item)
-                    record = self._from_cache(run, image)
+                    record = self._from_cache(run, image, input_page(item))
                 if record is not None:
                     done = loop.create_future()
                     done.set_result(record)
                     pending.append((item, done))
                 elif image is not None:
-                    future = asyncio.ensure_future(self._adescribe_one(run, image, slots))
+                    future = asyncio.ensure_future(
+                        self._adescribe_one(run, image, input_page(item), slots)
+                    )
                     pending.append((item, future))
                 while pending and (len(pending) >= window or pending[0][1].done()):
                     check_before_waiting(run, pending[0][1])

@@ -27,6 +27,7 @@ from langchain_flexai.describe._records import (
     DescribeRecord,
     DescribeReport,
     TokenUsage,
+    input_page,
     without_payload,
 )
 
@@ -92,7 +93,7 @@ class RunState:
 
     def emit(self, record: DescribeRecord, item: DescribeInput) -> DescribeRecord:
         """Count ``record`` and hand it out, carrying ``item``, the input it answers."""
-        record = replace(record, input=item)
+        record = replace(record, input=item, page=input_page(item))
         if self.finish is not None:
             record = self.finish(record)
         status = record.status

@@ -104,6 +104,7 @@ class TestOneImage:
         prepared = prepare_image(SUNSET)
         assert record == {
             "source": str(SUNSET),
+            "page": None,
             "sha256": record["sha256"],
             "status": "described",
             "description": SUNSET_ANSWER,
@@ -115,7 +116,6 @@ class TestOneImage:
             "cached": False,
             "error": None,
             "reason": None,
-            "page": None,
             "model": "gemma-4-31b-it",
             "prompt_sha256": hashlib.sha256(b"Colour?").hexdigest(),
             "response_id": record["response_id"],

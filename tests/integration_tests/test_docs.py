@@ -183,6 +183,7 @@ def make_samples(folder: Path) -> None:
     (folder / "report.pdf").write_bytes(make_pdf(report, compress=True))
     for copy in ("photos", "images", "examples/images"):
         shutil.copytree(SAMPLE_IMAGES, folder / copy, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copyfile(ROOT / "examples" / "report.pdf", folder / "examples" / "report.pdf")
 
 
 @dataclass

@@ -88,6 +88,15 @@ EXPECTED: dict[str, list[str]] = {
             "grocer.png,described,,vendor,1970-01-01,0.0\n"
         ),
     ],
+    "pdf_rag.py": [
+        "indexed 3 pages of report.pdf\n",
+        (
+            "retrieved: page 2 of 3\n"
+            "its text: 'Figure 1: revenue by quarter, in million euros (blue bars)'\n"
+            "answer:\nReceived 1 message with 1 text part and 1 image.\n"
+        ),
+        ", blue.\n",
+    ],
     "bulk_captions.py": [
         "first run: 4 described, 0 from cache, 4 requests, ",
         "second run: 0 described, 4 from cache, 0 requests, 0 tokens paid\n",
@@ -206,6 +215,16 @@ def test_example_runs_offline(name: str) -> None:
     for expected in EXPECTED[name]:
         assert expected in done.stdout, f"{expected!r} not in the output of {name}"
     assert "Traceback" not in done.stderr
+
+
+def test_the_sample_report_is_what_its_generator_writes() -> None:
+    # examples/report.pdf is made by code (examples/_report_pdf.py), never edited by hand.
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from _report_pdf import report_pdf  # noqa: PLC0415 - the examples' own helper
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    assert (EXAMPLES / "report.pdf").read_bytes() == report_pdf()
 
 
 def test_bulk_captions_writes_where_told(tmp_path: Path) -> None:

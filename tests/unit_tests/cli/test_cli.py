@@ -95,6 +95,16 @@ class TestUsageErrors:
             "(the resume cache is kept next to it)"
         )
 
+    @pytest.mark.parametrize("value", ["0", "3-", "1,,2", "a-b", "-2", "1;2"])
+    def test_pages_must_be_a_page_list(
+        self, value: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        line = usage_error(["describe", "r.pdf", "--pages", value], capsys)
+        assert line == (
+            "flexai-vision describe: error: argument --pages: expected pages such as 1-3,7 "
+            f"(1-based, ranges with -), got {value!r}"
+        )
+
     @pytest.mark.parametrize(
         "inputs",
         [
@@ -103,6 +113,7 @@ class TestUsageErrors:
             ["a.jpg", "--stream", "--out", "x.jsonl"],
             ["a.jpg", "--stream", "--json"],
             ["https://example.com/a.png", "b.jpg", "--stream"],
+            ["report.PDF", "--stream"],  # a PDF is one record per page, even with one page
         ],
     )
     def test_stream_needs_exactly_one_image(
@@ -112,8 +123,8 @@ class TestUsageErrors:
         argv = ["describe", *(str(tmp_path) if a == "FOLDER" else a for a in inputs)]
         assert usage_error(argv, capsys) == (
             "flexai-vision describe: error: --stream needs exactly one image (a file or an "
-            "https URL) written to the terminal, without --out or --json; folders and several "
-            "images are a bulk run"
+            "https URL) written to the terminal, without --out or --json; folders, PDFs and "
+            "several images are a bulk run"
         )
 
     @pytest.mark.parametrize(

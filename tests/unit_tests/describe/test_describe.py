@@ -303,6 +303,7 @@ def test_record_json_form(tmp_path: Path) -> None:
     (record,) = ImageDescriber(CountingModel()).describe([image])
     assert json.loads(json.dumps(record.to_json_dict())) == {
         "source": str(tmp_path / "000.png"),
+        "page": None,
         "sha256": image.sha256,
         "status": "described",
         "description": describe_text(image.sha256 or ""),
@@ -310,7 +311,6 @@ def test_record_json_form(tmp_path: Path) -> None:
         "cached": False,
         "error": None,
         "reason": None,
-        "page": None,
         "model": "fake-vision",
         "prompt_sha256": hashlib.sha256(DEFAULT_PROMPT.encode()).hexdigest(),
         "response_id": None,
