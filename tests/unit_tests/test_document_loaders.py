@@ -760,7 +760,6 @@ def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
     # The input stays out of the JSON form.
     assert list(records[0].to_json_dict()) == [
         "source",
-        "page",
         "sha256",
         "status",
         "description",

@@ -7,6 +7,7 @@ every request, so the resume tests count exactly which pages were asked.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from langchain_core.documents import Document
 
 from langchain_flexai.describe import ImageDescriber
 from langchain_flexai.describe._key import resume_key
-from langchain_flexai.describe._records import LoadedImage, SkippedImage
+from langchain_flexai.describe._records import DEFAULT_PROMPT, LoadedImage, SkippedImage
 from langchain_flexai.describe._run import DescribeProgress
 from langchain_flexai.document_loaders import (
     FlexAIImageLoader,
@@ -352,6 +353,18 @@ def test_describe_records_carry_the_page(tmp_path: Path) -> None:
         "cached": False,
         "error": None,
         "reason": None,
+        "model": "fake-vision",
+        "prompt_sha256": hashlib.sha256(DEFAULT_PROMPT.encode()).hexdigest(),
+        "response_id": None,
+        "finish_reason": "stop",
+        "cost_usd": None,
+        "width": 197,
+        "height": 255,
+        "mime_type": "image/png",
+        "transformations": ["rendered_page"],
+        "data": None,
+        "sidecar": None,
+        "sidecar_status": None,
     }
 
 
