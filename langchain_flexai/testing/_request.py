@@ -99,6 +99,10 @@ def read_request(body: dict[str, Any], requested: str, model: CatalogModel) -> C
                 code="model_not_multimodal",
             )
         images_ignored = True
+    n = body.get("n")
+    if n is not None and n != 1:
+        # FlexAI answers one choice per request (docs/flexai_api.md, "More of the API").
+        raise invalid_request(f"'n' must be 1 on FlexAI, got {n!r}.", param="n")
     stream = _optional_bool(body, "stream")
     stream_options = body.get("stream_options")
     if stream_options is not None and not isinstance(stream_options, dict):

@@ -21,7 +21,7 @@ from langchain_flexai.catalog._models import parse_public_models, parse_v1_model
 from langchain_flexai.errors import FlexAIConfigError, ModelCapabilityError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from wire import WireRecorder, chunk, completion, sse  # noqa: E402
+from wire import WireRecorder, chunk, completion, sse
 
 HYBRID = "gemma-4-31b-it"
 ALWAYS = "gpt-oss-120b"
@@ -160,7 +160,7 @@ def test_usage_cost_never_prices_more_cached_than_prompt_tokens() -> None:
 
 
 @pytest.mark.parametrize(("thinking", "kind"), [(True, "enabled"), (False, "disabled")])
-def test_thinking_reaches_the_wire_for_hybrid_models(thinking: bool, kind: str) -> None:  # noqa: FBT001
+def test_thinking_reaches_the_wire_for_hybrid_models(thinking: bool, kind: str) -> None:
     recorder = WireRecorder()
     _model(recorder, model=HYBRID, thinking=thinking).invoke("hi")
     assert recorder.last["thinking"] == {"type": kind}
@@ -245,13 +245,13 @@ def test_n_above_one_is_refused_at_construction() -> None:
 def test_n_above_one_per_call_is_refused_before_sending(mode: str) -> None:
     recorder = WireRecorder()
     model = _model(recorder)
+    calls = {
+        "invoke": lambda: model.invoke("hi", n=2),
+        "ainvoke": lambda: asyncio.run(model.ainvoke("hi", n=2)),
+        "generate": lambda: model.generate([[HumanMessage("hi")]], n=2),
+    }
     with pytest.raises(FlexAIConfigError, match="n > 1"):
-        if mode == "invoke":
-            model.invoke("hi", n=2)
-        elif mode == "ainvoke":
-            asyncio.run(model.ainvoke("hi", n=2))
-        else:
-            model.generate([[HumanMessage("hi")]], n=2)
+        calls[mode]()
     assert recorder.requests == []
 
 
