@@ -27,7 +27,7 @@ from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
-from langchain_flexai.catalog._client import tokens_cost
+from langchain_flexai.catalog._cost import usage_cost
 from langchain_flexai.catalog.capabilities import command_line_refusal, refuses_images
 from langchain_flexai.catalog.profiles import VISION_MODELS
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
@@ -142,13 +142,8 @@ def usage_line(
     """``<in> prompt + <out> completion tokens[; cost $x (model)]`` for the closing line."""
     line = f"{usage.input_tokens} prompt + {usage.output_tokens} completion tokens"
     info = find_prices(connection, model)
-    cost = (
-        tokens_cost(
-            (usage.input_tokens, info.input_per_mtok), (usage.output_tokens, info.output_per_mtok)
-        )
-        if info is not None
-        else None
-    )
+    # Prompt-cache reads at the catalog's cached-input price, when it lists one.
+    cost = usage_cost(usage.as_usage_metadata(), info) if info is not None else None
     if info is not None and cost is not None:
         line += f"; cost ${cost:.6f} ({info.id})"
     if saved is not None and saved.total_tokens:

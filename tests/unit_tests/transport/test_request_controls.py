@@ -16,8 +16,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from langchain_flexai import ChatFlexAI, __version__
-from langchain_flexai.catalog import FlexAICatalog, ModelInfo, usage_cost
-from langchain_flexai.catalog._models import parse_public_models, parse_v1_models
+from langchain_flexai.catalog import FlexAICatalog, ModelInfo
 from langchain_flexai.errors import FlexAIConfigError, ModelCapabilityError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -121,39 +120,6 @@ def test_malformed_cache_fields_are_ignored(bad: object) -> None:
     usage = _model(recorder).invoke("hi").usage_metadata
     assert usage is not None
     assert "cache_read" not in usage.get("input_token_details", {})
-
-
-# -- cost with the cached-input price ------------------------------------------------------------
-
-
-def test_catalog_reads_cached_input_price_from_both_lists() -> None:
-    entry = {"pricing": {"input_per_mtok": 0.2, "output_per_mtok": 0.6}}
-    entry["pricing"]["cached_input_per_mtok"] = 0.05
-    (public,) = parse_public_models([{"model_name": "m", **entry}])
-    (keyed,) = parse_v1_models({"data": [{"id": "m", **entry}]})
-    assert public.cached_input_per_mtok == keyed.cached_input_per_mtok == 0.05
-    (none,) = parse_v1_models({"data": [{"id": "m", "pricing": {"input_per_mtok": 0.2}}]})
-    assert none.cached_input_per_mtok is None
-
-
-def test_usage_cost_prices_cached_tokens_at_the_cached_price() -> None:
-    info = ModelInfo(
-        id="m", name="m", input_per_mtok=0.2, output_per_mtok=0.6, cached_input_per_mtok=0.05
-    )
-    usage = {"input_tokens": 2000, "output_tokens": 10, "input_token_details": {"cache_read": 1500}}
-    expected = (500 * 0.2 + 1500 * 0.05 + 10 * 0.6) / 1_000_000
-    assert usage_cost(usage, info) == pytest.approx(expected)
-    without = ModelInfo(id="m", name="m", input_per_mtok=0.2, output_per_mtok=0.6)
-    assert usage_cost(usage, without) == pytest.approx((2000 * 0.2 + 10 * 0.6) / 1_000_000)
-    assert usage_cost(usage, ModelInfo(id="m", name="m", input_per_mtok=0.2)) is None
-
-
-def test_usage_cost_never_prices_more_cached_than_prompt_tokens() -> None:
-    info = ModelInfo(
-        id="m", name="m", input_per_mtok=1.0, output_per_mtok=1.0, cached_input_per_mtok=0.0
-    )
-    usage = {"input_tokens": 10, "output_tokens": 0, "input_token_details": {"cache_read": 99}}
-    assert usage_cost(usage, info) == 0.0
 
 
 # -- reasoning controls -------------------------------------------------------------------------
