@@ -44,15 +44,34 @@ class CacheUse:
 
 
 def prefix_keys(model: str, messages: Sequence[Any]) -> list[bytes]:
-    """One digest per prefix of ``messages``: the k-th names the first k messages."""
-    digest = hashlib.sha256(model.encode())
+    """One digest per prefix of ``messages``: the k-th names the first k messages exactly."""
+    digest = hashlib.blake2b(model.encode(), digest_size=16)
     keys = []
     for message in messages:
-        text = json.dumps(message, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        digest.update(len(text).to_bytes(8, "big"))
-        digest.update(text.encode("utf-8", "surrogatepass"))
+        _feed(digest, message)
         keys.append(digest.copy().digest())
     return keys
+
+
+def _feed(digest: Any, value: Any) -> None:
+    # A walk rather than json.dumps: a data URL of megabytes is hashed without an escaped copy.
+    # Each value is tagged and length-prefixed, so different structures never feed the same bytes.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            data = item.encode("utf-8", "surrogatepass")
+            digest.update(b"s" + len(data).to_bytes(8, "big"))
+            digest.update(data)
+        elif isinstance(item, dict):
+            digest.update(b"d" + len(item).to_bytes(8, "big"))
+            for key in sorted(item, key=str, reverse=True):
+                stack.extend((item[key], str(key)))
+        elif isinstance(item, list):
+            digest.update(b"l" + len(item).to_bytes(8, "big"))
+            stack.extend(reversed(item))
+        else:  # numbers, booleans, null: their JSON text
+            digest.update(b"v" + json.dumps(item).encode())
 
 
 class PromptCache:
