@@ -103,6 +103,7 @@ class ChatFlexAI(BaseChatOpenAI):
     | `model` | FlexAI model id, default `phi-4-multimodal-instruct` |
     | `temperature` | sampling temperature |
     | `max_tokens` | maximum tokens to generate (reasoning vision models need a generous one) |
+    | `reasoning_effort`, `thinking` | reasoning controls, checked against the catalog's tags |
 
     ## Key init args — client params
 
