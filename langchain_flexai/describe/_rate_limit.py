@@ -198,9 +198,10 @@ class HeaderPacer:
     ``x-ratelimit-limit-requests``, ``-remaining-`` and ``-reset-`` (a Unix time). The pacer:
 
     - lets one request go alone until an answer says how many more may start (the probe);
-    - then lets ``remaining`` requests start before ``reset`` (less those this run started
-      after the answered one left, which the count it carries may not include yet), and none
-      after that until ``reset`` plus one second (the timestamp is whole seconds);
+    - then lets ``remaining`` requests start before ``reset``, less those the count it carries
+      may not include yet: every request this run started after the answered one, and those
+      that were in flight when it started (under load a request can reach the server after one
+      started later); none after that until ``reset`` plus one second (whole-second stamps);
     - after ``reset``, probes again: the next answer gives the new window's count (whatever
       kind of window the server keeps, fixed or rolling).
 
@@ -228,6 +229,8 @@ class HeaderPacer:
         self._basis = 0  # the start number the budget was computed from
         self._probe = 0  # the start number of the request out alone (0: none)
         self._starts = 0
+        # Start number -> how many requests were in flight when it started (until observed).
+        self._in_flight_at_start: dict[int, int] = {}
         self._paused_until = -math.inf
 
     def __repr__(self) -> str:
@@ -255,6 +258,7 @@ class HeaderPacer:
 
     def _start(self) -> float:
         self._starts += 1
+        self._in_flight_at_start[self._starts] = len(self._in_flight_at_start)
         _START.set(self._starts)  # per thread or task: `observe` finds its own request
         return 0.0
 
@@ -268,6 +272,7 @@ class HeaderPacer:
         own = _START.get()
         headers = RateLimitHeaders.of(seen)
         with self._lock:
+            overlapping = self._in_flight_at_start.pop(own, 0)
             if own and own == self._probe:
                 self._probe = 0
             if headers is None:
@@ -282,9 +287,9 @@ class HeaderPacer:
                 return  # older news than the budget already computed
             until = 0.0 if headers.reset is None else headers.reset - self._wall()
             reset_at = now + min(max(until, 0.0), _MAX_RESET_S) + _RESET_MARGIN_S
-            # Starts after this request may have reached the server after it answered: count
-            # them against what it said remains.
-            self._budget = max(0, remaining - (self._starts - own))
+            # What may have reached the server after this request was counted: every later
+            # start, and those in flight when it started (arrival order is not start order).
+            self._budget = max(0, remaining - (self._starts - own) - overlapping)
             self._reset_at, self._basis = reset_at, own
             self._known, self._unlimited = True, False
 

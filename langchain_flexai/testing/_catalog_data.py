@@ -162,7 +162,6 @@ DEFAULT_CATALOG: tuple[CatalogModel, ...] = (
         category="vision",
         input_per_mtok=0.05,
         output_per_mtok=0.10,
-        cached_input_per_mtok=0.0125,
         supports=(*_VISION_TAGS, "structured_outputs"),
         max_output_length=4_096,
     ),
@@ -175,6 +174,7 @@ DEFAULT_CATALOG: tuple[CatalogModel, ...] = (
         category="vision",
         input_per_mtok=0.14,
         output_per_mtok=0.40,
+        cached_input_per_mtok=0.035,
         supports=(*_VISION_TAGS, "structured_outputs", "reasoning", "hybrid_thinking"),
     ),
     CatalogModel(

@@ -87,15 +87,15 @@ def test_a_short_repeated_prefix_is_not_cached(emulator: FlexAIEmulator) -> None
 def test_cost_of_a_cached_request_matches_what_the_emulator_charged(
     emulator: FlexAIEmulator,
 ) -> None:
-    model = emulator.chat_model()
+    model = emulator.chat_model(model="gemma-4-31b-it")
     model.invoke([SYSTEM, HumanMessage("first")])
     before = emulator.faults.spent
     usage = model.invoke([SYSTEM, HumanMessage("second")]).usage_metadata
     assert usage is not None
     charged = emulator.faults.spent - before
     catalog = FlexAICatalog(base_url=emulator.base_url, api_key=emulator.api_key)
-    info = catalog.get_model("phi-4-multimodal-instruct")
-    assert info.cached_input_per_mtok == 0.0125
+    info = catalog.get_model("gemma-4-31b-it")
+    assert info.cached_input_per_mtok == 0.035
     assert usage_cost(usage, info) == pytest.approx(charged)
     # and less than the same tokens at the full input price
     assert usage_cost({**usage, "input_token_details": {}}, info) > charged

@@ -183,3 +183,20 @@ def test_describer_paces_by_headers_only_without_an_explicit_limit() -> None:
     explicit = ImageDescriber(model, requests_per_minute=30)
     assert isinstance(explicit._gate, RequestRateLimiter)
     assert explicit._sender.include_response_headers is False  # type: ignore[attr-defined]
+
+
+def test_requests_in_flight_when_one_started_count_against_what_it_says_remains() -> None:
+    # Under load a request can reach the server after one started later, so the later one's
+    # count may not include it, even when it has answered first.
+    clocks = Clocks()
+    pacer = _pacer(clocks)
+    probe = Request(pacer)
+    probe.start()
+    probe.answer(_answer(10, 9, WALL + 30))
+    slow, fast = Request(pacer), Request(pacer)
+    slow.start()
+    fast.start()
+    slow.answer(_answer(10, 7, WALL + 30))
+    fast.answer(_answer(10, 3, WALL + 30))  # slow may be in these 3 or not: 2 for us
+    assert [Request(pacer).start() for _ in range(2)] == [0.0, 0.0]
+    assert Request(pacer).start() > 1
