@@ -136,6 +136,7 @@ RESET_HEADER = "x-ratelimit-reset-requests"
 _RESET_MARGIN_S = 1.0  # the reset is whole seconds; a server may round it down
 _MAX_RESET_S = 65.0  # FlexAI's window is a minute; a farther reset is clock skew
 _PROBE_POLL_S = 0.05
+_STALE_S = 2 * _MAX_RESET_S
 _START: contextvars.ContextVar[int] = contextvars.ContextVar("flexai_request_start", default=0)
 
 
@@ -206,8 +207,8 @@ class HeaderPacer:
       kind of window the server keeps, fixed or rolling).
 
     An answer without the headers (not FlexAI, or a proxy that drops them) ends pacing: the
-    server reports no limit. An error without them lets the next request probe. Never stops a
-    429 alone: the run still pauses for ``Retry-After``.
+    server reports no limit. An error without them lets the next request probe. A 429 is
+    still the run's to handle: it pauses every request for ``Retry-After``.
     """
 
     def __init__(
@@ -229,8 +230,8 @@ class HeaderPacer:
         self._basis = 0  # the start number the budget was computed from
         self._probe = 0  # the start number of the request out alone (0: none)
         self._starts = 0
-        # Start number -> how many requests were in flight when it started (until observed).
-        self._in_flight_at_start: dict[int, int] = {}
+        # Start number -> (when, how many requests were in flight then), until it is observed.
+        self._in_flight: dict[int, tuple[float, int]] = {}
         self._paused_until = -math.inf
 
     def __repr__(self) -> str:
@@ -257,8 +258,14 @@ class HeaderPacer:
             return self._start()
 
     def _start(self) -> float:
+        now = self._clock()
+        # A request never observed (its task cancelled) must not hold back every later one:
+        # past two windows it was counted long ago, or never will be.
+        stale = [seq for seq, (when, _) in self._in_flight.items() if now - when > _STALE_S]
+        for seq in stale:
+            del self._in_flight[seq]
         self._starts += 1
-        self._in_flight_at_start[self._starts] = len(self._in_flight_at_start)
+        self._in_flight[self._starts] = (now, len(self._in_flight))
         _START.set(self._starts)  # per thread or task: `observe` finds its own request
         return 0.0
 
@@ -272,7 +279,7 @@ class HeaderPacer:
         own = _START.get()
         headers = RateLimitHeaders.of(seen)
         with self._lock:
-            overlapping = self._in_flight_at_start.pop(own, 0)
+            overlapping = self._in_flight.pop(own, (0.0, 0))[1]
             if own and own == self._probe:
                 self._probe = 0
             if headers is None:

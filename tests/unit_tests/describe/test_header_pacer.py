@@ -200,3 +200,17 @@ def test_requests_in_flight_when_one_started_count_against_what_it_says_remains(
     fast.answer(_answer(10, 3, WALL + 30))  # slow may be in these 3 or not: 2 for us
     assert [Request(pacer).start() for _ in range(2)] == [0.0, 0.0]
     assert Request(pacer).start() > 1
+
+
+def test_a_request_never_answered_stops_holding_back_others_after_two_windows() -> None:
+    clocks = Clocks()
+    pacer = _pacer(clocks)
+    probe = Request(pacer)
+    probe.start()
+    probe.answer(_answer(100, 99, WALL + 30))
+    Request(pacer).start()  # cancelled: never observed
+    clocks.advance(200.0)
+    asker = Request(pacer)
+    asker.start()  # the window ended: it asks alone
+    asker.answer(_answer(100, 5, WALL + 230))
+    assert [Request(pacer).start() for _ in range(5)] == [0.0] * 5
