@@ -30,6 +30,7 @@ from typing_extensions import Self
 from langchain_flexai._env import API_BASE_ENV, API_KEY_ENV, DEFAULT_BASE_URL
 from langchain_flexai._fetch_fallback import RemoteImagesFallback
 from langchain_flexai._transport._clients import MISSING_KEY_MESSAGE, config_error, install_clients
+from langchain_flexai._transport._controls import apply_controls, known_info
 from langchain_flexai._transport._errors import (
     add_suggestions,
     connection_error,
@@ -45,6 +46,7 @@ from langchain_flexai._transport._redact import (
     mask_setting,
 )
 from langchain_flexai._transport._stream import StreamGuard, flexai_errors, with_image_stats
+from langchain_flexai._transport._usage import add_cache_details, usage_of
 from langchain_flexai._version import __version__
 from langchain_flexai.catalog._client import FlexAICatalog, ModelInfo, default_catalog
 from langchain_flexai.catalog.capabilities import (
@@ -102,6 +104,7 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
     | `model` | FlexAI model id, default `phi-4-multimodal-instruct` |
     | `temperature` | sampling temperature |
     | `max_tokens` | maximum tokens to generate (reasoning vision models need a generous one) |
+    | `reasoning_effort`, `thinking` | reasoning controls, checked against the catalog's tags |
 
     ## Key init args — client params
 
@@ -275,6 +278,9 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
     """With `check_capabilities=True`, what a forced tool choice (`tool_choice="required"` or a
     named tool) on a model known to decline it does: warn and send, or raise
     `ToolChoiceNotSupportedError` without sending."""
+
+    thinking: bool | None = None
+    """Thinking on or off (`hybrid_thinking` models); None: the model's default. See the docs."""
 
     model_catalog: FlexAICatalog | None = Field(default=None, exclude=True)
     """The catalog used by `check_capabilities` and `refresh_profile`; by default the shared one
@@ -530,6 +536,8 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
         )
         if self.check_capabilities is True:
             self._check_tool_choice(payload)
+        check = self.check_capabilities  # n, reasoning_effort, thinking (`_transport._controls`)
+        apply_controls(payload, self.thinking, lambda m: known_info(self._catalog(), m, check))
         return payload
 
     # -- results ---------------------------------------------------------------------------------
@@ -540,11 +548,13 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
         generation_info: dict[str, Any] | None = None,
     ) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
+        usage = usage_of(response)
         for generation, reasoning in zip(
             result.generations, reasoning_of_choices(response), strict=False
         ):
             message = generation.message
             message.response_metadata["model_provider"] = PROVIDER
+            add_cache_details(message, usage)
             if isinstance(reasoning, str) and isinstance(message, AIMessage):
                 message.additional_kwargs["reasoning_content"] = reasoning
         if result.llm_output is not None:
@@ -564,6 +574,7 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
             return None
         message = generation_chunk.message
         message.response_metadata["model_provider"] = PROVIDER
+        add_cache_details(message, usage_of(chunk))
         reasoning = reasoning_of_chunk(chunk)
         if reasoning and isinstance(message, AIMessageChunk):
             message.additional_kwargs["reasoning_content"] = reasoning

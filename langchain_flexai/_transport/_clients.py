@@ -20,6 +20,8 @@ from langchain_openai.chat_models._client_utils import (
 from pydantic import SecretStr, ValidationError
 
 from langchain_flexai._transport._body import AsyncFlexAIOpenAI, FlexAIOpenAI
+from langchain_flexai._transport._controls import check_n
+from langchain_flexai._transport._identity import sdk_user_agent, with_user_agent
 from langchain_flexai._transport._pools import (
     LIMITS,
     SocketOption,
@@ -60,14 +62,13 @@ def install_clients(model: BaseChatOpenAI) -> None:
 
     Raises:
         FlexAIConfigError: No key (``MISSING_KEY_MESSAGE``).
-        ValueError: Contradictory settings (``n``, a proxy next to a client of one's own).
+        FlexAIConfigError: ``n > 1``: FlexAI answers 400 to it (``_controls``).
+        ValueError: Contradictory settings (``n < 1``, a proxy next to a client of one's own).
     """
     if model.n is not None and model.n < 1:
         msg = "n must be at least 1."
         raise ValueError(msg)
-    if model.n is not None and model.n > 1 and model.streaming:
-        msg = "n must be 1 when streaming."
-        raise ValueError(msg)
+    check_n(model.n)  # FlexAI answers 400 to n > 1
     if model.openai_api_key is None or (
         isinstance(model.openai_api_key, SecretStr) and not model.openai_api_key.get_secret_value()
     ):
@@ -77,9 +78,9 @@ def install_clients(model: BaseChatOpenAI) -> None:
     client_params: dict[str, Any] = {
         "base_url": model.openai_api_base,
         "timeout": model.request_timeout,
-        "default_headers": model.default_headers,
         "default_query": model.default_query,
     }
+    headers = model.default_headers  # the model's setting is left as given (repr, dumps)
     if model.max_retries is not None:
         client_params["max_retries"] = model.max_retries
     socket_options = _resolve_socket_options(model.http_socket_options)
@@ -93,6 +94,7 @@ def install_clients(model: BaseChatOpenAI) -> None:
     if not model.client and sync_key is not None:
         model.root_client = FlexAIOpenAI(
             **client_params,
+            default_headers=with_user_agent(headers, sdk_user_agent()),
             api_key=sync_key,
             http_client=model.http_client
             or shared_sync_client(model.openai_api_base, model.request_timeout, socket_options),
@@ -101,6 +103,7 @@ def install_clients(model: BaseChatOpenAI) -> None:
     if not model.async_client:
         model.root_async_client = AsyncFlexAIOpenAI(
             **client_params,
+            default_headers=with_user_agent(headers, sdk_user_agent(async_client=True)),
             api_key=async_key,
             http_client=model.http_async_client
             or shared_async_client(model.openai_api_base, model.request_timeout, socket_options),

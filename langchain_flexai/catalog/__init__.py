@@ -1,7 +1,8 @@
 """FlexAI's model catalog: which models exist, what they can do, what they cost.
 
 The client and its cache (`_client`), the two model lists parsed (`_models`), LangChain model
-profiles (`profiles`) and the pre-request capability checks (`capabilities`).
+profiles (`profiles`), the pre-request capability checks (`capabilities`) and the cost of a
+reported usage, prompt cache included (`_cost`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from langchain_flexai.catalog._client import (
     parse_public_models,
     parse_v1_models,
 )
+from langchain_flexai.catalog._cost import usage_cost
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -42,4 +44,5 @@ __all__ = [
     "list_models",
     "parse_public_models",
     "parse_v1_models",
+    "usage_cost",
 ]

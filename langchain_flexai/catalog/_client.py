@@ -33,6 +33,7 @@ from langchain_flexai._env import (
     api_key_from_env,
     base_url_from_env,
 )
+from langchain_flexai._transport._identity import httpx_user_agent
 from langchain_flexai._transport._redact import mask_url
 from langchain_flexai.catalog._models import (
     ModelInfo,
@@ -240,11 +241,12 @@ class FlexAICatalog:
             self._snapshot = None
 
     def _requests(self) -> list[tuple[str, str, dict[str, str]]]:
+        agent = {"User-Agent": httpx_user_agent()}  # names this package to FlexAI
         requests: list[tuple[str, str, dict[str, str]]] = [
-            ("public", public_models_url(self.base_url), {})
+            ("public", public_models_url(self.base_url), agent)
         ]
         if self._api_key:
-            auth = {"Authorization": f"Bearer {self._api_key}"}
+            auth = {**agent, "Authorization": f"Bearer {self._api_key}"}
             requests.append(("v1", keyed_models_url(self.base_url), auth))
         return requests
 
@@ -502,9 +504,10 @@ class CostEstimate:
         prompt_tokens: Estimated ``usage.prompt_tokens`` (text and images).
         input_per_mtok: Catalog price per million prompt tokens, if listed.
         output_per_mtok: Catalog price per million completion tokens, if listed.
-        input_cost: ``prompt_tokens`` at the input price; None without a price.
+        input_cost: ``prompt_tokens`` at the input price (no prompt-cache hit assumed).
         max_output_tokens: The completion budget the output cost is computed for, if any.
         max_output_cost: ``max_output_tokens`` at the output price; None without both.
+        cached_input_per_mtok: Price of prompt tokens read from the cache (``usage_cost``).
     """
 
     model: str
@@ -514,6 +517,7 @@ class CostEstimate:
     input_cost: float | None
     max_output_tokens: int | None = None
     max_output_cost: float | None = None
+    cached_input_per_mtok: float | None = None
 
     @property
     def max_total_cost(self) -> float | None:
@@ -587,4 +591,5 @@ def estimate_cost(
         input_cost=input_cost,
         max_output_tokens=max_output_tokens,
         max_output_cost=max_output_cost,
+        cached_input_per_mtok=info.cached_input_per_mtok,
     )

@@ -81,6 +81,8 @@ class ModelInfo:
         max_output: Maximum output tokens, if reported.
         input_per_mtok: Price per million prompt tokens, if reported.
         output_per_mtok: Price per million completion tokens, if reported.
+        cached_input_per_mtok: Price per million prompt tokens read from FlexAI's prompt cache
+            (``pricing.cached_input_per_mtok``), if reported; else they cost ``input_per_mtok``.
         health: ``health_status`` from the public list (``"healthy"``; others undocumented).
         is_ready: ``is_ready`` from ``/v1/models``.
         aliases: Other names the gateway accepts for this model.
@@ -112,6 +114,7 @@ class ModelInfo:
     slug: str | None = None
     sources: frozenset[str] = frozenset()
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cached_input_per_mtok: float | None = None
 
     @property
     def vision(self) -> bool:
@@ -189,6 +192,14 @@ def _prices(entry: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return input_price, output_price
 
 
+def _cached_price(entry: Mapping[str, Any]) -> float | None:
+    """``cached_input_per_mtok`` at the top or in ``pricing`` (docs/flexai_api.md: "Usage")."""
+    pricing = entry.get("pricing")
+    pricing = pricing if isinstance(pricing, Mapping) else {}
+    price = _float(entry.get("cached_input_per_mtok"))
+    return price if price is not None else _float(pricing.get("cached_input_per_mtok"))
+
+
 def _entries(payload: object, *, where: str) -> list[Mapping[str, Any]]:
     if isinstance(payload, Mapping) and isinstance(payload.get("data"), list):
         payload = payload["data"]
@@ -227,6 +238,7 @@ def parse_public_models(payload: object) -> list[ModelInfo]:
                 slug=_str(entry.get("slug")),
                 sources=frozenset({"public"}),
                 extra={k: v for k, v in entry.items() if k not in _PUBLIC_KNOWN},
+                cached_input_per_mtok=_cached_price(entry),
             )
         )
     return models
@@ -268,6 +280,7 @@ def parse_v1_models(payload: object) -> list[ModelInfo]:
                 provider=_str(entry.get("owned_by")),
                 sources=frozenset({"v1"}),
                 extra={k: v for k, v in entry.items() if k not in _V1_KNOWN},
+                cached_input_per_mtok=_cached_price(entry),
             )
         )
     return models
@@ -288,6 +301,11 @@ def _merge_pair(public: ModelInfo, keyed: ModelInfo) -> ModelInfo:
         ),
         output_per_mtok=(
             keyed.output_per_mtok if keyed.output_per_mtok is not None else public.output_per_mtok
+        ),
+        cached_input_per_mtok=(
+            keyed.cached_input_per_mtok
+            if keyed.cached_input_per_mtok is not None
+            else public.cached_input_per_mtok
         ),
         health=public.health,
         provider=keyed.provider or public.provider,

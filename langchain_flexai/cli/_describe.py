@@ -30,7 +30,7 @@ from langchain_flexai._loader._pdf import is_pdf_name, starts_like_pdf
 from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
-from langchain_flexai.catalog._client import tokens_cost
+from langchain_flexai.catalog._cost import usage_cost
 from langchain_flexai.catalog.capabilities import command_line_refusal, refuses_images
 from langchain_flexai.catalog.profiles import VISION_MODELS
 from langchain_flexai.chat_models import DEFAULT_MODEL, ChatFlexAI
@@ -52,7 +52,6 @@ from langchain_flexai.cli._describe_sidecars import (
 from langchain_flexai.cli._models import catalog_for, find_prices
 from langchain_flexai.describe._cache import DescribeCache
 from langchain_flexai.describe._key import prompt_key
-from langchain_flexai.describe._records import usage_cost
 from langchain_flexai.describe._run import (
     EMULATOR_ENDPOINT,
     DescribeInput,
@@ -176,13 +175,8 @@ def usage_line(
     """``<in> prompt + <out> completion tokens[; cost $x (model)]`` for the closing line."""
     line = f"{usage.input_tokens} prompt + {usage.output_tokens} completion tokens"
     info = find_prices(connection, model)
-    cost = (
-        tokens_cost(
-            (usage.input_tokens, info.input_per_mtok), (usage.output_tokens, info.output_per_mtok)
-        )
-        if info is not None
-        else None
-    )
+    # Prompt-cache reads at the catalog's cached-input price, when it lists one.
+    cost = usage_cost(usage.as_usage_metadata(), info) if info is not None else None
     if info is not None and cost is not None:
         line += f"; cost ${cost:.6f} ({info.id})"
     if saved is not None and saved.total_tokens:
@@ -239,8 +233,10 @@ def _describe_one(args: argparse.Namespace, connection: Connection) -> int:
                 height=image.height,
                 mime_type=image.mime_type,
                 transformations=image.transformations,
-                cost_usd=usage_cost(
-                    usage, (info.input_per_mtok, info.output_per_mtok) if info else None
+                cost_usd=(
+                    usage_cost(usage.as_usage_metadata(), info)
+                    if info is not None and usage is not None
+                    else None
                 ),
             )
             line = json.dumps(record.to_json_dict(), ensure_ascii=False) + "\n"

@@ -68,6 +68,8 @@ class TokenUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    cache_read_tokens: int = 0
+    """Of ``input_tokens``, those FlexAI served from its prompt cache (priced lower)."""
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         """Sum two usages."""
@@ -75,7 +77,17 @@ class TokenUsage:
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
             self.total_tokens + other.total_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
         )
+
+    def as_usage_metadata(self) -> dict[str, Any]:
+        """LangChain's ``usage_metadata`` shape, as ``catalog.usage_cost`` prices it."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "input_token_details": {"cache_read": self.cache_read_tokens},
+        }
 
     @classmethod
     def from_message(cls, message: BaseMessage) -> TokenUsage | None:
@@ -83,10 +95,12 @@ class TokenUsage:
         usage = getattr(message, "usage_metadata", None)
         if not usage:
             return None
+        details = usage.get("input_token_details") or {}
         return cls(
             int(usage.get("input_tokens", 0)),
             int(usage.get("output_tokens", 0)),
             int(usage.get("total_tokens", 0)),
+            int(details.get("cache_read") or 0),
         )
 
     @classmethod
@@ -95,16 +109,25 @@ class TokenUsage:
         if not data:
             return None
         return cls(
-            data.get("input_tokens", 0), data.get("output_tokens", 0), data.get("total_tokens", 0)
+            data.get("input_tokens", 0),
+            data.get("output_tokens", 0),
+            data.get("total_tokens", 0),
+            data.get("cache_read_tokens", 0),
         )
 
     def as_dict(self) -> dict[str, int]:
-        """``{"input_tokens", "output_tokens", "total_tokens"}``, JSON-ready."""
-        return {
+        """``{"input_tokens", "output_tokens", "total_tokens"}``, JSON-ready.
+
+        ``cache_read_tokens`` is added only when some were read from the prompt cache.
+        """
+        counts = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
         }
+        if self.cache_read_tokens:
+            counts["cache_read_tokens"] = self.cache_read_tokens
+        return counts
 
 
 def usage_cost(

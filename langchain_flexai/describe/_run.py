@@ -57,7 +57,12 @@ from langchain_flexai.describe._key import (
     prompt_key,
     resume_key,
 )
-from langchain_flexai.describe._rate_limit import RequestRateLimiter
+from langchain_flexai.describe._rate_limit import (
+    HeaderPacer,
+    RequestRateLimiter,
+    StartGate,
+    with_response_headers,
+)
 from langchain_flexai.describe._records import (
     DEFAULT_PROMPT,
     DescribeInput,
@@ -146,7 +151,8 @@ class ImageDescriber:
                 but the rate limit makes more than about ``requests_per_minute / 60`` times the
                 request latency pointless.
             requests_per_minute: Request starts allowed in any 60 s (FlexAI: 10 free, 60
-                elevated, 100-300 paid). None: no limit beyond ``max_concurrency``.
+                elevated, 100-300 paid). None (and no ``rate_limiter``): paced by the
+                ``x-ratelimit-*`` headers of the server's answers (``HeaderPacer``).
             rate_limiter: A limiter to use instead (shared between runs or describers, or with
                 another window); overrides ``requests_per_minute``.
             cache_path: SQLite file of answers keyed by everything that decides an answer: the
@@ -193,6 +199,10 @@ class ImageDescriber:
         if rate_limiter is None and requests_per_minute is not None:
             rate_limiter = RequestRateLimiter.per_minute(requests_per_minute)
         self.rate_limiter = rate_limiter
+        # Without an explicit limit, the server's x-ratelimit-* headers pace the run.
+        self._gate: StartGate = rate_limiter if rate_limiter is not None else HeaderPacer()
+        if isinstance(self._gate, HeaderPacer):
+            self._sender = with_response_headers(without_sdk_retries(model))
         self.cache_path = cache_path
         self.detail = detail
         self.max_retries = max_retries
@@ -344,18 +354,20 @@ class ImageDescriber:
         messages = self.messages_for(image)
         attempt = 0
         while True:
-            while (wait := run.turn_wait(self.rate_limiter)) > 0:
+            while (wait := run.turn_wait(self._gate)) > 0:
                 run.stopped.wait(wait)  # wakes at once when the run stops
             run.count_request()
             try:
                 answer = self._sender.invoke(messages)
             except Exception as error:  # noqa: BLE001 - every failure becomes a record
+                self._gate.observe(error)
                 outcome = self._after_error(run, image, error, attempt)
                 if isinstance(outcome, DescribeRecord):
                     return outcome
                 run.stopped.wait(outcome)
                 attempt += 1
                 continue
+            self._gate.observe(_raw_answer(answer))
             return self._answered(run, image, answer, page)
 
     async def _adescribe_one(
@@ -365,18 +377,20 @@ class ImageDescriber:
         attempt = 0
         async with slots:
             while True:
-                while (wait := run.turn_wait(self.rate_limiter)) > 0:  # noqa: ASYNC110
+                while (wait := run.turn_wait(self._gate)) > 0:  # noqa: ASYNC110
                     await asyncio.sleep(wait)
                 run.count_request()
                 try:
                     answer = await self._sender.ainvoke(messages)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a record
+                    self._gate.observe(error)
                     outcome = self._after_error(run, image, error, attempt)
                     if isinstance(outcome, DescribeRecord):
                         return outcome
                     await asyncio.sleep(outcome)
                     attempt += 1
                     continue
+                self._gate.observe(_raw_answer(answer))
                 return self._answered(run, image, answer, page)
 
     def _window(self) -> int:
@@ -503,6 +517,12 @@ class ImageDescriber:
             if unanswered:
                 await asyncio.gather(*unanswered, return_exceptions=True)
             run.close()
+
+
+def _raw_answer(answer: Any) -> Any:
+    # A structured answer (include_raw=True) is {"raw": message, "parsed": ...}: the headers
+    # that pace the run are on the raw message.
+    return answer.get("raw") if isinstance(answer, dict) else answer
 
 
 def _image_of(item: PreparedImage | LoadedImage) -> PreparedImage:

@@ -20,7 +20,7 @@ from os import PathLike
 
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._cache import DescribeCache
-from langchain_flexai.describe._rate_limit import RequestRateLimiter
+from langchain_flexai.describe._rate_limit import StartGate
 from langchain_flexai.describe._records import (
     DescribeInput,
     DescribeProgress,
@@ -79,7 +79,7 @@ class RunState:
         with self.lock:
             self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
-    def turn_wait(self, limiter: RequestRateLimiter | None) -> float:
+    def turn_wait(self, limiter: StartGate | None) -> float:
         """0.0 when a request may start now (a limiter slot taken), else seconds to wait."""
         self.check_fatal()
         wait = self.paused_until - time.monotonic()

@@ -68,6 +68,8 @@ class CatalogModel:
     """Embedding models (tag ``embeddings``): the length of their vectors."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Additional fields merged into both catalog entries."""
+    cached_input_per_mtok: float | None = None
+    """USD per million prompt tokens read from the prompt cache; None: the input price."""
 
     @property
     def vision(self) -> bool:
@@ -90,17 +92,24 @@ class CatalogModel:
     def pricing(self) -> dict[str, Any]:
         """The ``pricing`` object: per-token decimal strings and per-million floats."""
         million = Decimal(1_000_000)
-        return {
+        pricing: dict[str, Any] = {
             "prompt": format(Decimal(str(self.input_per_mtok)) / million, "f"),
             "completion": format(Decimal(str(self.output_per_mtok)) / million, "f"),
             "input_per_mtok": self.input_per_mtok,
             "output_per_mtok": self.output_per_mtok,
         }
+        if self.cached_input_per_mtok is not None:
+            pricing["cached_input_per_mtok"] = self.cached_input_per_mtok
+        return pricing
 
-    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """What a completion with these token counts costs, in USD."""
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int, *, cached: int = 0) -> float:
+        """What a completion costs in USD; ``cached`` of the prompt tokens at the cached price."""
+        cached_price = self.cached_input_per_mtok
+        cached_price = self.input_per_mtok if cached_price is None else cached_price
         return (
-            prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok
+            (prompt_tokens - cached) * self.input_per_mtok
+            + cached * cached_price
+            + completion_tokens * self.output_per_mtok
         ) / 1_000_000
 
     def openai_entry(self, *, ready: bool = True) -> dict[str, Any]:
@@ -170,7 +179,8 @@ DEFAULT_CATALOG: tuple[CatalogModel, ...] = (
         category="vision",
         input_per_mtok=0.14,
         output_per_mtok=0.40,
-        supports=(*_VISION_TAGS, "structured_outputs"),
+        cached_input_per_mtok=0.035,
+        supports=(*_VISION_TAGS, "structured_outputs", "reasoning", "hybrid_thinking"),
     ),
     CatalogModel(
         id="Qwen3.6-27B-FP8",
@@ -193,7 +203,7 @@ DEFAULT_CATALOG: tuple[CatalogModel, ...] = (
         category="vision",
         input_per_mtok=0.06,
         output_per_mtok=0.18,
-        supports=_VISION_TAGS,
+        supports=(*_VISION_TAGS, "reasoning", "hybrid_thinking"),
         json_schema=False,
     ),
     CatalogModel(

@@ -228,6 +228,10 @@ class FlexAIEmulator:
         """Forget the recorded requests."""
         self._state.log.clear()
 
+    def clear_prompt_cache(self) -> None:
+        """Forget the prompts seen: no request reports cached tokens until one repeats."""
+        self._state.prompt_cache.clear()
+
     def chat_model(self, **kwargs: Any) -> ChatFlexAI:
         """A ``ChatFlexAI`` pointed at this emulator.
 

@@ -54,6 +54,8 @@ class ChatRequest:
     max_tokens: int | None = None
     stream: bool = False
     include_usage: bool = False
+    prefix_tokens: tuple[int, ...] = ()
+    """Prompt tokens of the first k messages, k = 1 .. all (for the prompt cache)."""
 
 
 def lookup_model(body: Any, catalog: dict[str, CatalogModel]) -> tuple[str, CatalogModel]:
@@ -83,8 +85,10 @@ def read_request(body: dict[str, Any], requested: str, model: CatalogModel) -> C
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
         raise invalid_request("'messages' must be a non-empty array.", param="messages")
+    marks: list[tuple[int, int]] = []  # (text tokens, images) after each message
     for index, message in enumerate(raw_messages):
         counts.read_message(message, index)
+        marks.append((counts.tokens, len(counts.images)))
     images_ignored = False
     if counts.images and not model.vision:
         if model.images_on_text_model == "reject":
@@ -95,6 +99,10 @@ def read_request(body: dict[str, Any], requested: str, model: CatalogModel) -> C
                 code="model_not_multimodal",
             )
         images_ignored = True
+    n = body.get("n")
+    if n is not None and n != 1:
+        # FlexAI answers one choice per request (docs/flexai_api.md, "More of the API").
+        raise invalid_request(f"'n' must be 1 on FlexAI, got {n!r}.", param="n")
     stream = _optional_bool(body, "stream")
     stream_options = body.get("stream_options")
     if stream_options is not None and not isinstance(stream_options, dict):
@@ -133,7 +141,17 @@ def read_request(body: dict[str, Any], requested: str, model: CatalogModel) -> C
         max_tokens=_read_max_tokens(body),
         stream=stream,
         include_usage=include_usage,
+        prefix_tokens=_prefix_tokens(marks, () if images_ignored else counts.images),
     )
+
+
+def _prefix_tokens(
+    marks: list[tuple[int, int]], images: list[ImageReport] | tuple[()]
+) -> tuple[int, ...]:
+    image_sums = [0]
+    for image in images:
+        image_sums.append(image_sums[-1] + image.tokens)
+    return tuple(text + image_sums[min(seen, len(images))] for text, seen in marks)
 
 
 class _MessageCounts:

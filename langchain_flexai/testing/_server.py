@@ -51,6 +51,7 @@ from langchain_flexai.testing._limits import (
     parse_body,
 )
 from langchain_flexai.testing._model import Answer, answer
+from langchain_flexai.testing._prompt_cache import CacheUse, PromptCache
 from langchain_flexai.testing._request import lookup_model, read_request
 
 _LOG = logging.getLogger("langchain_flexai.testing")
@@ -72,6 +73,7 @@ class ServerState:
     limits: Limits = field(default_factory=Limits)
     log: RequestLog = field(init=False)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    prompt_cache: PromptCache = field(default_factory=PromptCache)
 
     def __post_init__(self) -> None:
         """Create the request log bounded by ``limits``."""
@@ -261,9 +263,15 @@ class _Routes:
         self.state.faults.check_credit()
         chat = read_request(body, requested, model)
         result = answer(chat)
-        self.state.faults.charge(model.cost_usd(result.prompt_tokens, result.completion_tokens))
+        cached = self.state.prompt_cache.use(
+            model.id, body["messages"], chat.prefix_tokens, result.prompt_tokens
+        )
+        cost = model.cost_usd(
+            result.prompt_tokens, result.completion_tokens, cached=cached.read if cached else 0
+        )
+        self.state.faults.charge(cost)
         number = next(self.state.ids)
-        head = _Head(f"chatcmpl-{number:024x}", int(time.time()), requested, number)
+        head = _Head(f"chatcmpl-{number:024x}", int(time.time()), requested, number, cached)
         if not chat.stream:
             return JSONResponse(_completion(result, head))
         chunks = _chunks(result, head, include_usage=chat.include_usage)
@@ -355,14 +363,17 @@ class _Head:
     created: int
     model: str
     number: int
+    cached: CacheUse | None = None
+    """What the prompt cache served (``_prompt_cache``); its fields join ``usage``."""
 
 
-def _usage(result: Answer) -> dict[str, int]:
-    return {
+def _usage(result: Answer, head: _Head) -> dict[str, int]:
+    usage = {
         "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens,
         "total_tokens": result.prompt_tokens + result.completion_tokens,
     }
+    return usage | head.cached.usage_fields() if head.cached else usage
 
 
 def _tool_call_id(number: int, index: int) -> str:
@@ -395,7 +406,7 @@ def _completion(result: Answer, head: _Head) -> dict[str, Any]:
                 "finish_reason": result.finish_reason,
             }
         ],
-        "usage": _usage(result),
+        "usage": _usage(result, head),
     }
 
 
@@ -451,7 +462,7 @@ def _chunks(result: Answer, head: _Head, *, include_usage: bool) -> list[dict[st
         )
     chunks.append(chunk({}, result.finish_reason))
     if include_usage:
-        chunks.append({**base, "choices": [], "usage": _usage(result)})
+        chunks.append({**base, "choices": [], "usage": _usage(result, head)})
     return chunks
 
 

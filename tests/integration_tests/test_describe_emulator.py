@@ -183,9 +183,12 @@ def test_rpm_limit_is_never_exceeded(tmp_path: Path) -> None:
 def test_without_the_limiter_the_emulator_refuses(tmp_path: Path) -> None:
     # The control for the test above: the same run without a limiter does exceed the limit,
     # and a 429 with no retry left stops the run (every other image would get one too).
+    # "Without": an explicit limit far above the key's, which wins over the server's headers.
     images = [prepare_image(p) for p in _folder(tmp_path, 12)]
     with FlexAIEmulator(rpm_limit=4, rate_window=30.0) as emulator:
-        describer = ImageDescriber(emulator.chat_model(), max_concurrency=8, max_retries=0)
+        describer = ImageDescriber(
+            emulator.chat_model(), max_concurrency=8, max_retries=0, requests_per_minute=1000
+        )
         with pytest.raises(openai.RateLimitError, match="rate"):
             list(describer.describe(images))
         sent = len(emulator.requests)
