@@ -1,7 +1,8 @@
 """Which network addresses a remote-image fetch may connect to, decided before any connection.
 
 Knows IP address classes (loopback, private, link-local and the cloud metadata address
-169.254.169.254, carrier-grade NAT, multicast, reserved, unspecified) and the IPv6 forms that
+169.254.169.254, carrier-grade NAT, multicast, reserved, unspecified, IPv6 site-local and
+documentation) and the IPv6 forms that
 carry an IPv4 address inside (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, 6to4
 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo), host names as the HTTP client sees them, and the
 numeric host forms the C resolver accepts (``inet_aton``: ``0x7f000001``, ``2130706433``,
@@ -51,6 +52,12 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _TEREDO = ipaddress.IPv6Network("2001::/32")
+# IPv6 ranges Python 3.11's is_global calls global: site-local fec0::/10 (deprecated by RFC 3879
+# but still routed inside some networks) and documentation 3fff::/20 (RFC 9637).
+_V6_ALWAYS_REFUSED = (
+    (ipaddress.IPv6Network("fec0::/10"), "a site-local address"),
+    (ipaddress.IPv6Network("3fff::/20"), "a documentation address"),
+)
 
 
 class AddressRefused(Exception):  # noqa: N818 - a verdict, turned into an ImageInputError
@@ -145,6 +152,10 @@ def _plain_problem(address: IPAddress) -> str | None:
     for hit, what in checks:
         if hit:
             return f"{address} is {what}"
+    if isinstance(address, ipaddress.IPv6Address):
+        for net, what in _V6_ALWAYS_REFUSED:
+            if address in net:
+                return f"{address} is {what}"
     if isinstance(address, ipaddress.IPv4Address) and any(
         address in net for net in _V4_ALWAYS_REFUSED
     ):

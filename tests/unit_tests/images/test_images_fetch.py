@@ -532,3 +532,24 @@ def test_a_network_allow_entry_admits_names_resolving_into_it() -> None:
     with pytest.raises(ImageInputError, match="not on the allow list"):
         fetch_image_bytes("https://web.corp/a.jpg", policy, backend=backend)
     assert backend.connects == [("10.2.3.4", 443)]
+
+
+# -- address classes Python calls global on the supported versions -----------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[fec0::1]/a.jpg",  # site-local (deprecated, still routed inside some networks)
+        "https://[feff:ffff::1]/a.jpg",
+        "https://[3fff::1]/a.jpg",  # documentation (RFC 9637)
+    ],
+)
+def test_site_local_and_documentation_ipv6_are_refused_before_any_connection(url: str) -> None:
+    resolver, backend = Resolver(), Backend(image_stream(jpeg_bytes((8, 8))))
+    with pytest.raises(ImageInputError) as caught:
+        fetch_image_bytes(url, FetchPolicy(resolver=resolver), backend=backend)
+    assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
+    assert backend.connects == []
+    assert resolver.asked == []
+
