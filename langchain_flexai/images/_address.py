@@ -236,7 +236,10 @@ def resolve_checked(
         raise AddressRefused(f"the host {host} is not on the allow list")
     addresses = _addresses(host, port, resolver)
     for address in addresses:
-        if any(rule.matches_address(address) for rule in deny):
+        # A denied IPv4 network is denied through its NAT64 and 6to4 forms too: on a network
+        # with a translator, those reach the same host.
+        inner = _embedded_v4(address) if isinstance(address, ipaddress.IPv6Address) else None
+        if any(rule.matches_address(a) for rule in deny for a in (address, inner) if a):
             raise AddressRefused(f"{host} resolves to {address}, which is on the deny list")
         if allow and not by_name and not any(rule.matches_address(address) for rule in networks):
             raise AddressRefused(f"the host {host} ({address}) is not on the allow list")

@@ -69,7 +69,7 @@ class FetchPolicy:
     exactly or contains its address (for tests and intranets); a wildcard never admits one."""
     deny_hosts: tuple[str, ...] = ()
     """Hosts never fetched, in the same syntax; checked before the allow list, by name and by
-    resolved address."""
+    resolved address (an IPv4 entry covers that address's NAT64 and 6to4 forms too)."""
     max_fetches: int = 8
     """Remote images fetched for one request; more is refused before any fetch."""
     max_concurrency: int = 4

@@ -553,3 +553,17 @@ def test_site_local_and_documentation_ipv6_are_refused_before_any_connection(url
     assert backend.connects == []
     assert resolver.asked == []
 
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "64:ff9b::5db8:d822",  # NAT64 of 93.184.216.34
+        "2002:5db8:d822::1",  # 6to4 of 93.184.216.34
+    ],
+)
+def test_a_denied_network_is_not_reached_through_its_ipv6_translation(answer: str) -> None:
+    with pytest.raises(AddressRefused, match="deny list"):
+        _resolve("cdn.example", deny=["93.184.216.0/24"], answers=[answer])
+    # The same translated address, not denied, is a public one.
+    assert _resolve("cdn.example", answers=[answer]) == answer
+
