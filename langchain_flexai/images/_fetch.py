@@ -123,6 +123,10 @@ def _check_url(url: str, policy: FetchPolicy) -> httpx.URL:
         )
     if not parsed.raw_host:
         raise _refused("it names no host", url)
+    if parsed.port is not None and not 0 < parsed.port < 65536:  # noqa: PLR2004
+        # httpx accepts any number, and getaddrinfo takes it modulo 65536 (":65558" is 22):
+        # the port connected to would not be the one in the URL.
+        raise _refused(f"its port {parsed.port} is not between 1 and 65535", url)
     return parsed
 
 

@@ -567,3 +567,32 @@ def test_a_denied_network_is_not_reached_through_its_ipv6_translation(answer: st
     # The same translated address, not denied, is a public one.
     assert _resolve("cdn.example", answers=[answer]) == answer
 
+
+# -- ports the socket layer would wrap around ---------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "65558", "99999"])
+def test_ports_outside_1_to_65535_are_refused_before_any_lookup_or_connection(port: str) -> None:
+    # getaddrinfo takes the port modulo 65536: ":65558" would connect to port 22.
+    resolver = Resolver({"images.example": [PUBLIC]})
+    backend = Backend(image_stream(jpeg_bytes((8, 8))))
+    with pytest.raises(ImageInputError) as caught:
+        fetch_image_bytes(
+            f"https://images.example:{port}/a.jpg", FetchPolicy(resolver=resolver), backend=backend
+        )
+    assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
+    assert "port" in caught.value.detail
+    assert backend.connects == []
+    assert resolver.asked == []
+
+
+def test_a_redirect_to_a_wrapping_port_is_refused_before_connecting() -> None:
+    resolver = Resolver({"images.example": [PUBLIC]})
+    backend = Backend(Stream(response(302, {"Location": "https://images.example:65558/"}, 0), []))
+    with pytest.raises(ImageInputError) as caught:
+        fetch_image_bytes(
+            "https://images.example/a.jpg", FetchPolicy(resolver=resolver), backend=backend
+        )
+    assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
+    assert backend.connects == [(PUBLIC, 443)]
+
