@@ -63,7 +63,14 @@ def redact_url(url: str) -> str:
             host = f"[{host}]"
         port = f":{parts.port}" if parts.port is not None else ""
     except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0][:_MAX_SOURCE]
+        # Unparsable (a bad port, an open '['): cut the query and fragment by hand, and the
+        # user info too, which ends at the last '@' before the path.
+        bare = url.split("?", 1)[0].split("#", 1)[0]
+        scheme, sep, rest = bare.partition("://")
+        if sep:
+            authority, slash, path = rest.partition("/")
+            bare = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+        return bare[:_MAX_SOURCE]
     query = "?…" if parts.query else ""
     shown = f"{parts.scheme}://{host}{port}{parts.path}{query}"
     return shown if len(shown) <= _MAX_SOURCE else shown[: _MAX_SOURCE - 1] + "…"

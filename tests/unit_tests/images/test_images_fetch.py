@@ -9,6 +9,7 @@ numeric hosts zero lookups.
 from __future__ import annotations
 
 import ipaddress
+import pickle
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -596,3 +597,24 @@ def test_a_redirect_to_a_wrapping_port_is_refused_before_connecting() -> None:
     assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
     assert backend.connects == [(PUBLIC, 443)]
 
+
+# -- user info never shown, even in a URL that does not parse -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:s3cr3t@images.example:bad/a.jpg?sig=tok",
+        "https://user:s3cr3t@[::1/a.jpg?sig=tok",
+        "https://user:s3cr3t@images.example:99999999999/a.jpg",
+    ],
+)
+def test_user_info_never_appears_in_an_error_for_an_unparsable_url(url: str) -> None:
+    assert "s3cr3t" not in redact_url(url)
+    assert "tok" not in redact_url(url)
+    with pytest.raises(ImageInputError) as caught:
+        fetch_image_bytes(url, FetchPolicy(resolver=Resolver()), backend=Backend())
+    assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
+    assert "s3cr3t" not in str(caught.value)
+    assert "s3cr3t" not in repr(caught.value)
+    assert "s3cr3t" not in str(pickle.loads(pickle.dumps(caught.value)))  # noqa: S301 - our own bytes
