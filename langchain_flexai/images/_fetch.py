@@ -31,7 +31,7 @@ import httpcore
 import httpx
 
 from langchain_flexai._urls import MAX_HTTPS_URL_CHARS, url_scheme
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.errors import ImageErrorReason, ImageInputError, escape_text
 from langchain_flexai.images._address import (
     AddressRefused,
     HostRule,
@@ -420,7 +420,11 @@ def _hop(
     except httpcore.TimeoutException:
         raise _timed_out(policy, url) from None
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-        raise _failed(f"{type(exc).__name__}: {exc}", url) from None
+        # The parser's message can quote what the server sent (an illegal status line of up
+        # to 100 KiB): a short, one-line preview of it only.
+        said = escape_text(str(exc))
+        said = said if len(said) <= _MAX_SOURCE else said[: _MAX_SOURCE - 1] + "…"
+        raise _failed(f"{type(exc).__name__}: {said}", url) from None
     if hop.body is not None:
         return hop.body
     try:
