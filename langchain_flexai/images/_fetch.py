@@ -14,11 +14,14 @@ that connects to the pinned address keeps SNI and certificate checks on the host
 ``Host`` header is ours. No second DNS lookup can happen: the backend refuses any host but the
 pinned one, and it is handed a numeric address. httpcore also never reads proxy variables, never
 decompresses (``Accept-Encoding: identity`` is sent), and reads 64 KiB at a time, so a body
-stops at most one read past the cap.
+stops at most one read past the cap. httpcore's DEBUG trace logs response headers: a filter on
+its loggers cuts the query strings from the URLs there (a redirect's presigned ``Location``).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 import time
 from collections.abc import Iterable, Sequence
@@ -74,6 +77,34 @@ def redact_url(url: str) -> str:
     query = "?…" if parts.query else ""
     shown = f"{parts.scheme}://{host}{port}{parts.path}{query}"
     return shown if len(shown) <= _MAX_SOURCE else shown[: _MAX_SOURCE - 1] + "…"
+
+
+# A URL's query in a log message, up to the quote or space that ends it in httpcore's repr.
+_LOGGED_QUERY = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^?#'\"\s]*)\?[^'\"\s]*")
+
+
+class _MaskQueriesInTrace(logging.Filter):
+    """Cuts query strings from the URLs httpcore's DEBUG trace logs (response headers).
+
+    httpcore logs every response's headers, so a redirect to a presigned URL would log its
+    ``Location`` token. The record is kept, its message rewritten (httpcore pre-formats it).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "://" in record.msg:
+            record.msg = _LOGGED_QUERY.sub(r"\1?…", record.msg)
+        return True
+
+
+_TRACE_FILTER = _MaskQueriesInTrace()
+
+
+def _install_trace_filter() -> None:
+    # Logger filters do not apply to records propagated from children: each HTTP logger.
+    for name in ("httpcore.http11", "httpcore.http2"):
+        logger = logging.getLogger(name)
+        if _TRACE_FILTER not in logger.filters:
+            logger.addFilter(_TRACE_FILTER)
 
 
 def _error(reason: ImageErrorReason, detail: str, url: str) -> ImageInputError:
@@ -388,6 +419,7 @@ def fetch_image_bytes(
             without its query string.
     """
     policy = policy or DEFAULT_FETCH_POLICY
+    _install_trace_filter()
     cap = policy.max_bytes if max_bytes is None else min(max_bytes, policy.max_bytes)
     deadline = time.monotonic() + policy.total_timeout
     backend = backend or httpcore.SyncBackend()

@@ -9,6 +9,7 @@ numeric hosts zero lookups.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import pickle
 import socket
 from collections.abc import Iterable, Iterator, Sequence
@@ -636,3 +637,25 @@ def test_a_server_cannot_fill_the_error_with_its_own_text() -> None:
     assert caught.value.reason is ImageErrorReason.FETCH_FAILED
     assert "RemoteProtocolError" in caught.value.detail
     assert len(str(caught.value)) < 800
+
+
+def test_httpcore_debug_logs_never_show_a_redirects_query(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # httpcore logs every response's headers at DEBUG; a redirect to a presigned URL carries
+    # its token in Location.
+    caplog.set_level(logging.DEBUG)
+    resolver = Resolver({"images.example": [PUBLIC], "bucket.example": [PUBLIC]})
+    data = jpeg_bytes((8, 8))
+    signed = "https://bucket.example/b.jpg?X-Amz-Signature=s3cr3t"
+    backend = Backend(
+        Stream(response(302, {"Location": signed}, 0), []),
+        image_stream(data),
+    )
+    got = fetch_image_bytes(
+        "https://images.example/a.jpg", FetchPolicy(resolver=resolver), backend=backend
+    )
+    assert got == data
+    assert "receive_response_headers.complete" in caplog.text  # the record is kept
+    assert "https://bucket.example/b.jpg?…" in caplog.text
+    assert "s3cr3t" not in caplog.text
