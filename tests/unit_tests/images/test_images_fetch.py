@@ -659,3 +659,20 @@ def test_httpcore_debug_logs_never_show_a_redirects_query(
     assert "receive_response_headers.complete" in caplog.text  # the record is kept
     assert "https://bucket.example/b.jpg?…" in caplog.text
     assert "s3cr3t" not in caplog.text
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "HTTP_PROXY"])
+def test_proxy_variables_never_route_a_fetch_around_the_address_check(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # A proxy resolves the name itself: the checked address would not be the one reached.
+    monkeypatch.setenv(variable, "http://10.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    data = jpeg_bytes((8, 8))
+    resolver = Resolver({"images.example": [PUBLIC]})
+    backend = Backend(image_stream(data))
+    got = fetch_image_bytes(
+        "https://images.example/a.jpg", FetchPolicy(resolver=resolver), backend=backend
+    )
+    assert got == data
+    assert backend.connects == [(PUBLIC, 443)]
