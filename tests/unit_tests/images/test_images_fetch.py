@@ -493,6 +493,9 @@ def test_prepare_image_with_fetch_never_opens_a_file_url(tmp_path: Any) -> None:
         ("max_redirects", -1, ValueError),
         ("read_timeout", 0, ValueError),
         ("total_timeout", True, ValueError),
+        ("total_timeout", float("nan"), ValueError),  # no deadline at all: every check is False
+        ("read_timeout", float("inf"), ValueError),
+        ("connect_timeout", float("nan"), ValueError),
         ("max_fetches", 1.5, TypeError),
         ("schemes", ("https", "ftp"), ValueError),
         ("schemes", "https", TypeError),
