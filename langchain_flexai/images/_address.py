@@ -39,7 +39,10 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 # A DNS host name as the resolver should ever see one: LDH labels (underscores occur in real
 # names). Anything else ("evil\\good.com", "a b", "%00") is refused, not handed to getaddrinfo.
-_HOSTNAME = re.compile(r"(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)+")
+# One label per match, the name split on dots first: a single pattern with an optional dot
+# inside a repeated group backtracks exponentially on "aaaa…a!" (seconds at 26 characters).
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_MAX_HOSTNAME = 253
 # One part of an inet_aton address: decimal, octal (leading 0) or hex (0x).
 _NUMERIC_PART = re.compile(r"0[xX][0-9A-Fa-f]*|0[0-7]*|[1-9][0-9]*")
 _NUMERIC_LOOKING = re.compile(r"(0[xX][0-9A-Fa-f]*|[0-9]+)$")
@@ -257,11 +260,19 @@ def resolve_checked(
     return addresses[0]
 
 
+def _valid_hostname(host: str) -> bool:
+    """Whether ``host`` is at most 253 characters of LDH labels (one trailing dot allowed)."""
+    name = host.removesuffix(".")
+    if not 0 < len(name) <= _MAX_HOSTNAME:
+        return False
+    return all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
 def _addresses(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
     literal = literal_address(host)
     if literal is not None:
         return [literal]
-    if not _HOSTNAME.fullmatch(host):
+    if not _valid_hostname(host):
         raise AddressRefused(f"{host!r} is not a valid host name")
     answers = resolver(host, port)
     addresses: list[IPAddress] = []

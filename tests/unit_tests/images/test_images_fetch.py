@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import pickle
 import socket
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -679,3 +680,44 @@ def test_proxy_variables_never_route_a_fetch_around_the_address_check(
     )
     assert got == data
     assert backend.connects == [(PUBLIC, 443)]
+
+
+# -- host-name syntax is checked in linear time ------------------------------------------------
+
+
+def test_a_host_name_that_is_almost_valid_is_refused_without_burning_cpu() -> None:
+    # 26 label characters and one that is not: a regex with nested optional repetitions tries
+    # every way to split them into labels (seconds here, hours at 40), holding the GIL.
+    url = "https://" + "a" * 26 + "!/a.jpg"
+    resolver, backend = Resolver(), Backend()
+    started = time.process_time()
+    with pytest.raises(ImageInputError, match="not a valid host name") as caught:
+        fetch_image_bytes(url, FetchPolicy(resolver=resolver), backend=backend)
+    assert time.process_time() - started < 1.0
+    assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
+    assert resolver.asked == []
+    assert backend.connects == []
+
+
+@pytest.mark.parametrize(
+    ("host", "valid"),
+    [
+        ("images.example", True),
+        ("images.example.", True),
+        ("a_b.example", True),
+        ("xn--e1afmkfd.xn--p1ai", True),
+        ("a" * 63 + ".example", True),
+        ("a" * 64 + ".example", False),
+        (".".join(["a" * 49] * 5), True),  # 249 characters
+        (".".join(["a" * 50] * 5) + "a" * 3, False),  # 257 characters
+        ("a..example", False),
+        ("-a.example", False),
+        ("a-.example", False),
+        (".", False),
+        ("a" * 40 + "!", False),
+    ],
+)
+def test_host_name_syntax(host: str, valid: bool) -> None:
+    from langchain_flexai.images._address import _valid_hostname  # noqa: PLC0415
+
+    assert _valid_hostname(host) is valid
