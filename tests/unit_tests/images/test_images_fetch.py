@@ -721,3 +721,23 @@ def test_host_name_syntax(host: str, valid: bool) -> None:
     from langchain_flexai.images._address import _valid_hostname  # noqa: PLC0415
 
     assert _valid_hostname(host) is valid
+
+
+def test_the_debug_log_filter_is_linear_in_what_a_server_sends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # ~88 KB of 'a://' in one header (under httpcore's 100 KiB cap): a backtracking pattern
+    # took ~20 s of CPU on it.
+    caplog.set_level(logging.DEBUG)
+    data = jpeg_bytes((8, 8))
+    head = response(200, {"Content-Type": "image/jpeg", "X-Junk": "a://" * 22_000}, len(data))
+    backend = Backend(Stream(head, [data]))
+    started = time.process_time()
+    got = fetch_image_bytes(
+        "https://images.example/a.jpg",
+        FetchPolicy(resolver=Resolver({"images.example": [PUBLIC]})),
+        backend=backend,
+    )
+    assert time.process_time() - started < 2.0
+    assert got == data
+    assert "receive_response_headers.complete" in caplog.text
