@@ -45,6 +45,7 @@ _LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _MAX_HOSTNAME = 253
 # One part of an inet_aton address: decimal, octal (leading 0) or hex (0x).
 _NUMERIC_PART = re.compile(r"0[xX][0-9A-Fa-f]*|0[0-7]*|[1-9][0-9]*")
+_MAX_DECIMAL_DIGITS = len(str(2**32 - 1))
 _NUMERIC_LOOKING = re.compile(r"(0[xX][0-9A-Fa-f]*|[0-9]+)$")
 
 _V4_ALWAYS_REFUSED = (
@@ -92,6 +93,9 @@ def literal_address(host: str) -> IPAddress | None:
     parts = labels
     if len(parts) > 4 or not all(_NUMERIC_PART.fullmatch(p) for p in parts):  # noqa: PLR2004
         raise AddressRefused(f"{host!r} looks like a numeric address but is not a valid one")
+    if any(p[0] != "0" and len(p) > _MAX_DECIMAL_DIGITS for p in parts):
+        # Over 32 bits; and int() itself refuses decimal text past 4300 digits (ValueError).
+        raise AddressRefused(f"{host!r} looks like a numeric address but is out of range")
     values = [_part_value(p) for p in parts]
     # inet_aton: a.b.c.d, a.b.c (c is 16 bits), a.b (b is 24 bits), a (32 bits).
     *leading, last = values

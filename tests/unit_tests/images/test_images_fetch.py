@@ -741,3 +741,30 @@ def test_the_debug_log_filter_is_linear_in_what_a_server_sends(
     assert time.process_time() - started < 2.0
     assert got == data
     assert "receive_response_headers.complete" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "1" * 5000,
+        "1." + "2" * 5000,
+        "4294967296",
+        "1." + "9" * 11,
+        "0" + "7" * 7000,
+        "0x" + "f" * 7000,
+    ],
+)
+def test_numeric_hosts_too_long_for_an_address_are_refused_as_such(host: str) -> None:
+    # int() refuses decimal strings over 4300 digits with a ValueError of its own.
+    with pytest.raises(ImageInputError) as caught:
+        fetch_image_bytes(
+            f"https://{host}/a.jpg", FetchPolicy(resolver=Resolver()), backend=Backend()
+        )
+    assert caught.value.reason is ImageErrorReason.FETCH_REFUSED
+    assert "numeric address" in caught.value.detail
+
+
+def test_leading_zeros_keep_an_octal_part_what_inet_aton_makes_it() -> None:
+    host = "0" * 40 + "177.0.0.1"
+    assert literal_address(host) == ipaddress.IPv4Address("127.0.0.1")
+    assert socket.inet_aton(host) == bytes([127, 0, 0, 1])
