@@ -1,7 +1,8 @@
 """Which network addresses a remote-image fetch may connect to, decided before any connection.
 
 Knows IP address classes (loopback, private, link-local and the cloud metadata address
-169.254.169.254, carrier-grade NAT, multicast, reserved, unspecified) and the IPv6 forms that
+169.254.169.254, carrier-grade NAT, multicast, reserved, unspecified, IPv6 site-local and
+documentation) and the IPv6 forms that
 carry an IPv4 address inside (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, 6to4
 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo), host names as the HTTP client sees them, and the
 numeric host forms the C resolver accepts (``inet_aton``: ``0x7f000001``, ``2130706433``,
@@ -38,9 +39,13 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 # A DNS host name as the resolver should ever see one: LDH labels (underscores occur in real
 # names). Anything else ("evil\\good.com", "a b", "%00") is refused, not handed to getaddrinfo.
-_HOSTNAME = re.compile(r"(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)+")
+# One label per match, the name split on dots first: a single pattern with an optional dot
+# inside a repeated group backtracks exponentially on "aaaa…a!" (seconds at 26 characters).
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_MAX_HOSTNAME = 253
 # One part of an inet_aton address: decimal, octal (leading 0) or hex (0x).
 _NUMERIC_PART = re.compile(r"0[xX][0-9A-Fa-f]*|0[0-7]*|[1-9][0-9]*")
+_MAX_DECIMAL_DIGITS = len(str(2**32 - 1))
 _NUMERIC_LOOKING = re.compile(r"(0[xX][0-9A-Fa-f]*|[0-9]+)$")
 
 _V4_ALWAYS_REFUSED = (
@@ -51,6 +56,12 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _TEREDO = ipaddress.IPv6Network("2001::/32")
+# IPv6 ranges Python 3.11's is_global calls global: site-local fec0::/10 (deprecated by RFC 3879
+# but still routed inside some networks) and documentation 3fff::/20 (RFC 9637).
+_V6_ALWAYS_REFUSED = (
+    (ipaddress.IPv6Network("fec0::/10"), "a site-local address"),
+    (ipaddress.IPv6Network("3fff::/20"), "a documentation address"),
+)
 
 
 class AddressRefused(Exception):  # noqa: N818 - a verdict, turned into an ImageInputError
@@ -82,6 +93,9 @@ def literal_address(host: str) -> IPAddress | None:
     parts = labels
     if len(parts) > 4 or not all(_NUMERIC_PART.fullmatch(p) for p in parts):  # noqa: PLR2004
         raise AddressRefused(f"{host!r} looks like a numeric address but is not a valid one")
+    if any(p[0] != "0" and len(p) > _MAX_DECIMAL_DIGITS for p in parts):
+        # Over 32 bits; and int() itself refuses decimal text past 4300 digits (ValueError).
+        raise AddressRefused(f"{host!r} looks like a numeric address but is out of range")
     values = [_part_value(p) for p in parts]
     # inet_aton: a.b.c.d, a.b.c (c is 16 bits), a.b (b is 24 bits), a (32 bits).
     *leading, last = values
@@ -145,6 +159,10 @@ def _plain_problem(address: IPAddress) -> str | None:
     for hit, what in checks:
         if hit:
             return f"{address} is {what}"
+    if isinstance(address, ipaddress.IPv6Address):
+        for net, what in _V6_ALWAYS_REFUSED:
+            if address in net:
+                return f"{address} is {what}"
     if isinstance(address, ipaddress.IPv4Address) and any(
         address in net for net in _V4_ALWAYS_REFUSED
     ):
@@ -225,7 +243,10 @@ def resolve_checked(
         raise AddressRefused(f"the host {host} is not on the allow list")
     addresses = _addresses(host, port, resolver)
     for address in addresses:
-        if any(rule.matches_address(address) for rule in deny):
+        # A denied IPv4 network is denied through its NAT64 and 6to4 forms too: on a network
+        # with a translator, those reach the same host.
+        inner = _embedded_v4(address) if isinstance(address, ipaddress.IPv6Address) else None
+        if any(rule.matches_address(a) for rule in deny for a in (address, inner) if a):
             raise AddressRefused(f"{host} resolves to {address}, which is on the deny list")
         if allow and not by_name and not any(rule.matches_address(address) for rule in networks):
             raise AddressRefused(f"the host {host} ({address}) is not on the allow list")
@@ -243,11 +264,19 @@ def resolve_checked(
     return addresses[0]
 
 
+def _valid_hostname(host: str) -> bool:
+    """Whether ``host`` is at most 253 characters of LDH labels (one trailing dot allowed)."""
+    name = host.removesuffix(".")
+    if not 0 < len(name) <= _MAX_HOSTNAME:
+        return False
+    return all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
 def _addresses(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
     literal = literal_address(host)
     if literal is not None:
         return [literal]
-    if not _HOSTNAME.fullmatch(host):
+    if not _valid_hostname(host):
         raise AddressRefused(f"{host!r} is not a valid host name")
     answers = resolver(host, port)
     addresses: list[IPAddress] = []

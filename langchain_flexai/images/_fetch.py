@@ -14,11 +14,14 @@ that connects to the pinned address keeps SNI and certificate checks on the host
 ``Host`` header is ours. No second DNS lookup can happen: the backend refuses any host but the
 pinned one, and it is handed a numeric address. httpcore also never reads proxy variables, never
 decompresses (``Accept-Encoding: identity`` is sent), and reads 64 KiB at a time, so a body
-stops at most one read past the cap.
+stops at most one read past the cap. httpcore's DEBUG trace logs response headers: a filter on
+its loggers cuts the query strings from the URLs there (a redirect's presigned ``Location``).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 import time
 from collections.abc import Iterable, Sequence
@@ -31,7 +34,7 @@ import httpcore
 import httpx
 
 from langchain_flexai._urls import MAX_HTTPS_URL_CHARS, url_scheme
-from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.errors import ImageErrorReason, ImageInputError, escape_text
 from langchain_flexai.images._address import (
     AddressRefused,
     HostRule,
@@ -63,10 +66,56 @@ def redact_url(url: str) -> str:
             host = f"[{host}]"
         port = f":{parts.port}" if parts.port is not None else ""
     except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0][:_MAX_SOURCE]
+        # Unparsable (a bad port, an open '['): cut the query and fragment by hand, and the
+        # user info too, which ends at the last '@' before the path.
+        bare = url.split("?", 1)[0].split("#", 1)[0]
+        scheme, sep, rest = bare.partition("://")
+        if sep:
+            authority, slash, path = rest.partition("/")
+            bare = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+        return bare[:_MAX_SOURCE]
     query = "?…" if parts.query else ""
     shown = f"{parts.scheme}://{host}{port}{parts.path}{query}"
     return shown if len(shown) <= _MAX_SOURCE else shown[: _MAX_SOURCE - 1] + "…"
+
+
+# What ends a URL in httpcore's repr of headers: a quote or a space. Split on these (linear
+# time whatever a server sent), each piece holding '://' loses what follows its '?'.
+_LOG_DELIMITERS = re.compile(r"(['\"\s])")
+
+
+def _cut_queries(message: str) -> str:
+    pieces = _LOG_DELIMITERS.split(message)
+    for index, piece in enumerate(pieces):
+        scheme_end = piece.find("://")
+        query = piece.find("?", scheme_end)
+        if scheme_end > 0 and query > 0:
+            pieces[index] = piece[:query] + "?…"
+    return "".join(pieces)
+
+
+class _MaskQueriesInTrace(logging.Filter):
+    """Cuts query strings from the URLs httpcore's DEBUG trace logs (response headers).
+
+    httpcore logs every response's headers, so a redirect to a presigned URL would log its
+    ``Location`` token. The record is kept, its message rewritten (httpcore pre-formats it).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "://" in record.msg:
+            record.msg = _cut_queries(record.msg)
+        return True
+
+
+_TRACE_FILTER = _MaskQueriesInTrace()
+
+
+def _install_trace_filter() -> None:
+    # Logger filters do not apply to records propagated from children: each HTTP logger.
+    for name in ("httpcore.http11", "httpcore.http2"):
+        logger = logging.getLogger(name)
+        if _TRACE_FILTER not in logger.filters:
+            logger.addFilter(_TRACE_FILTER)
 
 
 def _error(reason: ImageErrorReason, detail: str, url: str) -> ImageInputError:
@@ -123,6 +172,10 @@ def _check_url(url: str, policy: FetchPolicy) -> httpx.URL:
         )
     if not parsed.raw_host:
         raise _refused("it names no host", url)
+    if parsed.port is not None and not 0 < parsed.port < 65536:  # noqa: PLR2004
+        # httpx accepts any number, and getaddrinfo takes it modulo 65536 (":65558" is 22):
+        # the port connected to would not be the one in the URL.
+        raise _refused(f"its port {parsed.port} is not between 1 and 65535", url)
     return parsed
 
 
@@ -377,6 +430,7 @@ def fetch_image_bytes(
             without its query string.
     """
     policy = policy or DEFAULT_FETCH_POLICY
+    _install_trace_filter()
     cap = policy.max_bytes if max_bytes is None else min(max_bytes, policy.max_bytes)
     deadline = time.monotonic() + policy.total_timeout
     backend = backend or httpcore.SyncBackend()
@@ -409,7 +463,11 @@ def _hop(
     except httpcore.TimeoutException:
         raise _timed_out(policy, url) from None
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
-        raise _failed(f"{type(exc).__name__}: {exc}", url) from None
+        # The parser's message can quote what the server sent (an illegal status line of up
+        # to 100 KiB): a short, one-line preview of it only.
+        said = escape_text(str(exc))
+        said = said if len(said) <= _MAX_SOURCE else said[: _MAX_SOURCE - 1] + "…"
+        raise _failed(f"{type(exc).__name__}: {said}", url) from None
     if hop.body is not None:
         return hop.body
     try:

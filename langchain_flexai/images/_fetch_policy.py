@@ -9,6 +9,7 @@ nothing about sockets, HTTP or images: :mod:`langchain_flexai.images._fetch` app
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -69,7 +70,7 @@ class FetchPolicy:
     exactly or contains its address (for tests and intranets); a wildcard never admits one."""
     deny_hosts: tuple[str, ...] = ()
     """Hosts never fetched, in the same syntax; checked before the allow list, by name and by
-    resolved address."""
+    resolved address (an IPv4 entry covers that address's NAT64 and 6to4 forms too)."""
     max_fetches: int = 8
     """Remote images fetched for one request; more is refused before any fetch."""
     max_concurrency: int = 4
@@ -89,8 +90,16 @@ class FetchPolicy:
         """Validate every field."""
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"FetchPolicy.{name} must be a positive number, got {value!r}")
+            # isfinite: NaN compares False with everything, so a NaN deadline never ends a fetch.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ValueError(
+                    f"FetchPolicy.{name} must be a positive, finite number, got {value!r}"
+                )
         for name, minimum in (
             ("max_bytes", 1),
             ("max_redirects", 0),
