@@ -29,6 +29,7 @@ from langchain_flexai.errors import ImageErrorReason, ImageInputError, escape_te
 from langchain_flexai.images._b64 import b64encode_str
 from langchain_flexai.images._doors import _CACHE
 from langchain_flexai.images._pdf_cost import check_box, check_cost
+from langchain_flexai.images._pdf_forms import PageLoadCosts
 from langchain_flexai.images._pdf_pages import parse_pages
 from langchain_flexai.images._pdf_structure import outline
 from langchain_flexai.images._policy import DEFAULT_POLICY, ImagePolicy
@@ -206,8 +207,10 @@ def iter_pdf_pages(
         chosen = parse_pages(pages, count)
         if len(chosen) > policy.max_pdf_pages:
             raise _too_many(len(chosen), policy.max_pdf_pages, "ImagePolicy.max_pdf_pages", name)
+        # What loading each page would make PDFium parse, forms expanded, judged from the bytes.
+        loads = PageLoadCosts(data, count)
         for number in chosen:
-            yield _page(document, digest, number, count, name, policy, text=text)
+            yield _page(document, digest, number, count, name, policy, text=text, loads=loads)
     finally:
         _close(document)
 
@@ -221,6 +224,7 @@ def _page(  # noqa: PLR0917 - one page's whole context, private
     policy: ImagePolicy,
     *,
     text: bool,
+    loads: PageLoadCosts,
 ) -> PdfPage:
     key = ("pdf", digest, number, policy, name, text)
     hit = _CACHE.get(key)
@@ -228,6 +232,7 @@ def _page(  # noqa: PLR0917 - one page's whole context, private
         return PdfPage(number, count, hit.image, hit.text)
     label = page_label(number, count, name)
     try:
+        loads.check(number)  # before PDFium loads (parses) the page
         bitmap, page_text = _draw(document, number, policy, text=text)
         out, mime, steps = render(
             bitmap,

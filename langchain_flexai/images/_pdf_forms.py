@@ -1,0 +1,447 @@
+"""What loading one PDF page makes PDFium parse, counted from the raw bytes before it loads it.
+
+PDFium parses a page's whole content while it loads the page (``FPDF_LoadPage``), before its
+objects can be counted (:mod:`langchain_flexai.images._pdf_cost`), and it parses a Form XObject
+again at every use. A 2 KB file of forms drawing forms ten times each, seven deep, makes it parse
+ten million strokes; a page whose content is split over many streams, each under the stream cap
+of :mod:`langchain_flexai.images._pdf_structure`, is parsed whole. So before a page is loaded its
+*expanded* operator count is computed here: the operators of each of its content streams, plus,
+for each ``Do``, :data:`FORM_USE_COST` and the expanded count of the form it names (memoised per
+form; a form reaching itself is refused). A page over :data:`MAX_PAGE_OPERATORS` is refused as
+``TOO_COMPLEX``.
+
+Knows just enough PDF syntax for that: ``N G obj`` bodies (plain, and inside Flate-compressed
+object streams, ``/ObjStm``), ``N G R`` references, the ``/Root``, ``/Pages``, ``/Kids``,
+``/Contents``, ``/Resources`` (direct or indirect, inherited down the page tree) and ``/XObject``
+entries, and content-stream operators as tokens (a string's letters count too: an over-count,
+never an under-count). It is conservative where the bytes do not say: a ``Do`` whose name cannot
+be resolved costs as much as the costliest form of the file, a stream in a filter other than
+Flate counts :data:`_UNKNOWN_FILTER_OPS_PER_BYTE` operators a byte, and when the page tree cannot
+be walked to the same page count PDFium reports, every page is charged the costliest page. Knows
+nothing of drawing, rendering or PDFium. A leaf: imports only the errors and the stream cap.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._pdf_structure import MAX_STREAM_BYTES
+
+__all__ = ["FORM_USE_COST", "MAX_PAGE_OPERATORS", "PageLoadCosts"]
+
+MAX_PAGE_OPERATORS = 1_500_000
+"""Most content-stream operators loading one page may make PDFium parse, forms expanded at each
+use (1.5 million). PDFium parses about three million operators a second, so this bounds a page's
+load at about half a second; a dense real page carries 10,000-100,000, a 3 MiB stream (the cap
+on one stream) at most this many."""
+
+FORM_USE_COST = 10
+"""What one use of a form costs beyond its operators, in operators: PDFium builds the form's
+object and state again at each use (measured: about 3.5 microseconds, ten operators' worth)."""
+
+_UNKNOWN_FILTER_OPS_PER_BYTE = 4
+_MAX_DEPTH = 64  # deeper form nesting than any real file: refused rather than recursed into
+_OBJ = re.compile(rb"(?<![0-9])([0-9]{1,10})\s+[0-9]{1,5}\s+obj\b")
+_REF = re.compile(rb"([0-9]{1,10})\s+[0-9]{1,5}\s+R\b")
+_STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
+_DICT_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
+_ROOT = re.compile(rb"/Root\s+([0-9]{1,10})\s+[0-9]{1,5}\s+R\b")
+# An operator is a keyword token: letters (and ' " *) not continuing a name, number or word.
+_OPERATOR = re.compile(rb"(?<![A-Za-z0-9#/.*'\"_-])[A-Za-z'\"][A-Za-z0-9*'\"]*")
+_DO = re.compile(rb"/([^\s/<>\[\]()%{}]+)\s*Do(?![A-Za-z0-9])")
+_NAME_REF = re.compile(rb"/([^\s/<>\[\]()%{}]+)\s*([0-9]{1,10})\s+[0-9]{1,5}\s+R\b")
+_FLATE_ONLY = re.compile(rb"/Filter\s*(?:\[\s*)?/(?:FlateDecode|Fl)\b\s*\]?")
+_FILTER = re.compile(rb"/Filter\b")
+_FORM = re.compile(rb"/Subtype\s*/Form\b")
+_OBJSTM = re.compile(rb"/Type\s*/ObjStm\b")
+_INT = re.compile(rb"/(N|First)\s+([0-9]{1,10})")
+_PAGE_TYPE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+@dataclass
+class _Object:
+    head: bytes  # the dictionary (or the whole body when there is no stream)
+    stream: tuple[int, int] | None = None  # where the raw stream data lies in the file
+
+
+@dataclass
+class _Stats:
+    operators: int
+    uses: Counter[bytes]
+
+
+@dataclass
+class PageLoadCosts:
+    """The expanded operator count of a PDF's pages, computed lazily page by page.
+
+    Build it from the PDF's bytes (after :func:`~langchain_flexai.images._pdf_structure.outline`
+    accepted them) and PDFium's page count, then call :meth:`check` before loading a page.
+    """
+
+    data: bytes
+    page_count: int
+    _objects: dict[int, _Object] | None = None
+    _pages: list[int] | None = None
+    _stats: dict[int, _Stats] = field(default_factory=dict)
+    _form_costs: dict[tuple[int, tuple[tuple[bytes, int], ...] | None], int] = field(
+        default_factory=dict
+    )
+    _costliest_form: int | None = None
+    _costliest_page: int | None = None
+    _cheap: int | None = None
+
+    def check(self, number: int) -> None:
+        """Refuse page ``number`` (from 1) if loading it would parse too much.
+
+        Raises:
+            ImageInputError: ``TOO_COMPLEX`` (unlocated: the caller names the file and page).
+        """
+        cost = self.cost(number)
+        if cost > MAX_PAGE_OPERATORS:
+            raise ImageInputError(
+                f"loading the page would parse about {cost:,} drawing operators (its forms "
+                "drawn within forms, or its content split over many streams), more than the "
+                f"{MAX_PAGE_OPERATORS:,} any real page needs; it is not rendered. Flatten the PDF "
+                "(print it to a new PDF) or export the page as an image with a tool you trust",
+                reason=ImageErrorReason.TOO_COMPLEX,
+            )
+
+    def cost(self, number: int) -> int:
+        """The expanded operator count of page ``number`` (from 1), conservative."""
+        if self._cheap_bound() <= MAX_PAGE_OPERATORS:
+            return self._cheap_bound()
+        pages = self._page_list()
+        if pages is None or number > len(pages):
+            return self._costliest_page_cost()
+        return self._page_cost(pages[number - 1])
+
+    # -- the bound without building an object index ---------------------------------------------
+
+    def _cheap_bound(self) -> int:
+        """An upper bound for every page, from all streams at once, when no form uses a form.
+
+        Every page's own operators are at most all content operators of the file; each ``Do``
+        costs at most the largest form. Nested forms defeat the bound (it would be exponential),
+        so then it is infinite and the pages are walked.
+        """
+        if self._cheap is None:
+            total, uses, largest, nested = 0, 0, 0, False
+            for head, start, end in _streams(self.data):
+                if _skipped(head):
+                    continue
+                stats = _stats_of(self.data, head, start, end)
+                total += stats.operators
+                uses += sum(stats.uses.values())
+                if _FORM.search(head):
+                    largest = max(largest, stats.operators)
+                    nested = nested or bool(stats.uses)
+            self._cheap = (
+                MAX_PAGE_OPERATORS + 1 if nested else total + uses * (FORM_USE_COST + largest)
+            )
+        return self._cheap
+
+    # -- the walk --------------------------------------------------------------------------------
+
+    def _index(self) -> dict[int, _Object]:
+        if self._objects is None:
+            self._objects = _index(self.data)
+        return self._objects
+
+    def _page_list(self) -> list[int] | None:
+        if self._pages is None:
+            self._pages = _page_tree(self._index(), self.data, self.page_count) or []
+        return self._pages if len(self._pages) == self.page_count else None
+
+    def _costliest_page_cost(self) -> int:
+        if self._costliest_page is None:
+            pages = [n for n, obj in self._index().items() if _is_page(obj.head)]
+            self._costliest_page = max((self._page_cost(n) for n in pages), default=0)
+        return self._costliest_page
+
+    def _page_cost(self, number: int) -> int:
+        objects = self._index()
+        page = objects.get(number)
+        if page is None:
+            return 0
+        names = self._xobjects(_inherited_resources(objects, number))
+        total = 0
+        for stream in _content_streams(objects, page.head):
+            stats = self._stream_stats(stream)
+            total += stats.operators + self._uses_cost(stats.uses, names, (), 0)
+        return total
+
+    def _stream_stats(self, number: int) -> _Stats:
+        if number not in self._stats:
+            obj = self._index().get(number)
+            if obj is None or obj.stream is None:
+                self._stats[number] = _Stats(0, Counter())
+            else:
+                self._stats[number] = _stats_of(self.data, obj.head, *obj.stream)
+        return self._stats[number]
+
+    def _xobjects(self, resources: bytes | None) -> dict[bytes, int] | None:
+        """The resources' ``/XObject`` names, or None when they cannot be read."""
+        if resources is None:
+            return None
+        value = _value(self._index(), resources, b"/XObject")
+        if value is None:
+            return {} if b"/XObject" not in resources else None
+        return {m.group(1): int(m.group(2)) for m in _NAME_REF.finditer(value)}
+
+    def _uses_cost(
+        self,
+        uses: Counter[bytes],
+        names: dict[bytes, int] | None,
+        stack: tuple[int, ...],
+        depth: int,
+    ) -> int:
+        total = 0
+        for name, times in uses.items():
+            target = None if names is None else names.get(name)
+            child = (
+                self._costliest()
+                if target is None
+                else self._form_cost(target, names, stack, depth)
+            )
+            total += times * (FORM_USE_COST + child)
+            if total > MAX_PAGE_OPERATORS:
+                return total  # already refused: no need to walk the rest
+        return total
+
+    def _form_cost(
+        self, number: int, caller: dict[bytes, int] | None, stack: tuple[int, ...], depth: int
+    ) -> int:
+        obj = self._index().get(number)
+        if obj is None or obj.stream is None or not _FORM.search(obj.head):
+            return 0  # an image (its pixels are checked after loading), or nothing at all
+        if number in stack or depth > _MAX_DEPTH:
+            raise ImageInputError(
+                "the page's forms draw themselves (a loop of Form XObjects) or nest more than "
+                f"{_MAX_DEPTH} deep; the PDF is damaged or hostile and is not rendered. Flatten it "
+                "(print it to a new PDF) with a tool you trust",
+                reason=ImageErrorReason.TOO_COMPLEX,
+            )
+        resources = _value(self._index(), obj.head, b"/Resources")
+        # A form without resources uses its caller's (PDF 1.1 allowed it; PDFium follows).
+        names = caller if resources is None else self._xobjects(resources)
+        key = (number, None if resources is not None or caller is None else _key(caller))
+        if key not in self._form_costs:
+            stats = self._stream_stats(number)
+            self._form_costs[key] = stats.operators + self._uses_cost(
+                stats.uses, names, (*stack, number), depth + 1
+            )
+        return self._form_costs[key]
+
+    def _costliest(self) -> int:
+        """The costliest form of the file, its unresolved uses counted at their own cost only."""
+        if self._costliest_form is None:
+            # While computing, an unresolved use inside costs nothing; those costs are kept apart.
+            self._costliest_form, kept, self._form_costs = 0, self._form_costs, {}
+            best = 0
+            try:
+                for number, obj in self._index().items():
+                    if obj.stream is not None and _FORM.search(obj.head):
+                        best = max(best, self._form_cost(number, None, (), 0))
+            finally:
+                self._form_costs = kept
+            self._costliest_form = best
+        return self._costliest_form
+
+
+def _key(names: dict[bytes, int]) -> tuple[tuple[bytes, int], ...]:
+    return tuple(sorted(names.items()))
+
+
+def _streams(data: bytes) -> list[tuple[bytes, int, int]]:
+    """Every stream of the file: its dictionary and where its raw data lies."""
+    out = []
+    position = 0
+    while (match := _DICT_STREAM.search(data, position)) is not None:
+        start = match.end()
+        end = data.find(b"endstream", start)
+        end = len(data) if end < 0 else end
+        head = data[max(0, match.start() - 2048) : match.start() + 2]
+        head = head[head.rfind(b"obj") + 3 :] if b"obj" in head else head
+        out.append((head, start, end))
+        position = end
+    return out
+
+
+def _skipped(head: bytes) -> bool:
+    """Streams that are not drawing operators: images, fonts, object and xref streams, metadata."""
+    return bool(
+        re.search(
+            rb"/Subtype\s*/(?:Image|Type1C|CIDFontType0C|OpenType|XML)|/Length[123]\b"
+            rb"|/Type\s*/(?:ObjStm|XRef|Metadata|EmbeddedFile)\b",
+            head,
+        )
+    )
+
+
+def _inflate(data: bytes, head: bytes, start: int, end: int) -> bytes | None:
+    """The stream's decoded bytes, capped; None when its filter is not read here."""
+    raw = memoryview(data)[start:end]
+    if not _FILTER.search(head):
+        return bytes(raw[:MAX_STREAM_BYTES])
+    if not _FLATE_ONLY.search(head):
+        return None
+    inflater = zlib.decompressobj()
+    try:
+        # The structural walk refused any stream past the cap; capping again keeps this a leaf.
+        return inflater.decompress(raw, MAX_STREAM_BYTES + 1)
+    except zlib.error:
+        return b""  # damaged: PDFium draws nothing of it
+
+
+def _stats_of(data: bytes, head: bytes, start: int, end: int) -> _Stats:
+    content = _inflate(data, head, start, end)
+    if content is None:
+        return _Stats((end - start) * _UNKNOWN_FILTER_OPS_PER_BYTE, Counter())
+    return _Stats(len(_OPERATOR.findall(content)), Counter(_DO.findall(content)))
+
+
+def _index(data: bytes) -> dict[int, _Object]:
+    """Every object of the file by number (the last definition wins, as in an update)."""
+    objects: dict[int, _Object] = {}
+    in_streams: list[tuple[int, int, bytes]] = []
+    for match in _OBJ.finditer(data):
+        number, body = int(match.group(1)), match.end()
+        stop = data.find(b"endobj", body)
+        stop = len(data) if stop < 0 else stop
+        stream = _STREAM.search(data, body, stop)
+        if stream is None:
+            objects[number] = _Object(data[body:stop])
+            continue
+        end = data.find(b"endstream", stream.end())
+        end = len(data) if end < 0 else end
+        head = data[body : stream.start()]
+        objects[number] = _Object(head, (stream.end(), end))
+        if _OBJSTM.search(head):
+            in_streams.append((stream.end(), end, head))
+    for start, end, head in in_streams:
+        for packed, content in _unpack(data, head, start, end).items():
+            objects.setdefault(packed, _Object(content))
+    return objects
+
+
+def _unpack(data: bytes, head: bytes, start: int, end: int) -> dict[int, bytes]:
+    """The objects of a compressed object stream (``/N`` pairs of number and offset)."""
+    ints = {m.group(1): int(m.group(2)) for m in _INT.finditer(head)}
+    content = _inflate(data, head, start, end)
+    if content is None or b"N" not in ints or b"First" not in ints:
+        return {}
+    first = ints[b"First"]
+    pairs = [int(n) for n in content[:first].split()[: 2 * ints[b"N"]]]
+    offsets = list(zip(pairs[::2], pairs[1::2], strict=False))
+    out = {}
+    for index, (number, offset) in enumerate(offsets):
+        stop = offsets[index + 1][1] if index + 1 < len(offsets) else len(content) - first
+        out[number] = content[first + offset : first + stop]
+    return out
+
+
+def _value(objects: dict[int, _Object], body: bytes, key: bytes) -> bytes | None:
+    """The value of ``key`` in a dictionary, or None when the key is absent.
+
+    A direct ``<<…>>`` or ``[…]``, or the body of the object a reference names.
+    """
+    match = re.search(re.escape(key) + rb"(?![A-Za-z0-9])\s*", body)
+    if match is None:
+        return None
+    rest = body[match.end() :]
+    ref = _REF.match(rest)
+    if ref is not None:
+        target = objects.get(int(ref.group(1)))
+        return None if target is None else target.head
+    opener, closer = (b"<<", b">>") if rest.startswith(b"<<") else (b"[", b"]")
+    if not rest.startswith(opener):
+        return None
+    depth, position = 0, 0
+    while position < len(rest):
+        if rest.startswith(opener, position):
+            depth += 1
+            position += len(opener)
+        elif rest.startswith(closer, position):
+            depth -= 1
+            position += len(closer)
+            if depth == 0:
+                return rest[:position]
+        else:
+            position += 1
+    return rest
+
+
+def _is_page(head: bytes) -> bool:
+    return bool(_PAGE_TYPE.search(head)) and b"/Kids" not in head
+
+
+def _page_tree(objects: dict[int, _Object], data: bytes, limit: int) -> list[int] | None:
+    """The page objects in page order, walked from the trailer's ``/Root`` (at most ``limit``)."""
+    roots = _ROOT.findall(data)
+    catalog = objects.get(int(roots[-1])) if roots else None
+    if catalog is None:
+        for obj in objects.values():  # the trailer is inside a compressed xref stream's dict
+            if re.search(rb"/Type\s*/Catalog\b", obj.head):
+                catalog = obj
+    if catalog is None:
+        return None
+    top = (
+        _REF.search(catalog.head[catalog.head.find(b"/Pages") :])
+        if b"/Pages" in catalog.head
+        else None
+    )
+    if top is None:
+        return None
+    pages: list[int] = []
+    stack, seen = [int(top.group(1))], set()
+    while stack and len(pages) < limit:
+        number = stack.pop()
+        node = objects.get(number)
+        if node is None:
+            continue
+        kids = _value(objects, node.head, b"/Kids")
+        if kids is None:
+            pages.append(number)
+            continue
+        if number in seen:
+            return None  # a loop in the tree: PDFium repairs or refuses it; charge the worst
+        seen.add(number)
+        stack.extend(int(n) for n in reversed(_REF.findall(kids)))
+    return pages
+
+
+def _inherited_resources(objects: dict[int, _Object], number: int) -> bytes | None:
+    """The page's ``/Resources`` value, or its nearest ancestor's."""
+    seen = set()
+    while number not in seen:
+        seen.add(number)
+        node = objects.get(number)
+        if node is None:
+            return None
+        if b"/Resources" in node.head:
+            return _value(objects, node.head, b"/Resources")
+        parent = re.search(rb"/Parent\s+([0-9]{1,10})\s+[0-9]{1,5}\s+R\b", node.head)
+        if parent is None:
+            return b""
+        number = int(parent.group(1))
+    return None
+
+
+def _content_streams(objects: dict[int, _Object], head: bytes) -> list[int]:
+    match = re.search(rb"/Contents\s*", head)
+    if match is None:
+        return []
+    rest = head[match.end() :]
+    ref = _REF.match(rest)
+    if ref is not None:
+        target = objects.get(int(ref.group(1)))
+        if target is not None and target.stream is None:  # an indirect array of streams
+            return [int(n) for n in _REF.findall(target.head)]
+        return [int(ref.group(1))]
+    if rest.startswith(b"["):
+        return [int(n) for n in _REF.findall(rest[: rest.find(b"]") + 1])]
+    return []

@@ -1,0 +1,147 @@
+"""Loading a page is bounded before PDFium parses it: forms expanded at each use, content summed."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pypdfium2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._doors import clear_image_cache
+from langchain_flexai.images._pdf import iter_pdf_pages
+from langchain_flexai.images._pdf_cost import MAX_PAGE_OBJECTS
+from langchain_flexai.images._pdf_forms import FORM_USE_COST, MAX_PAGE_OPERATORS, PageLoadCosts
+from tests.unit_tests import pdf_factory as pdfs
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    clear_image_cache()
+
+
+@pytest.fixture
+def never_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the page must not be loaded")
+
+    monkeypatch.setattr(pypdfium2.PdfDocument, "__getitem__", refuse)
+    monkeypatch.setattr(pypdfium2.PdfDocument, "get_page", refuse)
+
+
+def _refused(data: bytes, **kwargs: Any) -> ImageInputError:
+    with pytest.raises(ImageInputError) as info:
+        list(iter_pdf_pages(data, **kwargs))
+    return info.value
+
+
+def _nested_cost(levels: int, uses: int) -> int:
+    """What nested_forms_pdf(levels, uses) costs: the page's one Do of the top form."""
+    cost = 3  # the leaf: "0 0 m 1 1 l S", three operators
+    for _ in range(levels - 1):
+        cost = uses + uses * (FORM_USE_COST + cost)
+    return 1 + FORM_USE_COST + cost
+
+
+HOSTILE = {
+    "forms nesting forms": lambda: pdfs.nested_forms_pdf(7),
+    "a form drawn many times": lambda: pdfs.strokes_form_pdf(20_000, 100),
+    "content split over many streams": lambda: pdfs.split_content_pdf(20, 100_000),
+    "nested forms in an object stream": lambda: pdfs.reused_forms_pdf(
+        3, levels=8, uses=10, packed=True
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+@pytest.mark.usefixtures("never_loaded")
+def test_a_page_too_costly_to_load_is_refused_before_pdfium_loads_it(case: str) -> None:
+    error = _refused(HOSTILE[case](), name="bomb.pdf")
+    assert error.reason is ImageErrorReason.TOO_COMPLEX
+    assert str(error).startswith("bomb.pdf, page 1 of ")
+    assert ": loading the page would parse about " in str(error)
+    assert "Flatten the PDF (print it to a new PDF)" in str(error)
+    assert error.source == "bomb.pdf"
+
+
+def test_the_count_is_exact_for_nested_forms() -> None:
+    data = pdfs.nested_forms_pdf(7)
+    assert PageLoadCosts(data, 1).cost(1) == _nested_cost(7, 10) == 15_222_221
+
+
+def test_a_form_drawing_itself_is_refused() -> None:
+    writer = pdfs._Writer()
+    catalog, tree, form = writer.reserve(), writer.reserve(), writer.reserve()
+    writer.set(
+        form,
+        f"<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources << /XObject << /X {form} "
+        "0 R >> >> /Length 6 >>\nstream\n/X Do\n\nendstream".encode(),
+    )
+    content = writer.add(b"<< /Length 6 >>\nstream\n/X Do\n\nendstream")
+    page = writer.add(
+        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] /Resources << /XObject << "
+        f"/X {form} 0 R >> >> /Contents {content} 0 R >>".encode()
+    )
+    writer.set(tree, f"<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>".encode())
+    writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
+    error = _refused(writer.write(catalog), name="loop.pdf")
+    assert error.reason is ImageErrorReason.TOO_COMPLEX
+    assert "loop.pdf, page 1 of 1: the page's forms draw themselves" in str(error)
+
+
+def test_an_unresolvable_name_costs_as_much_as_the_costliest_form() -> None:
+    # The page's XObject names point at an object that is missing: assume the worst form.
+    data = pdfs.strokes_form_pdf(20_000, 100).replace(b"/XObject << /X ", b"/XObject 99 0 R %")
+    costs = PageLoadCosts(data, 1)
+    assert costs.cost(1) == 1 * 100 + 100 * (FORM_USE_COST + 60_000)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_report_reusing_a_logo_form_on_every_page_renders(packed: bool) -> None:
+    data = pdfs.reused_forms_pdf(20, levels=4, uses=5, packed=packed)
+    costs = PageLoadCosts(data, 20)
+    assert [costs.cost(n) for n in (1, 20)] == [costs.cost(2)] * 2
+    assert 2_000 < costs.cost(1) < MAX_PAGE_OPERATORS // 100  # the walk, not a bound, ran
+    pages = list(iter_pdf_pages(data, text=True))
+    assert [p.text for p in pages] == [f"page {n} of the report" for n in range(1, 21)]
+
+
+def test_ordinary_pdfs_are_far_within_the_budget() -> None:
+    report = pdfs.make_pdf(
+        ["\n".join(f"line {i} of page {p}, " * 4 for i in range(55)) for p in range(20)],
+        compress=True,
+    )
+    buffer = io.BytesIO()
+    scans = [Image.new("RGB", (850, 1100), (255 - n, 250, 240)) for n in range(3)]
+    scans[0].save(buffer, "PDF", save_all=True, append_images=scans[1:], resolution=100)
+    for data, count in ((report, 20), (buffer.getvalue(), 3)):
+        costs = PageLoadCosts(data, count)
+        assert max(costs.cost(n) for n in range(1, count + 1)) < MAX_PAGE_OPERATORS // 10
+        assert len(list(iter_pdf_pages(data))) == count
+
+
+@settings(max_examples=25, deadline=None)
+@given(levels=st.integers(1, 8), uses=st.integers(1, 12))
+def test_nested_forms_are_rendered_or_refused_by_structure(levels: int, uses: int) -> None:
+    data = pdfs.nested_forms_pdf(levels, uses)
+    expected = _nested_cost(levels, uses)
+    counted = PageLoadCosts(data, 1).cost(1)
+    # Forms within forms are walked exactly; one level is judged by a cheap upper bound.
+    assert counted == expected if levels > 2 else expected <= counted <= 2 * expected
+    # What PDFium counts once loaded: every form used, and the strokes of the leaves.
+    objects = sum(uses**k for k in range(levels)) + uses ** (levels - 1)
+    if expected <= MAX_PAGE_OPERATORS and objects <= MAX_PAGE_OBJECTS:
+        (page,) = iter_pdf_pages(data, name="n.pdf")
+        assert page.image.width > 0
+        return
+    error = _refused(data, name="n.pdf")
+    assert error.reason is ImageErrorReason.TOO_COMPLEX
+    # Over the load budget: refused before loading; under it, by the drawn-object count.
+    if expected > MAX_PAGE_OPERATORS:
+        assert "n.pdf, page 1 of 1: loading the page would parse" in str(error)
+    else:
+        assert "more than 8000 drawing objects" in str(error)
