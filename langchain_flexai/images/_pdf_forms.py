@@ -33,11 +33,12 @@ from langchain_flexai.images._pdf_structure import MAX_STREAM_BYTES
 
 __all__ = ["FORM_USE_COST", "MAX_PAGE_OPERATORS", "PageLoadCosts"]
 
-MAX_PAGE_OPERATORS = 1_500_000
+MAX_PAGE_OPERATORS = 500_000
 """Most content-stream operators loading one page may make PDFium parse, forms expanded at each
-use (1.5 million). PDFium parses about three million operators a second, so this bounds a page's
-load at about half a second; a dense real page carries 10,000-100,000, a 3 MiB stream (the cap
-on one stream) at most this many."""
+use (half a million). PDFium loads about a million operators a second (measured: 1.2 million
+strokes' operators over four streams, 1.3 s), so this bounds a page's load at about half a second,
+leaving the rest of the second to drawing; a dense real page carries 10,000-100,000 (8,000 text
+runs, the most a page may draw, are 40,000)."""
 
 FORM_USE_COST = 10
 """What one use of a form costs beyond its operators, in operators: PDFium builds the form's

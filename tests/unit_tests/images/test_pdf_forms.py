@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pypdfium2
@@ -66,6 +67,18 @@ def test_a_page_too_costly_to_load_is_refused_before_pdfium_loads_it(case: str) 
     assert ": loading the page would parse about " in str(error)
     assert "Flatten the PDF (print it to a new PDF)" in str(error)
     assert error.source == "bomb.pdf"
+
+
+def test_the_refusal_reads_as_docs_pdf_md_shows_it() -> None:
+    error = _refused(pdfs.nested_forms_pdf(7), name="report.pdf")
+    assert str(error) == (
+        "report.pdf, page 1 of 1: loading the page would parse about 15,222,221 drawing operators"
+        " (its forms drawn within forms, or its content split over many streams), more than the "
+        "500,000 any real page needs; it is not rendered. Flatten the PDF (print it to a new PDF)"
+        " or export the page as an image with a tool you trust (source: report.pdf)"
+    )
+    docs = (Path(__file__).parents[3] / "docs" / "pdf.md").read_text(encoding="utf-8")
+    assert str(error) in docs
 
 
 def test_the_count_is_exact_for_nested_forms() -> None:
