@@ -17,7 +17,8 @@ entries, and content-stream operators as tokens (a string's letters count too: a
 never an under-count). It is conservative where the bytes do not say: a ``Do`` whose name cannot
 be resolved costs as much as the costliest form of the file, a stream in a filter other than
 Flate counts :data:`_UNKNOWN_FILTER_OPS_PER_BYTE` operators a byte, and when the page tree cannot
-be walked to the same page count PDFium reports, every page is charged the costliest page. Knows
+be walked to the same page count PDFium reports, every page is charged the costliest page; a
+file of more than :data:`MAX_INDEXED_OBJECTS` objects that needs the walk is refused. Knows
 nothing of drawing, rendering or PDFium. A leaf: imports only the errors and the stream cap.
 """
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._pdf_structure import MAX_STREAM_BYTES
 
-__all__ = ["FORM_USE_COST", "MAX_PAGE_OPERATORS", "PageLoadCosts"]
+__all__ = ["FORM_USE_COST", "MAX_INDEXED_OBJECTS", "MAX_PAGE_OPERATORS", "PageLoadCosts"]
 
 MAX_PAGE_OPERATORS = 500_000
 """Most content-stream operators loading one page may make PDFium parse, forms expanded at each
@@ -43,6 +44,10 @@ runs, the most a page may draw, are 40,000)."""
 FORM_USE_COST = 10
 """What one use of a form costs beyond its operators, in operators: PDFium builds the form's
 object and state again at each use (measured: about 3.5 microseconds, ten operators' worth)."""
+
+MAX_INDEXED_OBJECTS = 100_000
+"""Most objects the walk indexes (about 0.4 s of reading); a file with more whose pages draw
+forms is refused: a real document that large is thousands of pages, split it."""
 
 _UNKNOWN_FILTER_OPS_PER_BYTE = 4
 _MAX_DEPTH = 64  # deeper form nesting than any real file: refused rather than recursed into
@@ -94,10 +99,7 @@ class PageLoadCosts:
     page_count: int
     _objects: dict[int, _Object] | None = None
     _pages: list[int] | None = None
-    _stats: dict[int, _Stats] = field(default_factory=dict)
-    _form_costs: dict[tuple[int, tuple[tuple[bytes, int], ...] | None], int] = field(
-        default_factory=dict
-    )
+    _form_costs: dict[tuple[int, object], int] = field(default_factory=dict)
     _costliest_form: int | None = None
     _costliest_page: int | None = None
     _cheap: int | None = None
@@ -186,13 +188,10 @@ class PageLoadCosts:
         return total
 
     def _stream_stats(self, number: int) -> _Stats:
-        if number not in self._stats:
-            obj = self._index().get(number)
-            if obj is None or obj.stream is None:
-                self._stats[number] = _Stats(0, Counter())
-            else:
-                self._stats[number] = self._stats_at(obj.head, *obj.stream)
-        return self._stats[number]
+        obj = self._index().get(number)
+        if obj is None or obj.stream is None:
+            return _Stats(0, Counter())
+        return self._stats_at(obj.head, *obj.stream)
 
     def _stats_at(self, head: bytes, start: int, end: int) -> _Stats:
         """A stream's counts, once per stream whichever way it is reached."""
@@ -322,8 +321,19 @@ def _stats_of(data: bytes, head: bytes, start: int, end: int) -> _Stats:
     return _Stats(classes.count(b" a"), Counter(_DO.findall(content)))
 
 
+def _too_many_objects() -> ImageInputError:
+    return ImageInputError(
+        f"the PDF holds more than {MAX_INDEXED_OBJECTS:,} objects and its pages draw forms: too "
+        "many to check what loading a page would parse, so it is not rendered. Split the PDF or "
+        "flatten it (print it to a new PDF)",
+        reason=ImageErrorReason.TOO_COMPLEX,
+    )
+
+
 def _index(data: bytes) -> dict[int, _Object]:
     """Every object of the file by number (the last definition wins, as in an update)."""
+    if data.count(b"endobj") > MAX_INDEXED_OBJECTS:  # counted at C speed, before any loop
+        raise _too_many_objects()
     objects: dict[int, _Object] = {}
     in_streams: list[tuple[int, int, bytes]] = []
     for match in _OBJ.finditer(data):
@@ -343,6 +353,8 @@ def _index(data: bytes) -> dict[int, _Object]:
     for start, end, head in in_streams:
         for packed, content in _unpack(data, head, start, end).items():
             objects.setdefault(packed, _Object(content))
+        if len(objects) > MAX_INDEXED_OBJECTS:
+            raise _too_many_objects()
     return objects
 
 
@@ -353,7 +365,8 @@ def _unpack(data: bytes, head: bytes, start: int, end: int) -> dict[int, bytes]:
     if content is None or b"N" not in ints or b"First" not in ints:
         return {}
     first = ints[b"First"]
-    pairs = [int(n) for n in content[:first].split()[: 2 * ints[b"N"]]]
+    tokens = content[:first].split()[: 2 * min(ints[b"N"], MAX_INDEXED_OBJECTS)]
+    pairs = [int(n) for n in tokens if n.isdigit()]
     offsets = list(zip(pairs[::2], pairs[1::2], strict=False))
     out = {}
     for index, (number, offset) in enumerate(offsets):
@@ -378,18 +391,11 @@ def _value(objects: dict[int, _Object], body: bytes, key: bytes) -> bytes | None
     opener, closer = (b"<<", b">>") if rest.startswith(b"<<") else (b"[", b"]")
     if not rest.startswith(opener):
         return None
-    depth, position = 0, 0
-    while position < len(rest):
-        if rest.startswith(opener, position):
-            depth += 1
-            position += len(opener)
-        elif rest.startswith(closer, position):
-            depth -= 1
-            position += len(closer)
-            if depth == 0:
-                return rest[:position]
-        else:
-            position += 1
+    depth = 0
+    for token in re.finditer(re.escape(opener) + b"|" + re.escape(closer), rest):
+        depth += 1 if token.group() == opener else -1
+        if depth == 0:
+            return rest[: token.end()]
     return rest
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images import _pdf_forms
 from langchain_flexai.images._doors import clear_image_cache
 from langchain_flexai.images._pdf import iter_pdf_pages
 from langchain_flexai.images._pdf_cost import MAX_PAGE_OBJECTS
@@ -158,3 +159,28 @@ def test_nested_forms_are_rendered_or_refused_by_structure(levels: int, uses: in
         assert "n.pdf, page 1 of 1: loading the page would parse" in str(error)
     else:
         assert "more than 8000 drawing objects" in str(error)
+
+
+def test_a_file_with_too_many_objects_to_walk_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pdf_forms, "MAX_INDEXED_OBJECTS", 20)
+    error = _refused(pdfs.reused_forms_pdf(20), name="big.pdf")
+    assert error.reason is ImageErrorReason.TOO_COMPLEX
+    assert str(error).startswith("big.pdf, page 1 of 20: the PDF holds more than 20 objects")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    packed=st.booleans(),
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=8)), max_size=4),
+)
+def test_damaged_forms_cost_a_number_or_our_error(
+    packed: bool, cuts: list[tuple[int, bytes]]
+) -> None:
+    data = pdfs.reused_forms_pdf(3, levels=3, uses=4, packed=packed)
+    for position, junk in cuts:
+        data = data[:position] + junk + data[position + len(junk) :]
+    try:
+        outcome: object = PageLoadCosts(data, 3).cost(2)
+    except ImageInputError as error:  # only ours, and only the structural refusal
+        outcome = error.reason
+    assert outcome is ImageErrorReason.TOO_COMPLEX or (isinstance(outcome, int) and outcome >= 0)
