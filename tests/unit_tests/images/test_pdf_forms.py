@@ -184,3 +184,25 @@ def test_damaged_forms_cost_a_number_or_our_error(
     except ImageInputError as error:  # only ours, and only the structural refusal
         outcome = error.reason
     assert outcome is ImageErrorReason.TOO_COMPLEX or (isinstance(outcome, int) and outcome >= 0)
+
+
+def test_a_pdfium_written_document_reusing_a_page_as_a_form_renders() -> None:
+    # PDFium's own writer (FPDF_SaveAsCopy, what pypdfium2 saves) writes plain objects only.
+    source = pypdfium2.PdfDocument(pdfs.make_pdf(["letterhead\nsecond line"]))
+    written = pypdfium2.PdfDocument.new()
+    form = source.page_as_xobject(0, written)
+    for _ in range(20):
+        page = written.new_page(612, 792)
+        for column in range(3):
+            placed = form.as_pageobject()
+            placed.transform(pypdfium2.PdfMatrix().scale(0.2, 0.2).translate(150 * column, 50))
+            page.insert_obj(placed)
+        page.gen_content()
+    buffer = io.BytesIO()
+    written.save(buffer)
+    data = buffer.getvalue()
+    assert b"/ObjStm" not in data
+    assert data.count(b"/Subtype /Form") + data.count(b"/Subtype/Form") >= 1
+    costs = PageLoadCosts(data, 20)
+    assert costs.cost(1) == costs.cost(20) < 1_000
+    assert len(list(iter_pdf_pages(data))) == 20
