@@ -55,6 +55,9 @@ _OBJ = re.compile(rb"(?<![0-9])([0-9]{1,10})\s+[0-9]{1,5}\s+obj\b")
 _REF = re.compile(rb"([0-9]{1,10})\s+[0-9]{1,5}\s+R\b")
 _STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
 _DICT_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
+# What lets one stream be parsed many times for one page: an array of content streams (direct
+# or an indirect array object), annotations, objects hidden in object streams.
+_REPEATABLE = re.compile(rb"/Contents\s*\[|\bobj\s*\[\s*[0-9]+\s+[0-9]+\s+R|/Annots\b|/ObjStm\b")
 _ROOT = re.compile(rb"/Root\s+([0-9]{1,10})\s+[0-9]{1,5}\s+R\b")
 # An operator is a keyword token: a letter (or ' " *) after whitespace or a delimiter. Counted
 # at C speed: each byte is mapped to its class (" " separates, "a" starts a keyword, "0" is any
@@ -123,8 +126,11 @@ class PageLoadCosts:
 
     def cost(self, number: int) -> int:
         """The expanded operator count of page ``number`` (from 1), conservative."""
-        if self._cheap_bound() <= MAX_PAGE_OPERATORS:
-            return self._cheap_bound()
+        if self.data.count(b"endobj") > MAX_INDEXED_OBJECTS:  # C speed, before any loop
+            # Too many objects to index: a bound over the whole file, or the refusal.
+            if self._cheap_bound() <= MAX_PAGE_OPERATORS:
+                return self._cheap_bound()
+            raise _too_many_objects()
         pages = self._page_list()
         if pages is None or number > len(pages):
             return self._costliest_page_cost()
@@ -133,25 +139,25 @@ class PageLoadCosts:
     # -- the bound without building an object index ---------------------------------------------
 
     def _cheap_bound(self) -> int:
-        """An upper bound for every page, from all streams at once, when at most one uses ``Do``.
+        """An upper bound for every page, from all streams at once, or one past the budget.
 
-        Every page's own operators are at most all the file's operators; each ``Do`` costs at
-        most the largest stream (any stream may be a form: a form's type is not trusted to be
-        within the dictionary window read here). When two streams use ``Do``, one may be a form
-        using a form and the bound would be exponential, so the pages are walked instead.
+        Every page's own operators are at most all the file's operators, each ``Do`` costs at
+        most the largest stream (any stream may be a form: its type is not trusted to be within
+        the dictionary window read here). It holds only when each stream is drawn once per page
+        and no form draws a form, so not when two streams use ``Do``, a page lists content
+        streams in an array, the file has annotations or object streams.
         """
         if self._cheap is None:
             total, uses, largest, users = 0, 0, 0, 0
             for head, start, end in _streams(self.data):
-                if _skipped(head):
-                    continue
                 stats = self._stats_at(head, start, end)
                 total += stats.operators
                 uses += sum(stats.uses.values())
                 largest = max(largest, stats.operators)
                 users += bool(stats.uses)
+            sound = users <= 1 and not _REPEATABLE.search(self.data)
             self._cheap = (
-                MAX_PAGE_OPERATORS + 1 if users > 1 else total + uses * (FORM_USE_COST + largest)
+                total + uses * (FORM_USE_COST + largest) if sound else MAX_PAGE_OPERATORS + 1
             )
         return self._cheap
 
@@ -182,9 +188,28 @@ class PageLoadCosts:
         total = 0
         for stream in _content_streams(objects, page.head):
             stats = self._stream_stats(stream)
-            total += stats.operators + self._uses_cost(stats.uses, names, (), 0)
+            total += 1 + stats.operators + self._uses_cost(stats.uses, names, (), 0)
             if total > MAX_PAGE_OPERATORS:
-                break  # refused already: the rest of the page is not read
+                return total  # refused already: the rest of the page is not read
+        return total + self._annotations_cost(page.head)
+
+    def _annotations_cost(self, page: bytes) -> int:
+        """Annotation appearances (forms PDFium parses when it draws the page), every state."""
+        objects, total = self._index(), 0
+        annots = _value(objects, page, b"/Annots") or b""
+        # An annotation is a dictionary in the array or a reference to one; either way every
+        # form it names in /AP is counted (a reference to anything else costs nothing).
+        forms = []
+        for ref in _REF.findall(annots):
+            annot = objects.get(int(ref))
+            if annot is not None and annot.stream is None:
+                forms += _REF.findall(_value(objects, annot.head, b"/AP") or b"")
+            else:
+                forms.append(ref)
+        for form in forms:
+            total += FORM_USE_COST + self._form_cost(int(form), None, (), 0)
+            if total > MAX_PAGE_OPERATORS:
+                return total
         return total
 
     def _stream_stats(self, number: int) -> _Stats:
@@ -287,17 +312,6 @@ def _streams(data: bytes) -> list[tuple[bytes, int, int]]:
     return out
 
 
-def _skipped(head: bytes) -> bool:
-    """Streams that are not drawing operators: images, fonts, object and xref streams, metadata."""
-    return bool(
-        re.search(
-            rb"/Subtype\s*/(?:Image|Type1C|CIDFontType0C|OpenType|XML)|/Length[123]\b"
-            rb"|/Type\s*/(?:ObjStm|XRef|Metadata|EmbeddedFile)\b",
-            head,
-        )
-    )
-
-
 def _inflate(data: bytes, head: bytes, start: int, end: int) -> bytes | None:
     """The stream's decoded bytes, capped; None when its filter is not read here."""
     raw = memoryview(data)[start:end]
@@ -332,8 +346,6 @@ def _too_many_objects() -> ImageInputError:
 
 def _index(data: bytes) -> dict[int, _Object]:
     """Every object of the file by number (the last definition wins, as in an update)."""
-    if data.count(b"endobj") > MAX_INDEXED_OBJECTS:  # counted at C speed, before any loop
-        raise _too_many_objects()
     objects: dict[int, _Object] = {}
     in_streams: list[tuple[int, int, bytes]] = []
     for match in _OBJ.finditer(data):

@@ -342,11 +342,13 @@ def many_objects_pdf(objects: int = 1_000_000) -> bytes:
     return writer.write(catalog)
 
 
-def nested_forms_pdf(levels: int = 6, uses: int = 10) -> bytes:
+def nested_forms_pdf(levels: int = 6, uses: int = 10, *, annotation: bool = False) -> bytes:
     """A page drawing a form that draws the form below it ``uses`` times, ``levels`` deep.
 
     ``uses ** (levels - 1)`` strokes from a file of under 2 KB: PDFium parses each use of a form
     again while it loads the page, before its objects can be counted (see docs/pdf.md, Costs).
+    With ``annotation``, the top form is instead the appearance of an annotation on an empty
+    page (PDFium parses it when it draws the page's annotations).
     """
     writer = _Writer()
     catalog = writer.reserve()
@@ -361,9 +363,15 @@ def nested_forms_pdf(levels: int = 6, uses: int = 10) -> bytes:
             b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] " + resources
             + f"/Length {len(ops)} >>\nstream\n".encode() + ops + b"\nendstream"
         )  # fmt: skip
-    content = writer.add(_stream(b"/X Do\n", compress=False))
+    content = writer.add(_stream(b"" if annotation else b"/X Do\n", compress=False))
+    annots = (
+        f"/Annots [<< /Type /Annot /Subtype /Square /Rect [0 0 100 100] /AP << /N {below} 0 R >>"
+        " >>] "
+        if annotation
+        else ""
+    )
     page = writer.add(
-        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] "
+        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] {annots}"
         f"/Resources << /XObject << /X {below} 0 R >> >> /Contents {content} 0 R >>".encode()
     )
     writer.set(tree, f"<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>".encode())
