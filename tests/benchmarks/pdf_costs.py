@@ -57,6 +57,7 @@ def main() -> None:
         ("forms 6 deep (1.5 M operators expanded)", f.nested_forms_pdf(6)),
         ("forms 7 deep (15 M operators expanded)", f.nested_forms_pdf(7)),
         ("forms 9 deep (1.5 G operators expanded)", f.nested_forms_pdf(9)),
+        ("forms 7 deep as an annotation's appearance", f.nested_forms_pdf(7, annotation=True)),
         ("a form of 20,000 strokes drawn 100 times", f.strokes_form_pdf(20_000, 100)),
         ("5 content streams of 33,000 strokes (495,000 operators)", f.split_content_pdf(5, 33_000)),
         ("6 content streams of 33,000 strokes (594,000 operators)", f.split_content_pdf(6, 33_000)),
