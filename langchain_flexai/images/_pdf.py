@@ -3,7 +3,8 @@
 Knows the ``pdf`` extra (pypdfium2, PDFium's Python binding), which PDFium failures mean what
 (encrypted, damaged, no pages), how big a page is rendered (its long side at
 ``ImagePolicy.max_side``, never past the policy's pixel limits, whatever the page box says), what
-a page may cost before it is drawn (objects, covered area, path segments, image pixels), the page
+a page may cost before it is loaded (:mod:`langchain_flexai.images._pdf_forms`) and drawn
+(objects, covered area, path segments, image pixels), the page
 text layer, and the cache of rendered pages (the prepared-image cache, keyed by the PDF's hash).
 Knows nothing about message content (``content/`` decides what a PDF part is) or files (the door,
 :mod:`langchain_flexai.images._pdf_door`, reads them).
