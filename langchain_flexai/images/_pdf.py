@@ -3,7 +3,8 @@
 Knows the ``pdf`` extra (pypdfium2, PDFium's Python binding), which PDFium failures mean what
 (encrypted, damaged, no pages), how big a page is rendered (its long side at
 ``ImagePolicy.max_side``, never past the policy's pixel limits, whatever the page box says), what
-a page may cost before it is drawn (objects, covered area, path segments, image pixels), the page
+a page may cost before it is loaded (:mod:`langchain_flexai.images._pdf_forms`) and drawn
+(objects, covered area, path segments, image pixels), the page
 text layer, and the cache of rendered pages (the prepared-image cache, keyed by the PDF's hash).
 Knows nothing about message content (``content/`` decides what a PDF part is) or files (the door,
 :mod:`langchain_flexai.images._pdf_door`, reads them).
@@ -29,6 +30,7 @@ from langchain_flexai.errors import ImageErrorReason, ImageInputError, escape_te
 from langchain_flexai.images._b64 import b64encode_str
 from langchain_flexai.images._doors import _CACHE
 from langchain_flexai.images._pdf_cost import check_box, check_cost
+from langchain_flexai.images._pdf_forms import PageLoadCosts
 from langchain_flexai.images._pdf_pages import parse_pages
 from langchain_flexai.images._pdf_structure import outline
 from langchain_flexai.images._policy import DEFAULT_POLICY, ImagePolicy
@@ -206,8 +208,10 @@ def iter_pdf_pages(
         chosen = parse_pages(pages, count)
         if len(chosen) > policy.max_pdf_pages:
             raise _too_many(len(chosen), policy.max_pdf_pages, "ImagePolicy.max_pdf_pages", name)
+        # What loading each page would make PDFium parse, forms expanded, judged from the bytes.
+        loads = PageLoadCosts(data, count)
         for number in chosen:
-            yield _page(document, digest, number, count, name, policy, text=text)
+            yield _page(document, digest, number, count, name, policy, text=text, loads=loads)
     finally:
         _close(document)
 
@@ -221,6 +225,7 @@ def _page(  # noqa: PLR0917 - one page's whole context, private
     policy: ImagePolicy,
     *,
     text: bool,
+    loads: PageLoadCosts,
 ) -> PdfPage:
     key = ("pdf", digest, number, policy, name, text)
     hit = _CACHE.get(key)
@@ -228,6 +233,7 @@ def _page(  # noqa: PLR0917 - one page's whole context, private
         return PdfPage(number, count, hit.image, hit.text)
     label = page_label(number, count, name)
     try:
+        loads.check(number)  # before PDFium loads (parses) the page
         bitmap, page_text = _draw(document, number, policy, text=text)
         out, mime, steps = render(
             bitmap,

@@ -48,6 +48,20 @@ def main() -> None:
         ("a 10,000 x 10,000 image", f.image_bomb_pdf(10_000)),
         ("a 100,000 x 100,000 image (bomb)", f.image_bomb_pdf(100_000)),
         ("a page tree of 524,288 pages", f.claimed_pages_pdf(19)),
+        (
+            "20-page report drawing a logo form on every page",
+            f.reused_forms_pdf(20, levels=4, uses=5),
+        ),
+        ("forms 4 deep, each drawing the one below 10 times", f.nested_forms_pdf(4)),
+        ("forms 5 deep (152,000 operators expanded)", f.nested_forms_pdf(5)),
+        ("forms 6 deep (1.5 M operators expanded)", f.nested_forms_pdf(6)),
+        ("forms 7 deep (15 M operators expanded)", f.nested_forms_pdf(7)),
+        ("forms 9 deep (1.5 G operators expanded)", f.nested_forms_pdf(9)),
+        ("forms 7 deep as an annotation's appearance", f.nested_forms_pdf(7, annotation=True)),
+        ("a form of 20,000 strokes drawn 100 times", f.strokes_form_pdf(20_000, 100)),
+        ("5 content streams of 33,000 strokes (495,000 operators)", f.split_content_pdf(5, 33_000)),
+        ("6 content streams of 33,000 strokes (594,000 operators)", f.split_content_pdf(6, 33_000)),
+        ("20 content streams of 100,000 strokes", f.split_content_pdf(20)),
     ]
     print("| input | outcome | CPU |\n|---|---|---|")
     for label, data in cases:

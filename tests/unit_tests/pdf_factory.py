@@ -27,6 +27,9 @@ __all__ = [
     "many_objects_pdf",
     "nested_forms_pdf",
     "not_a_pdf",
+    "reused_forms_pdf",
+    "split_content_pdf",
+    "strokes_form_pdf",
     "truncated_pdf",
 ]
 
@@ -339,11 +342,13 @@ def many_objects_pdf(objects: int = 1_000_000) -> bytes:
     return writer.write(catalog)
 
 
-def nested_forms_pdf(levels: int = 6, uses: int = 10) -> bytes:
+def nested_forms_pdf(levels: int = 6, uses: int = 10, *, annotation: bool = False) -> bytes:
     """A page drawing a form that draws the form below it ``uses`` times, ``levels`` deep.
 
     ``uses ** (levels - 1)`` strokes from a file of under 2 KB: PDFium parses each use of a form
     again while it loads the page, before its objects can be counted (see docs/pdf.md, Costs).
+    With ``annotation``, the top form is instead the appearance of an annotation on an empty
+    page (PDFium parses it when it draws the page's annotations).
     """
     writer = _Writer()
     catalog = writer.reserve()
@@ -358,11 +363,145 @@ def nested_forms_pdf(levels: int = 6, uses: int = 10) -> bytes:
             b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] " + resources
             + f"/Length {len(ops)} >>\nstream\n".encode() + ops + b"\nendstream"
         )  # fmt: skip
-    content = writer.add(_stream(b"/X Do\n", compress=False))
+    content = writer.add(_stream(b"" if annotation else b"/X Do\n", compress=False))
+    annots = (
+        f"/Annots [<< /Type /Annot /Subtype /Square /Rect [0 0 100 100] /AP << /N {below} 0 R >>"
+        " >>] "
+        if annotation
+        else ""
+    )
     page = writer.add(
-        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] "
+        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] {annots}"
         f"/Resources << /XObject << /X {below} 0 R >> >> /Contents {content} 0 R >>".encode()
     )
     writer.set(tree, f"<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>".encode())
     writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
     return writer.write(catalog)
+
+
+def strokes_form_pdf(strokes: int = 20_000, uses: int = 100) -> bytes:
+    """One page drawing one Flate-compressed form of ``strokes`` strokes ``uses`` times."""
+    writer = _Writer()
+    catalog = writer.reserve()
+    tree = writer.reserve()
+    form = writer.add(
+        _stream(b"0 0 m 1 1 l S\n" * strokes, compress=True,
+                extra=b" /Type /XObject /Subtype /Form /BBox [0 0 10 10]")
+    )  # fmt: skip
+    content = writer.add(_stream(b"/X Do\n" * uses, compress=False))
+    page = writer.add(
+        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] "
+        f"/Resources << /XObject << /X {form} 0 R >> >> /Contents {content} 0 R >>".encode()
+    )
+    writer.set(tree, f"<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>".encode())
+    writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
+    return writer.write(catalog)
+
+
+def split_content_pdf(streams: int = 20, strokes: int = 100_000) -> bytes:
+    """One page whose content is ``streams`` Flate streams of ``strokes`` strokes each: every
+    stream is under the per-stream cap, their sum is not."""
+    writer = _Writer()
+    catalog = writer.reserve()
+    tree = writer.reserve()
+    body = b"0 0 m 1 1 l S\n" * strokes
+    refs = " ".join(f"{writer.add(_stream(body, compress=True))} 0 R" for _ in range(streams))
+    page = writer.add(
+        f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] /Contents [{refs}] >>".encode()
+    )
+    writer.set(tree, f"<< /Type /Pages /Kids [{page} 0 R] /Count 1 >>".encode())
+    writer.set(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode())
+    return writer.write(catalog)
+
+
+def reused_forms_pdf(
+    pages: int = 20, *, levels: int = 2, uses: int = 3, packed: bool = False
+) -> bytes:
+    """A report whose pages all draw a letterhead form (``levels`` deep, each drawing the one
+    below ``uses`` times: a logo of a few strokes) and a line of text, the way office suites and
+    report generators reuse a logo on every page.
+
+    The resources are one indirect dictionary inherited from the page tree (pages have none of
+    their own) and the XObject names are an indirect dictionary too. ``packed`` puts every
+    dictionary (catalog, page tree, pages, resources, font) into one compressed object stream
+    indexed by a cross-reference stream, as PDF 1.5 writers (Acrobat, Word, pdf-lib, qpdf) do;
+    only the streams stay plain objects, which the format requires.
+    """
+    streams: dict[int, bytes] = {}
+    dicts: dict[int, bytes] = {}
+    numbers = iter(range(1, 10_000))
+    catalog, tree, resources, xobjects, font = (next(numbers) for _ in range(5))
+    below: int | None = None
+    for level in range(levels):
+        ops = b"0 0 m 10 10 l S 0 10 m 10 0 l S\n" if below is None else b"/L Do\n" * uses
+        inner = (
+            b"" if below is None else f"/Resources << /XObject << /L {below} 0 R >> >> ".encode()
+        )
+        below = next(numbers)
+        streams[below] = _stream(
+            ops, compress=level % 2 == 0,
+            extra=b" /Type /XObject /Subtype /Form /BBox [0 0 10 10] " + inner,
+        )  # fmt: skip
+    kids = []
+    for page_number in range(pages):
+        content = next(numbers)
+        text = text_ops(f"page {page_number + 1} of the report", height=792)
+        streams[content] = _stream(b"q 5 0 0 5 36 36 cm /Logo Do Q\n" + text, compress=True)
+        kids.append(next(numbers))
+        dicts[kids[-1]] = (
+            f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 612 792] "
+            f"/Contents {content} 0 R >>".encode()
+        )
+    dicts[catalog] = f"<< /Type /Catalog /Pages {tree} 0 R >>".encode()
+    refs = " ".join(f"{kid} 0 R" for kid in kids)
+    dicts[tree] = (
+        f"<< /Type /Pages /Kids [{refs}] /Count {pages} /Resources {resources} 0 R >>".encode()
+    )
+    dicts[resources] = f"<< /Font << /F1 {font} 0 R >> /XObject {xobjects} 0 R >>".encode()
+    dicts[xobjects] = f"<< /Logo {below} 0 R >>".encode()
+    dicts[font] = (
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
+    if not packed:
+        writer = _Writer()
+        for number in range(1, max(streams | dicts) + 1):
+            writer.set(writer.reserve(), streams.get(number) or dicts[number])
+        return writer.write(catalog)
+    return _packed(streams, dicts, catalog)
+
+
+def _packed(streams: dict[int, bytes], dicts: dict[int, bytes], root: int) -> bytes:
+    """A PDF 1.5 file: ``dicts`` in one object stream, ``streams`` plain, an xref stream."""
+    objstm, xref_number = max(streams | dicts) + 1, max(streams | dicts) + 2
+    order = sorted(dicts)
+    header, body = [], b""
+    for number in order:
+        header.append(f"{number} {len(body)}")
+        body += dicts[number] + b"\n"
+    head = " ".join(header).encode() + b"\n"
+    packed = zlib.compress(head + body, 9)
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for number in sorted(streams):
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n".encode() + streams[number] + b"\nendobj\n"
+    offsets[objstm] = len(out)
+    out += (
+        f"{objstm} 0 obj\n<< /Type /ObjStm /N {len(order)} /First {len(head)} "
+        f"/Length {len(packed)} /Filter /FlateDecode >>\nstream\n".encode()
+        + packed + b"\nendstream\nendobj\n"
+    )  # fmt: skip
+    rows = [b"\x00\x00\x00\x00\x00\xff\xff"]
+    for number in range(1, xref_number + 1):
+        if number in dicts:
+            rows.append(b"\x02" + struct.pack(">IH", objstm, order.index(number)))
+        else:
+            rows.append(b"\x01" + struct.pack(">IH", offsets.get(number, len(out)), 0))
+    table = b"".join(rows)
+    xref = len(out)
+    out += (
+        f"{xref_number} 0 obj\n<< /Type /XRef /Size {xref_number + 1} /W [1 4 2] /Root {root} 0 R "
+        f"/Length {len(table)} >>\nstream\n".encode()
+        + table + f"\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n".encode()
+    )  # fmt: skip
+    return bytes(out)
