@@ -219,6 +219,7 @@ class DescribeRecord:
         """
         return {
             "source": printable_path(self.source) if self.source is not None else None,
+            "page": self.page,
             "sha256": self.sha256,
             "status": self.status,
             "description": _encodable(self.description),
@@ -226,7 +227,6 @@ class DescribeRecord:
             "cached": self.cached,
             "error": _encodable(self.error),
             "reason": self.reason,
-            "page": self.page,
             "model": self.model,
             "prompt_sha256": self.prompt_sha256,
             "response_id": self.response_id,

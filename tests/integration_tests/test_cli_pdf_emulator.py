@@ -7,6 +7,7 @@ image), so each record is tied to the page it describes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from langchain_flexai.cli import _main as cli
+from langchain_flexai.describe._records import DEFAULT_PROMPT
 from langchain_flexai.images._pdf import iter_pdf_pages
 from langchain_flexai.testing import FlexAIEmulator, RecordedRequest
 from tests.integration_tests import _target
@@ -71,6 +73,8 @@ def test_one_json_record_per_page(
     records = [json.loads(line) for line in out.splitlines()]
     usage = records[0]["usage"]
     assert usage["output_tokens"] > 0
+    assert all(r["response_id"].startswith("chatcmpl-") for r in records)
+    assert all(isinstance(r["cost_usd"], float) and r["cost_usd"] > 0 for r in records)
     assert records == [
         {
             "source": str(path),
@@ -82,8 +86,20 @@ def test_one_json_record_per_page(
             "cached": False,
             "error": None,
             "reason": None,
+            "model": "phi-4-multimodal-instruct",
+            "prompt_sha256": hashlib.sha256(DEFAULT_PROMPT.encode()).hexdigest(),
+            "response_id": record["response_id"],
+            "finish_reason": "stop",
+            "cost_usd": record["cost_usd"],
+            "width": page.image.width,
+            "height": page.image.height,
+            "mime_type": page.image.mime_type,
+            "transformations": list(page.image.transformations),
+            "data": None,
+            "sidecar": None,
+            "sidecar_status": None,
         }
-        for page in pages_of(path)
+        for page, record in zip(pages_of(path), records, strict=True)
     ]
     assert len(chat_requests(emulator)) == 3
     assert err.startswith("flexai-vision: 3 described, 0 from cache, 0 skipped, 0 failed; ")

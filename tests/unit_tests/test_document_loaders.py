@@ -760,6 +760,7 @@ def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
     # The input stays out of the JSON form.
     assert list(records[0].to_json_dict()) == [
         "source",
+        "page",
         "sha256",
         "status",
         "description",
@@ -767,7 +768,6 @@ def test_describe_records_carry_their_file_and_size(tmp_path: Path) -> None:
         "cached",
         "error",
         "reason",
-        "page",
         "model",
         "prompt_sha256",
         "response_id",
