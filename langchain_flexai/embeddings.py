@@ -56,6 +56,7 @@ from langchain_flexai._transport._clients import (
     config_error,
 )
 from langchain_flexai._transport._errors import connection_error, to_flexai_error
+from langchain_flexai._transport._identity import sdk_user_agent, with_user_agent
 from langchain_flexai._transport._pools import shared_async_client, shared_sync_client
 from langchain_flexai._transport._redact import CREDENTIAL_FIELDS, mask_repr_args, mask_setting
 from langchain_flexai._transport._stream import flexai_errors
@@ -221,10 +222,9 @@ class FlexAIEmbeddings(BaseModel, Embeddings):
     def _client_headers(self, *, async_client: bool) -> Mapping[str, str] | None:
         # The one place the SDK clients' default headers are decided, per client (the SDK's
         # own User-Agent differs between OpenAI and AsyncOpenAI): the User-Agent naming
-        # langchain-flexai that ChatFlexAI's clients send joins here. The setting itself is
-        # left as given (repr, model_dump).
-        del async_client
-        return self.default_headers
+        # langchain-flexai after the SDK's, as ChatFlexAI's clients send it. The setting
+        # itself is left as given (repr, model_dump).
+        return with_user_agent(self.default_headers, sdk_user_agent(async_client=async_client))
 
     # -- credentials in settings: masked wherever the object is shown --------------------------
 

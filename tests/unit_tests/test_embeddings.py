@@ -19,6 +19,7 @@ import pytest
 from langchain_core.load import dumps
 
 from langchain_flexai import FlexAIConfigError, FlexAICreditExhaustedError, FlexAIEmbeddings
+from langchain_flexai._version import __version__
 from langchain_flexai.embeddings import DEFAULT_BATCH_SIZE
 from langchain_flexai.errors import FlexAIConnectionError, FlexAITimeoutError, ModelCapabilityError
 from tests.unit_tests.conftest import FAKE_KEY
@@ -371,3 +372,19 @@ def test_an_explicit_proxy_gets_clients_of_its_own() -> None:
         assert client is not None
         pools = [t._pool for t in client._mounts.values() if t]
         assert [p._proxy_url.host for p in pools] == [b"proxy.example.com"]
+
+
+async def test_the_user_agent_names_the_package_after_the_sdk(server: Server) -> None:
+    embeddings = server.embeddings()
+    embeddings.embed_query("x")
+    await embeddings.aembed_query("x")
+    sync_agent, async_agent = (r.headers["user-agent"] for r in server.requests)
+    assert sync_agent == f"OpenAI/Python {openai.__version__} langchain-flexai/{__version__}"
+    assert async_agent == f"AsyncOpenAI/Python {openai.__version__} langchain-flexai/{__version__}"
+
+
+def test_a_user_agent_of_ones_own_is_kept(server: Server) -> None:
+    embeddings = server.embeddings(default_headers={"User-Agent": "my-app/1"})
+    embeddings.embed_query("x")
+    assert server.requests[0].headers["user-agent"] == "my-app/1"
+    assert embeddings.default_headers == {"User-Agent": "my-app/1"}
