@@ -7,6 +7,7 @@ Bounded: at most 500 requests per test, each test under a pytest timeout.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from pathlib import Path
 
@@ -60,6 +61,7 @@ async def test_500_requests_through_429s_and_503s() -> None:
     with FlexAIEmulator() as warm_up:  # first-use imports and caches are not leaks
         warm_up.faults.fail_next(2, 503, retry_after=0.01)
         await _fan_out(warm_up, 60)
+    gc.collect()  # descriptors of earlier tests' garbage are closed now, not during this one
     threads, fds = _threads(), _open_fds()
 
     with FlexAIEmulator() as emu:
@@ -74,7 +76,10 @@ async def test_500_requests_through_429s_and_503s() -> None:
     statuses_injected = INJECTED_429 + INJECTED_503
     assert len(received) == REQUESTS + statuses_injected  # exactly one retry per failure
     assert emu.faults.pending_failures == 0
-    assert (_threads(), _open_fds()) == (threads, fds)
+    gc.collect()
+    # Nothing left open by the run (fewer is no leak: other tests' garbage may close meanwhile).
+    assert _threads() == threads
+    assert _open_fds() <= fds
 
 
 def test_emulator_start_stop_releases_everything() -> None:
