@@ -94,16 +94,21 @@ def _compliant_jpeg(
     ):
         return None
     check_pixels(header.width, header.height, policy)
-    mime = WIRE_MIME["JPEG"]
+    return _as_is(data, "JPEG", header.width, header.height, declared_mime)
+
+
+def _as_is(data: bytes, fmt: str, width: int, height: int, declared_mime: str | None) -> Encoded:
+    """The input bytes, sent untouched (a header fast path): only a wrong MIME label corrected."""
+    mime = WIRE_MIME[fmt]
     corrected = declared_mime is not None and declared_mime != mime
     return Encoded(
         data=data,
         mime_type=mime,
-        width=header.width,
-        height=header.height,
+        width=width,
+        height=height,
         original_mime_type=mime,
-        original_width=header.width,
-        original_height=header.height,
+        original_width=width,
+        original_height=height,
         transformations=("mime_corrected",) if corrected else (),
         passthrough=True,
     )
@@ -125,19 +130,7 @@ def _compliant_still(
     if header is None or not fits(header[:2], policy) or len(data) > policy.max_bytes:
         return None
     check_pixels(header.width, header.height, policy, fmt)
-    mime = WIRE_MIME[fmt]
-    corrected = declared_mime is not None and declared_mime != mime
-    return Encoded(
-        data=data,
-        mime_type=mime,
-        width=header.width,
-        height=header.height,
-        original_mime_type=mime,
-        original_width=header.width,
-        original_height=header.height,
-        transformations=("mime_corrected",) if corrected else (),
-        passthrough=True,
-    )
+    return _as_is(data, fmt, header.width, header.height, declared_mime)
 
 
 def _primary_only(
