@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from langchain_core.documents import Document
 from langchain_flexai._loader._documents import image_metadata
 from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._cache import not_stored
 from langchain_flexai.images._doors import read_image_file
 from langchain_flexai.images._pdf import PdfPage, iter_pdf_pages, parse_pages, pdf_page_count
 from langchain_flexai.images._policy import ImagePolicy
@@ -88,7 +90,7 @@ def iter_pages(
     while True:
         last: PdfPage | None = None
         try:
-            for page in iter_pdf_pages(data, name=pdf.path, policy=policy, pages=wanted, text=True):
+            for page in _pages_not_stored(data, pdf.path, policy, wanted):
                 last = page
                 yield _loaded(page, pdf.path, pdf.file_size)
         except ImageInputError as error:  # (before ValueError: it is one)
@@ -126,6 +128,23 @@ def _after_failure(
 def is_pdf_blob(mimetype: str | None, name: str | None) -> bool:
     """Whether a Blob is a PDF, by its MIME type or its name."""
     return mimetype == PDF_MIME or is_pdf_name(name or "")
+
+
+def _pages_not_stored(
+    data: bytes, name: str, policy: ImagePolicy, pages: str | Sequence[int] | None
+) -> Iterator[PdfPage]:
+    """The pages of a PDF file, rendered without filling the image cache.
+
+    A loader reads each page once: keeping it would grow memory with the page count (see
+    ``images._cache.not_stored``).
+    """
+    with closing(iter_pdf_pages(data, name=name, policy=policy, pages=pages, text=True)) as each:
+        while True:
+            with not_stored():
+                page = next(each, None)
+            if page is None:
+                return
+            yield page
 
 
 def data_pages(data: bytes, name: str | None, policy: ImagePolicy) -> Iterator[LoadedPage]:

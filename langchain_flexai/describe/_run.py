@@ -89,6 +89,7 @@ from langchain_flexai.describe._sidecars import SidecarKind, SidecarName, Sideca
 from langchain_flexai.describe._state import RunClosed, RunState, check_before_waiting
 from langchain_flexai.describe._structured import StructuredAnswers
 from langchain_flexai.errors import ImageInputError
+from langchain_flexai.images._cache import not_stored
 from langchain_flexai.images._prepared import PreparedImage
 
 __all__ = [
@@ -358,7 +359,9 @@ class ImageDescriber:
                 run.stopped.wait(wait)  # wakes at once when the run stops
             run.count_request()
             try:
-                answer = self._sender.invoke(messages)
+                # Each image of a run is one request: its prepared form is not worth keeping.
+                with not_stored():
+                    answer = self._sender.invoke(messages)
             except Exception as error:  # noqa: BLE001 - every failure becomes a record
                 self._gate.observe(error)
                 outcome = self._after_error(run, image, error, attempt)
@@ -381,7 +384,8 @@ class ImageDescriber:
                     await asyncio.sleep(wait)
                 run.count_request()
                 try:
-                    answer = await self._sender.ainvoke(messages)
+                    with not_stored():
+                        answer = await self._sender.ainvoke(messages)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a record
                     self._gate.observe(error)
                     outcome = self._after_error(run, image, error, attempt)

@@ -18,6 +18,10 @@ hashes of the last few thousand keys evicted from probation are remembered (ints
 stored again after that goes straight to the main segment, so images too many or too large for
 probation are still kept from their second request on.
 
+:func:`not_stored` makes stores in the current context do nothing: a caller that knows each of its
+images is used once (a describe run: each image is one request; a loader rendering PDF pages)
+says so, instead of making every other caller's conversation pay with a smaller probation.
+
 :func:`only_hits` makes lookups in the current context raise :class:`CacheMiss` instead of
 missing, so a caller can try the cheap, all-cached case first and take the slow road (a worker
 thread) only when something has to be computed: a structural test, not a timing one.
@@ -32,7 +36,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, TypeVar
 
-__all__ = ["ByteBoundedLRU", "CacheMiss", "only_hits", "uncached_work"]
+__all__ = ["ByteBoundedLRU", "CacheMiss", "not_stored", "only_hits", "uncached_work"]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -40,6 +44,7 @@ _V = TypeVar("_V")
 _GHOSTS = 4096  # hashes of keys evicted from probation, remembered (a few hundred KiB at most)
 
 _ONLY_HITS: ContextVar[bool] = ContextVar("langchain_flexai_cache_only_hits", default=False)
+_NOT_STORED: ContextVar[bool] = ContextVar("langchain_flexai_cache_not_stored", default=False)
 
 
 class CacheMiss(Exception):  # noqa: N818 - a signal, never seen by a user
@@ -57,6 +62,20 @@ def only_hits() -> Iterator[None]:
         yield
     finally:
         _ONLY_HITS.reset(token)
+
+
+@contextmanager
+def not_stored() -> Iterator[None]:
+    """Within this block (this context, and threads it hands its context to), nothing is stored.
+
+    Lookups still hit what others stored. ``asyncio.to_thread`` copies the context, so an async
+    request's preparation in a worker thread is covered too.
+    """
+    token = _NOT_STORED.set(True)
+    try:
+        yield
+    finally:
+        _NOT_STORED.reset(token)
 
 
 def uncached_work() -> None:
@@ -129,8 +148,11 @@ class ByteBoundedLRU(Generic[_K, _V]):
             return entry[0]
 
     def put(self, key: _K, value: _V, cost: int) -> None:
-        """Store ``value``; an entry costing more than the whole bound is not stored."""
-        if cost > self._max_bytes:
+        """Store ``value``; an entry costing more than the whole bound is not stored.
+
+        Inside :func:`not_stored`, nothing is stored.
+        """
+        if cost > self._max_bytes or _NOT_STORED.get():
             return
         with self._lock:
             self._discard(key)

@@ -68,10 +68,13 @@ _PATH_LIKE_MAX = 4096
 _ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
 
 
-PROBATION_CACHE_BYTES = 4 * 1024 * 1024
+PROBATION_CACHE_BYTES = 32 * 1024 * 1024
 """Bound on the images seen once: a second request for one promotes it (``ByteBoundedLRU``), so
-a run over thousands of distinct images holds at most this much, not the whole cache bound. Small:
-an image that left probation before its second request is kept from its second request on."""
+a loop over thousands of distinct images holds at most this much, not the whole cache bound. It
+holds a conversation turn's images (a few large photos) until the next turn asks for them again;
+an image that left probation before its second request is kept from its second request on. The
+describe run and the loader's PDF pages store nothing at all (``_cache.not_stored``): each of
+their images is used once."""
 
 _CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(
     DEFAULT_CACHE_BYTES, probation_bytes=PROBATION_CACHE_BYTES

@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -180,7 +180,7 @@ def iter_pdf_pages(
     policy: ImagePolicy | None = None,
     pages: str | Sequence[int] | None = None,
     text: bool = False,
-) -> Iterator[PdfPage]:
+) -> Generator[PdfPage, None, None]:
     """Render a PDF's pages one at a time, in the order chosen (all pages by default).
 
     Args:

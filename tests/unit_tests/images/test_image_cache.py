@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 
 import pytest
+from langchain_core.messages import HumanMessage
 
+from langchain_flexai.describe import ImageDescriber
 from langchain_flexai.images import _doors
-from langchain_flexai.images._cache import ByteBoundedLRU, CacheMiss, only_hits
+from langchain_flexai.images._cache import ByteBoundedLRU, CacheMiss, not_stored, only_hits
 from tests.unit_tests.image_factory import encode, noisy
+from tests.unit_tests.wire import WireRecorder
 
 
 def test_entries_seen_once_never_hold_more_than_the_probation_bound() -> None:
@@ -114,3 +117,52 @@ def test_a_conversation_larger_than_probation_is_cached_from_its_second_turn(
     third = [_doors.prepare_inline_image(u) for u in urls]  # turn 3: all cached
     assert all(a is not b for a, b in zip(first[:-1], second[:-1], strict=True))
     assert all(b is c for b, c in zip(second, third, strict=True))
+
+
+def test_nothing_is_stored_inside_not_stored_and_lookups_still_hit() -> None:
+    cache: ByteBoundedLRU[str, int] = ByteBoundedLRU(1000, probation_bytes=100)
+    cache.put("before", 1, 10)
+    with not_stored():
+        cache.put("inside", 2, 10)
+        assert cache.get("before") == 1
+    assert cache.get("inside") is None
+    assert cache.total_bytes == 10
+
+
+def _photo_url(seed: int, size: tuple[int, int]) -> str:
+    data = encode(noisy(size, seed=seed), "PNG")
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def test_a_conversations_large_images_hit_on_the_second_turn(
+    wire: WireRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three compliant images of about 5 MB together: the second turn prepares none of them."""
+    _doors.clear_image_cache()
+    prepared: list[int] = []
+    real = _doors.encode_bytes
+
+    def counting(data: bytes, *args: object) -> object:
+        prepared.append(len(data))
+        return real(data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_doors, "encode_bytes", counting)
+    urls = [_photo_url(seed, (900, 700)) for seed in (1, 2, 3)]
+    assert sum(len(u) for u in urls) > 4 * 1024 * 1024
+    parts = [{"type": "image_url", "image_url": {"url": u}} for u in urls]
+    model = wire.model()
+    for _turn in range(3):
+        model.invoke([HumanMessage(content=["Compare these.", *parts])])
+    assert len(prepared) == 3
+
+
+def test_a_describe_run_leaves_nothing_in_the_content_cache(wire: WireRecorder) -> None:
+    """Each image of a run is one request: nothing of it is kept (a loop of invokes would)."""
+    _doors.clear_image_cache()
+    images = [_doors.prepare_image(encode(noisy((64, 48), seed=seed), "PNG")) for seed in range(8)]
+    _doors.clear_image_cache()  # the door's own entries: not the run's
+    records = list(ImageDescriber(wire.model(), "Describe.").describe(images))
+    assert [r.status for r in records] == ["described"] * 8
+    assert len(_doors._CACHE) == 0
+    wire.model().invoke([HumanMessage(content=["Describe.", images[0].to_content_block()])])
+    assert len(_doors._CACHE) == 1
