@@ -67,7 +67,7 @@ from langchain_flexai._loader._pipeline import (
     iter_prepared,
 )
 from langchain_flexai._loader._problems import ProblemLog, SkippedFile
-from langchain_flexai._loader._remote import walk_with_urls
+from langchain_flexai._loader._remote import is_remote, walk_with_urls
 from langchain_flexai._progress import ProgressBar
 from langchain_flexai.describe._rate_limit import RequestRateLimiter
 from langchain_flexai.describe._records import LoadedImage
@@ -277,7 +277,8 @@ class FlexAIImageLoader(BaseLoader):
             return None
         return sum(
             page_total(item, self.max_file_bytes, self.pages)
-            if isinstance(item, str) and is_pdf_name(item)
+            # A URL entry is one item, and is never opened as a local path.
+            if isinstance(item, str) and is_pdf_name(item) and not is_remote(item)
             else 1
             for item in self._walk(count_only=True)
         )

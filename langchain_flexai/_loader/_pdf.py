@@ -131,7 +131,7 @@ def is_pdf_blob(mimetype: str | None, name: str | None) -> bool:
 
 
 def _pages_not_stored(
-    data: bytes, name: str, policy: ImagePolicy, pages: str | Sequence[int] | None
+    data: bytes, name: str | None, policy: ImagePolicy, pages: str | Sequence[int] | None
 ) -> Iterator[PdfPage]:
     """The pages of a PDF file, rendered without filling the image cache.
 
@@ -153,7 +153,7 @@ def data_pages(data: bytes, name: str | None, policy: ImagePolicy) -> Iterator[L
     Raises:
         ImageInputError: The PDF cannot be opened, or a page cannot be rendered.
     """
-    for page in iter_pdf_pages(data, name=name, policy=policy, text=True):
+    for page in _pages_not_stored(data, name, policy, None):
         yield _loaded(page, name, len(data))
 
 

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 from langchain_flexai._loader._documents import vision_message
-from langchain_flexai._loader._pdf import is_pdf_name, starts_like_pdf
+from langchain_flexai._loader._pdf import is_pdf_name, page_total, starts_like_pdf
 from langchain_flexai._loader._pipeline import iter_prepared, walk
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
@@ -325,20 +325,26 @@ def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInpu
             empty.append(item)
 
 
-def _count_inputs(inputs: list[str]) -> int | None:
-    """How many records the run writes, for a total and an ETA: a listing, no file is read.
+def _count_inputs(inputs: list[str], pages: str | None = None) -> int | None:
+    """How many records the run writes, for a total and an ETA: a listing; only PDFs are read.
 
     URLs count one each; files and folders as the loader's walk finds them (the same filter,
-    so the count is the records' count). None when a folder cannot be listed: no total then.
+    so the count is the records' count), a PDF as its pages (those ``--pages`` chooses). None
+    when a folder cannot be listed: no total then.
     """
     total = 0
     for item in inputs:
         if _is_url(item):
             total += 1
             continue
-        loader = FlexAIImageLoader(item, on_error="skip")
+        loader = FlexAIImageLoader(item, on_error="skip", pages=pages)
         try:
-            total += sum(1 for _ in walk(loader.paths, loader.walk_filter))
+            total += sum(
+                page_total(path, loader.max_file_bytes, pages)
+                if isinstance(path, str) and is_pdf_name(path)
+                else 1
+                for path in walk(loader.paths, loader.walk_filter)
+            )
         except OSError:
             return None
     return total
@@ -447,7 +453,9 @@ def _describe_many(args: argparse.Namespace, connection: Connection) -> int:
             # Refuse an unusable cache before the run starts.
             DescribeCache(describer.cache_path).close()
         write = out.write if out is not None else _stdout_writer(args)
-        records = describer.describe(_inputs(args, empty), total=_count_inputs(args.inputs))
+        records = describer.describe(
+            _inputs(args, empty), total=_count_inputs(args.inputs, args.pages)
+        )
         started = True
         for record in records:
             write(record)

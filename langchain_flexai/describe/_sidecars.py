@@ -67,11 +67,19 @@ _TAG_KEYS = ("tags", "keywords", "subject")
 _CAPTION_KEYS = ("description", "caption", "alt_text")
 
 
-def sidecar_path(image: str | os.PathLike[str], kind: str, name: SidecarName) -> Path:
-    """Where the ``kind`` sidecar of ``image`` goes under the ``name`` rule."""
+def sidecar_path(
+    image: str | os.PathLike[str], kind: str, name: SidecarName, page: int | None = None
+) -> Path:
+    """Where the ``kind`` sidecar of ``image`` goes under the ``name`` rule.
+
+    A page of a PDF gets a sidecar of its own, the page number before the kind
+    (``report.page-2.txt``, ``report.pdf.page-2.json``): one file per page, so no page's answer
+    replaces another's.
+    """
     path = Path(image)
+    kind = f"page-{page}.{kind}" if page is not None else kind
     if name == "stem":
-        return path.with_suffix(f".{kind}")
+        return path.with_name(f"{path.stem}.{kind}")
     return path.with_name(f"{path.name}.{kind}")
 
 
@@ -185,7 +193,7 @@ class SidecarWriter:
         image = _local_file(record)
         if image is None:
             return replace(record, sidecar_status="not_a_file")
-        path = sidecar_path(image, self.kind, self.rule)
+        path = sidecar_path(image, self.kind, self.rule, record.page)
         shown = printable_path(str(path))
         problem = self._claim(path, image)
         if problem is None:

@@ -259,6 +259,9 @@ class MarkdownWriter(_Writer):
 
 
 def _markdown_value(shown: Mapping[str, Any], name: str) -> str:
+    if name == "source" and shown.get("page") is not None:
+        # The image cell names the page: a PDF's pages share their file (their source).
+        return f"{shown['source']}, page {shown['page']}"
     if name == "description" and shown["description"] is None:
         if shown.get("data") is not None:
             return json.dumps(shown["data"], ensure_ascii=False)

@@ -223,7 +223,7 @@ def test_markdown_exact_text(tmp_path: Path) -> None:
         "| image | description |\n"
         "| --- | --- |\n"
         '| photos/sky.webp | A blue sky, "clear"; one cloud \\| no birds,<br>and a kite. |\n'
-        "| https://example.com/a.png | A cat. |\n"
+        "| https://example.com/a.png, page 3 | A cat. |\n"
         "| photos/caf\\\\xe9.jpg | (skipped: not an image: the file starts with b'PK') |\n"
         "| photos/r.jpg | (failed: the model used its whole max_tokens=64 before answering) |\n"
     )
@@ -357,3 +357,19 @@ def test_parquet_without_pyarrow_names_the_extra(
     with pytest.raises(ImportError, match=r'pip install "langchain-flexai\[parquet\]"'):
         open_writer(tmp_path / "out.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_markdown_names_the_page_of_a_pdf(tmp_path: Path) -> None:
+    """A PDF's pages share their source: the image cell says which page each row is."""
+    path = tmp_path / "pages.md"
+    with open_writer(path) as writer:
+        for page, caption in ((1, "Title page."), (2, "A chart.")):
+            writer.write(
+                DescribeRecord(source="report.pdf", sha256=None, description=caption, page=page)
+            )
+    assert path.read_text(encoding="utf-8") == (
+        "| image | description |\n"
+        "| --- | --- |\n"
+        "| report.pdf, page 1 | Title page. |\n"
+        "| report.pdf, page 2 | A chart. |\n"
+    )

@@ -384,3 +384,42 @@ def test_urls_and_bytes_get_no_sidecar(tmp_path: Path) -> None:
         ("described", None, "not_a_file"),
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "expected"),
+    [
+        ("txt", "stem", ["report.page-1.txt", "report.page-2.txt", "report.page-3.txt"]),
+        ("json", "full", [f"report.pdf.page-{n}.json" for n in (1, 2, 3)]),
+    ],
+)
+def test_each_page_of_a_pdf_gets_a_sidecar_of_its_own(
+    tmp_path: Path, kind: str, name: str, expected: list[str]
+) -> None:
+    """Pages share their file: one sidecar per page, or a page's answer would replace another's."""
+    from langchain_flexai import FlexAIImageLoader  # noqa: PLC0415 - the loader renders the pages
+    from langchain_flexai.images._policy import ImagePolicy  # noqa: PLC0415
+    from tests.unit_tests.pdf_factory import make_pdf  # noqa: PLC0415
+
+    (tmp_path / "report.pdf").write_bytes(make_pdf(["one", "two", "three"]))
+    model = FakeListChatModel(responses=["caption A", "caption B", "caption C"])
+    describer = ImageDescriber(model, "Describe.", sidecar=kind, sidecar_name=name)  # type: ignore[arg-type]
+    loader = FlexAIImageLoader(
+        tmp_path, describer=describer, policy=ImagePolicy(max_side=128, max_pixels=128 * 128)
+    )
+    records = list(loader.lazy_describe())
+    assert [(r.page, r.sidecar_status) for r in records] == [
+        (1, "written"),
+        (2, "written"),
+        (3, "written"),
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "report.pdf") == expected
+    written = [(tmp_path / e).read_text() for e in expected]
+    # Each page's file holds that page's own answer (the model answers in whatever order).
+    if kind == "txt":
+        assert written == [f"{r.description}\n" for r in records]
+        assert sorted(written) == ["caption A\n", "caption B\n", "caption C\n"]
+    else:
+        assert [(json.loads(w)["page"], json.loads(w)["description"]) for w in written] == [
+            (r.page, r.description) for r in records
+        ]

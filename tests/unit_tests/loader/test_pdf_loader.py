@@ -429,3 +429,45 @@ def test_loaded_page_is_a_describe_input(tmp_path: Path) -> None:
     assert item.page == 1
     (record,) = ImageDescriber(CountingModel()).describe([item])
     assert (record.page, record.input) == (1, item)
+
+
+def test_pdf_pages_read_by_a_loader_or_parser_leave_nothing_in_the_image_cache(
+    tmp_path: Path,
+) -> None:
+    """Each page is read once: keeping it would grow memory with the page count."""
+    from langchain_flexai.images import _doors  # noqa: PLC0415 - the cache itself is checked
+
+    path = write_report(tmp_path)
+    _doors.clear_image_cache()
+    assert len(FlexAIImageLoader(path, policy=SMALL).load()) == 3
+    assert len(list(FlexAIImageParser(policy=SMALL).lazy_parse(Blob.from_path(path)))) == 3
+    assert len(_doors._CACHE) == 0
+    assert len(list(iter_pdf_pages(path.read_bytes(), policy=SMALL))) == 3  # a direct call keeps
+    assert len(_doors._CACHE) == 3
+
+
+def test_the_progress_total_counts_a_url_once_and_never_opens_it_as_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_flexai._loader import _pdf as loader_pdf  # noqa: PLC0415 - patched here
+
+    def refuse(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("a URL was opened as a local path")
+
+    monkeypatch.setattr(loader_pdf, "read_image_file", refuse)
+    monkeypatch.chdir(tmp_path)
+    loader = FlexAIImageLoader(
+        ["https://files.example.com/report.pdf"], remote_images="fetch", show_progress=True
+    )
+    assert loader._count() == 1
+
+
+def test_the_cli_total_counts_pdf_pages_as_records(tmp_path: Path) -> None:
+    from langchain_flexai.cli._describe import _count_inputs  # noqa: PLC0415
+
+    folder = tmp_path / "docs"
+    write_report(folder)  # 3 pages
+    save_image(folder / "photo.png")
+    assert _count_inputs([str(folder)]) == 4
+    assert _count_inputs([str(folder)], "1,3") == 3
+    assert _count_inputs([str(folder), "https://example.com/a.png"], "2") == 3
