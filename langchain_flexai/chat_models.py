@@ -8,7 +8,7 @@ FlexAI's error semantics, and the point where every outgoing message list is han
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +29,7 @@ from typing_extensions import Self
 
 from langchain_flexai._env import API_BASE_ENV, API_KEY_ENV, DEFAULT_BASE_URL
 from langchain_flexai._fetch_fallback import RemoteImagesFallback
+from langchain_flexai._token_methods import OfflineTokenCounts
 from langchain_flexai._transport._clients import MISSING_KEY_MESSAGE, config_error, install_clients
 from langchain_flexai._transport._controls import apply_controls, known_info
 from langchain_flexai._transport._errors import (
@@ -67,7 +68,6 @@ from langchain_flexai.content._offload import prepare_off_loop
 from langchain_flexai.errors import FlexAIConfigError, FlexAIStreamInterruptedError  # noqa: F401
 from langchain_flexai.images._fetch import remote_fetcher
 from langchain_flexai.images._policy import ImagePolicy
-from langchain_flexai.tokens import count_message_tokens, estimate_text_tokens, text_token_ids
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (
@@ -82,7 +82,7 @@ PROVIDER = "flexai"
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_MODEL", "MISSING_KEY_MESSAGE", "PROVIDER", "ChatFlexAI"]
 
 
-class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_fallback.py
+class ChatFlexAI(OfflineTokenCounts, RemoteImagesFallback):  # see the two modules
     r"""FlexAI chat model, with first-class image input for FlexAI's vision models.
 
     FlexAI serves open-weight models behind an OpenAI-compatible API. `ChatFlexAI` maps every
@@ -416,43 +416,6 @@ class ChatFlexAI(RemoteImagesFallback):  # remote_images, fetch_policy: _fetch_f
 
     def _request_model(self, kwargs: dict[str, Any]) -> str:
         return str(kwargs.get("model") or self.model_name)
-
-    def get_num_tokens(self, text: str) -> int:
-        """Estimate the tokens in `text` offline (no tokenizer download): see docs/catalog.md."""
-        if self.custom_get_token_ids is not None:
-            return len(self.custom_get_token_ids(text))
-        return estimate_text_tokens(text)
-
-    def get_token_ids(self, text: str) -> list[int]:
-        """Stand-in token ids for `text`, offline: one per 4 UTF-8 bytes (not the model's ids).
-
-        FlexAI's models have their own vocabularies and no tokenizer is downloaded, so each id
-        is the value of a 4-byte slice of the text: `len(get_token_ids(t)) == get_num_tokens(t)`,
-        equal texts give equal ids. `custom_get_token_ids` is honoured when set.
-        """
-        if self.custom_get_token_ids is not None:
-            return self.custom_get_token_ids(text)
-        return text_token_ids(text)
-
-    def get_num_tokens_from_messages(
-        self,
-        messages: Sequence[BaseMessage],
-        tools: Sequence[Any] | None = None,
-        **_: Any,
-    ) -> int:
-        """Estimate the prompt tokens of `messages` on this model, without network access.
-
-        Text by a documented approximation; images by the model family's own preprocessing
-        arithmetic (Phi-4-multimodal crops, Qwen-VL patch grid, Gemma), from the image header
-        after this model's `image_policy` downscaling. https images are never fetched.
-        """
-        return count_message_tokens(
-            messages,
-            model=self.model_name,
-            policy=self.image_policy,
-            tools=tools,
-            tool_images=self.tool_images,
-        )
 
     def _flexai_error(self, error: openai.APIStatusError, model: object) -> openai.APIStatusError:
         code = error_code(error)

@@ -32,11 +32,7 @@ DESIGN = ROOT / "docs" / "design.md"
 MAX_LINES = 600
 # Modules over MAX_LINES today, each being split; a new oversize module fails, and so does an
 # entry here that is no longer oversize (so the list only shrinks).
-OVERSIZE = frozenset(
-    {
-        "chat_models.py",
-    }
-)
+OVERSIZE: frozenset[str] = frozenset()
 
 
 # -- reading the tree -------------------------------------------------------------------------
