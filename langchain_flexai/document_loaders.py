@@ -54,9 +54,9 @@ from langchain_flexai._loader._options import (
 from langchain_flexai._loader._pdf import (
     LoadedPage,
     PageSelection,
+    counts_as_pdf,
     data_pages,
     is_pdf_blob,
-    is_pdf_name,
     page_document,
     page_total,
 )
@@ -278,7 +278,9 @@ class FlexAIImageLoader(BaseLoader):
         return sum(
             page_total(item, self.max_file_bytes, self.pages)
             # A URL entry is one item, and is never opened as a local path.
-            if isinstance(item, str) and is_pdf_name(item) and not is_remote(item)
+            if isinstance(item, str)
+            and not is_remote(item)
+            and counts_as_pdf(item, self.walk_filter.suffixes)
             else 1
             for item in self._walk(count_only=True)
         )

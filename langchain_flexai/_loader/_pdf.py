@@ -19,10 +19,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from langchain_core.documents import Document
 
 from langchain_flexai._loader._documents import image_metadata
+from langchain_flexai._urls import classify_url
 from langchain_flexai.describe._records import LoadedImage, SkippedImage
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._cache import not_stored
@@ -42,10 +44,13 @@ PageSelection = str | Sequence[int] | None
 
 @dataclass(frozen=True)
 class PdfFile:
-    """A PDF found by the walk, expanded into its pages where results leave the pipeline."""
+    """A PDF found by the walk, or fetched: expanded into pages where results leave the pipeline."""
 
     path: str
+    """The file's path; for a fetched PDF, its URL without the query string."""
     file_size: int
+    data: bytes | None = None
+    """The bytes of a PDF that was fetched; None: the file at ``path`` is read when expanded."""
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,40 @@ def is_pdf_name(path: str) -> bool:
     return path.lower().endswith(PDF_SUFFIX)
 
 
+def names_a_pdf(item: str) -> bool:
+    """Whether a command-line input is a PDF (one record per page, never ``--stream``'s).
+
+    A URL whose path ends in ``.pdf``; a file named so or starting with the ``%PDF-`` header. A
+    URL is never opened as a path.
+    """
+    if classify_url(item) != "path":
+        return is_pdf_name(urlsplit(item).path)
+    return is_pdf_name(item) or starts_like_pdf(item)
+
+
+def looks_like_pdf(data: bytes) -> bool:
+    """Whether ``data`` starts like a PDF: the ``%PDF-`` header within its first 1024 bytes."""
+    return _MAGIC in data[:_MAGIC_WINDOW]
+
+
 def starts_like_pdf(path: str) -> bool:
     """Whether the file's first 1024 bytes hold the ``%PDF-`` header (False if unreadable)."""
     try:
         with open(path, "rb") as handle:  # noqa: PTH123 - str paths throughout
-            return _MAGIC in handle.read(_MAGIC_WINDOW)
+            return looks_like_pdf(handle.read(_MAGIC_WINDOW))
     except OSError:
         return False
+
+
+def counts_as_pdf(path: str, image_suffixes: frozenset[str]) -> bool:
+    """Whether the walk's ``path`` will be expanded into pages, as ``prepare_file`` decides.
+
+    A ``.pdf`` name is a PDF; so is a file whose name has no image suffix (it was named on its
+    own, without one) and whose header is ``%PDF-``. Files with an image suffix are not opened.
+    """
+    if is_pdf_name(path):
+        return True
+    return os.path.splitext(path)[1].lower() not in image_suffixes and starts_like_pdf(path)  # noqa: PTH122
 
 
 def iter_pages(
@@ -81,11 +113,14 @@ def iter_pages(
     ``SkippedImage`` without a page; a page that cannot be rendered is a ``SkippedImage`` with
     its page, and the pages after it still come. The PDF is opened once, unless a page fails.
     """
-    try:
-        data = read_image_file(pdf.path, max_file_bytes)
-    except ImageInputError as error:
-        yield SkippedImage(pdf.path, error)
-        return
+    if pdf.data is not None:
+        data = pdf.data
+    else:
+        try:
+            data = read_image_file(pdf.path, max_file_bytes)
+        except ImageInputError as error:
+            yield SkippedImage(pdf.path, error)
+            return
     wanted: PageSelection = pages
     while True:
         last: PdfPage | None = None

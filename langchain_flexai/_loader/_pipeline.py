@@ -53,7 +53,7 @@ _ASYNC_BATCH = 32
 Prepared = LoadedImage | SkippedImage
 """A file's (or a PDF page's) outcome: its prepared image (``LoadedImage``, a describe input as
 it is) or why not."""
-WalkItem = str | SkippedImage | LoadedImage
+WalkItem = str | SkippedImage | LoadedImage | PdfFile
 """A path to prepare, or an outcome already known (a skip; a URL fetched, see ``_remote``)."""
 _Step = Prepared | PdfFile
 """What a worker hands back for a file: a PDF is expanded into pages afterwards."""
@@ -198,22 +198,23 @@ def iter_prepared(
     if workers <= 1:
         for item in items:
             step = item if not isinstance(item, str) else prepare_file(item, policy, max_file_bytes)
-            yield from _expand(step, policy, max_file_bytes, pages)
+            yield from expand(step, policy, max_file_bytes, pages)
         return
     pipeline = _AdaptivePipeline(policy, workers, max_file_bytes)
     try:
         while pipeline.add(items):
             for step in pipeline.take():
-                yield from _expand(step, policy, max_file_bytes, pages)
+                yield from expand(step, policy, max_file_bytes, pages)
         for step in pipeline.take(everything=True):
-            yield from _expand(step, policy, max_file_bytes, pages)
+            yield from expand(step, policy, max_file_bytes, pages)
     finally:
         pipeline.close()
 
 
-def _expand(
-    step: _Step, policy: ImagePolicy, max_file_bytes: int, pages: PageSelection
+def expand(
+    step: _Step, policy: ImagePolicy, max_file_bytes: int, pages: PageSelection = None
 ) -> Iterator[Prepared]:
+    """A step's outcomes: a PDF's chosen pages, rendered one at a time; anything else as is."""
     if isinstance(step, PdfFile):
         yield from iter_pages(step, policy, max_file_bytes, pages)
     else:

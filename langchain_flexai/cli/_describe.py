@@ -26,8 +26,9 @@ from typing import Any, TextIO
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 from langchain_flexai._loader._documents import vision_message
-from langchain_flexai._loader._pdf import is_pdf_name, page_total, starts_like_pdf
+from langchain_flexai._loader._pdf import counts_as_pdf, names_a_pdf, page_total
 from langchain_flexai._loader._pipeline import iter_prepared, walk
+from langchain_flexai._loader._remote import fetch_expanded
 from langchain_flexai._loader._walk import check_root, printable_path
 from langchain_flexai._urls import classify_url, url_scheme
 from langchain_flexai.catalog._cost import usage_cost
@@ -66,6 +67,9 @@ from langchain_flexai.describe._writers import RecordWriter, open_writer
 from langchain_flexai.document_loaders import FlexAIImageLoader
 from langchain_flexai.errors import DescribeOutputError, ImageErrorReason, ImageInputError
 from langchain_flexai.images._doors import prepare_image
+from langchain_flexai.images._fetch import redact_url
+from langchain_flexai.images._fetch_policy import FetchPolicy
+from langchain_flexai.images._policy import DEFAULT_POLICY
 from langchain_flexai.images._prepared import PreparedImage
 
 CACHE_SUFFIX = ".cache.sqlite"
@@ -125,10 +129,8 @@ def _single(args: argparse.Namespace) -> bool:
     if len(args.inputs) != 1 or args.out is not None or args.sidecar or args.schema:
         return False  # sidecars and structured answers are the bulk run's
     only: str = args.inputs[0]
-    if _is_url(only):
-        return True
     # A PDF is one record per page, even when it has a single page.
-    return not (Path(only).is_dir() or is_pdf_name(only) or starts_like_pdf(only))
+    return not (names_a_pdf(only) or (not _is_url(only) and Path(only).is_dir()))
 
 
 def _refuse_scheme(source: str) -> None:
@@ -310,12 +312,34 @@ def _path_inputs(path: str, pages: str | None) -> Iterator[DescribeInput]:
         raise _path_error(path, error) from None
 
 
+def _url_inputs(url: str, args: argparse.Namespace) -> Iterator[DescribeInput]:
+    """A URL's records: with --fetch the image, or the chosen pages of the PDF it serves."""
+    try:
+        _refuse_scheme(url)
+    except ImageInputError as error:
+        yield error
+        return
+    if args.fetch:
+        # As prepare_image(url, fetch=True): the default image and fetch policies.
+        yield from fetch_expanded(url, DEFAULT_POLICY, FetchPolicy(), args.pages)
+    elif names_a_pdf(url):
+        # FlexAI reads images, not PDFs: sent as an image URL it could only be refused.
+        yield ImageInputError(
+            "a PDF is not sent by its URL (FlexAI reads images); add --fetch to fetch it "
+            "and send its pages",
+            reason=ImageErrorReason.UNSUPPORTED_URL,
+            source=redact_url(url),
+        )
+    else:
+        yield _prepared_or_error(url, fetch=False)
+
+
 def _inputs(args: argparse.Namespace, empty: list[str]) -> Iterator[DescribeInput]:
     """Every input in command-line order; folders with no image file are added to ``empty``."""
     for item in args.inputs:
         if _is_url(item):
             # An unusable URL becomes a "skipped" record in its place, as an unusable file does.
-            yield _prepared_or_error(item, fetch=args.fetch)
+            yield from _url_inputs(item, args)
             continue
         count = 0
         for prepared in _path_inputs(item, args.pages):
@@ -341,7 +365,7 @@ def _count_inputs(inputs: list[str], pages: str | None = None) -> int | None:
         try:
             total += sum(
                 page_total(path, loader.max_file_bytes, pages)
-                if isinstance(path, str) and is_pdf_name(path)
+                if isinstance(path, str) and counts_as_pdf(path, loader.walk_filter.suffixes)
                 else 1
                 for path in walk(loader.paths, loader.walk_filter)
             )

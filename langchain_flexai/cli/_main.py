@@ -239,6 +239,13 @@ STREAM_RULE = (
 )
 
 
+def _names_a_pdf(item: str) -> bool:
+    # Imported here: the loader's modules load LangChain, which --help does not need.
+    from langchain_flexai._loader._pdf import names_a_pdf  # noqa: PLC0415
+
+    return names_a_pdf(item)
+
+
 def _check_describe_args(args: argparse.Namespace) -> None:
     parser: argparse.ArgumentParser = args.subparser
     if args.resume and args.out is None:
@@ -248,7 +255,7 @@ def _check_describe_args(args: argparse.Namespace) -> None:
         or args.out is not None
         or args.json
         or os.path.isdir(args.inputs[0])  # noqa: PTH112 - a str from the command line
-        or args.inputs[0].lower().endswith(".pdf")
+        or _names_a_pdf(args.inputs[0])
     ):
         # One rule for every case: a folder is many images, even when it holds one; a PDF is
         # one record per page, even when it has one.

@@ -169,3 +169,50 @@ def test_resume_asks_only_for_the_changed_page(
         (3, "cached"),
     ]
     assert rows[1]["sha256"] == pages_of(path)[1].image.sha256
+
+
+def test_a_pdf_fetched_with_fetch_gives_a_record_per_page(
+    emulator: FlexAIEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_flexai._loader import _remote  # noqa: PLC0415 - its fetch is stubbed
+
+    served = make_pdf(REPORT)
+    asked: list[str] = []
+
+    def fetch(url: str, policy: object, *, max_bytes: int) -> bytes:
+        asked.append(url)
+        return served
+
+    monkeypatch.setattr(_remote, "fetch_image_bytes", fetch)
+    url = "https://files.example.com/report.pdf?id=7&sig=secret"
+    code, out, err = run(["describe", url, "--fetch", "--json", "--pages", "1,3"], capsys)
+    assert code == 0, err
+    assert asked == [url]
+    records = [json.loads(line) for line in out.splitlines()]
+    pages = [p for p in iter_pdf_pages(served) if p.number in (1, 3)]
+    assert [(r["source"], r["page"], r["description"]) for r in records] == [
+        ("https://files.example.com/report.pdf?…", page.number, answer(page)) for page in pages
+    ]
+    assert "secret" not in out + err
+    assert len(chat_requests(emulator)) == 2
+
+
+def test_a_pdf_url_without_fetch_is_skipped_and_nothing_is_sent(
+    emulator: FlexAIEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["describe", "https://files.example.com/r.pdf?sig=s", "--json"], capsys)
+    assert code == 1, err
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert (record["source"], record["status"], record["reason"]) == (
+        "https://files.example.com/r.pdf?…",
+        "skipped",
+        "unsupported_url",
+    )
+    assert record["error"] == (
+        "a PDF is not sent by its URL (FlexAI reads images); add --fetch to fetch it "
+        "and send its pages"
+    )
+    assert chat_requests(emulator) == []

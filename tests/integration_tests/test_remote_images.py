@@ -436,12 +436,14 @@ def test_the_cli_fetches_with_fetch_and_passes_urls_through_without(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``flexai-vision describe URL --fetch``: the emulator receives a downscaled data URL."""
+    from langchain_flexai.cli import _describe as _cli_describe  # noqa: PLC0415 - patched too
     from langchain_flexai.cli import _main as cli  # noqa: PLC0415 - the CLI's own entry point
     from langchain_flexai.images import _doors  # noqa: PLC0415 - patched for the test CA
 
     # The test server is on loopback behind a test CA: admitted only through this test's policy
     # (the CLI's default FetchPolicy refuses loopback, as test_loopback_is_refused... shows).
     monkeypatch.setattr(_doors, "FetchPolicy", lambda: policy)
+    monkeypatch.setattr(_cli_describe, "FetchPolicy", lambda: policy)
     url = server.url("/photo.jpg?X-Amz-Signature=secret")
     with FlexAIEmulator() as emu:
         monkeypatch.setenv("FLEXAI_API_BASE", emu.base_url)

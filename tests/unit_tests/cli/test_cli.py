@@ -114,13 +114,17 @@ class TestUsageErrors:
             ["a.jpg", "--stream", "--json"],
             ["https://example.com/a.png", "b.jpg", "--stream"],
             ["report.PDF", "--stream"],  # a PDF is one record per page, even with one page
+            ["SCAN", "--stream"],  # a PDF named without its suffix
+            ["https://files.example.com/report.pdf?sig=1", "--stream"],
         ],
     )
     def test_stream_needs_exactly_one_image(
         self, inputs: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         (tmp_path / "a.jpg").write_bytes(b"x")
-        argv = ["describe", *(str(tmp_path) if a == "FOLDER" else a for a in inputs)]
+        (tmp_path / "scan").write_bytes(b"%PDF-1.7\n")
+        names = {"FOLDER": str(tmp_path), "SCAN": str(tmp_path / "scan")}
+        argv = ["describe", *(names.get(a, a) for a in inputs)]
         assert usage_error(argv, capsys) == (
             "flexai-vision describe: error: --stream needs exactly one image (a file or an "
             "https URL) written to the terminal, without --out or --json; folders, PDFs and "
@@ -472,6 +476,8 @@ class TestSingleOrBulk:
             (["https://example.com/a.png"], True),
             (["one.jpg", "two.jpg"], False),
             (["one.jpg", "--out", "o.jsonl"], False),
+            (["https://example.com/report.PDF?sig=1"], False),  # one record per page
+            (["https://example.com/report.pdf.png"], True),
         ],
     )
     def test_mode(self, argv: list[str], single: bool) -> None:

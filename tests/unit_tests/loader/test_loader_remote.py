@@ -109,3 +109,37 @@ def test_a_file_url_is_refused_not_opened(tmp_path: Path) -> None:
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="remote_images"):
         FlexAIImageLoader("x", remote_images="download")  # type: ignore[arg-type]
+
+
+def test_a_fetched_pdf_becomes_one_document_per_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit_tests.pdf_factory import make_pdf  # noqa: PLC0415
+
+    pdf = make_pdf(["first page", "second page", "third page"])
+    url = "https://files.example.com/get?id=1&sig=token"
+    Served(monkeypatch, {url: pdf})
+    loader = FlexAIImageLoader([url], remote_images="fetch", pages="2-3")
+    documents = loader.load()
+    assert [
+        (d.metadata["source"], d.metadata["page"], d.metadata["page_count"], d.page_content)
+        for d in documents
+    ] == [
+        ("https://files.example.com/get?…", 2, 3, "second page"),
+        ("https://files.example.com/get?…", 3, 3, "third page"),
+    ]
+    assert all(d.metadata["file_size"] == len(pdf) for d in documents)
+    assert all(d.metadata["image_url"].startswith("data:image/") for d in documents)
+    assert loader.skipped == []
+
+
+def test_a_fetched_damaged_pdf_is_one_skip_named_by_its_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.unit_tests.pdf_factory import truncated_pdf  # noqa: PLC0415
+
+    url = "https://files.example.com/r.pdf?sig=token"
+    Served(monkeypatch, {url: truncated_pdf(["a", "b"])})
+    loader = FlexAIImageLoader([url], remote_images="fetch", on_error="skip")
+    assert loader.load() == []
+    assert [(s.source, s.reason, s.page) for s in loader.skipped] == [
+        ("https://files.example.com/r.pdf?…", "corrupt", None)
+    ]

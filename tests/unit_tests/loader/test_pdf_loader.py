@@ -471,3 +471,16 @@ def test_the_cli_total_counts_pdf_pages_as_records(tmp_path: Path) -> None:
     assert _count_inputs([str(folder)]) == 4
     assert _count_inputs([str(folder)], "1,3") == 3
     assert _count_inputs([str(folder), "https://example.com/a.png"], "2") == 3
+
+
+def test_a_pdf_named_without_its_suffix_counts_its_pages(tmp_path: Path) -> None:
+    from langchain_flexai.cli._describe import _count_inputs  # noqa: PLC0415
+
+    scan = tmp_path / "scan"
+    write_report(tmp_path).rename(scan)  # 3 pages, no suffix
+    photo = save_image(tmp_path / "photo.png")
+    assert _count_inputs([str(scan), str(photo)]) == 4
+    assert _count_inputs([str(scan)], "2-3") == 2
+    loader = FlexAIImageLoader([scan, photo], policy=SMALL, show_progress=True)
+    assert loader._count() == 4
+    assert len(loader.load()) == 4
