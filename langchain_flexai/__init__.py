@@ -157,17 +157,21 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        # A submodule not imported yet (`langchain_flexai.chat_models`), as eager imports allowed.
-        if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
-            return importlib.import_module(f"{__name__}.{name}")
-        msg = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
+if not TYPE_CHECKING:
+    # Hidden from type checkers: with a module-level __getattr__ in sight, mypy lets any name
+    # be imported from the package (a misspelt import would pass); it reads the imports above.
+    def __getattr__(name: str) -> Any:
+        module_name = _EXPORTS.get(name)
+        if module_name is None:
+            # A submodule not imported yet (`langchain_flexai.chat_models`), as eager imports
+            # allowed.
+            if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
+                return importlib.import_module(f"{__name__}.{name}")
+            msg = f"module {__name__!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
 
 
 def __dir__() -> list[str]:
