@@ -245,9 +245,9 @@ class TestSlowClients:
                     chunk = sock.recv(65536)
                     assert chunk, f"closed after {data.count(b'HTTP/1.1 200')} replies"
                     data += chunk
-                assert data.count(b'"object":"chat.completion"') == 2  # noqa: PLR2004
+                assert data.count(b'"object":"chat.completion"') == 2
                 assert _closed_by_peer(sock)  # then idle: the next headers' deadline
-            assert len(emu.requests) == 2  # noqa: PLR2004
+            assert len(emu.requests) == 2
 
 
 def _post(emu: FlexAIEmulator, raw: bytes) -> httpx.Response:
