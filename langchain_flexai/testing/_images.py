@@ -223,7 +223,10 @@ def colour_name(img: Image.Image) -> str:
     # Only modes that can carry transparency pay for the alpha mask.
     translucent = sample.mode in _ALPHA_MODES or "transparency" in sample.info
     rgba = sample.convert("RGBA") if translucent else None
-    rgb = rgba.convert("RGB") if rgba is not None else sample.convert("RGB")
+    if rgba is not None:
+        rgb = rgba.convert("RGB")
+    else:  # convert() would copy an RGB sample; the caller's image is only read below
+        rgb = sample if sample.mode == "RGB" else sample.convert("RGB")
     # Pillow's C core directly (what Image.point / ImageChops.add / histogram call): on a
     # 64x64 sample their Python wrappers cost more than the work (point() alone rounds its
     # 256-entry table in Python on every call).
