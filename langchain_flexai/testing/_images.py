@@ -15,12 +15,11 @@ import io
 import math
 import re
 import warnings
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image, ImageChops, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from langchain_flexai.testing._errors import EmulatedError, invalid_request
 
@@ -224,21 +223,29 @@ def colour_name(img: Image.Image) -> str:
     # Only modes that can carry transparency pay for the alpha mask.
     translucent = sample.mode in _ALPHA_MODES or "transparency" in sample.info
     rgba = sample.convert("RGBA") if translucent else None
-    rgb = rgba.convert("RGB") if rgba is not None else sample.convert("RGB")
-    hue, sat, val = rgb.convert("HSV").split()
-    # Each pixel's name as one byte (hue band * 8 + saturated * 4 + value band), counted by
-    # Pillow's histogram under the opacity mask: no Python loop over pixels or colours.
-    code = ImageChops.add(
-        ImageChops.add(hue.point(_HUE_CODE), sat.point(_SAT_CODE)), val.point(_VAL_CODE)
-    )
-    opaque = rgba.getchannel("A").point(_OPAQUE) if rgba is not None else None
-    counts: Counter[str] = Counter()
-    for index, count in enumerate(code.histogram(mask=opaque)):
-        if count:
-            counts[_CODE_NAMES[index]] += count
-    if not counts:
+    if rgba is not None:
+        rgb = rgba.convert("RGB")
+    else:  # convert() would copy an RGB sample; the caller's image is only read below
+        rgb = sample if sample.mode == "RGB" else sample.convert("RGB")
+    # Pillow's C core directly (what Image.point / ImageChops.add / histogram call): on a
+    # 64x64 sample their Python wrappers cost more than the work (point() alone rounds its
+    # 256-entry table in Python on every call).
+    hue, sat, val = rgb.convert("HSV").im.split()
+    # Each pixel's code (hue band * 8 + saturated * 4 + value band), then its name's index
+    # in _NAME_ORDER: the histogram's first 12 bins count the names, no Python loop over
+    # pixels or colours. The opacity mask leaves translucent pixels uncounted.
+    code = hue.point(_HUE_CODE, "L").chop_add(sat.point(_SAT_CODE, "L"), 1.0, 0)
+    code = code.chop_add(val.point(_VAL_CODE, "L"), 1.0, 0).point(_CODE_INDEX, "L")
+    if rgba is None:
+        counts = code.histogram()
+    else:
+        opaque = rgba.getchannel("A").im.point(_OPAQUE, "L")
+        counts = code.histogram((0, 0), opaque)
+    best = max(counts[: len(_NAME_ORDER)])
+    if not best:
         return "transparent"
-    return max(counts, key=lambda name: (counts[name], -_NAME_ORDER.index(name)))
+    # index() finds the first maximum: ties go to the name earliest in _NAME_ORDER.
+    return _NAME_ORDER[counts.index(best)]
 
 
 _NAME_ORDER = (
@@ -287,4 +294,4 @@ def _code_name(code: int) -> str:
     return "brown" if name == "orange" and value == 1 else name
 
 
-_CODE_NAMES = [_code_name(code) for code in range(256)]
+_CODE_INDEX = [_NAME_ORDER.index(_code_name(code)) for code in range(256)]

@@ -95,7 +95,8 @@ def parse_body(raw: bytes | bytearray, limits: Limits) -> tuple[Any, int]:
     # bytes.count runs in C: an upper bound of the value count (each value after the first
     # in a container follows a comma) costs milliseconds even for the largest body allowed,
     # while parsing "[{},{},...]" would cost about 20 bytes of memory per byte received.
-    values = 1 + raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    containers = raw.count(b"[") + raw.count(b"{")
+    values = 1 + raw.count(b",") + containers
     if values > limits.max_json_values:
         raise _too_complex(
             f"it may hold up to {values} JSON values, more than the limit of "
@@ -107,7 +108,8 @@ def parse_body(raw: bytes | bytearray, limits: Limits) -> tuple[Any, int]:
         raise _too_complex(f"JSON nested deeper than {limits.max_json_depth} levels") from None
     except (ValueError, UnicodeDecodeError):
         raise invalid_request("The request body is not valid JSON.") from None
-    if _depth_exceeds(body, limits.max_json_depth):
+    # Nesting never exceeds the number of brackets: a small body skips the walk.
+    if containers > limits.max_json_depth and _depth_exceeds(body, limits.max_json_depth):
         raise _too_complex(f"JSON nested deeper than {limits.max_json_depth} levels")
     return body, values
 

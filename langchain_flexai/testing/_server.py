@@ -9,6 +9,8 @@ timestamps and framing. It reads each body within ``Limits`` (413 past the size 
 ``Content-Length`` or while the body streams in; 408 when it stalls; 400 for JSON too deep or
 too large to parse) and ignores a client that went away. Knows nothing about threads or
 sockets (see ``_emulator``). ``POST /v1/embeddings`` answers from ``_embeddings``.
+``build_app`` puts ``_hot_route`` in front of the Starlette app: chat completions reach the
+same gateway without Starlette's per-request layers.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Scope
 
 from langchain_flexai.testing._catalog_data import CatalogModel
 from langchain_flexai.testing._embeddings import (
@@ -42,6 +46,7 @@ from langchain_flexai.testing._errors import (
     under_maintenance,
 )
 from langchain_flexai.testing._faults import Faults
+from langchain_flexai.testing._hot_route import CompactJSONResponse, HotRouteApp
 from langchain_flexai.testing._limits import (
     Limits,
     RecordedRequest,
@@ -63,6 +68,25 @@ _MAX_FRAGMENTS = 2048
 _WORDS = re.compile(r"\S+\s*|\s+")
 
 
+class Incoming(Protocol):
+    """What the gateway reads of a request: a Starlette ``Request`` or a ``HotRequest``."""
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope (``path`` is the route's: literal, so it is ``url.path``)."""
+
+    @property
+    def method(self) -> str:
+        """The HTTP method."""
+
+    @property
+    def headers(self) -> Headers:
+        """The request headers."""
+
+    def stream(self) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive."""
+
+
 @dataclass
 class ServerState:
     """What the app shares with the emulator object that owns it."""
@@ -79,19 +103,19 @@ class ServerState:
         """Create the request log bounded by ``limits``."""
         self.log = RequestLog(self.limits)
 
-    def record(self, request: Request, body: Any, *, size: int = 0, values: int = 0) -> None:
+    def record(self, request: Incoming, body: Any, *, size: int = 0, values: int = 0) -> None:
         """Append a redacted record of ``request`` to the bounded log."""
         headers = {
             key: (_REDACTED if key in _SECRET_HEADERS else value)
             for key, value in request.headers.items()
         }
         entry = RecordedRequest(
-            request.method, request.url.path, MappingProxyType(headers), body, size
+            request.method, request.scope["path"], MappingProxyType(headers), body, size
         )
         self.log.append(entry, RequestLog.weight(size, values))
 
 
-async def read_body(request: Request, limits: Limits) -> bytearray:
+async def read_body(request: Incoming, limits: Limits) -> bytearray:
     """The whole body, never more than ``limits.max_body_bytes`` + one read of it.
 
     Raises:
@@ -170,7 +194,7 @@ def _error_response(error: EmulatedError, rate_headers: dict[str, str]) -> JSONR
     )
 
 
-def _bearer_key(request: Request) -> str | None:
+def _bearer_key(request: Incoming) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -178,7 +202,7 @@ def _bearer_key(request: Request) -> str | None:
     return token.strip()
 
 
-Handler = Callable[[Request, Any], Awaitable[Response]]
+Handler = Callable[[Incoming, Any], Awaitable[Response]]
 
 
 class _Routes:
@@ -187,7 +211,9 @@ class _Routes:
     def __init__(self, state: ServerState) -> None:
         self.state = state
 
-    async def gateway(self, request: Request, handler: Handler, *, authenticated: bool) -> Response:
+    async def gateway(
+        self, request: Incoming, handler: Handler, *, authenticated: bool
+    ) -> Response:
         """Read and record, delay, authenticate, rate-limit and inject faults, then run it."""
         try:
             raw = await read_body(request, self.state.limits)
@@ -221,7 +247,9 @@ class _Routes:
             # After a successful admission the window already counts this request.
             return _error_response(error, faults.rate_state().headers())
         except Exception:  # noqa: BLE001 - a gateway answers 500, it does not drop the connection
-            _LOG.exception("the FlexAI emulator failed on %s %s", request.method, request.url.path)
+            _LOG.exception(
+                "the FlexAI emulator failed on %s %s", request.method, request.scope["path"]
+            )
             crash = EmulatedError(
                 500, "Internal error in the FlexAI emulator.", type_="server_error", code=None
             )
@@ -229,7 +257,7 @@ class _Routes:
         response.headers.update(rate_headers)
         return response
 
-    def _preflight(self, request: Request, *, authenticated: bool) -> dict[str, str]:
+    def _preflight(self, request: Incoming, *, authenticated: bool) -> dict[str, str]:
         """Auth, rate limit and injected faults; returns the ``x-ratelimit-*`` headers."""
         faults = self.state.faults
         if not authenticated:
@@ -253,7 +281,7 @@ class _Routes:
     def _maintained(self, model: str) -> bool:
         return self.state.faults.is_under_maintenance(model)
 
-    async def chat_completions(self, _request: Request, body: Any) -> Response:
+    async def chat_completions(self, _request: Incoming, body: Any) -> Response:
         """``POST /v1/chat/completions``: JSON, or SSE when ``stream`` is true."""
         requested, model = lookup_model(body, self.state.catalog)
         if model.dimensions:
@@ -273,7 +301,7 @@ class _Routes:
         number = next(self.state.ids)
         head = _Head(f"chatcmpl-{number:024x}", int(time.time()), requested, number, cached)
         if not chat.stream:
-            return JSONResponse(_completion(result, head))
+            return CompactJSONResponse(_completion(result, head))
         chunks = _chunks(result, head, include_usage=chat.include_usage)
         return StreamingResponse(
             _sse(chunks, self.state.faults.cut_stream_after, self.state.faults.cut_stream_mode),
@@ -281,7 +309,7 @@ class _Routes:
             headers={"cache-control": "no-cache"},
         )
 
-    async def embeddings(self, _request: Request, body: Any) -> Response:
+    async def embeddings(self, _request: Incoming, body: Any) -> Response:
         """``POST /v1/embeddings``: one vector per input text (``_embeddings``)."""
         requested, model = lookup_model(body, self.state.catalog)
         if self._maintained(requested):
@@ -292,14 +320,14 @@ class _Routes:
         # Up to a few seconds of CPU for the largest request: off the loop, which keeps serving.
         return JSONResponse(await asyncio.to_thread(embeddings_body, request))
 
-    async def openai_models(self, _request: Request, _body: Any) -> Response:
+    async def openai_models(self, _request: Incoming, _body: Any) -> Response:
         """``GET /v1/models`` (authenticated)."""
         data = [
             m.openai_entry(ready=not self._maintained(m.id)) for m in self.state.catalog.values()
         ]
         return JSONResponse({"object": "list", "data": data})
 
-    async def public_models(self, _request: Request, _body: Any) -> Response:
+    async def public_models(self, _request: Incoming, _body: Any) -> Response:
         """``GET /api/models`` (public): a bare JSON array."""
         return JSONResponse(
             [
@@ -308,7 +336,7 @@ class _Routes:
             ]
         )
 
-    async def status(self, _request: Request, _body: Any) -> Response:
+    async def status(self, _request: Incoming, _body: Any) -> Response:
         """``GET /api/status`` (public): overall, per-component and per-model status."""
         models = [
             {"model": m.id, "status": "maintenance" if self._maintained(m.id) else "ok"}
@@ -338,10 +366,14 @@ class _Routes:
         return _error_response(error, self.state.faults.rate_state().headers())
 
 
-def build_app(state: ServerState) -> Starlette:
-    """The ASGI app for one emulator."""
+def build_app(state: ServerState) -> ASGIApp:
+    """The ASGI app for one emulator: chat completions first, the rest through Starlette."""
     routes = _Routes(state)
-    return Starlette(
+
+    async def chat(request: Incoming) -> Response:
+        return await routes.gateway(request, routes.chat_completions, authenticated=True)
+
+    app = Starlette(
         routes=[
             routes.route(
                 "/v1/chat/completions", routes.chat_completions, "POST", authenticated=True
@@ -353,6 +385,8 @@ def build_app(state: ServerState) -> Starlette:
         ],
         exception_handlers={404: routes.not_found, 405: routes.not_found},
     )
+    # The same gateway either way; the hot route only skips Starlette's per-request layers.
+    return HotRouteApp(app, "POST", "/v1/chat/completions", chat)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_flexai.testing import DEFAULT_API_KEY, FlexAIEmulator, Limits
+from langchain_flexai.testing import DEFAULT_API_KEY, FlexAIEmulator, Limits, _protocol
 
 AUTH = f"Authorization: Bearer {DEFAULT_API_KEY}\r\n"
 SMALL_CAP = 64 * 1024
@@ -97,6 +97,19 @@ def _too_large(limit: int) -> dict[str, Any]:
     )
 
 
+@pytest.fixture(params=["httptools", "h11"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each HTTP parser the emulator can run on: httptools when installed, h11 without it."""
+    if request.param == "h11":
+        monkeypatch.setattr(_protocol, "FAST_PROTOCOL", None)
+    elif _protocol.FAST_PROTOCOL is None:
+        pytest.skip("httptools is not installed")
+    chosen = _protocol.header_timeout_protocol(1.0)
+    assert issubclass(chosen, _protocol.HeaderDeadlineProtocol) == (request.param == "h11")
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("parser")
 class TestBodySize:
     def test_a_declared_length_past_the_default_cap_is_refused_unread(self) -> None:
         with FlexAIEmulator() as emu, socket.create_connection(("127.0.0.1", emu.port)) as sock:
@@ -175,6 +188,7 @@ class TestBodySize:
             assert over.json() == _too_large(SMALL_CAP)
 
 
+@pytest.mark.usefixtures("parser")
 class TestSlowClients:
     def test_a_stalled_body_gets_a_408(self) -> None:
         with FlexAIEmulator(limits=Limits(body_timeout=0.2)) as emu:
@@ -217,6 +231,23 @@ class TestSlowClients:
             with socket.create_connection(("127.0.0.1", emu.port)) as sock:
                 assert _closed_by_peer(sock)
             _still_answers(emu)
+
+    def test_the_header_deadline_spares_requests_in_flight_and_pipelined(self) -> None:
+        # Each reply takes longer than the header deadline; two requests sent back to back
+        # on one connection both have their headers in, so neither wait may close it.
+        raw = json.dumps(_chat_body()).encode()
+        with FlexAIEmulator(limits=Limits(header_timeout=0.2), latency=0.5) as emu:
+            with socket.create_connection(("127.0.0.1", emu.port)) as sock:
+                sock.sendall((_head(len(raw)) + raw) * 2)
+                sock.settimeout(30)
+                data = b""
+                while data.count(b"HTTP/1.1 200 OK") < 2 or not data.endswith(b"}"):
+                    chunk = sock.recv(65536)
+                    assert chunk, f"closed after {data.count(b'HTTP/1.1 200')} replies"
+                    data += chunk
+                assert data.count(b'"object":"chat.completion"') == 2
+                assert _closed_by_peer(sock)  # then idle: the next headers' deadline
+            assert len(emu.requests) == 2
 
 
 def _post(emu: FlexAIEmulator, raw: bytes) -> httpx.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import subprocess
 import sys
 from typing import Annotated, Any, Literal
@@ -175,6 +176,57 @@ class TestColourName:
         img = _image((255, 0, 0), size=(10, 10))
         img.paste((0, 0, 0), (0, 0, 10, 5))
         assert colour_name(img) == "black"
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        seed=st.integers(0, 2**32 - 1),
+        size=st.tuples(st.integers(1, 64), st.integers(1, 64)),
+        alpha=st.booleans(),
+    )
+    def test_many_colour_images_follow_the_documented_rule(
+        self, seed: int, size: tuple[int, int], *, alpha: bool
+    ) -> None:
+        # Noise over few colours (so ties and near-ties happen) or over all of them, each
+        # pixel named by the docstring's rule in plain Python: the vectorised count agrees.
+        rng = random.Random(seed)
+        palette = [
+            tuple(rng.randrange(256) for _ in range(4)) for _ in range(rng.choice([2, 5, 64]))
+        ]
+        pixels = [rng.choice(palette) for _ in range(size[0] * size[1])]
+        img = Image.new("RGBA", size)
+        img.frombytes(bytes(channel for pixel in pixels for channel in pixel))
+        if not alpha:
+            img = img.convert("RGB")
+        assert colour_name(img) == _reference_colour(img)
+
+
+_NAMES = (
+    "black", "white", "gray", "red", "orange", "brown",
+    "yellow", "green", "cyan", "blue", "purple", "magenta",
+)  # fmt: skip
+_HUE_UPPER = ((11, "red"), (32, "orange"), (50, "yellow"), (117, "green"), (139, "cyan"),
+              (181, "blue"), (206, "purple"), (245, "magenta"), (256, "red"))  # fmt: skip
+
+
+def _reference_colour(img: Image.Image) -> str:
+    """``colour_name``'s docstring, pixel by pixel (images of at most 64x64, not sampled)."""
+    hsv = img.convert("RGB").convert("HSV").tobytes()
+    pixels = [tuple(hsv[i : i + 3]) for i in range(0, len(hsv), 3)]
+    alphas = img.getchannel("A").tobytes() if img.mode == "RGBA" else bytes([255]) * len(pixels)
+    counts = dict.fromkeys(_NAMES, 0)
+    for (h, s, v), a in zip(pixels, alphas, strict=True):
+        if a < 128:
+            continue
+        if v < 51:
+            name = "black"
+        elif s < 51:
+            name = "white" if v >= 217 else "gray"
+        else:
+            name = next(n for upper, n in _HUE_UPPER if h < upper)
+            name = "brown" if name == "orange" and v < 153 else name
+        counts[name] += 1
+    best = max(counts.values())
+    return "transparent" if not best else next(n for n in _NAMES if counts[n] == best)
 
 
 def _png(size: tuple[int, int] = (4, 4)) -> bytes:
