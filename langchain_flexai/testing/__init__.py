@@ -87,16 +87,18 @@ def require_extra() -> None:
         raise ImportError(MISSING_EXTRA, name="starlette")
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    # Every public name asks for the extra, even those whose module would import without it:
-    # one rule ("the emulator needs the extra") is easier to rely on than a per-name list.
-    require_extra()
-    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which read the imports above instead (see the package face).
+    def __getattr__(name: str) -> Any:
+        module_name = _EXPORTS.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        # Every public name asks for the extra, even those whose module would import without it:
+        # one rule ("the emulator needs the extra") is easier to rely on than a per-name list.
+        require_extra()
+        value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
 
 
 def __dir__() -> list[str]:
