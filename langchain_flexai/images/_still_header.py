@@ -54,6 +54,7 @@ _GIF_MIN = 13  # signature, logical screen descriptor
 _GIF_EXTENSION, _GIF_IMAGE = 0x21, 0x2C
 _GIF_DESCRIPTOR = 10  # separator, left, top, width, height, flags
 _GIF_BOX = struct.Struct("<4H")
+_GIF_SCREEN = struct.Struct("<2H")
 _RIFF_HEAD = 12  # "RIFF", size, "WEBP"
 _CHUNK_HEAD = 8  # fourcc, size
 _VP8X_BODY = 10  # flags, reserved, canvas width - 1 and height - 1 (24 bits each)
@@ -119,21 +120,11 @@ def _png(data: bytes, *, exif_matters: bool) -> StillHeader | None:
 def _gif(data: bytes) -> StillHeader | None:
     # The walk returned complete only for one image followed by the trailer: a still picture,
     # shown at the logical screen's size, grown to hold the image if it reaches past the screen
-    # (as Pillow and browsers do).
-    if len(data) < _GIF_MIN:
+    # (as Pillow and browsers do). Found past the extensions only; stray bytes: Pillow decides.
+    end = len(data)
+    if end < _GIF_MIN:
         return None
-    width = int.from_bytes(data[6:8], "little")
-    height = int.from_bytes(data[8:10], "little")
-    image = _gif_image_box(data)
-    if image is None or not width or not height:
-        return None
-    right, bottom = image
-    return StillHeader(max(width, right), max(height, bottom))
-
-
-def _gif_image_box(data: bytes) -> tuple[int, int] | None:
-    """(left + width, top + height) of the first image; None past anything but extensions."""
-    flags, pos, end = data[10], _GIF_MIN, len(data)
+    flags, pos = data[10], _GIF_MIN
     if flags & 0x80:
         pos += 3 << ((flags & 7) + 1)
     while pos < end and data[pos] == _GIF_EXTENSION:
@@ -142,9 +133,12 @@ def _gif_image_box(data: bytes) -> tuple[int, int] | None:
             pos += data[pos] + 1
         pos += 1
     if pos + _GIF_DESCRIPTOR > end or data[pos] != _GIF_IMAGE:
-        return None  # stray bytes between blocks: Pillow decides
+        return None
+    screen_width, screen_height = _GIF_SCREEN.unpack_from(data, 6)
+    if not screen_width or not screen_height:
+        return None
     left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
-    return left + width, top + height
+    return StillHeader(max(screen_width, left + width), max(screen_height, top + height))
 
 
 def _webp(data: bytes, *, exif_matters: bool) -> StillHeader | None:

@@ -399,63 +399,45 @@ def _skip_subblocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
     return -1, count
 
 
-class _GifWalk:
-    """The GIF block walk: counts what Pillow would read one by one in Python."""
+def _walk_gif(data: bytes) -> Structure:  # noqa: C901, PLR0912 - one loop, counters in locals
+    """Blocks up to the trailer, or the second image (an animation is never sent as it is).
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.images = self.extensions = self.extension_subblocks = self.subblocks = 0
-
-    def extension(self, pos: int) -> int:
-        """Skip an extension block at ``pos`` (introducer, label, sub-blocks)."""
-        self.extensions += 1
-        if self.extensions > MAX_GIF_EXTENSIONS:
-            raise _too_complex("extension blocks", MAX_GIF_EXTENSIONS, "GIF")
-        budget = MAX_GIF_EXTENSION_SUBBLOCKS - self.extension_subblocks
-        pos, count = _skip_subblocks(self.data, pos + 2, budget)
-        self.extension_subblocks += count
-        if self.extension_subblocks > MAX_GIF_EXTENSION_SUBBLOCKS:
-            raise _too_complex(
-                "data sub-blocks in its extensions", MAX_GIF_EXTENSION_SUBBLOCKS, "GIF"
-            )
-        return pos
-
-    def image(self, pos: int) -> int:
-        """Skip an image (descriptor, local palette, LZW code size, sub-blocks); -1 if cut."""
-        data = self.data
-        if pos + 10 > len(data):
-            return -1
-        local = data[pos + 9]
-        pos += 11 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0)
-        pos, count = _skip_subblocks(data, pos, MAX_GIF_SUBBLOCKS - self.subblocks)
-        self.subblocks += count
-        if self.subblocks > MAX_GIF_SUBBLOCKS:
-            raise _too_complex("image data sub-blocks", MAX_GIF_SUBBLOCKS, "GIF")
-        return pos
-
-
-def _walk_gif(data: bytes) -> Structure:
-    """Blocks up to the trailer, or the second image (an animation is never sent as it is)."""
+    Counts what Pillow would read one by one in Python. One function with local counters: it
+    runs on every GIF's fast path, where each call and attribute costs a share of the budget.
+    """
     end = len(data)
     if end < 13:  # noqa: PLR2004 - header + logical screen descriptor
         return Structure("GIF", complete=False)
     flags, pos = data[10], 13
     if flags & 0x80:
         pos += 3 << ((flags & 7) + 1)
-    walk, padding = _GifWalk(data), 0
+    images = extensions = extension_subblocks = padding = 0
     while 0 <= pos < end:
         block = data[pos]
         if block == _GIF_TRAILER:
-            if not walk.images:
+            if not images:
                 raise _no_image("GIF", "its trailer comes before any image")
             return Structure("GIF", complete=True)
-        if block == _GIF_EXTENSION:
-            pos = walk.extension(pos)
-        elif block == _GIF_IMAGE:
-            walk.images += 1
-            if walk.images > 1:
+        if block == _GIF_EXTENSION:  # introducer, label, sub-blocks
+            extensions += 1
+            if extensions > MAX_GIF_EXTENSIONS:
+                raise _too_complex("extension blocks", MAX_GIF_EXTENSIONS, "GIF")
+            budget = MAX_GIF_EXTENSION_SUBBLOCKS - extension_subblocks
+            pos, count = _skip_subblocks(data, pos + 2, budget)
+            extension_subblocks += count
+            if extension_subblocks > MAX_GIF_EXTENSION_SUBBLOCKS:
+                raise _too_complex(
+                    "data sub-blocks in its extensions", MAX_GIF_EXTENSION_SUBBLOCKS, "GIF"
+                )
+        elif block == _GIF_IMAGE:  # descriptor, local palette, LZW code size, sub-blocks
+            images += 1
+            if images > 1 or pos + 10 > end:
                 break
-            pos = walk.image(pos)
+            local = data[pos + 9]
+            pos += 11 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0)
+            pos, count = _skip_subblocks(data, pos, MAX_GIF_SUBBLOCKS)
+            if count > MAX_GIF_SUBBLOCKS:
+                raise _too_complex("image data sub-blocks", MAX_GIF_SUBBLOCKS, "GIF")
         else:
             # Pillow skips unknown bytes one at a time; so may we, within a bound.
             padding += 1
