@@ -120,7 +120,7 @@ def _compliant_still(
     fmt = structure.format
     if structure.late_exif is not None and policy.exif_transpose:
         return None  # an eXIf chunk after the pixels may say to rotate: read it the long way
-    header = probe_still(data, fmt, exif_matters=policy.exif_transpose)
+    header = probe_still(data, structure, exif_matters=policy.exif_transpose)
     if header is None or not fits(header[:2], policy) or len(data) > policy.max_bytes:
         return None
     # No check_pixels: fits() is stricter (max_pixels <= every decode limit, sides are > 0).
@@ -194,7 +194,8 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
     if structure is not None and structure.progressive:
         check_scans(data)  # even for the fast path: FlexAI's decoder would pay for the scans
     # The walk saw every header segment of a JPEG: no index there, no second walk for one.
-    known_single = structure is not None and structure.mpf is False
+    # Only a JPEG can hold one (primary_picture wants the SOI the walk saw).
+    known_single = structure is None or structure.mpf is False or structure.format != "JPEG"
     primary = None if known_single else primary_picture(data)
     if primary is not None:
         return _primary_only(primary, policy, declared_mime)

@@ -473,11 +473,11 @@ def prepare_image(
     if isinstance(source, str):
         fetching = fetch_policy or (FetchPolicy() if fetch else None)
         return _from_str(source, policy, mime_type, fetching)
+    if isinstance(source, (PurePath, os.PathLike)):  # PurePath first: no ABC check for it
+        return _from_path(source, policy, mime_type)
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = source if isinstance(source, bytes) else bytes(source)
         return prepare_inline_image(raw, mime_type=mime_type, policy=policy)
-    if isinstance(source, os.PathLike):
-        return _from_path(source, policy, mime_type)
     if isinstance(source, Image.Image):
         return _from_pil(source, policy)
     blob_cls = _blob_class()

@@ -11,7 +11,8 @@ Only the layouts that are unambiguous are answered: a PNG of a standard 8-bit-or
 no animation control and no chunk that may hold an orientation; a simple lossy (``VP8``) or
 lossless (``VP8L``) WebP, an extended (``VP8X``) WebP whose flags and chunks declare one still
 picture; and a GIF the structural walk (:mod:`langchain_flexai.images._structure`) found complete
-with exactly one image. Anything else returns None and the caller asks Pillow. The caller has
+with exactly one image, reached past extension blocks only (the walk reads its size on the way:
+``Structure.shown``). Anything else returns None and the caller asks Pillow. The caller has
 already run that walk, so chunk sizes and blocks read here are known to lie inside the data, and
 the CRC of every PNG chunk but the pixel data has been checked (as Pillow does when it opens one).
 Knows the PNG (ISO 15948), WebP container (RFC 9649) and GIF89a layouts only.
@@ -20,7 +21,10 @@ Knows the PNG (ISO 15948), WebP container (RFC 9649) and GIF89a layouts only.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from langchain_flexai.images._structure import Structure
 
 __all__ = ["StillHeader", "probe_still"]
 
@@ -50,11 +54,6 @@ _PNG_MODES = {
 }
 # Where an orientation may be written in a PNG (EXIF; ImageMagick's raw profile and XMP in text).
 _PNG_ORIENTATION_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
-_GIF_MIN = 13  # signature, logical screen descriptor
-_GIF_EXTENSION, _GIF_IMAGE = 0x21, 0x2C
-_GIF_DESCRIPTOR = 10  # separator, left, top, width, height, flags
-_GIF_BOX = struct.Struct("<4H")
-_GIF_SCREEN = struct.Struct("<2H")
 _RIFF_HEAD = 12  # "RIFF", size, "WEBP"
 _CHUNK_HEAD = 8  # fourcc, size
 _VP8X_BODY = 10  # flags, reserved, canvas width - 1 and height - 1 (24 bits each)
@@ -71,20 +70,25 @@ class StillHeader(NamedTuple):
     """Pillow's mode for a PNG (``1``, ``L``, ``LA``, ``P``, ``RGB``, ``RGBA``); "" otherwise."""
 
 
-def probe_still(data: bytes, fmt: str, *, exif_matters: bool) -> StillHeader | None:
+def probe_still(data: bytes, walked: Structure, *, exif_matters: bool) -> StillHeader | None:
     """The size of a still PNG, WebP or GIF from its headers; None when Pillow should decide.
 
     Args:
         data: The whole file, already found complete by the structural walk.
-        fmt: ``"PNG"``, ``"WEBP"`` or ``"GIF"`` (the walk's format).
+        walked: That walk's result: its format (PNG, WEBP or GIF) and, for a GIF, the size it
+            read on its way (:attr:`Structure.shown`), so a GIF's blocks are walked once.
         exif_matters: Whether an orientation would be applied (``ImagePolicy.exif_transpose``):
             a file carrying EXIF, XMP or text metadata is then left to Pillow and
             :mod:`langchain_flexai.images._orientation`, which read the orientation there.
     """
+    fmt = walked.format
+    if fmt == "GIF":
+        # The walk returned complete only for one image followed by the trailer: a still
+        # picture. Its size is known when only extensions came before it (stray bytes: Pillow).
+        shown = walked.shown
+        return None if shown is None else StillHeader(*shown)
     if fmt == "PNG":
         return _png(data, exif_matters=exif_matters)
-    if fmt == "GIF":
-        return _gif(data)
     if fmt == "WEBP":
         return _webp(data, exif_matters=exif_matters)
     return None
@@ -115,30 +119,6 @@ def _png(data: bytes, *, exif_matters: bool) -> StillHeader | None:
         return None
     # An eXIf after the pixels (PNG 1.5 allowed it there) is the walk's late_exif: the caller's.
     return StillHeader(width, height, mode)
-
-
-def _gif(data: bytes) -> StillHeader | None:
-    # The walk returned complete only for one image followed by the trailer: a still picture,
-    # shown at the logical screen's size, grown to hold the image if it reaches past the screen
-    # (as Pillow and browsers do). Found past the extensions only; stray bytes: Pillow decides.
-    end = len(data)
-    if end < _GIF_MIN:
-        return None
-    flags, pos = data[10], _GIF_MIN
-    if flags & 0x80:
-        pos += 3 << ((flags & 7) + 1)
-    while pos < end and data[pos] == _GIF_EXTENSION:
-        pos += 2  # introducer, label; then sub-blocks up to an empty one
-        while pos < end and data[pos]:
-            pos += data[pos] + 1
-        pos += 1
-    if pos + _GIF_DESCRIPTOR > end or data[pos] != _GIF_IMAGE:
-        return None
-    screen_width, screen_height = _GIF_SCREEN.unpack_from(data, 6)
-    if not screen_width or not screen_height:
-        return None
-    left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
-    return StillHeader(max(screen_width, left + width), max(screen_height, top + height))
 
 
 def _webp(data: bytes, *, exif_matters: bool) -> StillHeader | None:

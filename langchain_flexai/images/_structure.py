@@ -79,6 +79,8 @@ _MARKER_DUE = re.compile(rb"([^\xff]*)(\xff+)([^\xff])", re.DOTALL)
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _GIF_TRAILER, _GIF_EXTENSION, _GIF_IMAGE = 0x3B, 0x21, 0x2C
 _FULL_SUBBLOCK = 255
+_GIF_SCREEN = struct.Struct("<2H")  # logical screen width, height
+_GIF_BOX = struct.Struct("<4H")  # image left, top, width, height
 _WEBP_FIRST = frozenset({b"VP8 ", b"VP8L", b"VP8X"})
 _PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 # Segments a file sent byte for byte may hold before its first scan: APPn, COM, DQT, DHT, DRI and a
@@ -102,12 +104,17 @@ class Structure(NamedTuple):
     progressive: bool = False
     """A progressive JPEG: its scans are counted (:func:`check_scans`) even on the fast path."""
     late_exif: tuple[int, int] | None = None
-    mpf: bool | None = None
-    """A JPEG whose header holds a multi-picture index (APP2 ``MPF``): True or False once the walk
-    passed every header segment, None when it stopped before the scan (then nobody knows)."""
     """Where the data of a PNG's last ``eXIf`` chunk after the pixels lies (start, end), when the
     walk met one with a valid CRC. Pillow finds such a chunk only after decoding; the walk passes
     every chunk header anyway, so the orientation costs no search of the file."""
+    mpf: bool | None = None
+    """A JPEG whose header holds a multi-picture index (APP2 ``MPF``): True or False once the walk
+    passed every header segment, None when it stopped before the scan (then nobody knows)."""
+    shown: tuple[int, int] | None = None
+    """A complete GIF's size as decoders show it (the logical screen, grown to hold the first
+    image), when only extension blocks came before that image and the screen is not empty; None
+    otherwise. The walk passes the screen and the image descriptor anyway: the header probe
+    (:mod:`langchain_flexai.images._still_header`) need not walk the blocks again."""
 
     def complete_as(self, fmt: str) -> bool:
         """Whether the file is complete and of Pillow's format ``fmt`` (MPO counts as JPEG)."""
@@ -412,12 +419,13 @@ def _walk_gif(data: bytes) -> Structure:  # noqa: C901, PLR0912 - one loop, coun
     if flags & 0x80:
         pos += 3 << ((flags & 7) + 1)
     images = extensions = extension_subblocks = padding = 0
+    shown: tuple[int, int] | None = None
     while 0 <= pos < end:
         block = data[pos]
         if block == _GIF_TRAILER:
             if not images:
                 raise _no_image("GIF", "its trailer comes before any image")
-            return Structure("GIF", complete=True)
+            return Structure("GIF", True, 0, False, None, None, shown)  # noqa: FBT003 - positional: faster
         if block == _GIF_EXTENSION:  # introducer, label, sub-blocks
             extensions += 1
             if extensions > MAX_GIF_EXTENSIONS:
@@ -433,6 +441,8 @@ def _walk_gif(data: bytes) -> Structure:  # noqa: C901, PLR0912 - one loop, coun
             images += 1
             if images > 1 or pos + 10 > end:
                 break
+            if not padding:  # stray bytes before the image: Pillow decides what is shown
+                shown = _gif_shown(data, pos)
             local = data[pos + 9]
             pos += 11 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0)
             pos, count = _skip_subblocks(data, pos, MAX_GIF_SUBBLOCKS)
@@ -445,6 +455,18 @@ def _walk_gif(data: bytes) -> Structure:  # noqa: C901, PLR0912 - one loop, coun
                 raise _too_complex("stray bytes between its blocks", MAX_PADDING_BYTES, "GIF")
             pos += 1
     return Structure("GIF", complete=False)
+
+
+def _gif_shown(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The screen grown to hold the image whose descriptor is at ``pos``; None if it is empty.
+
+    As Pillow and browsers show a still GIF whose image reaches past the logical screen.
+    """
+    screen_width, screen_height = _GIF_SCREEN.unpack_from(data, 6)
+    if not screen_width or not screen_height:
+        return None
+    left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
+    return max(screen_width, left + width), max(screen_height, top + height)
 
 
 # --- WebP ------------------------------------------------------------------------------------
