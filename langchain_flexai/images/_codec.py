@@ -35,7 +35,6 @@ from typing import NamedTuple
 
 from PIL import JpegImagePlugin
 
-from langchain_flexai.images._jpeg_header import probe_jpeg
 from langchain_flexai.images._mpo import PrimaryPicture, primary_picture
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import ImagePolicy
@@ -82,7 +81,7 @@ def _compliant_jpeg(
     data: bytes, policy: ImagePolicy, declared_mime: str | None, structure: Structure | None
 ) -> Encoded | None:
     """The fast path for the commonest input, without Pillow: None unless it applies."""
-    header = probe_jpeg(data)
+    header = None if structure is None else structure.jpeg  # the walk read it on its way
     if header is None or header.components not in (1, 3):
         return None
     size = (header.width, header.height)

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._jpeg_header import JpegHeader, exif_orientation, frame_header
 
 MAX_JPEG_SEGMENTS = 1000
 """Marker segments a JPEG may have (a photo has 10-30, a progressive one up to about 40)."""
@@ -61,7 +62,8 @@ MAX_ICO_ENTRIES = 256
 _SOI = b"\xff\xd8"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_CHUNKS = frozenset({b"IDAT", b"fdAT", b"fcTL"})
-_APP2 = 0xE2
+_APP1, _APP2 = 0xE1, 0xE2
+_EXIF = b"Exif\x00\x00"
 _MPF = b"MPF\x00"  # the multi-picture index's identifier (CIPA DC-007)
 _PNG_EXIF = b"eXIf"
 _PNG_IEND = b"IEND"
@@ -110,6 +112,11 @@ class Structure(NamedTuple):
     mpf: bool | None = None
     """A JPEG whose header holds a multi-picture index (APP2 ``MPF``): True or False once the walk
     passed every header segment, None when it stopped before the scan (then nobody knows)."""
+    jpeg: JpegHeader | None = None
+    """A complete JPEG's frame header and EXIF orientation (what
+    :func:`~langchain_flexai.images._jpeg_header.probe_jpeg` reads), read on the walk's way; None
+    for an incomplete file, or when a multi-picture index or no 8-bit frame came before the scan.
+    """
     shown: tuple[int, int] | None = None
     """A complete GIF's size as decoders show it (the logical screen, grown to hold the first
     image), when only extension blocks came before that image and the screen is not empty; None
@@ -164,7 +171,7 @@ def walk_header(data: bytes, max_decode_pixels: int) -> Structure | None:
 # --- JPEG ------------------------------------------------------------------------------------
 
 
-def _walk_jpeg(data: bytes) -> Structure:
+def _walk_jpeg(data: bytes) -> Structure:  # noqa: C901 - one loop over the segments
     """Segments from SOI to the first scan; complete when a scan with data ends in EOI.
 
     Stray bytes between segments and unusual markers are walked over (libjpeg tolerates them)
@@ -173,6 +180,9 @@ def _walk_jpeg(data: bytes) -> Structure:
     """
     pos, end, segments, padding, pixels = 2, len(data), 0, 0, 0
     plain, progressive, mpf = True, False, False
+    # What probe_jpeg reads, read on the way: the first frame and the EXIF orientation before it.
+    header: JpegHeader | None = None
+    framed, orientation = False, 1
     while pos + 4 <= end:
         ff, marker, length = _SEGMENT_HEAD.unpack_from(data, pos)
         if ff != 0xFF or marker in _NOT_A_SEGMENT:  # noqa: PLR2004
@@ -196,11 +206,22 @@ def _walk_jpeg(data: bytes) -> Structure:
         if marker in _SOF_MARKERS:
             pixels = max(pixels, _frame_pixels(data, pos, length))
             progressive = progressive or marker in _PROGRESSIVE
+            if not framed:  # a multi-picture index before the frame: Pillow knows its frames
+                framed = True
+                header = None if mpf else frame_header(data, pos + 2, length, orientation)
+        elif marker == _APP1 and not framed and data.startswith(_EXIF, pos + 2):
+            orientation = exif_orientation(data[pos + 8 : pos + length]) or 1
         pos += length
         if marker == _SOS:
             complete = plain and _ends_after_scan_data(data, pos, pixels)
             return Structure(
-                "JPEG", complete=complete, pixels=pixels, progressive=progressive, mpf=mpf
+                "JPEG",
+                complete=complete,
+                pixels=pixels,
+                progressive=progressive,
+                mpf=mpf,
+                # Only a complete file's segments are exactly the ones probe_jpeg would read.
+                jpeg=header if complete else None,
             )
     if data.startswith(b"\xff\xd9", pos):  # the loop stops 4 bytes short of the end
         raise _no_image("JPEG", "its end marker (EOI) comes before any scan data")
@@ -425,7 +446,7 @@ def _walk_gif(data: bytes) -> Structure:  # noqa: C901, PLR0912 - one loop, coun
         if block == _GIF_TRAILER:
             if not images:
                 raise _no_image("GIF", "its trailer comes before any image")
-            return Structure("GIF", True, 0, False, None, None, shown)  # noqa: FBT003 - positional: faster
+            return Structure("GIF", True, 0, False, None, None, None, shown)  # noqa: FBT003 - positional: faster
         if block == _GIF_EXTENSION:  # introducer, label, sub-blocks
             extensions += 1
             if extensions > MAX_GIF_EXTENSIONS:

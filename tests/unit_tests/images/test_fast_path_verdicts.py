@@ -8,6 +8,10 @@ The compliant-file path was made cheaper by shortcuts, each of which must change
   GIFs: the same error (reason and message), the same completeness, the same size or refusal;
 - only a JPEG goes to the JPEG probe and the multi-picture cut: for every other walk result
   both would have answered None;
+- a JPEG's header segments are walked once: the walk reads the frame header and the EXIF
+  orientation on its way (``Structure.jpeg``) instead of ``probe_jpeg`` walking them again.
+  Checked against ``probe_jpeg`` on truncated and damaged JPEGs: for every file the walk finds
+  complete, the same header;
 - ``check_pixels`` is not repeated after ``fits()``: whatever the fast path sends, it would have
   let through.
 """
@@ -29,7 +33,7 @@ from langchain_flexai.images._mpo import primary_picture
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._probe import check_pixels, decode_limit
 from langchain_flexai.images._still_header import probe_still
-from langchain_flexai.images._structure import walk_header
+from langchain_flexai.images._structure import Structure, walk_header
 from tests.unit_tests.image_factory import encode, exif_bytes, noisy
 from tests.unit_tests.images import _gif_before_fusion as before
 
@@ -139,6 +143,81 @@ def test_every_damaged_gif_gets_the_verdict_it_had(data: bytes) -> None:
 
 def _jpeg() -> bytes:
     return encode(noisy((40, 30)), "JPEG", quality=80, exif=exif_bytes(1))
+
+
+def _mpo() -> bytes:
+    buffer = io.BytesIO()
+    noisy((40, 30)).save(buffer, "MPO", save_all=True, append_images=[noisy((20, 10), seed=2)])
+    return buffer.getvalue()
+
+
+JPEGS = [
+    _jpeg(),
+    encode(noisy((40, 30)), "JPEG", quality=80, exif=exif_bytes(6)),
+    encode(noisy((33, 17), "L"), "JPEG"),
+    encode(noisy((40, 30)), "JPEG", progressive=True, comment=b"a comment"),
+    encode(noisy((40, 30), "CMYK"), "JPEG"),
+    _mpo(),
+]
+CMYK, MPO = 4, 5
+
+
+def _jpeg_mutations() -> st.SearchStrategy[bytes]:
+    @st.composite
+    def mutated(draw: st.DrawFn) -> bytes:
+        data = bytearray(draw(st.sampled_from(JPEGS)))
+        header_end = data.index(b"\xff\xda") + 20  # damage where the headers are, mostly
+        for _ in range(draw(st.integers(1, 3))):
+            if len(data) < 4:
+                break
+            at = draw(st.integers(2, min(header_end, len(data) - 1)))
+            kind = draw(st.sampled_from(["cut", "flip", "set", "insert"]))
+            if kind == "cut":
+                del data[draw(st.integers(at, len(data))) :]
+            elif kind == "flip" and at < len(data):
+                data[at] ^= 1 << draw(st.integers(0, 7))
+            elif kind == "set" and at < len(data):
+                data[at] = draw(st.sampled_from([0x00, 0xFF, 0xC0, 0xC2, 0xDA, 0xE1, 0xE2, 8]))
+            elif kind == "insert":
+                data[at:at] = draw(st.binary(min_size=1, max_size=4))
+        return bytes(data)
+
+    return mutated()
+
+
+def _walked(data: bytes) -> object:
+    try:
+        return walk_header(data, POLICY.max_decode_pixels)
+    except ImageInputError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("index", range(len(JPEGS)))
+def test_every_jpeg_sample_has_the_header_probe_jpeg_reads(index: int) -> None:
+    data = JPEGS[index]
+    structure = walk_header(data, POLICY.max_decode_pixels)
+    assert structure is not None
+    if index == CMYK:  # not a frame a file sent as it is may have: decoded, no header needed
+        assert not structure.complete
+        assert structure.jpeg is None
+        return
+    assert structure.complete
+    assert structure.jpeg == probe_jpeg(data)
+    if index != MPO:  # the MPO's index makes both step aside
+        assert structure.jpeg is not None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=_jpeg_mutations())
+def test_every_damaged_jpeg_gets_the_header_probe_jpeg_reads(data: bytes) -> None:
+    structure = _walked(data)
+    if isinstance(structure, ImageInputError) or structure is None:
+        return  # refused (or no longer a JPEG): no header is read either way
+    assert isinstance(structure, Structure)
+    if structure.complete:
+        assert structure.jpeg == probe_jpeg(data)
+    else:
+        assert structure.jpeg is None  # the codec's JPEG fast path needs a complete file
 
 
 SAMPLES = {
