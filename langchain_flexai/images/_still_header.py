@@ -58,6 +58,7 @@ _RIFF_HEAD = 12  # "RIFF", size, "WEBP"
 _CHUNK_HEAD = 8  # fourcc, size
 _VP8X_BODY = 10  # flags, reserved, canvas width - 1 and height - 1 (24 bits each)
 _VP8_BODY = 10  # frame tag, start code, width and height (16 bits each)
+_VP8_FIELDS = struct.Struct("<IHB3sHH")  # chunk size, frame tag (16 + 8 bits), the rest
 _VP8L_BODY = 5  # signature, 32 bits of size and version
 
 
@@ -136,20 +137,25 @@ def _webp(data: bytes, *, exif_matters: bool) -> StillHeader | None:
 
 
 def _vp8(data: bytes, body: int) -> StillHeader | None:
-    head = data[body : body + _VP8_BODY]
-    if len(head) < _VP8_BODY or head[3:6] != _VP8_START_CODE:
+    if body + _VP8_BODY > len(data):
+        return None
+    # The chunk's size, then the frame tag (3 bytes), the start code, width and height: one
+    # unpack (this runs for every lossy WebP on the fast path).
+    chunk_size, tag_low, tag_high, start_code, width, height = _VP8_FIELDS.unpack_from(
+        data, body - 4
+    )
+    if start_code != _VP8_START_CODE:
         return None
     # The frame tag (RFC 6386 9.1): a key frame (bit 0 clear), a version libwebp knows (0-3),
     # shown (bit 4), and a first partition that fits the chunk; libwebp refuses anything else.
-    tag = int.from_bytes(head[0:3], "little")
-    chunk_size = int.from_bytes(data[body - 4 : body], "little")
+    tag = tag_low | tag_high << 16
     if tag & 1 or (tag >> 1) & 7 > _VP8_LAST_VERSION or not tag & 0x10:
         return None
     if tag >> 5 > chunk_size - _VP8_BODY:
         return None
     # The top two bits of each dimension are an upscaling hint that decoders ignore.
-    width = int.from_bytes(head[6:8], "little") & _FOURTEEN_BITS
-    height = int.from_bytes(head[8:10], "little") & _FOURTEEN_BITS
+    width &= _FOURTEEN_BITS
+    height &= _FOURTEEN_BITS
     return StillHeader(width, height) if width and height else None
 
 

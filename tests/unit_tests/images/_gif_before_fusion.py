@@ -1,8 +1,9 @@
-"""The GIF walk and header probe as they were before they were fused: the oracle of a test.
+"""The GIF walk and header probe, and the VP8 header reader, as they were: a test's oracle.
 
 ``tests/unit_tests/images/test_fast_path_verdicts.py`` checks that the fused walk (which reads a
-still GIF's size on its way, ``Structure.shown``) reaches the verdict these did, on thousands of
-damaged files. Copied unchanged from ``_structure.py`` and ``_still_header.py`` (only renamed).
+still GIF's size on its way, ``Structure.shown``) and the one-unpack VP8 reader reach the
+verdicts these did, on thousands of damaged files. Copied unchanged from ``_structure.py`` and
+``_still_header.py`` (only renamed).
 """
 
 from __future__ import annotations
@@ -144,3 +145,25 @@ def _gif_image_box(data: bytes) -> tuple[int, int] | None:
         return None  # stray bytes between blocks: Pillow decides
     left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
     return left + width, top + height
+
+
+# The VP8 frame header reader as it was before it read the fields in one unpack.
+_VP8_BODY, _VP8_START_CODE, _VP8_LAST_VERSION, _FOURTEEN_BITS = 10, b"\x9d\x01\x2a", 3, 0x3FFF
+
+
+def vp8(data: bytes, body: int) -> StillHeader | None:
+    head = data[body : body + _VP8_BODY]
+    if len(head) < _VP8_BODY or head[3:6] != _VP8_START_CODE:
+        return None
+    # The frame tag (RFC 6386 9.1): a key frame (bit 0 clear), a version libwebp knows (0-3),
+    # shown (bit 4), and a first partition that fits the chunk; libwebp refuses anything else.
+    tag = int.from_bytes(head[0:3], "little")
+    chunk_size = int.from_bytes(data[body - 4 : body], "little")
+    if tag & 1 or (tag >> 1) & 7 > _VP8_LAST_VERSION or not tag & 0x10:
+        return None
+    if tag >> 5 > chunk_size - _VP8_BODY:
+        return None
+    # The top two bits of each dimension are an upscaling hint that decoders ignore.
+    width = int.from_bytes(head[6:8], "little") & _FOURTEEN_BITS
+    height = int.from_bytes(head[8:10], "little") & _FOURTEEN_BITS
+    return StillHeader(width, height) if width and height else None

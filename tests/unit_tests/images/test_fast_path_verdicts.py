@@ -12,6 +12,8 @@ The compliant-file path was made cheaper by shortcuts, each of which must change
   orientation on its way (``Structure.jpeg``) instead of ``probe_jpeg`` walking them again.
   Checked against ``probe_jpeg`` on truncated and damaged JPEGs: for every file the walk finds
   complete, the same header;
+- a VP8 (lossy WebP) frame header is read in one unpack: the same answer as the slices did,
+  for any bytes;
 - ``check_pixels`` is not repeated after ``fits()``: whatever the fast path sends, it would have
   let through.
 """
@@ -32,7 +34,7 @@ from langchain_flexai.images._jpeg_header import probe_jpeg
 from langchain_flexai.images._mpo import primary_picture
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._probe import check_pixels, decode_limit
-from langchain_flexai.images._still_header import probe_still
+from langchain_flexai.images._still_header import _vp8, probe_still
 from langchain_flexai.images._structure import Structure, walk_header
 from tests.unit_tests.image_factory import encode, exif_bytes, noisy
 from tests.unit_tests.images import _gif_before_fusion as before
@@ -276,3 +278,36 @@ def test_every_decode_limit_is_at_least_max_pixels(
     # Why fits() makes check_pixels redundant on the fast path: no limit is below max_pixels.
     policy = ImagePolicy(max_pixels=max_pixels, max_decode_pixels=max_pixels + extra)
     assert decode_limit(policy, fmt)[0] >= max_pixels
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    chunk_size=st.one_of(st.integers(0, 1 << 20), st.integers(0, (1 << 32) - 1)),
+    tag=st.integers(0, (1 << 24) - 1),
+    start_code=st.sampled_from([b"\x9d\x01\x2a", b"\x9d\x01\x2b", b"\0\0\0"]),
+    width=st.integers(0, 0xFFFF),
+    height=st.integers(0, 0xFFFF),
+    cut=st.one_of(st.just(30), st.integers(16, 30)),
+    shown_key_frame=st.booleans(),
+)
+def test_the_vp8_header_reads_as_it_did(
+    chunk_size: int,
+    tag: int,
+    start_code: bytes,
+    width: int,
+    height: int,
+    cut: int,
+    *,
+    shown_key_frame: bool,
+) -> None:
+    if shown_key_frame:  # a shown key frame of a known version: the partition size then decides
+        tag = (tag & ~0b1111) | 0x10
+    fields = (
+        chunk_size.to_bytes(4, "little")
+        + tag.to_bytes(3, "little")
+        + start_code
+        + width.to_bytes(2, "little")
+        + height.to_bytes(2, "little")
+    )
+    data = (b"RIFF\0\0\0\0WEBPVP8 " + fields)[:cut]
+    assert _vp8(data, 20) == before.vp8(data, 20)
