@@ -28,11 +28,9 @@ try:
     def _pybase64_decode(data: str | bytes) -> bytes:
         return bytes(pybase64.b64decode(data, validate=True))
 
-    def _pybase64_encode(data: bytes) -> str:
-        # Straight to str: skips the bytes object and its ASCII decode (a full extra copy).
-        return str(pybase64.b64encode_as_string(data))
-
-    _encode_str = _pybase64_encode
+    # Straight to str: skips the bytes object and its ASCII decode (a full extra copy); called
+    # directly, no wrapper (it runs on every image's fast path).
+    _encode_str = pybase64.b64encode_as_string
     _decode_strict = _pybase64_decode
     BACKEND = "pybase64"
 except ImportError:  # pragma: no cover - exercised only without the "fast" extra
@@ -52,9 +50,8 @@ class Base64Error(ValueError):
     """Base64 text that is not strictly valid; the message says what is wrong."""
 
 
-def b64encode_str(data: bytes) -> str:
-    """Encode bytes as standard, padded base64 text without line breaks."""
-    return _encode_str(data)
+b64encode_str: Callable[[bytes], str] = _encode_str
+"""Encode bytes as standard, padded base64 text without line breaks."""
 
 
 def b64decode_strict(text: str | bytes) -> bytes:

@@ -5,7 +5,10 @@ colour components and whether EXIF asks for a rotation. Pillow's JPEG plugin par
 (quantisation and Huffman tables included) in Python, which costs as much as base64-encoding the
 whole file; walking the segment headers costs a few microseconds. Anything unusual (truncation, a
 DNL height, multi-picture files, odd markers) returns None, and the caller asks Pillow instead.
-Knows the JPEG and TIFF byte layouts only.
+The structural walk (:mod:`langchain_flexai.images._structure`) passes the same segments anyway:
+it reads the header on its way with :func:`frame_header` and :func:`exif_orientation`, and the
+codec uses that; :func:`probe_jpeg` reads it from the file alone (and is the walk's reference in
+the tests). Knows the JPEG and TIFF byte layouts only.
 """
 
 from __future__ import annotations
@@ -43,9 +46,9 @@ def probe_jpeg(data: bytes) -> JpegHeader | None:
     orientation = 1
     for marker, body, length in segments(data):
         if marker in _SOF_MARKERS:
-            return _frame(data, body, length, orientation)
+            return frame_header(data, body, length, orientation)
         if marker == 0xE1 and data.startswith(_EXIF_PREFIX, body):  # noqa: PLR2004 - APP1
-            orientation = _exif_orientation(data[body + 6 : body + length - 2]) or 1
+            orientation = exif_orientation(data[body + 6 : body + length - 2]) or 1
         elif marker == 0xE2 and data.startswith(_MPF_PREFIX, body):  # noqa: PLR2004 - APP2
             return None  # multi-picture (MPO): Pillow knows its frames
     return None
@@ -79,7 +82,8 @@ def segments(data: bytes, limit: int | None = None) -> Iterator[tuple[int, int, 
         pos = body + length - 2
 
 
-def _frame(data: bytes, body: int, length: int, orientation: int) -> JpegHeader | None:
+def frame_header(data: bytes, body: int, length: int, orientation: int) -> JpegHeader | None:
+    """The frame header (SOF) whose body starts at ``body``; None unless 8-bit with a height."""
     if length < 8 or data[body] != 8:  # noqa: PLR2004 - 8-bit samples; 12-bit goes to Pillow
         return None
     height = int.from_bytes(data[body + 1 : body + 3], "big")
@@ -90,7 +94,7 @@ def _frame(data: bytes, body: int, length: int, orientation: int) -> JpegHeader 
     return JpegHeader(width, height, components, orientation)
 
 
-def _exif_orientation(tiff: bytes) -> int | None:
+def exif_orientation(tiff: bytes) -> int | None:
     """The Orientation tag from IFD0 of an EXIF (TIFF) block, if present and sane."""
     byteorder = _BYTE_ORDERS.get(tiff[:2])
     if byteorder is None or len(tiff) < 8:  # noqa: PLR2004

@@ -11,7 +11,8 @@ Only the layouts that are unambiguous are answered: a PNG of a standard 8-bit-or
 no animation control and no chunk that may hold an orientation; a simple lossy (``VP8``) or
 lossless (``VP8L``) WebP, an extended (``VP8X``) WebP whose flags and chunks declare one still
 picture; and a GIF the structural walk (:mod:`langchain_flexai.images._structure`) found complete
-with exactly one image. Anything else returns None and the caller asks Pillow. The caller has
+with exactly one image, reached past extension blocks only (the walk reads its size on the way:
+``Structure.shown``). Anything else returns None and the caller asks Pillow. The caller has
 already run that walk, so chunk sizes and blocks read here are known to lie inside the data, and
 the CRC of every PNG chunk but the pixel data has been checked (as Pillow does when it opens one).
 Knows the PNG (ISO 15948), WebP container (RFC 9649) and GIF89a layouts only.
@@ -20,7 +21,10 @@ Knows the PNG (ISO 15948), WebP container (RFC 9649) and GIF89a layouts only.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from langchain_flexai.images._structure import Structure
 
 __all__ = ["StillHeader", "probe_still"]
 
@@ -50,14 +54,11 @@ _PNG_MODES = {
 }
 # Where an orientation may be written in a PNG (EXIF; ImageMagick's raw profile and XMP in text).
 _PNG_ORIENTATION_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
-_GIF_MIN = 13  # signature, logical screen descriptor
-_GIF_EXTENSION, _GIF_IMAGE = 0x21, 0x2C
-_GIF_DESCRIPTOR = 10  # separator, left, top, width, height, flags
-_GIF_BOX = struct.Struct("<4H")
 _RIFF_HEAD = 12  # "RIFF", size, "WEBP"
 _CHUNK_HEAD = 8  # fourcc, size
 _VP8X_BODY = 10  # flags, reserved, canvas width - 1 and height - 1 (24 bits each)
 _VP8_BODY = 10  # frame tag, start code, width and height (16 bits each)
+_VP8_FIELDS = struct.Struct("<IHB3sHH")  # chunk size, frame tag (16 + 8 bits), the rest
 _VP8L_BODY = 5  # signature, 32 bits of size and version
 
 
@@ -70,20 +71,25 @@ class StillHeader(NamedTuple):
     """Pillow's mode for a PNG (``1``, ``L``, ``LA``, ``P``, ``RGB``, ``RGBA``); "" otherwise."""
 
 
-def probe_still(data: bytes, fmt: str, *, exif_matters: bool) -> StillHeader | None:
+def probe_still(data: bytes, walked: Structure, *, exif_matters: bool) -> StillHeader | None:
     """The size of a still PNG, WebP or GIF from its headers; None when Pillow should decide.
 
     Args:
         data: The whole file, already found complete by the structural walk.
-        fmt: ``"PNG"``, ``"WEBP"`` or ``"GIF"`` (the walk's format).
+        walked: That walk's result: its format (PNG, WEBP or GIF) and, for a GIF, the size it
+            read on its way (:attr:`Structure.shown`), so a GIF's blocks are walked once.
         exif_matters: Whether an orientation would be applied (``ImagePolicy.exif_transpose``):
             a file carrying EXIF, XMP or text metadata is then left to Pillow and
             :mod:`langchain_flexai.images._orientation`, which read the orientation there.
     """
+    fmt = walked.format
+    if fmt == "GIF":
+        # The walk returned complete only for one image followed by the trailer: a still
+        # picture. Its size is known when only extensions came before it (stray bytes: Pillow).
+        shown = walked.shown
+        return None if shown is None else StillHeader(*shown)
     if fmt == "PNG":
         return _png(data, exif_matters=exif_matters)
-    if fmt == "GIF":
-        return _gif(data)
     if fmt == "WEBP":
         return _webp(data, exif_matters=exif_matters)
     return None
@@ -116,37 +122,6 @@ def _png(data: bytes, *, exif_matters: bool) -> StillHeader | None:
     return StillHeader(width, height, mode)
 
 
-def _gif(data: bytes) -> StillHeader | None:
-    # The walk returned complete only for one image followed by the trailer: a still picture,
-    # shown at the logical screen's size, grown to hold the image if it reaches past the screen
-    # (as Pillow and browsers do).
-    if len(data) < _GIF_MIN:
-        return None
-    width = int.from_bytes(data[6:8], "little")
-    height = int.from_bytes(data[8:10], "little")
-    image = _gif_image_box(data)
-    if image is None or not width or not height:
-        return None
-    right, bottom = image
-    return StillHeader(max(width, right), max(height, bottom))
-
-
-def _gif_image_box(data: bytes) -> tuple[int, int] | None:
-    """(left + width, top + height) of the first image; None past anything but extensions."""
-    flags, pos, end = data[10], _GIF_MIN, len(data)
-    if flags & 0x80:
-        pos += 3 << ((flags & 7) + 1)
-    while pos < end and data[pos] == _GIF_EXTENSION:
-        pos += 2  # introducer, label; then sub-blocks up to an empty one
-        while pos < end and data[pos]:
-            pos += data[pos] + 1
-        pos += 1
-    if pos + _GIF_DESCRIPTOR > end or data[pos] != _GIF_IMAGE:
-        return None  # stray bytes between blocks: Pillow decides
-    left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
-    return left + width, top + height
-
-
 def _webp(data: bytes, *, exif_matters: bool) -> StillHeader | None:
     if len(data) < _RIFF_HEAD + _CHUNK_HEAD:
         return None
@@ -162,20 +137,25 @@ def _webp(data: bytes, *, exif_matters: bool) -> StillHeader | None:
 
 
 def _vp8(data: bytes, body: int) -> StillHeader | None:
-    head = data[body : body + _VP8_BODY]
-    if len(head) < _VP8_BODY or head[3:6] != _VP8_START_CODE:
+    if body + _VP8_BODY > len(data):
+        return None
+    # The chunk's size, then the frame tag (3 bytes), the start code, width and height: one
+    # unpack (this runs for every lossy WebP on the fast path).
+    chunk_size, tag_low, tag_high, start_code, width, height = _VP8_FIELDS.unpack_from(
+        data, body - 4
+    )
+    if start_code != _VP8_START_CODE:
         return None
     # The frame tag (RFC 6386 9.1): a key frame (bit 0 clear), a version libwebp knows (0-3),
     # shown (bit 4), and a first partition that fits the chunk; libwebp refuses anything else.
-    tag = int.from_bytes(head[0:3], "little")
-    chunk_size = int.from_bytes(data[body - 4 : body], "little")
+    tag = tag_low | tag_high << 16
     if tag & 1 or (tag >> 1) & 7 > _VP8_LAST_VERSION or not tag & 0x10:
         return None
     if tag >> 5 > chunk_size - _VP8_BODY:
         return None
     # The top two bits of each dimension are an upscaling hint that decoders ignore.
-    width = int.from_bytes(head[6:8], "little") & _FOURTEEN_BITS
-    height = int.from_bytes(head[8:10], "little") & _FOURTEEN_BITS
+    width &= _FOURTEEN_BITS
+    height &= _FOURTEEN_BITS
     return StillHeader(width, height) if width and height else None
 
 

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._jpeg_header import JpegHeader, exif_orientation, frame_header
 
 MAX_JPEG_SEGMENTS = 1000
 """Marker segments a JPEG may have (a photo has 10-30, a progressive one up to about 40)."""
@@ -61,7 +62,8 @@ MAX_ICO_ENTRIES = 256
 _SOI = b"\xff\xd8"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IMAGE_CHUNKS = frozenset({b"IDAT", b"fdAT", b"fcTL"})
-_APP2 = 0xE2
+_APP1, _APP2 = 0xE1, 0xE2
+_EXIF = b"Exif\x00\x00"
 _MPF = b"MPF\x00"  # the multi-picture index's identifier (CIPA DC-007)
 _PNG_EXIF = b"eXIf"
 _PNG_IEND = b"IEND"
@@ -79,6 +81,8 @@ _MARKER_DUE = re.compile(rb"([^\xff]*)(\xff+)([^\xff])", re.DOTALL)
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _GIF_TRAILER, _GIF_EXTENSION, _GIF_IMAGE = 0x3B, 0x21, 0x2C
 _FULL_SUBBLOCK = 255
+_GIF_SCREEN = struct.Struct("<2H")  # logical screen width, height
+_GIF_BOX = struct.Struct("<4H")  # image left, top, width, height
 _WEBP_FIRST = frozenset({b"VP8 ", b"VP8L", b"VP8X"})
 _PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 # Segments a file sent byte for byte may hold before its first scan: APPn, COM, DQT, DHT, DRI and a
@@ -102,12 +106,22 @@ class Structure(NamedTuple):
     progressive: bool = False
     """A progressive JPEG: its scans are counted (:func:`check_scans`) even on the fast path."""
     late_exif: tuple[int, int] | None = None
-    mpf: bool | None = None
-    """A JPEG whose header holds a multi-picture index (APP2 ``MPF``): True or False once the walk
-    passed every header segment, None when it stopped before the scan (then nobody knows)."""
     """Where the data of a PNG's last ``eXIf`` chunk after the pixels lies (start, end), when the
     walk met one with a valid CRC. Pillow finds such a chunk only after decoding; the walk passes
     every chunk header anyway, so the orientation costs no search of the file."""
+    mpf: bool | None = None
+    """A JPEG whose header holds a multi-picture index (APP2 ``MPF``): True or False once the walk
+    passed every header segment, None when it stopped before the scan (then nobody knows)."""
+    jpeg: JpegHeader | None = None
+    """A complete JPEG's frame header and EXIF orientation (what
+    :func:`~langchain_flexai.images._jpeg_header.probe_jpeg` reads), read on the walk's way; None
+    for an incomplete file, or when a multi-picture index or no 8-bit frame came before the scan.
+    """
+    shown: tuple[int, int] | None = None
+    """A complete GIF's size as decoders show it (the logical screen, grown to hold the first
+    image), when only extension blocks came before that image and the screen is not empty; None
+    otherwise. The walk passes the screen and the image descriptor anyway: the header probe
+    (:mod:`langchain_flexai.images._still_header`) need not walk the blocks again."""
 
     def complete_as(self, fmt: str) -> bool:
         """Whether the file is complete and of Pillow's format ``fmt`` (MPO counts as JPEG)."""
@@ -157,7 +171,7 @@ def walk_header(data: bytes, max_decode_pixels: int) -> Structure | None:
 # --- JPEG ------------------------------------------------------------------------------------
 
 
-def _walk_jpeg(data: bytes) -> Structure:
+def _walk_jpeg(data: bytes) -> Structure:  # noqa: C901 - one loop over the segments
     """Segments from SOI to the first scan; complete when a scan with data ends in EOI.
 
     Stray bytes between segments and unusual markers are walked over (libjpeg tolerates them)
@@ -166,6 +180,9 @@ def _walk_jpeg(data: bytes) -> Structure:
     """
     pos, end, segments, padding, pixels = 2, len(data), 0, 0, 0
     plain, progressive, mpf = True, False, False
+    # What probe_jpeg reads, read on the way: the first frame and the EXIF orientation before it.
+    header: JpegHeader | None = None
+    framed, orientation = False, 1
     while pos + 4 <= end:
         ff, marker, length = _SEGMENT_HEAD.unpack_from(data, pos)
         if ff != 0xFF or marker in _NOT_A_SEGMENT:  # noqa: PLR2004
@@ -189,11 +206,22 @@ def _walk_jpeg(data: bytes) -> Structure:
         if marker in _SOF_MARKERS:
             pixels = max(pixels, _frame_pixels(data, pos, length))
             progressive = progressive or marker in _PROGRESSIVE
+            if not framed:  # a multi-picture index before the frame: Pillow knows its frames
+                framed = True
+                header = None if mpf else frame_header(data, pos + 2, length, orientation)
+        elif marker == _APP1 and not framed and data.startswith(_EXIF, pos + 2):
+            orientation = exif_orientation(data[pos + 8 : pos + length]) or 1
         pos += length
         if marker == _SOS:
             complete = plain and _ends_after_scan_data(data, pos, pixels)
             return Structure(
-                "JPEG", complete=complete, pixels=pixels, progressive=progressive, mpf=mpf
+                "JPEG",
+                complete=complete,
+                pixels=pixels,
+                progressive=progressive,
+                mpf=mpf,
+                # Only a complete file's segments are exactly the ones probe_jpeg would read.
+                jpeg=header if complete else None,
             )
     if data.startswith(b"\xff\xd9", pos):  # the loop stops 4 bytes short of the end
         raise _no_image("JPEG", "its end marker (EOI) comes before any scan data")
@@ -399,63 +427,48 @@ def _skip_subblocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
     return -1, count
 
 
-class _GifWalk:
-    """The GIF block walk: counts what Pillow would read one by one in Python."""
+def _walk_gif(data: bytes) -> Structure:  # noqa: C901, PLR0912 - one loop, counters in locals
+    """Blocks up to the trailer, or the second image (an animation is never sent as it is).
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.images = self.extensions = self.extension_subblocks = self.subblocks = 0
-
-    def extension(self, pos: int) -> int:
-        """Skip an extension block at ``pos`` (introducer, label, sub-blocks)."""
-        self.extensions += 1
-        if self.extensions > MAX_GIF_EXTENSIONS:
-            raise _too_complex("extension blocks", MAX_GIF_EXTENSIONS, "GIF")
-        budget = MAX_GIF_EXTENSION_SUBBLOCKS - self.extension_subblocks
-        pos, count = _skip_subblocks(self.data, pos + 2, budget)
-        self.extension_subblocks += count
-        if self.extension_subblocks > MAX_GIF_EXTENSION_SUBBLOCKS:
-            raise _too_complex(
-                "data sub-blocks in its extensions", MAX_GIF_EXTENSION_SUBBLOCKS, "GIF"
-            )
-        return pos
-
-    def image(self, pos: int) -> int:
-        """Skip an image (descriptor, local palette, LZW code size, sub-blocks); -1 if cut."""
-        data = self.data
-        if pos + 10 > len(data):
-            return -1
-        local = data[pos + 9]
-        pos += 11 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0)
-        pos, count = _skip_subblocks(data, pos, MAX_GIF_SUBBLOCKS - self.subblocks)
-        self.subblocks += count
-        if self.subblocks > MAX_GIF_SUBBLOCKS:
-            raise _too_complex("image data sub-blocks", MAX_GIF_SUBBLOCKS, "GIF")
-        return pos
-
-
-def _walk_gif(data: bytes) -> Structure:
-    """Blocks up to the trailer, or the second image (an animation is never sent as it is)."""
+    Counts what Pillow would read one by one in Python. One function with local counters: it
+    runs on every GIF's fast path, where each call and attribute costs a share of the budget.
+    """
     end = len(data)
     if end < 13:  # noqa: PLR2004 - header + logical screen descriptor
         return Structure("GIF", complete=False)
     flags, pos = data[10], 13
     if flags & 0x80:
         pos += 3 << ((flags & 7) + 1)
-    walk, padding = _GifWalk(data), 0
+    images = extensions = extension_subblocks = padding = 0
+    shown: tuple[int, int] | None = None
     while 0 <= pos < end:
         block = data[pos]
         if block == _GIF_TRAILER:
-            if not walk.images:
+            if not images:
                 raise _no_image("GIF", "its trailer comes before any image")
-            return Structure("GIF", complete=True)
-        if block == _GIF_EXTENSION:
-            pos = walk.extension(pos)
-        elif block == _GIF_IMAGE:
-            walk.images += 1
-            if walk.images > 1:
+            return Structure("GIF", True, 0, False, None, None, None, shown)  # noqa: FBT003 - positional: faster
+        if block == _GIF_EXTENSION:  # introducer, label, sub-blocks
+            extensions += 1
+            if extensions > MAX_GIF_EXTENSIONS:
+                raise _too_complex("extension blocks", MAX_GIF_EXTENSIONS, "GIF")
+            budget = MAX_GIF_EXTENSION_SUBBLOCKS - extension_subblocks
+            pos, count = _skip_subblocks(data, pos + 2, budget)
+            extension_subblocks += count
+            if extension_subblocks > MAX_GIF_EXTENSION_SUBBLOCKS:
+                raise _too_complex(
+                    "data sub-blocks in its extensions", MAX_GIF_EXTENSION_SUBBLOCKS, "GIF"
+                )
+        elif block == _GIF_IMAGE:  # descriptor, local palette, LZW code size, sub-blocks
+            images += 1
+            if images > 1 or pos + 10 > end:
                 break
-            pos = walk.image(pos)
+            if not padding:  # stray bytes before the image: Pillow decides what is shown
+                shown = _gif_shown(data, pos)
+            local = data[pos + 9]
+            pos += 11 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0)
+            pos, count = _skip_subblocks(data, pos, MAX_GIF_SUBBLOCKS)
+            if count > MAX_GIF_SUBBLOCKS:
+                raise _too_complex("image data sub-blocks", MAX_GIF_SUBBLOCKS, "GIF")
         else:
             # Pillow skips unknown bytes one at a time; so may we, within a bound.
             padding += 1
@@ -463,6 +476,18 @@ def _walk_gif(data: bytes) -> Structure:
                 raise _too_complex("stray bytes between its blocks", MAX_PADDING_BYTES, "GIF")
             pos += 1
     return Structure("GIF", complete=False)
+
+
+def _gif_shown(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The screen grown to hold the image whose descriptor is at ``pos``; None if it is empty.
+
+    As Pillow and browsers show a still GIF whose image reaches past the logical screen.
+    """
+    screen_width, screen_height = _GIF_SCREEN.unpack_from(data, 6)
+    if not screen_width or not screen_height:
+        return None
+    left, top, width, height = _GIF_BOX.unpack_from(data, pos + 1)
+    return max(screen_width, left + width), max(screen_height, top + height)
 
 
 # --- WebP ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from langchain_flexai.images import _codec
 from langchain_flexai.images._codec import Encoded, encode_bytes
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._still_header import StillHeader, probe_still
-from langchain_flexai.images._structure import walk_header
+from langchain_flexai.images._structure import Structure, walk_header
 from tests.unit_tests.image_factory import exif_bytes, noisy
 
 POLICY = ImagePolicy()
@@ -73,6 +73,15 @@ def _fast_route(monkeypatch: pytest.MonkeyPatch, data: bytes) -> Encoded:
         patch.setattr(_codec, "identify", refuse)
         patch.setattr(ImageFile.ImageFile, "load", refuse)
         return encode_bytes(data, POLICY, None)
+
+
+def _probe(data: bytes, fmt: str, *, exif_matters: bool) -> StillHeader | None:
+    """probe_still as the codec calls it: after a walk (a GIF's size is read by the walk)."""
+    if fmt != "GIF":  # the PNG and WebP probes read the file itself
+        return probe_still(data, Structure(fmt, complete=True), exif_matters=exif_matters)
+    structure = walk_header(data, POLICY.max_decode_pixels)
+    assert structure is not None
+    return probe_still(data, structure, exif_matters=exif_matters) if structure.complete else None
 
 
 STILL = {
@@ -146,7 +155,7 @@ def test_what_the_header_cannot_settle_is_left_to_pillow(
     assert structure is not None
     with Image.open(io.BytesIO(data)) as im:
         size = im.size
-    header = probe_still(data, structure.format, exif_matters=True) if structure.complete else None
+    header = probe_still(data, structure, exif_matters=True) if structure.complete else None
     # Either the header declines, or it reads the right size and the policy sends it to Pillow.
     assert header is None or header[:2] == size
     assert encode_bytes(data, POLICY, None) == _pillow_route(monkeypatch, data)
@@ -154,8 +163,8 @@ def test_what_the_header_cannot_settle_is_left_to_pillow(
 
 def test_exif_in_a_webp_matters_only_when_the_policy_transposes() -> None:
     data = _save(noisy((40, 30)), "WEBP", exif=exif_bytes(6))
-    assert probe_still(data, "WEBP", exif_matters=True) is None
-    assert probe_still(data, "WEBP", exif_matters=False) == StillHeader(40, 30)
+    assert _probe(data, "WEBP", exif_matters=True) is None
+    assert _probe(data, "WEBP", exif_matters=False) == StillHeader(40, 30)
 
 
 def test_a_declared_mime_that_lies_is_corrected_on_the_fast_path(
@@ -175,7 +184,7 @@ def test_a_webp_declaring_no_animation_but_holding_frames_is_left_to_pillow() ->
     vp8x = animated.index(b"VP8X")
     flags = animated[vp8x + 8] & ~0x02
     lying = animated[: vp8x + 8] + bytes([flags]) + animated[vp8x + 9 :]
-    assert probe_still(lying, "WEBP", exif_matters=True) is None
+    assert _probe(lying, "WEBP", exif_matters=True) is None
 
 
 def _opens_at_its_size(sent: bytes, size: tuple[int, int]) -> bool:
@@ -231,7 +240,7 @@ def test_the_header_size_is_pillows_size(
     structure = walk_header(data, POLICY.max_decode_pixels)
     assert structure is not None
     assert structure.complete
-    header = probe_still(data, fmt, exif_matters=True)
+    header = probe_still(data, structure, exif_matters=True)
     with Image.open(io.BytesIO(data)) as opened:
         assert header is not None
         assert header[:2] == opened.size
@@ -249,17 +258,17 @@ def test_the_header_size_is_pillows_size(
 def test_a_damaged_webp_header_steps_aside(damage: object) -> None:
     data = STILL["webp lossy"]()
     assert callable(damage)
-    assert probe_still(damage(data), "WEBP", exif_matters=True) is None
+    assert _probe(damage(data), "WEBP", exif_matters=True) is None
 
 
 def test_a_lossless_webp_of_an_unknown_version_steps_aside() -> None:
     data = bytearray(STILL["webp lossless"]())
     bits = struct.unpack_from("<I", data, 21)[0] | (1 << 29)
     struct.pack_into("<I", data, 21, bits)
-    assert probe_still(bytes(data), "WEBP", exif_matters=True) is None
+    assert _probe(bytes(data), "WEBP", exif_matters=True) is None
 
 
 def test_a_gif_of_zero_size_steps_aside() -> None:
     data = bytearray(STILL["gif"]())
     data[6:8] = b"\0\0"
-    assert probe_still(bytes(data), "GIF", exif_matters=True) is None
+    assert _probe(bytes(data), "GIF", exif_matters=True) is None
