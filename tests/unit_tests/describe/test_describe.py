@@ -664,3 +664,25 @@ def test_other_models_get_the_standard_image_block(tmp_path: Path) -> None:
     image = prepare_image(save_image(tmp_path / "a.png", fmt="PNG"))
     content = ImageDescriber(CountingModel(), "Q", detail="low").messages_for(image)[0].content
     assert content == [{"type": "text", "text": "Q"}, image.to_content_block("low")]
+
+
+def test_an_async_chatflexai_run_sends_prepared_images_without_a_thread_hop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images = [prepare_image(p) for p in _folder(tmp_path, 6)]
+    hops: list[str] = []
+    real = asyncio.to_thread
+
+    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if getattr(func, "__module__", "").startswith("langchain_flexai"):
+            hops.append(func.__qualname__)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    describer = ImageDescriber(WireRecorder().model(api_key="test-key"), max_concurrency=3)
+
+    async def run() -> list[str | None]:
+        return [r.description async for r in describer.adescribe(images)]
+
+    assert asyncio.run(run()) == ["ok"] * 6
+    assert hops == []  # each image is checked on the loop (a header walk), none re-encoded
