@@ -7,7 +7,7 @@ fetched under the fetch policy (in a worker thread on async paths), prepared as 
 the request is sent once more. Any other error, a request without https images, or a stream
 that already produced output is left alone. Everything else about the request (preparation,
 error mapping, image counts) stays with ``ChatFlexAI``; this class sits between it and
-``BaseChatOpenAI`` and sees the prepared (wire) messages only.
+``BaseChatOpenAI`` (``_transport._results``) and sees the prepared (wire) messages only.
 
 Knows nothing about sockets (``images/_fetch.py``) or content shapes (``content/``).
 """
@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import openai
-from langchain_openai.chat_models.base import BaseChatOpenAI
 
+from langchain_flexai._transport._results import LoopResults
 from langchain_flexai.content._messages import ImageStats, WireMessages, prepare_messages
 from langchain_flexai.images._fetch import RemoteFetcher
 from langchain_flexai.images._fetch_policy import DEFAULT_FETCH_POLICY, FetchPolicy, RemoteImages
@@ -42,7 +42,7 @@ __all__ = ["RemoteImagesFallback"]
 _ABOUT_A_URL = re.compile(r"image|url|fetch|download|retriev", re.IGNORECASE)
 
 
-class RemoteImagesFallback(BaseChatOpenAI):
+class RemoteImagesFallback(LoopResults):  # BaseChatOpenAI, async results on the loop
     """The remote-image settings of ``ChatFlexAI``, and the fallback mode's one retry."""
 
     remote_images: RemoteImages = "pass"

@@ -157,7 +157,7 @@ class ChatFlexAI(OfflineTokenCounts, RemoteImagesFallback):  # see the two modul
     ```
 
     Image preparation runs in a worker thread on async paths, so the event loop never stalls;
-    a request whose images are all in the content cache is prepared on the loop.
+    a request whose images are cached, or small and sent as they are, is prepared on the loop.
 
     ## Tool calling
 

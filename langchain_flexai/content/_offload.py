@@ -1,10 +1,12 @@
-"""Where an async request's images are prepared: on the loop when cached, else off it.
+"""Where an async request's images are prepared: on the loop when that is light, else off it.
 
 Keeps one semaphore per running event loop, sized by the cores this process may run on
 (``_env.usable_cores``): at most one image preparation per core runs in worker threads at once.
-A request whose images are all in the content cache (or that has none) is prepared on the loop:
-the thread hop would cost more than the lookups. That is decided by the cache itself
-(``images._cache.only_hits``: the first miss stops the attempt), never by timing. Knows nothing
+A request whose images are all in the content cache, small images that are sent as they are (a
+header walk: an image already prepared, a describe run's), or none is prepared on the loop: the
+thread hop would cost more than the work. That is decided by the work itself
+(``images._cache.header_work_only``: pixel work, a PDF page, a fetch or an input over
+:data:`ON_LOOP_INPUT_BYTES` stops the attempt before it starts), never by timing. Knows nothing
 about what the image work is.
 """
 
@@ -16,11 +18,15 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from langchain_flexai._env import usable_cores
-from langchain_flexai.images._cache import CacheMiss, only_hits
+from langchain_flexai.images._cache import CacheMiss, header_work_only
 
-__all__ = ["image_slots", "prepare_off_loop"]
+__all__ = ["ON_LOOP_INPUT_BYTES", "image_slots", "prepare_off_loop"]
 
 _T = TypeVar("_T")
+
+ON_LOOP_INPUT_BYTES = 256 * 1024
+"""The largest image input the event loop's attempt decodes and walks (base64 decoding and a
+header walk: tens of microseconds); a larger one is prepared in a worker thread."""
 
 _IMAGE_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -43,13 +49,14 @@ def image_slots() -> asyncio.Semaphore:
 
 
 async def prepare_off_loop(prepare: Callable[[], _T]) -> _T:
-    """``prepare()``: on the loop when every image it needs is cached, else in a worker thread.
+    """``prepare()``: on the loop when its image work is light, else in a worker thread.
 
-    The attempt on the loop stops at the first cache miss, before any image work; the thread
-    then prepares from the start (recognising parts again costs microseconds).
+    Light: cache hits, and header walks of inputs up to :data:`ON_LOOP_INPUT_BYTES`. The attempt
+    on the loop stops before the first heavier step; the thread then prepares from the start
+    (what the attempt already prepared is a cache hit there, the rest costs microseconds).
     """
     try:
-        with only_hits():
+        with header_work_only(ON_LOOP_INPUT_BYTES):
             return prepare()
     except CacheMiss:
         pass

@@ -25,6 +25,9 @@ says so, instead of making every other caller's conversation pay with a smaller 
 :func:`only_hits` makes lookups in the current context raise :class:`CacheMiss` instead of
 missing, so a caller can try the cheap, all-cached case first and take the slow road (a worker
 thread) only when something has to be computed: a structural test, not a timing one.
+:func:`header_work_only` is the wider attempt: a miss may be computed as long as the work is a
+header walk of a small input; anything heavier announces itself (:func:`uncached_work`) and
+raises :class:`CacheMiss` there, before it starts.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, TypeVar
 
-__all__ = ["ByteBoundedLRU", "CacheMiss", "not_stored", "only_hits", "uncached_work"]
+__all__ = [
+    "ByteBoundedLRU",
+    "CacheMiss",
+    "header_work_only",
+    "not_stored",
+    "only_hits",
+    "uncached_work",
+]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -45,6 +55,8 @@ _GHOSTS = 4096  # hashes of keys evicted from probation, remembered (a few hundr
 
 _ONLY_HITS: ContextVar[bool] = ContextVar("langchain_flexai_cache_only_hits", default=False)
 _NOT_STORED: ContextVar[bool] = ContextVar("langchain_flexai_cache_not_stored", default=False)
+# The input bytes a computed miss may read inside `header_work_only` (None: not in that mode).
+_HEADER_WORK: ContextVar[int | None] = ContextVar("langchain_flexai_header_work", default=None)
 
 
 class CacheMiss(Exception):  # noqa: N818 - a signal, never seen by a user
@@ -78,13 +90,33 @@ def not_stored() -> Iterator[None]:
         _NOT_STORED.reset(token)
 
 
-def uncached_work() -> None:
-    """Announce work that no cache lookup stands in front of (rendering a PDF, a fetch).
+@contextmanager
+def header_work_only(max_input_bytes: int) -> Iterator[None]:
+    """Within this block (this context only), misses are computed only while the work is light.
 
-    Inside :func:`only_hits` it raises :class:`CacheMiss`, so the attempt on the event loop
+    Light: header walks of inputs of at most ``max_input_bytes`` (the content announces its size,
+    :func:`uncached_work`); pixel work, PDF pages and fetches raise :class:`CacheMiss` before they
+    start, and so does a larger input, before it is decoded. Hits are hits, as everywhere.
+    """
+    token = _HEADER_WORK.set(max_input_bytes)
+    try:
+        yield
+    finally:
+        _HEADER_WORK.reset(token)
+
+
+def uncached_work(input_bytes: int | None = None) -> None:
+    """Announce work that no cache lookup stands in front of (rendering a PDF, a fetch, pixels).
+
+    ``input_bytes``: the work is a header walk of that many input bytes (None: heavier work).
+    Inside :func:`only_hits` it raises :class:`CacheMiss`, and inside :func:`header_work_only`
+    too unless the work is a header walk within its bound, so the attempt on the event loop
     gives way to a worker thread before the work starts; elsewhere it does nothing.
     """
     if _ONLY_HITS.get():
+        raise CacheMiss
+    bound = _HEADER_WORK.get()
+    if bound is not None and (input_bytes is None or input_bytes > bound):
         raise CacheMiss
 
 

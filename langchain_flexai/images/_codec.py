@@ -1,7 +1,8 @@
 """Image bytes to the bytes FlexAI is sent, under an :class:`ImagePolicy`: which route each takes.
 
 Knows the order of the routes and what each records; the work of each lives beside it. Knows
-nothing about base64, URLs, caching or LangChain.
+nothing about base64, URLs, caching or LangChain (before Pillow starts it only announces work too
+heavy for the event loop's attempt: ``images._cache.uncached_work``).
 
 1. **Structure** (:mod:`langchain_flexai.images._structure`): the container (segments, chunks,
    blocks) is walked and counts no real image has are refused, so that no route costs seconds,
@@ -35,6 +36,7 @@ from typing import NamedTuple
 
 from PIL import JpegImagePlugin
 
+from langchain_flexai.images._cache import uncached_work
 from langchain_flexai.images._mpo import PrimaryPicture, primary_picture
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import ImagePolicy
@@ -138,6 +140,7 @@ def _primary_only(
         return done._replace(transformations=(*head, "primary_picture", *rest), passthrough=False)
     # A damaged index: Pillow's plain JPEG reader (not its MPO adapter, which trusts the index)
     # decodes the first picture only, since libjpeg stops at the first EOI; re-encoded.
+    uncached_work()
     with pillow_errors():
         im = JpegImagePlugin.JpegImageFile(io.BytesIO(primary.whole))
     check_pixels(*im.size, policy)
@@ -201,6 +204,7 @@ def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) ->
     fast = _compliant(data, policy, declared_mime, structure)
     if fast is not None:
         return fast
+    uncached_work()  # Pillow from here on: never on the event loop (images._cache)
     im = identify(data)
     fmt = im.format or ""
     width, height = im.size

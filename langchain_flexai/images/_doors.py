@@ -39,7 +39,7 @@ from langchain_flexai._loader._walk import not_regular_file
 from langchain_flexai._urls import DataUrl, classify_url, parse_data_url, validate_https_url
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
 from langchain_flexai.images._b64 import Base64Error, b64decode_strict, b64encode_str
-from langchain_flexai.images._cache import ByteBoundedLRU
+from langchain_flexai.images._cache import ByteBoundedLRU, uncached_work
 from langchain_flexai.images._codec import Encoded, encode_bytes
 from langchain_flexai.images._fetch import fetch_image_bytes, redact_url
 from langchain_flexai.images._fetch_policy import FetchPolicy
@@ -176,8 +176,10 @@ def _inline_uncached(
             at_least = (len(payload) - payload.count("\n")) // 4 * 3 - 2
         if at_least > policy.max_input_bytes:
             raise input_too_large(at_least, policy, at_least=True)
+        uncached_work(at_least)  # the event loop's attempt decodes small inputs only
         raw = _decode_base64(payload)
     else:
+        uncached_work(len(data))
         raw = data
     encoded = encode_bytes(raw, policy, declared)
     url: str | None = None

@@ -421,8 +421,8 @@ def _image_message() -> HumanMessage:
 def preparations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the thread of every prepare_messages call ChatFlexAI makes that completes.
 
-    (An async request first tries on the loop with cache hits only; an attempt stopped by the
-    first miss did no image work and is not counted.)
+    (An async request first tries on the loop, with cache hits and header walks only; an attempt
+    stopped before heavier work is not counted.)
     """
     calls: list[str] = []
     real = chat_models.prepare_messages
@@ -460,11 +460,18 @@ async def test_async_paths_prepare_images_once_off_the_loop_unless_cached(
 ) -> None:
     clear_image_cache()
     model = wire.model()
-    await model.ainvoke([_image_message()])
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "blue").save(buffer, "BMP")  # converted: pixel work
+    url = "data:image/bmp;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+    def message() -> HumanMessage:
+        return HumanMessage(content=["What?", {"type": "image_url", "image_url": {"url": url}}])
+
+    await model.ainvoke([message()])
     # The same image again: found in the content cache, prepared on the loop (no thread hop).
     _stream_reply(wire)
-    _ = [c async for c in model.astream([_image_message()])]
-    await model.abatch([[_image_message()], [_image_message()]])
+    _ = [c async for c in model.astream([message()])]
+    await model.abatch([[message()], [message()]])
     assert len(preparations) == 4
     assert preparations[0] not in ("event loop", threading.main_thread().name)
     assert preparations[1:] == ["event loop"] * 3

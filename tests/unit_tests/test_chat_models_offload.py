@@ -1,7 +1,9 @@
-"""Where an async request's images are prepared: a worker thread unless every image is cached.
+"""Where an async request's images are prepared: a worker thread unless the work is light.
 
-The decision is structural (the content cache's all-hits mode: the first miss sends the request
-to a thread), so these tests count thread hops, never time.
+Light: cached images, and small images sent as they are (a header walk). The decision is
+structural (the content cache's header-work mode: pixel work, a PDF page, a fetch or a large
+input stops the attempt on the loop before it starts), so these tests count thread hops, never
+time.
 """
 
 from __future__ import annotations
@@ -36,9 +38,8 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def _image(seed: int) -> HumanMessage:
-    data = base64.b64encode(encode(noisy((40, 30), seed=seed), "PNG")).decode()
-    url = "data:image/png;base64," + data
+def _message(data: bytes, mime: str = "image/png") -> HumanMessage:
+    url = f"data:{mime};base64," + base64.b64encode(data).decode()
     return HumanMessage(
         content=[
             {"type": "text", "text": "What?"},
@@ -47,13 +48,35 @@ def _image(seed: int) -> HumanMessage:
     )
 
 
-def test_a_fresh_image_is_prepared_in_a_thread_and_a_cached_one_on_the_loop(
+def _image(seed: int) -> HumanMessage:
+    """A small PNG sent as it is: preparing it is a header walk."""
+    return _message(encode(noisy((40, 30), seed=seed), "PNG"))
+
+
+def _needs_work(seed: int) -> HumanMessage:
+    """A BMP: converted to PNG, which takes Pillow (pixel work)."""
+    return _message(encode(noisy((40, 30), seed=seed), "BMP"), "image/bmp")
+
+
+def test_a_small_image_sent_as_it_is_is_prepared_on_the_loop(hops: list[str]) -> None:
+    clear_image_cache()
+    recorder = WireRecorder()
+    model = recorder.model(api_key="test-key")
+    message = _image(1)
+    answer = asyncio.run(model.ainvoke([message]))
+    assert hops == []
+    assert answer.response_metadata["images_sent"] == 1
+    model.invoke([message])  # the sync road sends the very same body
+    assert recorder.requests[0].body == recorder.requests[1].body
+
+
+def test_pixel_work_goes_to_a_thread_and_the_cached_result_stays_on_the_loop(
     hops: list[str],
 ) -> None:
     clear_image_cache()
     recorder = WireRecorder()
     model = recorder.model(api_key="test-key")
-    message = _image(1)
+    message = _needs_work(1)
 
     async def twice() -> None:
         await model.ainvoke([message])
@@ -62,6 +85,28 @@ def test_a_fresh_image_is_prepared_in_a_thread_and_a_cached_one_on_the_loop(
     asyncio.run(twice())
     assert len(hops) == 1
     assert recorder.requests[0].body == recorder.requests[1].body
+    assert (
+        recorder.requests[0]
+        .body["messages"][0]["content"][1]["image_url"]["url"]
+        .startswith("data:image/png;base64,")
+    )
+
+
+def test_an_input_over_the_on_loop_bound_goes_to_a_thread(
+    hops: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_flexai.content import _offload  # noqa: PLC0415
+
+    data = encode(noisy((40, 30), seed=5), "PNG")
+    model = WireRecorder().model(api_key="test-key")
+    clear_image_cache()
+    monkeypatch.setattr(_offload, "ON_LOOP_INPUT_BYTES", len(data) // 2)
+    asyncio.run(model.ainvoke([_message(data)]))
+    assert len(hops) == 1
+    clear_image_cache()
+    monkeypatch.setattr(_offload, "ON_LOOP_INPUT_BYTES", len(data) * 2)
+    asyncio.run(model.ainvoke([_message(data)]))
+    assert len(hops) == 1  # within the bound: on the loop
 
 
 def test_text_only_and_https_requests_stay_on_the_loop(hops: list[str]) -> None:
@@ -79,18 +124,17 @@ def test_text_only_and_https_requests_stay_on_the_loop(hops: list[str]) -> None:
     assert len(recorder.requests) == 2
 
 
-def test_one_uncached_image_among_cached_ones_sends_the_request_to_a_thread(
+def test_one_image_that_needs_work_among_light_ones_sends_the_request_to_a_thread(
     hops: list[str],
 ) -> None:
     clear_image_cache()
     model = WireRecorder().model(api_key="test-key")
-    cached, fresh = _image(2), _image(3)
-    asyncio.run(model.ainvoke([cached]))
-    hops.clear()
-    both = HumanMessage(content=[*cached.content, *fresh.content])
+    light, heavy = _image(2), _needs_work(3)
+    both = HumanMessage(content=[*light.content, *heavy.content])
     answer = asyncio.run(model.ainvoke([both]))
     assert len(hops) == 1
     assert answer.response_metadata["images_sent"] == 2
+    assert answer.response_metadata["images_converted"] == 1
     assert asyncio.run(model.ainvoke([both])).response_metadata["images_sent"] == 2
     assert len(hops) == 1  # now all cached: on the loop
 
@@ -104,7 +148,14 @@ def test_a_bad_image_fails_the_same_way_on_either_road(hops: list[str]) -> None:
     )
     with pytest.raises(ImageInputError, match="invalid base64") as first:
         asyncio.run(model.ainvoke([bad]))
-    assert len(hops) == 1
+    assert hops == []  # a small input: refused on the loop
     with pytest.raises(ImageInputError) as second:
         model.invoke([bad])
     assert str(first.value) == str(second.value)
+    broken = _message(b"BM" + b"\0" * 64, "image/bmp")  # refused by Pillow, in the thread
+    with pytest.raises(ImageInputError) as third:
+        asyncio.run(model.ainvoke([broken]))
+    assert len(hops) == 1
+    with pytest.raises(ImageInputError) as fourth:
+        model.invoke([broken])
+    assert str(third.value) == str(fourth.value)

@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 
+from langchain_flexai._loader._documents import vision_message
 from langchain_flexai._transport._errors import FlexAIStreamInterruptedError
 from langchain_flexai.chat_models import ChatFlexAI
 from langchain_flexai.describe._records import LoadedImage
@@ -42,6 +44,7 @@ from tests.unit_tests.loader_samples import (
     phone_folder,
     save_image,
 )
+from tests.unit_tests.wire import WireRecorder
 
 USAGE = TokenUsage(100, 10, 110)
 
@@ -614,3 +617,72 @@ def test_json_records_encode_as_utf8_whatever_the_names(
     assert data["description"] == "answer \\ud83d"
     json.dumps(data, ensure_ascii=False).encode("utf-8")
     assert record.source == source  # the Python object keeps the name that opens the file
+
+
+# -- the request a ChatFlexAI run sends -------------------------------------------------------
+
+
+class _TracedMessages(BaseCallbackHandler):
+    """The messages each chat model run reports to its callbacks (what tracing records)."""
+
+    def __init__(self) -> None:
+        self.messages: list[list[Any]] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.messages.extend([m.model_dump() for m in batch] for batch in messages)
+
+
+@pytest.mark.parametrize("detail", [None, "low"])
+def test_a_chatflexai_run_sends_the_request_of_the_standard_image_block(
+    tmp_path: Path, detail: str | None
+) -> None:
+    image = prepare_image(save_image(tmp_path / "a.png", fmt="PNG"))
+    recorder = WireRecorder()
+    traced = _TracedMessages()
+    model = recorder.model(api_key="test-key", callbacks=[traced])
+    describer = ImageDescriber(model, "Q", detail=detail)
+    # FlexAI's own part, which the model sends as it is (no block inspection on the way).
+    assert describer.messages_for(image)[0].content == [
+        {"type": "text", "text": "Q"},
+        image.to_openai_part(detail),
+    ]
+    assert [r.description for r in describer.describe([image])] == ["ok"]
+
+    async def run() -> list[str | None]:
+        return [r.description async for r in describer.adescribe([image])]
+
+    assert asyncio.run(run()) == ["ok"]
+    model.invoke([vision_message("Q", image.to_content_block(detail))])
+    first, second, standard = (request.body for request in recorder.requests)
+    assert first == second == standard  # the same wire bytes as the standard block
+    assert len(traced.messages) == 3  # the user's callbacks see every request
+    if detail is None:  # core traces a standard block as this part (without its detail)
+        assert traced.messages[0] == traced.messages[1] == traced.messages[2]
+
+
+def test_other_models_get_the_standard_image_block(tmp_path: Path) -> None:
+    image = prepare_image(save_image(tmp_path / "a.png", fmt="PNG"))
+    content = ImageDescriber(CountingModel(), "Q", detail="low").messages_for(image)[0].content
+    assert content == [{"type": "text", "text": "Q"}, image.to_content_block("low")]
+
+
+def test_an_async_chatflexai_run_sends_prepared_images_without_a_thread_hop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images = [prepare_image(p) for p in _folder(tmp_path, 6)]
+    hops: list[str] = []
+    real = asyncio.to_thread
+
+    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if getattr(func, "__module__", "").startswith("langchain_flexai"):
+            hops.append(func.__qualname__)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    describer = ImageDescriber(WireRecorder().model(api_key="test-key"), max_concurrency=3)
+
+    async def run() -> list[str | None]:
+        return [r.description async for r in describer.adescribe(images)]
+
+    assert asyncio.run(run()) == ["ok"] * 6
+    assert hops == []  # each image is checked on the loop (a header walk), none re-encoded

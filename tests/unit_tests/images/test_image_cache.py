@@ -14,7 +14,14 @@ from langchain_core.messages import HumanMessage
 
 from langchain_flexai.describe import ImageDescriber
 from langchain_flexai.images import _doors
-from langchain_flexai.images._cache import ByteBoundedLRU, CacheMiss, not_stored, only_hits
+from langchain_flexai.images._cache import (
+    ByteBoundedLRU,
+    CacheMiss,
+    header_work_only,
+    not_stored,
+    only_hits,
+    uncached_work,
+)
 from tests.unit_tests.image_factory import encode, noisy
 from tests.unit_tests.wire import WireRecorder
 
@@ -66,6 +73,32 @@ def test_only_hits_raises_on_a_miss_and_does_not_count_it() -> None:
             cache.get("b")
     assert cache.get("b") is None  # outside the block, a plain miss again
     assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_header_work_only_computes_misses_but_stops_before_heavier_work() -> None:
+    cache: ByteBoundedLRU[str, int] = ByteBoundedLRU(100)
+    with header_work_only(64):
+        assert cache.get("a") is None  # a miss is computed by the caller, not refused
+        uncached_work(64)  # a header walk within the bound
+        for heavier in (65, None):  # a larger input; pixels, a PDF page, a fetch
+            with pytest.raises(CacheMiss):
+                uncached_work(heavier)
+    uncached_work()  # outside the block: announcing work does nothing
+    with only_hits(), pytest.raises(CacheMiss):
+        uncached_work(1)  # the all-hits mode allows no work at all
+
+
+def test_the_loop_attempt_refuses_pixel_work_and_large_inputs_before_they_start() -> None:
+    small = base64.b64encode(encode(noisy((40, 30), seed=11), "PNG")).decode()
+    bmp = base64.b64encode(encode(noisy((40, 30), seed=11), "BMP")).decode()
+    with not_stored():
+        with header_work_only(len(small)):
+            assert _doors.prepare_inline_image(small).transformations == ()
+            with pytest.raises(CacheMiss):
+                _doors.prepare_inline_image(bmp)  # converted by Pillow: not on the loop
+        with header_work_only(len(small) // 2), pytest.raises(CacheMiss):
+            _doors.prepare_inline_image(small)  # decoded only within the bound
+        assert _doors.prepare_inline_image(bmp).transformations == ("converted",)
 
 
 def test_distinct_images_hold_at_most_the_probation_bound(monkeypatch: pytest.MonkeyPatch) -> None:

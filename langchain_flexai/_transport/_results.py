@@ -1,0 +1,73 @@
+"""langchain-openai's async chat completion, with its result built on the event loop.
+
+langchain-openai's ``_agenerate`` sends the request, then builds the ``ChatResult`` in a worker
+thread (``run_in_executor``). For a chat completion that work is a ``model_dump`` and a message
+(tens of microseconds) while the hop costs more: a thread handoff on every async request, and
+the GIL passed back and forth while the loop has sockets to serve (about 0.2 ms of CPU per
+request in a describe run). Here the same steps run in the same order with the same helpers, and
+the result is built on the loop, as langchain-openai's own sync path builds it. Chat
+completions only: a request for the Responses API goes to langchain-openai's ``_agenerate``.
+
+Knows the steps of langchain-openai's ``_agenerate`` (three of its private helpers; the tests
+pin that both give the same results and errors); knows nothing about FlexAI's protocol, images or
+messages.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import openai
+from langchain_openai.chat_models.base import (
+    BaseChatOpenAI,
+    _add_gateway_metadata,
+    _handle_openai_api_error,
+    _handle_openai_bad_request,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+    from langchain_core.messages import BaseMessage
+    from langchain_core.outputs import ChatResult
+
+__all__ = ["LoopResults"]
+
+
+class LoopResults(BaseChatOpenAI):
+    """``BaseChatOpenAI`` whose async chat completions build their result on the event loop."""
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        payload = self._get_request_payload(messages, stop=stop, **kwargs)
+        structured = "response_format" in payload
+        if not structured and self._use_responses_api(payload):
+            return await super()._agenerate(messages, stop, run_manager, **kwargs)
+        raw_response: Any = None
+        try:
+            if structured:
+                payload.pop("stream")
+                completions = self.root_async_client.chat.completions
+                raw_response = await completions.with_raw_response.parse(**payload)
+            else:
+                raw_response = await self.async_client.with_raw_response.create(**payload)
+            response = raw_response.parse()
+        except openai.BadRequestError as error:
+            _handle_openai_bad_request(error)
+            raise  # (the helper always raises)
+        except openai.APIError as error:
+            _handle_openai_api_error(error)
+            raise
+        except Exception as error:
+            if raw_response is not None and hasattr(raw_response, "http_response"):
+                error.response = raw_response.http_response  # type: ignore[attr-defined]
+            raise
+        generation_info: dict[str, Any] = {}
+        if self.include_response_headers and hasattr(raw_response, "headers"):
+            generation_info = {"headers": dict(raw_response.headers)}
+        _add_gateway_metadata(generation_info, raw_response)
+        return self._create_chat_result(response, generation_info)
