@@ -115,7 +115,10 @@ def test_the_bytes_equal_pillows_in_memory_route(monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_refused_descriptor_falls_back_to_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    refused: list[str] = []
+
     def refuse(name: str, flags: int = 0) -> int:
+        refused.append(name)
         raise OSError(24, "Too many open files")
 
     data = _photo_jpeg()
@@ -123,6 +126,7 @@ def test_a_refused_descriptor_falls_back_to_memory(monkeypatch: pytest.MonkeyPat
     clear_image_cache()
     monkeypatch.setattr(_render, "_memfd_create", refuse)
     assert prepare_inline_image(data, policy=_POLICY).data() == expected
+    assert refused == ["flexai-jpeg"]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="counts /proc/self/fd")
