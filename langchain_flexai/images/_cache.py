@@ -43,6 +43,7 @@ __all__ = [
     "ByteBoundedLRU",
     "CacheMiss",
     "header_work_only",
+    "light_work_only",
     "not_stored",
     "only_hits",
     "uncached_work",
@@ -55,6 +56,7 @@ _GHOSTS = 4096  # hashes of keys evicted from probation, remembered (a few hundr
 
 _ONLY_HITS: ContextVar[bool] = ContextVar("langchain_flexai_cache_only_hits", default=False)
 _NOT_STORED: ContextVar[bool] = ContextVar("langchain_flexai_cache_not_stored", default=False)
+_UNBOUNDED = 1 << 62  # `light_work_only`'s own bound on input bytes: none
 # The input bytes a computed miss may read inside `header_work_only` (None: not in that mode).
 _HEADER_WORK: ContextVar[int | None] = ContextVar("langchain_flexai_header_work", default=None)
 
@@ -101,6 +103,29 @@ def header_work_only(max_input_bytes: int) -> Iterator[None]:
     token = _HEADER_WORK.set(max_input_bytes)
     try:
         yield
+    finally:
+        _HEADER_WORK.reset(token)
+
+
+@contextmanager
+def light_work_only() -> Iterator[str]:
+    """Within this block, a computed miss stops (:class:`CacheMiss`) before any heavier work.
+
+    As :func:`header_work_only` without a size bound of its own. Yields ``"no"`` inside
+    :func:`only_hits`, where nothing may be computed at all (the caller skips its attempt),
+    ``"bounded"`` inside :func:`header_work_only`, whose size bound still holds (a miss may then
+    mean a large input, not heavy work), else ``"yes"``.
+    """
+    if _ONLY_HITS.get():
+        yield "no"
+        return
+    outer = _HEADER_WORK.get()
+    if outer is not None:
+        yield "bounded"
+        return
+    token = _HEADER_WORK.set(_UNBOUNDED)
+    try:
+        yield "yes"
     finally:
         _HEADER_WORK.reset(token)
 
@@ -178,6 +203,32 @@ class ByteBoundedLRU(Generic[_K, _V]):
                 return None
             self.hits += 1
             return entry[0]
+
+    def peek(self, key: _K) -> _V | None:
+        """The value for ``key`` (marked recently used), or None; never raises, counts nothing.
+
+        For a caller that judges what it finds (an entry keyed by an object's ``id`` holds that
+        object, to tell it from a later one with the same id) and counts with :meth:`count`.
+        """
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry[0]
+            entry = self._probation.pop(key, None)
+            if entry is None:
+                return None
+            self._probation_total -= entry[1]
+            self._entries[key] = entry  # asked for again: promoted
+            return entry[0]
+
+    def count(self, *, hit: bool) -> None:
+        """Count a hit or a miss judged by the caller of :meth:`peek`."""
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
 
     def put(self, key: _K, value: _V, cost: int) -> None:
         """Store ``value``; an entry costing more than the whole bound is not stored.

@@ -43,6 +43,7 @@ from langchain_flexai.images._cache import ByteBoundedLRU, uncached_work
 from langchain_flexai.images._codec import Encoded, encode_bytes
 from langchain_flexai.images._fetch import fetch_image_bytes, redact_url
 from langchain_flexai.images._fetch_policy import FetchPolicy
+from langchain_flexai.images._identity import by_identity, entry_cost
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import DEFAULT_POLICY, MAX_FILE_BYTES, ImagePolicy
 from langchain_flexai.images._prepared import PreparedImage
@@ -64,8 +65,11 @@ __all__ = [
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 """Bound on the memory the prepared-image cache holds (inputs plus outputs)."""
 
+HASHED_BELOW = 256 * 1024
+"""Inline inputs shorter than this are looked up by content (their hash costs nothing); longer
+ones by identity first (``images._identity``)."""
+
 _PATH_LIKE_MAX = 4096
-_ENTRY_OVERHEAD = 512  # rough per-entry bookkeeping cost for the cache bound
 
 
 PROBATION_CACHE_BYTES = 32 * 1024 * 1024
@@ -76,7 +80,7 @@ an image that left probation before its second request is kept from its second r
 describe run and the loader's PDF pages store nothing at all (``_cache.not_stored``): each of
 their images is used once."""
 
-_CACHE: ByteBoundedLRU[tuple[object, ...], PreparedImage] = ByteBoundedLRU(
+_CACHE: ByteBoundedLRU[tuple[object, ...], Any] = ByteBoundedLRU(
     DEFAULT_CACHE_BYTES, probation_bytes=PROBATION_CACHE_BYTES
 )
 
@@ -221,18 +225,27 @@ def prepare_inline_image(
     if not isinstance(data, (str, bytes)):
         data = bytes(data)
     declared = _normalise_mime(mime_type)
+    if len(data) >= HASHED_BELOW:  # small inputs hash in no time: by content at once
+        try:
+            held = by_identity(
+                _CACHE,
+                data,
+                (declared, policy, source),
+                lambda: _inline_uncached(data, declared, policy, source, data_url),
+            )
+        except ImageInputError as exc:
+            raise _located(exc, source) from exc.__cause__
+        if held is not None:
+            return held
     key = ("inline", data, declared, policy, source)
     hit = _CACHE.get(key)
-    if hit is not None:
+    if isinstance(hit, PreparedImage):
         return hit
     try:
         result = _inline_uncached(data, declared, policy, source, data_url)
     except ImageInputError as exc:
         raise _located(exc, source) from exc.__cause__
-    cost = len(data) + _ENTRY_OVERHEAD + (0 if result.url is data else len(result.url))
-    sent = result._sent  # noqa: SLF001 - the bytes the entry keeps besides its URL
-    cost += 0 if sent is None or sent is data else len(sent)
-    _CACHE.put(key, result, cost)
+    _CACHE.put(key, result, entry_cost(data, result))
     return result
 
 

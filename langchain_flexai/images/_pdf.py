@@ -261,7 +261,7 @@ def _page(  # noqa: PLR0917 - one page's whole context, private
         _sent=out.data,
     )
     entry = _CachedPage(image, page_text)
-    _CACHE.put(key, entry, len(image.url) + len(out.data) + len(page_text) * 4 + 512)  # type: ignore[arg-type]
+    _CACHE.put(key, entry, len(image.url) + len(out.data) + len(page_text) * 4 + 512)
     return PdfPage(number, count, image, page_text)
 
 
