@@ -1,12 +1,16 @@
 """The openai SDK clients of a ChatFlexAI, and the configuration they require.
 
 Knows that a key is required (and the one-line error saying where to get one), how the sync and
-async SDK clients are built over shared HTTP pools (:mod:`._pools`), and that an explicit proxy
-gets clients of its own. Knows nothing about messages, images or FlexAI's error semantics.
+async SDK clients are built over shared HTTP pools (:mod:`._pools`), which pool the async ones
+use (httpx's, or aiohttp's when ``FLEXAI_ASYNC_TRANSPORT=aiohttp`` and no proxy applies), and
+that an explicit proxy gets clients of its own. Knows nothing about messages, images or FlexAI's
+error semantics.
 """
 
 from __future__ import annotations
 
+import os
+import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import openai
@@ -24,6 +28,7 @@ from langchain_flexai._transport._controls import check_n
 from langchain_flexai._transport._identity import sdk_user_agent, with_user_agent
 from langchain_flexai._transport._pools import (
     LIMITS,
+    PoolFactory,
     SocketOption,
     sdk_httpx,
     shared_async_client,
@@ -34,7 +39,10 @@ from langchain_flexai.errors import FlexAIConfigError
 if TYPE_CHECKING:
     from langchain_openai.chat_models.base import BaseChatOpenAI
 
-__all__ = ["MISSING_KEY_MESSAGE", "config_error", "install_clients"]
+__all__ = ["ASYNC_TRANSPORT_VAR", "MISSING_KEY_MESSAGE", "config_error", "install_clients"]
+
+# Opt-in: "aiohttp" puts async requests on aiohttp's pool (:mod:`._aiohttp`); httpx by default.
+ASYNC_TRANSPORT_VAR = "FLEXAI_ASYNC_TRANSPORT"
 
 MISSING_KEY_MESSAGE = (
     "No FlexAI API key: set the FLEXAI_API_KEY environment variable or pass api_key=... "
@@ -58,11 +66,14 @@ def install_clients(model: BaseChatOpenAI) -> None:
     Sync requests use a shared client, async ones a shared client with a pool per event loop
     (:mod:`._pools`); an explicit `openai_proxy` gets clients of its own. All are the openai SDK's
     public `DefaultHttpxClient` / `DefaultAsyncHttpxClient`, under SDK clients that encode each
-    request body once (:mod:`._body`). Clients the caller set are kept.
+    request body once (:mod:`._body`); ``FLEXAI_ASYNC_TRANSPORT=aiohttp`` puts the async pools on
+    aiohttp (:mod:`._aiohttp`) unless a proxy applies. Clients the caller set are kept.
 
     Raises:
         FlexAIConfigError: No key (``MISSING_KEY_MESSAGE``).
         FlexAIConfigError: ``n > 1``: FlexAI answers 400 to it (``_controls``).
+        FlexAIConfigError: ``FLEXAI_ASYNC_TRANSPORT`` is neither ``httpx`` nor ``aiohttp``.
+        ImportError: ``FLEXAI_ASYNC_TRANSPORT=aiohttp`` without aiohttp installed.
         ValueError: Contradictory settings (``n < 1``, a proxy next to a client of one's own).
     """
     if model.n is not None and model.n < 1:
@@ -106,9 +117,36 @@ def install_clients(model: BaseChatOpenAI) -> None:
             default_headers=with_user_agent(headers, sdk_user_agent(async_client=True)),
             api_key=async_key,
             http_client=model.http_async_client
-            or shared_async_client(model.openai_api_base, model.request_timeout, socket_options),
+            or shared_async_client(
+                model.openai_api_base,
+                model.request_timeout,
+                socket_options,
+                _async_pool_factory(proxy=model.openai_proxy),
+            ),
         )
         model.async_client = model.root_async_client.chat.completions
+
+
+def _async_pool_factory(*, proxy: str | None) -> PoolFactory | None:
+    """The aiohttp pool if ``FLEXAI_ASYNC_TRANSPORT=aiohttp`` and no proxy applies; else httpx's.
+
+    A proxy (``openai_proxy``, or ``HTTP(S)_PROXY``/``ALL_PROXY`` as httpx reads them) keeps
+    httpx: its proxy paths are the tested ones, and aiohttp's would be a second implementation.
+
+    Raises:
+        FlexAIConfigError: The variable holds something other than ``httpx`` or ``aiohttp``.
+        ImportError: aiohttp is asked for but not installed (names the extra).
+    """
+    choice = os.environ.get(ASYNC_TRANSPORT_VAR, "").strip().lower() or "httpx"
+    if choice not in {"httpx", "aiohttp"}:
+        msg = f"{ASYNC_TRANSPORT_VAR}={choice!r} is neither 'httpx' nor 'aiohttp' (unset: httpx)."
+        raise FlexAIConfigError(msg)
+    env_proxies = urllib.request.getproxies()  # what httpx's trust_env reads
+    if choice == "httpx" or proxy or any(env_proxies.get(k) for k in ("http", "https", "all")):
+        return None
+    from langchain_flexai._transport._aiohttp import AiohttpPool  # noqa: PLC0415 - the extra
+
+    return AiohttpPool
 
 
 def _proxied_clients(

@@ -16,7 +16,7 @@ import contextlib
 import socket
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from typing import Any
 
@@ -30,10 +30,12 @@ except ImportError:  # pragma: no cover - depends on the installed openai SDK
     import httpx as sdk_httpx  # type: ignore[no-redef]
 
 SocketOption = tuple[int, int, int]
+PoolFactory = Callable[[tuple[SocketOption, ...]], sdk_httpx.AsyncBaseTransport]
 
 __all__ = [
     "LIMITS",
     "LoopLocalTransport",
+    "PoolFactory",
     "SocketOption",
     "sdk_httpx",
     "shared_async_client",
@@ -57,7 +59,7 @@ class _LoopPool:
     `loop.shutdown_asyncgens()` before closing, while the loop can still run the pool's `aclose`.
     """
 
-    def __init__(self, pool: sdk_httpx.AsyncHTTPTransport) -> None:
+    def __init__(self, pool: sdk_httpx.AsyncBaseTransport) -> None:
         self.pool = pool
         self.swept = False
         self.keeper: Any = None
@@ -73,6 +75,9 @@ class _LoopPool:
     def sweep(self) -> None:
         """Release a pool whose loop closed without `shutdown_asyncgens` (no loop to await on)."""
         self.swept = True
+        release = getattr(self.pool, "release_without_loop", None)  # other pools know their own
+        if release is not None:
+            release()
         for connection in _connections(self.pool):
             _shutdown_socket(connection)
         # Finish the generator here (its `finally` has nothing to await once swept), so that no
@@ -84,7 +89,7 @@ class _LoopPool:
             closing.close()
 
 
-def _connections(pool: sdk_httpx.AsyncHTTPTransport) -> list[Any]:
+def _connections(pool: sdk_httpx.AsyncBaseTransport) -> list[Any]:
     # httpcore's public `connections` list; absent on other transports, where nothing is swept.
     return list(getattr(getattr(pool, "_pool", None), "connections", None) or ())
 
@@ -106,6 +111,10 @@ def _shutdown_socket(connection: Any) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+def _httpcore_pool(socket_options: tuple[SocketOption, ...]) -> sdk_httpx.AsyncBaseTransport:
+    return sdk_httpx.AsyncHTTPTransport(limits=LIMITS, socket_options=list(socket_options) or None)
+
+
 class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
     """An async transport with one connection pool per event loop, which closes with its loop.
 
@@ -114,9 +123,16 @@ class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
     released the next time any loop makes a request through this transport.
     """
 
-    def __init__(self, socket_options: tuple[SocketOption, ...] = ()) -> None:
-        """Create the transport; pools are made lazily, per loop, on first request."""
+    def __init__(
+        self, socket_options: tuple[SocketOption, ...] = (), pool_factory: PoolFactory | None = None
+    ) -> None:
+        """Create the transport; pools are made lazily, per loop, on first request.
+
+        ``pool_factory`` makes one loop's pool from the socket options (httpcore's by default;
+        :mod:`._aiohttp` gives aiohttp's); it is called inside the loop that will use the pool.
+        """
         self._socket_options = socket_options
+        self._pool_factory = pool_factory or _httpcore_pool
         self._lock = threading.Lock()  # loops in several threads may share this transport
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
             weakref.WeakKeyDictionary()
@@ -136,18 +152,14 @@ class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
         for _, entry in closed:
             entry.sweep()
 
-    async def _pool(self) -> sdk_httpx.AsyncHTTPTransport:
+    async def _pool(self) -> sdk_httpx.AsyncBaseTransport:
         loop = asyncio.get_running_loop()
         if len(self._pools) > 1 or loop not in self._pools:
             self._sweep_closed_loops()  # a few is_closed() calls; nothing when one loop is used
         entry = self._pools.get(loop)
         if entry is not None:
             return entry.pool
-        entry = _LoopPool(
-            sdk_httpx.AsyncHTTPTransport(
-                limits=LIMITS, socket_options=list(self._socket_options) or None
-            )
-        )
+        entry = _LoopPool(self._pool_factory(self._socket_options))
         with self._lock:
             held = self._pools.setdefault(loop, entry)
         if held is entry:
@@ -168,28 +180,44 @@ class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
             await entry.keeper.aclose()  # its `finally` forgets and closes the pool
 
 
-def _build(base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...]) -> Any:
+def _build(
+    base_url: str | None,
+    timeout: Any,
+    socket_options: tuple[SocketOption, ...],
+    pool_factory: PoolFactory | None,
+) -> Any:
     return openai.DefaultAsyncHttpxClient(
         base_url=base_url or "",
         timeout=timeout,
-        transport=LoopLocalTransport(socket_options),
+        transport=LoopLocalTransport(socket_options, pool_factory),
     )
 
 
 @lru_cache
-def _cached(base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...]) -> Any:
-    return _build(base_url, timeout, socket_options)
+def _cached(
+    base_url: str | None,
+    timeout: Any,
+    socket_options: tuple[SocketOption, ...],
+    pool_factory: PoolFactory | None,
+) -> Any:
+    return _build(base_url, timeout, socket_options, pool_factory)
 
 
 def shared_async_client(
-    base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...] = ()
+    base_url: str | None,
+    timeout: Any,
+    socket_options: tuple[SocketOption, ...] = (),
+    pool_factory: PoolFactory | None = None,
 ) -> Any:
-    """The process-wide async client for these settings (a new one if `timeout` is unhashable)."""
+    """The process-wide async client for these settings (a new one if `timeout` is unhashable).
+
+    ``pool_factory`` picks the per-loop pool (httpcore's when None; see `LoopLocalTransport`).
+    """
     try:
         hash(timeout)
     except TypeError:
-        return _build(base_url, timeout, socket_options)
-    return _cached(base_url, timeout, socket_options)
+        return _build(base_url, timeout, socket_options, pool_factory)
+    return _cached(base_url, timeout, socket_options, pool_factory)
 
 
 def _build_sync(

@@ -2,7 +2,8 @@
 
 langchain-openai's shared async pool belongs to the first loop that used it, so a second
 `asyncio.run` fails with "Event loop is closed"; ChatFlexAI's transport keeps a pool per loop,
-and each pool closes with its loop (no sockets left open, no ResourceWarning).
+and each pool closes with its loop (no sockets left open, no ResourceWarning). Every test runs
+over both async pools: httpx's (the default) and aiohttp's (FLEXAI_ASYNC_TRANSPORT=aiohttp).
 """
 
 from __future__ import annotations
@@ -21,8 +22,23 @@ import pytest
 from langchain_flexai.testing import FlexAIEmulator
 
 
-def test_ainvoke_and_astream_across_separate_event_loops(flexai_emulator: FlexAIEmulator) -> None:
+@pytest.fixture(autouse=True, params=["httpx", "aiohttp"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The async pool under test, chosen the way a user does (read when a model is built)."""
+    monkeypatch.setenv("FLEXAI_ASYNC_TRANSPORT", request.param)
+    return str(request.param)
+
+
+def _pool_kind(model: object) -> str:
+    factory = model.root_async_client._client._transport._pool_factory  # type: ignore[attr-defined]
+    return "aiohttp" if factory.__name__ == "AiohttpPool" else "httpx"
+
+
+def test_ainvoke_and_astream_across_separate_event_loops(
+    flexai_emulator: FlexAIEmulator, transport: str
+) -> None:
     model = flexai_emulator.chat_model()
+    assert _pool_kind(model) == transport
 
     async def both() -> tuple[str, str]:
         reply = await model.ainvoke("hello")
@@ -104,14 +120,17 @@ def test_a_loop_closed_by_hand_is_released_by_the_next_request(
     asyncio.run(five())
     gc.collect()
     baseline = _open_fds()
-    for _ in range(5):  # old-style loops: closed without shutting down their async generators
-        loop = asyncio.new_event_loop()
-        loop.run_until_complete(five())
-        loop.close()
-    asyncio.run(model.ainvoke("hello"))  # any later request releases those pools
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)  # asyncio's own, for loops closed so
+    with warnings.catch_warnings(record=True) as caught:
+        # asyncio's own "unclosed transport", for loops closed so, is expected; the pool's own
+        # (aiohttp's "Unclosed client session" / "Unclosed connector") is not.
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(5):  # old-style loops: closed without shutting down their async generators
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(five())
+            loop.close()
+        asyncio.run(model.ainvoke("hello"))  # any later request releases those pools
         assert _settled_fds(baseline) <= baseline + _SLACK
+    assert not [w for w in caught if str(w.message).startswith("Unclosed")]
 
 
 _TWO_RUNS = """
@@ -119,6 +138,8 @@ import asyncio, os
 from langchain_flexai import ChatFlexAI
 
 model = ChatFlexAI(base_url=os.environ["EMULATOR_BASE_URL"], api_key=os.environ["EMULATOR_KEY"])
+factory = model.root_async_client._client._transport._pool_factory
+print(factory.__name__)
 for _ in range(2):
     async def main():
         await model.ainvoke("hello")
@@ -128,7 +149,9 @@ print("ok")
 """
 
 
-def test_no_resource_warning_after_asyncio_run(flexai_emulator: FlexAIEmulator) -> None:
+def test_no_resource_warning_after_asyncio_run(
+    flexai_emulator: FlexAIEmulator, transport: str
+) -> None:
     env = {
         **os.environ,
         "EMULATOR_BASE_URL": flexai_emulator.base_url,
@@ -146,4 +169,5 @@ def test_no_resource_warning_after_asyncio_run(flexai_emulator: FlexAIEmulator) 
     assert "ResourceWarning" not in result.stderr
     assert "unclosed" not in result.stderr
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    pool = "AiohttpPool" if transport == "aiohttp" else "_httpcore_pool"
+    assert result.stdout.split() == [pool, "ok"]

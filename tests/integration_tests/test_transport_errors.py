@@ -1,7 +1,8 @@
 """Errors over a real socket with the real SDK pools: the URL tried, one hint, no key inside.
 
 A closed loopback port stands in for a server that is down; the emulator answers FlexAI's 402 and
-a 404 for a base URL without /v1. Sync, async and streaming paths each.
+a 404 for a base URL without /v1. Sync, async and streaming paths each; the async ones over
+both async pools where the transport decides the error (httpx's default, aiohttp's opt-in).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import openai
 import pytest
 
 from langchain_flexai import ChatFlexAI
-from langchain_flexai._transport._errors import FlexAIConnectionError, FlexAICreditExhaustedError
+from langchain_flexai._transport._errors import (
+    FlexAIConnectionError,
+    FlexAICreditExhaustedError,
+    FlexAITimeoutError,
+)
 from langchain_flexai.testing import FlexAIEmulator
 
 
@@ -48,6 +53,12 @@ def _astream(model: ChatFlexAI) -> object:
 
 
 PATHS = [_invoke, _stream, _ainvoke, _astream]
+ASYNC_PATHS = [_ainvoke, _astream]
+TRANSPORTS = ["httpx", "aiohttp"]
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    monkeypatch.setenv("FLEXAI_ASYNC_TRANSPORT", transport)  # read when the model is built
 
 
 def _assert_key_free(error: BaseException, key: str) -> None:
@@ -57,10 +68,15 @@ def _assert_key_free(error: BaseException, key: str) -> None:
     assert error.request.headers["authorization"] == "***"
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("path", PATHS)
 def test_connection_refused_names_the_url(
-    closed_base_url: str, path: Callable[[ChatFlexAI], object]
+    closed_base_url: str,
+    path: Callable[[ChatFlexAI], object],
+    transport: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    _use(monkeypatch, transport)
     key = "fake-" + secrets.token_hex(16)
     model = ChatFlexAI(base_url=closed_base_url, api_key=key, max_retries=0)
     with pytest.raises(openai.APIConnectionError) as info:
@@ -77,8 +93,32 @@ def test_connection_refused_names_the_url(
     _assert_key_free(error, key)
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("path", ASYNC_PATHS)
+def test_no_answer_in_time_is_a_timeout_naming_the_url(
+    path: Callable[[ChatFlexAI], object], transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use(monkeypatch, transport)
+    with FlexAIEmulator(latency=1.5) as emulator:
+        model = emulator.chat_model(max_retries=0, timeout=0.2)
+        base_url, key = emulator.base_url, emulator.api_key
+        with pytest.raises(openai.APITimeoutError) as info:
+            path(model)
+    error = info.value
+    assert type(error) is FlexAITimeoutError
+    # The cause in parentheses is the transport's own (httpcore: anyio's cancelled deadline;
+    # aiohttp: "SocketTimeoutError: Timeout on reading data from socket").
+    assert str(error).startswith(f"No answer from FlexAI at {base_url} in time (")
+    assert str(error).endswith("). Raise timeout=..., or check that the server at base_url is up.")
+    _assert_key_free(error, key)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("path", PATHS)
-def test_credit_error_has_one_hint_and_no_key(path: Callable[[ChatFlexAI], object]) -> None:
+def test_credit_error_has_one_hint_and_no_key(
+    path: Callable[[ChatFlexAI], object], transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use(monkeypatch, transport)
     key = "fake-" + secrets.token_hex(16)
     with FlexAIEmulator(api_key=key, credit_budget=0.0) as emulator:
         model = emulator.chat_model(max_retries=0)
