@@ -56,6 +56,21 @@ class FileTooLargeError(Exception):
         self.size = size
 
 
+def _regular_size(fd: int, max_bytes: int) -> int:
+    """The ``fstat`` size of the regular file open on ``fd``, refused before any read.
+
+    Raises:
+        NotRegularFileError: Not a regular file.
+        FileTooLargeError: More than ``max_bytes``.
+    """
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFileError(info.st_mode)
+    if info.st_size > max_bytes:
+        raise FileTooLargeError(info.st_size)
+    return info.st_size
+
+
 def read_at_most(handle: BinaryIO, size: int, max_bytes: int) -> bytes:
     """Read an open file whose ``fstat`` size is ``size``, never more than ``max_bytes + 1`` bytes.
 
@@ -78,12 +93,7 @@ def read_regular_file(handle: BinaryIO, max_bytes: int) -> bytes:
             grew past the cap while being read (``size`` None).
         OSError: From ``fstat`` or the read.
     """
-    info = os.fstat(handle.fileno())
-    if not stat.S_ISREG(info.st_mode):
-        raise NotRegularFileError(info.st_mode)
-    if info.st_size > max_bytes:
-        raise FileTooLargeError(info.st_size)
-    data = read_at_most(handle, info.st_size, max_bytes)
+    data = read_at_most(handle, _regular_size(handle.fileno(), max_bytes), max_bytes)
     if len(data) > max_bytes:  # the file grew after fstat
         raise FileTooLargeError(None)
     return data
@@ -105,12 +115,7 @@ def read_regular_fd(fd: int, max_bytes: int) -> bytes:
             grew past the cap while being read (``size`` None).
         OSError: From ``fstat`` or the read.
     """
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        raise NotRegularFileError(info.st_mode)
-    size = info.st_size
-    if size > max_bytes:
-        raise FileTooLargeError(size)
+    size = _regular_size(fd, max_bytes)
     # One byte more than fstat promised: a full answer means the file grew since.
     data = os.read(fd, size + 1)
     if len(data) != size:

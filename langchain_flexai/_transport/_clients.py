@@ -141,8 +141,10 @@ def _async_pool_factory(*, proxy: str | None) -> PoolFactory | None:
     if choice not in {"httpx", "aiohttp"}:
         msg = f"{ASYNC_TRANSPORT_VAR}={choice!r} is neither 'httpx' nor 'aiohttp' (unset: httpx)."
         raise FlexAIConfigError(msg)
+    if choice == "httpx" or proxy:
+        return None
     env_proxies = urllib.request.getproxies()  # what httpx's trust_env reads
-    if choice == "httpx" or proxy or any(env_proxies.get(k) for k in ("http", "https", "all")):
+    if any(env_proxies.get(k) for k in ("http", "https", "all")):
         return None
     from langchain_flexai._transport._aiohttp import AiohttpPool  # noqa: PLC0415 - the extra
 

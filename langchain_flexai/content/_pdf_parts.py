@@ -138,7 +138,8 @@ def count_pages(part: InlinePdf, policy: ImagePolicy) -> tuple[bytes, int]:
 
     Raises:
         ImageInputError: Unlocated; bad base64, too large, or a bad PDF (see ``pdf_page_count``).
-        CacheMiss: On the event loop's attempt (``only_hits``): PDFium's work is never done there.
+        CacheMiss: On the event loop's attempt (``header_work_only``): PDFium's work is never
+            done there.
     """
     uncached_work()
     raw = _decoded(part, policy)

@@ -108,24 +108,22 @@ def header_work_only(max_input_bytes: int) -> Iterator[None]:
 
 
 @contextmanager
-def light_work_only() -> Iterator[str]:
+def light_work_only() -> Iterator[bool]:
     """Within this block, a computed miss stops (:class:`CacheMiss`) before any heavier work.
 
-    As :func:`header_work_only` without a size bound of its own. Yields ``"no"`` inside
-    :func:`only_hits`, where nothing may be computed at all (the caller skips its attempt),
-    ``"bounded"`` inside :func:`header_work_only`, whose size bound still holds (a miss may then
-    mean a large input, not heavy work), else ``"yes"``.
+    As :func:`header_work_only` without a size bound of its own. Yields whether a stop means
+    heavier work: False inside :func:`header_work_only`, whose size bound still holds (a stop
+    may then mean a large input). Inside :func:`only_hits`, where nothing may be computed,
+    entering the block raises :class:`CacheMiss`.
     """
     if _ONLY_HITS.get():
-        yield "no"
-        return
-    outer = _HEADER_WORK.get()
-    if outer is not None:
-        yield "bounded"
+        raise CacheMiss
+    if _HEADER_WORK.get() is not None:
+        yield False
         return
     token = _HEADER_WORK.set(_UNBOUNDED)
     try:
-        yield "yes"
+        yield True
     finally:
         _HEADER_WORK.reset(token)
 

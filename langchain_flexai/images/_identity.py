@@ -18,12 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from langchain_flexai.images._cache import (
-    ByteBoundedLRU,
-    CacheMiss,
-    light_work_only,
-    uncached_work,
-)
+from langchain_flexai.images._cache import ByteBoundedLRU, CacheMiss, light_work_only
 from langchain_flexai.images._prepared import PreparedImage
 
 __all__ = ["ENTRY_OVERHEAD", "by_identity", "entry_cost"]
@@ -73,13 +68,12 @@ def by_identity(
         return held.image
     if held is _HEAVY:
         return None
+    stop_means_heavy = False
     try:
-        with light_work_only() as allowed:
-            if allowed == "no":
-                uncached_work()  # only hits may be used here: CacheMiss, nothing computed
+        with light_work_only() as stop_means_heavy:
             image = compute()
     except CacheMiss:
-        if allowed != "yes":
+        if not stop_means_heavy:
             raise
         cache.put(same, _HEAVY, ENTRY_OVERHEAD)
         return None
