@@ -135,7 +135,9 @@ def test_resume_after_the_process_is_killed(tmp_path: Path, sig: int) -> None:
     paths = _folder(folder, 24)
     shas = {prepare_image(p).sha256 for p in paths}
     cache = tmp_path / "describe.sqlite"
-    with FlexAIEmulator(latency=0.1) as emulator:
+    # 0.4 s a request, two at a time: the 20 images left take 4 s, ample time for the signal
+    # to land mid-run even when this process polls the cache slowly on a busy machine.
+    with FlexAIEmulator(latency=0.4) as emulator:
         _interrupt_after(_start_runner(folder, cache, emulator), cache, rows=4, sig=sig)
         first = _sent_images(emulator)
         stored = _cached_rows(cache)
