@@ -99,7 +99,10 @@ async def test_async_describe_matches_sync(tmp_path: Path) -> None:
 
 
 _RUNNER = """
-import sys
+import signal, sys
+# A shell that starts commands in the background hands them SIGINT ignored: Ctrl+C as a user
+# at a terminal would send it is what this test is about.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from langchain_flexai import ChatFlexAI, FlexAIImageLoader
 folder, cache, base_url, api_key = sys.argv[1:5]
 model = ChatFlexAI(base_url=base_url, api_key=api_key, max_retries=0)
