@@ -25,6 +25,7 @@ import openai
 
 from langchain_flexai._transport._asyncio_stream import on_asyncio_streams
 from langchain_flexai._transport._redact import install_log_filter
+from langchain_flexai._transport._url_once import AsyncHttpxClient, HttpxClient
 
 try:  # openai>=3 is built on httpx2, an API-identical fork of httpx; older SDKs on httpx.
     import httpx2 as sdk_httpx
@@ -190,7 +191,7 @@ def _build(
     socket_options: tuple[SocketOption, ...],
     pool_factory: PoolFactory | None,
 ) -> Any:
-    return openai.DefaultAsyncHttpxClient(
+    return AsyncHttpxClient(
         base_url=base_url or "",
         timeout=timeout,
         transport=LoopLocalTransport(socket_options, pool_factory),
@@ -234,7 +235,7 @@ def _build_sync(
         if socket_options
         else None
     )
-    return openai.DefaultHttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
+    return HttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
 
 
 @lru_cache
