@@ -37,6 +37,8 @@ from openai.resources.chat.completions import AsyncCompletions, Completions
 from openai.resources.chat.completions.completions import validate_response_format
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from langchain_flexai._transport._url_once import joined
+
 try:  # the `fast` extra
     import orjson
 except ImportError:  # pragma: no cover - depends on the installed extras
@@ -174,6 +176,13 @@ class FlexAIOpenAI(openai.OpenAI):
     """The SDK's client, sending every JSON body as bytes encoded once (see the module doc)."""
 
     @cached_property
+    def _joined_urls(self) -> dict[str, tuple[Any, Any]]:
+        return {}
+
+    def _prepare_url(self, url: str) -> Any:
+        return joined(self._joined_urls, self._base_url, url, super()._prepare_url)
+
+    @cached_property
     def chat(self) -> _Chat:
         """Chat completions with the body built without the SDK's re-walk."""
         return _Chat(self)
@@ -189,6 +198,13 @@ class FlexAIOpenAI(openai.OpenAI):
 
 class AsyncFlexAIOpenAI(openai.AsyncOpenAI):
     """The SDK's async client, sending every JSON body as bytes encoded once."""
+
+    @cached_property
+    def _joined_urls(self) -> dict[str, tuple[Any, Any]]:
+        return {}
+
+    def _prepare_url(self, url: str) -> Any:
+        return joined(self._joined_urls, self._base_url, url, super()._prepare_url)
 
     @cached_property
     def chat(self) -> _AsyncChat:

@@ -6,7 +6,8 @@ reuses the model fails with "Event loop is closed". Here the async client is sha
 (construction stays cheap), but its transport keeps one pool per running loop, and each pool dies
 with its loop: its sockets are closed when the loop shuts down, not left open until exit. The sync
 client is shared per setting too. Both are the openai SDK's public `DefaultHttpxClient` /
-`DefaultAsyncHttpxClient`. Knows nothing about FlexAI's protocol.
+`DefaultAsyncHttpxClient`; the async pools open their connections on asyncio's transports
+(`._asyncio_stream`). Knows nothing about FlexAI's protocol.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 import openai
 
+from langchain_flexai._transport._asyncio_stream import on_asyncio_streams
 from langchain_flexai._transport._redact import install_log_filter
+from langchain_flexai._transport._url_once import AsyncHttpxClient, HttpxClient
 
 try:  # openai>=3 is built on httpx2, an API-identical fork of httpx; older SDKs on httpx.
     import httpx2 as sdk_httpx
@@ -112,7 +115,9 @@ def _shutdown_socket(connection: Any) -> None:
 
 
 def _httpcore_pool(socket_options: tuple[SocketOption, ...]) -> sdk_httpx.AsyncBaseTransport:
-    return sdk_httpx.AsyncHTTPTransport(limits=LIMITS, socket_options=list(socket_options) or None)
+    return on_asyncio_streams(
+        sdk_httpx.AsyncHTTPTransport(limits=LIMITS, socket_options=list(socket_options) or None)
+    )
 
 
 class LoopLocalTransport(sdk_httpx.AsyncBaseTransport):
@@ -186,7 +191,7 @@ def _build(
     socket_options: tuple[SocketOption, ...],
     pool_factory: PoolFactory | None,
 ) -> Any:
-    return openai.DefaultAsyncHttpxClient(
+    return AsyncHttpxClient(
         base_url=base_url or "",
         timeout=timeout,
         transport=LoopLocalTransport(socket_options, pool_factory),
@@ -230,7 +235,7 @@ def _build_sync(
         if socket_options
         else None
     )
-    return openai.DefaultHttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
+    return HttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
 
 
 @lru_cache
