@@ -8,6 +8,11 @@ request in a describe run). Here the same steps run in the same order with the s
 the result is built on the loop, as langchain-openai's own sync path builds it. Chat
 completions only: a request for the Responses API goes to langchain-openai's ``_agenerate``.
 
+A plain chat completion (not structured output) is read from its JSON body without the SDK's
+typed ``ChatCompletion`` (``_completion``: the same ``ChatResult``, a fraction of the CPU); a body
+whose typed form could differ from its JSON, or a client that validates responses strictly, takes
+the typed path.
+
 Knows the steps of langchain-openai's ``_agenerate`` (three of its private helpers; the tests
 pin that both give the same results and errors); knows nothing about FlexAI's protocol, images or
 messages.
@@ -23,6 +28,12 @@ from langchain_openai.chat_models.base import (
     _add_gateway_metadata,
     _handle_openai_api_error,
     _handle_openai_bad_request,
+)
+
+from langchain_flexai._transport._completion import (
+    CompletionView,
+    completion_view,
+    typed_message_fields,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +66,9 @@ class LoopResults(BaseChatOpenAI):
                 raw_response = await completions.with_raw_response.parse(**payload)
             else:
                 raw_response = await self.async_client.with_raw_response.create(**payload)
-            response = raw_response.parse()
+            response = None if structured else _untyped(self.root_async_client, raw_response)
+            if response is None:
+                response = raw_response.parse()
         except openai.BadRequestError as error:
             _handle_openai_bad_request(error)
             raise  # (the helper always raises)
@@ -71,3 +84,24 @@ class LoopResults(BaseChatOpenAI):
             generation_info = {"headers": dict(raw_response.headers)}
         _add_gateway_metadata(generation_info, raw_response)
         return self._create_chat_result(response, generation_info)
+
+    def _create_chat_result(
+        self,
+        response: dict[str, Any] | openai.BaseModel,
+        generation_info: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        if isinstance(response, CompletionView):  # what the typed path copies from the message
+            typed_message_fields(result, response)
+        return result
+
+
+def _untyped(client: object, raw_response: Any) -> CompletionView | None:
+    """The answer read from its JSON body, or None for the SDK's typed path.
+
+    A client that validates responses strictly (``_strict_response_validation``) gets the SDK's
+    validation, and its errors.
+    """
+    if getattr(client, "_strict_response_validation", True):
+        return None
+    return completion_view(raw_response.http_response.content)
