@@ -42,11 +42,17 @@ def _without_ids(value: Any) -> Any:
 def _both_ways(
     monkeypatch: pytest.MonkeyPatch, run: Callable[[WireRecorder], Any]
 ) -> tuple[Any, Any, WireRecorder, WireRecorder]:
-    """``run`` with our ``_agenerate``, then with langchain-openai's, on fresh recorders."""
+    """``run`` with our ``_agenerate``/``_generate``, then langchain-openai's, fresh recorders."""
     ours, theirs = WireRecorder(), WireRecorder()
     mine = run(ours)
-    monkeypatch.delattr(LoopResults, "_agenerate")  # back to BaseChatOpenAI._agenerate
+    _typed_path(monkeypatch)
     return mine, run(theirs), ours, theirs
+
+
+def _typed_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back to ``BaseChatOpenAI._agenerate`` and ``_generate``."""
+    monkeypatch.delattr(LoopResults, "_agenerate")
+    monkeypatch.delattr(LoopResults, "_generate")
 
 
 HEADERS = {"x-ratelimit-remaining-requests": "59", "x-request-id": "req-1"}
@@ -67,13 +73,16 @@ def test_an_async_answer_is_the_one_langchain_openai_builds(
     assert ours.last == them.last
 
 
-def test_a_structured_async_answer_is_the_one_langchain_openai_builds(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("sync", [False, True])
+def test_a_structured_answer_is_the_one_langchain_openai_builds(
+    monkeypatch: pytest.MonkeyPatch, *, sync: bool
 ) -> None:
     def run(recorder: WireRecorder) -> Any:
         recorder.respond(json_body=completion('{"caption": "A cat."}'))
         model = recorder.model(api_key="test-key")
         structured = model.with_structured_output(Caption, method="json_schema", include_raw=True)
+        if sync:
+            return structured.invoke("Caption this.")
         return asyncio.run(structured.ainvoke("Caption this."))
 
     mine, theirs, ours, them = _both_ways(monkeypatch, run)
@@ -290,8 +299,11 @@ def _outcome(result: object) -> object:
     return repr(generations), repr(result.llm_output)
 
 
-def _answers(recorder: WireRecorder, bodies: list[bytes]) -> list[tuple[object, object]]:
-    """Each body answered to ``_agenerate`` and ``ainvoke``, alternately with response headers."""
+def _answers(recorder: WireRecorder, bodies: list[bytes]) -> list[tuple[object, ...]]:
+    """Each body answered to ``_agenerate``, ``ainvoke``, ``_generate`` and ``invoke``.
+
+    Every other model returns the response headers; every third answer has gateway metadata.
+    """
     headers = {"content-type": "application/json", "x-request-id": "req-1"}
     gateway = {**headers, GATEWAY_METADATA_HEADER: '{"provider": "flexai"}'}
     models = [recorder.model(api_key="test-key", include_response_headers=h) for h in (0, 1)]
@@ -302,15 +314,25 @@ def _answers(recorder: WireRecorder, bodies: list[bytes]) -> list[tuple[object, 
         except Exception as error:  # compared by type and message
             return error
 
-    async def run() -> list[tuple[object, object]]:
+    def sync_call(function: Callable[[], object]) -> object:
+        try:
+            return function()
+        except Exception as error:  # compared by type and message
+            return error
+
+    async def run() -> list[tuple[object, ...]]:
         out = []
         for i, content in enumerate(bodies):
             model = models[i % 2]
-            recorder.respond(content=content, headers=gateway if i % 3 == 0 else headers)
-            generated = await call(model._agenerate([HumanMessage("Hi")]))
-            recorder.respond(content=content, headers=gateway if i % 3 == 0 else headers)
-            invoked = await call(model.ainvoke("Hi"))
-            out.append((_outcome(generated), _outcome(invoked)))
+            for _ in range(4):
+                recorder.respond(content=content, headers=gateway if i % 3 == 0 else headers)
+            answers = [
+                await call(model._agenerate([HumanMessage("Hi")])),
+                await call(model.ainvoke("Hi")),
+                sync_call(lambda: model._generate([HumanMessage("Hi")])),  # noqa: B023
+                sync_call(lambda: model.invoke("Hi")),  # noqa: B023
+            ]
+            out.append(tuple(map(_outcome, answers)))
         return out
 
     return asyncio.run(run())
@@ -332,16 +354,16 @@ def test_generated_answers_build_the_chat_result_langchain_openai_builds(
 
     monkeypatch.setattr(results_module, "completion_view", counting)
     ours = _answers(WireRecorder(), bodies)
-    monkeypatch.delattr(LoopResults, "_agenerate")  # back to BaseChatOpenAI._agenerate
+    _typed_path(monkeypatch)
     theirs = _answers(WireRecorder(), bodies)
 
     for body, mine, typed in zip(bodies, ours, theirs, strict=True):
         assert mine == typed, body
     # Both paths were taken: most bodies are read from their JSON, the odd ones go typed.
-    assert len(read) == 2 * len(bodies)
+    assert len(read) == 4 * len(bodies)
     assert sum(read) > len(read) // 2, sum(read)
     assert read.count(False) > len(read) // 10, read.count(False)
-    answered = [m for m, _ in ours if m[0] != "raised"]
+    answered = [m for m, *_ in ours if m[0] != "raised"]
     assert len(answered) > len(bodies) // 2
     assert any("'refusal': \"I can't help.\"" in m[0] for m in answered)
     assert any("reasoning_content" in m[0] for m in answered)
