@@ -370,3 +370,23 @@ def test_generated_answers_build_the_chat_result_langchain_openai_builds(
     assert any("'invalid_tool_calls': [{" in m[0] for m in answered)
     assert any("cache_read" in m[0] for m in answered)
     assert any(GATEWAY_METADATA_RESPONSE_KEY in m[0] for m in answered)
+
+
+def test_a_client_that_validates_responses_strictly_keeps_the_sdk_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder = WireRecorder()
+    model = recorder.model(api_key="test-key")
+    read: list[bytes] = []
+    monkeypatch.setattr(results_module, "completion_view", read.append)
+    for client in (model.root_client, model.root_async_client):
+        monkeypatch.setattr(client, "_strict_response_validation", True)
+    body = completion("A cat.")
+    body["usage"]["prompt_tokens"] = "eleven"  # strict validation refuses it, the lax read not
+    recorder.respond(json_body=body)
+    with pytest.raises(openai.APIResponseValidationError):
+        model.invoke("Hi")
+    recorder.respond(json_body=body)
+    with pytest.raises(openai.APIResponseValidationError):
+        asyncio.run(model.ainvoke("Hi"))
+    assert read == []
