@@ -20,6 +20,7 @@ from langchain_core.outputs import ChatResult
 from langchain_core.utils._gateway import GATEWAY_METADATA_HEADER, GATEWAY_METADATA_RESPONSE_KEY
 from pydantic import BaseModel
 
+from langchain_flexai._transport import _completion
 from langchain_flexai._transport import _results as results_module
 from langchain_flexai._transport._results import LoopResults
 from tests.unit_tests.wire import WireRecorder, completion, error_body
@@ -390,3 +391,30 @@ def test_a_client_that_validates_responses_strictly_keeps_the_sdk_parse(
     with pytest.raises(openai.APIResponseValidationError):
         asyncio.run(model.ainvoke("Hi"))
     assert read == []
+
+
+class _Details(openai.BaseModel):
+    tokens: int | None = None
+
+
+class _KnownUsage(openai.BaseModel):
+    total: int
+    details: _Details | None = None
+
+
+class _NewKindOfUsage(_KnownUsage):
+    unit: str | None = None  # a kind of field the JSON read does not know how to fill
+
+
+def test_usage_fields_of_a_kind_the_json_read_does_not_know_send_usage_the_typed_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _completion._plan(_KnownUsage) == (("total", None), ("details", (("tokens", None),)))
+    assert _completion._plan(_NewKindOfUsage) is None
+    monkeypatch.setattr(_completion, "_USAGE", None)
+    with_usage = completion("A cat.")
+    without = {k: v for k, v in with_usage.items() if k != "usage"}
+    assert _completion.completion_view(json.dumps(with_usage).encode()) is None
+    view = _completion.completion_view(json.dumps(without).encode())
+    assert view is not None
+    assert view["usage"] is None
