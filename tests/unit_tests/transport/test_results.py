@@ -340,9 +340,12 @@ def _answers(recorder: WireRecorder, bodies: list[bytes]) -> list[tuple[object, 
 
 
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # a float for an int, typed
+@pytest.mark.parametrize("reader", ["orjson", "json"])
 def test_generated_answers_build_the_chat_result_langchain_openai_builds(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
+    if reader == "json":  # without the `fast` extra
+        monkeypatch.setattr(_completion, "orjson", None)
     rng = random.Random(16)
     bodies = [json.dumps(_body(rng)).encode() for _ in range(300)] + _ODD_BODIES
     read: list[bool] = []
