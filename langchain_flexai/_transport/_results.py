@@ -1,4 +1,4 @@
-"""langchain-openai's async chat completion, with its result built on the event loop.
+"""langchain-openai's chat completion steps, with the result built where the answer arrives.
 
 langchain-openai's ``_agenerate`` sends the request, then builds the ``ChatResult`` in a worker
 thread (``run_in_executor``). For a chat completion that work is a ``model_dump`` and a message
@@ -6,11 +6,17 @@ thread (``run_in_executor``). For a chat completion that work is a ``model_dump`
 the GIL passed back and forth while the loop has sockets to serve (about 0.2 ms of CPU per
 request in a describe run). Here the same steps run in the same order with the same helpers, and
 the result is built on the loop, as langchain-openai's own sync path builds it. Chat
-completions only: a request for the Responses API goes to langchain-openai's ``_agenerate``.
+completions only: a request for the Responses API goes to langchain-openai's ``_agenerate``
+(``_generate`` when sync).
 
-Knows the steps of langchain-openai's ``_agenerate`` (three of its private helpers; the tests
-pin that both give the same results and errors); knows nothing about FlexAI's protocol, images or
-messages.
+Both paths, sync and async, read a plain chat completion (not structured output) from its JSON
+body without the SDK's typed ``ChatCompletion`` (``_completion``: the same ``ChatResult``, a
+tenth of the CPU); a body whose typed form could differ from its JSON, or a client that
+validates responses strictly, takes the typed path.
+
+Knows the steps of langchain-openai's ``_generate`` and ``_agenerate`` (three of its private
+helpers; the tests pin that both give the same results and errors); knows nothing about FlexAI's
+protocol, images or messages.
 """
 
 from __future__ import annotations
@@ -25,8 +31,17 @@ from langchain_openai.chat_models.base import (
     _handle_openai_bad_request,
 )
 
+from langchain_flexai._transport._completion import (
+    CompletionView,
+    completion_view,
+    typed_message_fields,
+)
+
 if TYPE_CHECKING:
-    from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForLLMRun,
+        CallbackManagerForLLMRun,
+    )
     from langchain_core.messages import BaseMessage
     from langchain_core.outputs import ChatResult
 
@@ -34,7 +49,40 @@ __all__ = ["LoopResults"]
 
 
 class LoopResults(BaseChatOpenAI):
-    """``BaseChatOpenAI`` whose async chat completions build their result on the event loop."""
+    """``BaseChatOpenAI`` whose chat completions build their result where the answer arrives."""
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._ensure_sync_client_available()
+        payload = self._get_request_payload(messages, stop=stop, **kwargs)
+        structured = "response_format" in payload
+        if not structured and self._use_responses_api(payload):
+            return super()._generate(messages, stop, run_manager, **kwargs)
+        raw_response: Any = None
+        try:
+            if structured:
+                payload.pop("stream")
+                completions = self.root_client.chat.completions
+                raw_response = completions.with_raw_response.parse(**payload)
+            else:
+                raw_response = self.client.with_raw_response.create(**payload)
+            response = _parsed(self.root_client, raw_response, structured=structured)
+        except openai.BadRequestError as error:
+            _handle_openai_bad_request(error)
+            raise  # (the helper always raises)
+        except openai.APIError as error:
+            _handle_openai_api_error(error)
+            raise
+        except Exception as error:
+            if raw_response is not None and hasattr(raw_response, "http_response"):
+                error.response = raw_response.http_response  # type: ignore[attr-defined]
+            raise
+        return self._result(response, raw_response)
 
     async def _agenerate(
         self,
@@ -55,7 +103,7 @@ class LoopResults(BaseChatOpenAI):
                 raw_response = await completions.with_raw_response.parse(**payload)
             else:
                 raw_response = await self.async_client.with_raw_response.create(**payload)
-            response = raw_response.parse()
+            response = _parsed(self.root_async_client, raw_response, structured=structured)
         except openai.BadRequestError as error:
             _handle_openai_bad_request(error)
             raise  # (the helper always raises)
@@ -66,8 +114,34 @@ class LoopResults(BaseChatOpenAI):
             if raw_response is not None and hasattr(raw_response, "http_response"):
                 error.response = raw_response.http_response  # type: ignore[attr-defined]
             raise
+        return self._result(response, raw_response)
+
+    def _result(self, response: Any, raw_response: Any) -> ChatResult:
         generation_info: dict[str, Any] = {}
         if self.include_response_headers and hasattr(raw_response, "headers"):
             generation_info = {"headers": dict(raw_response.headers)}
         _add_gateway_metadata(generation_info, raw_response)
         return self._create_chat_result(response, generation_info)
+
+    def _create_chat_result(
+        self,
+        response: dict[str, Any] | openai.BaseModel,
+        generation_info: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        if isinstance(response, CompletionView):  # what the typed path copies from the message
+            typed_message_fields(result, response)
+        return result
+
+
+def _parsed(client: object, raw_response: Any, *, structured: bool) -> Any:
+    """The answer: read from its JSON body where that gives the typed path's result, else typed.
+
+    Structured output keeps the SDK's parse (its ``parsed`` objects), and a client that
+    validates responses strictly (``_strict_response_validation``) the SDK's validation.
+    """
+    if not structured and not getattr(client, "_strict_response_validation", True):
+        view = completion_view(raw_response.http_response.content)
+        if view is not None:
+            return view
+    return raw_response.parse()
