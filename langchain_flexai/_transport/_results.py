@@ -119,7 +119,9 @@ class LoopResults(BaseChatOpenAI):
     def _result(self, response: Any, raw_response: Any) -> ChatResult:
         generation_info: dict[str, Any] = {}
         if self.include_response_headers and hasattr(raw_response, "headers"):
-            generation_info = {"headers": dict(raw_response.headers)}
+            # langchain-openai's dict(headers), in one pass: dict() looks each key up again, and
+            # httpx's lookup scans every header (a FlexAI answer has about twenty).
+            generation_info = {"headers": dict(raw_response.headers.items())}
         _add_gateway_metadata(generation_info, raw_response)
         return self._create_chat_result(response, generation_info)
 

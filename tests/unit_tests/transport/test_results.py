@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from langchain_flexai._transport import _completion
 from langchain_flexai._transport import _results as results_module
+from langchain_flexai._transport._pools import sdk_httpx
 from langchain_flexai._transport._results import LoopResults
 from tests.unit_tests.wire import WireRecorder, completion, error_body
 
@@ -421,3 +422,16 @@ def test_usage_fields_of_a_kind_the_json_read_does_not_know_send_usage_the_typed
     view = _completion.completion_view(json.dumps(without).encode())
     assert view is not None
     assert view["usage"] is None
+
+
+def test_the_response_headers_are_langchain_openais_dict_of_them() -> None:
+    """``dict(headers.items())`` is ``dict(headers)``: lowercased names, repeats joined."""
+    rng = random.Random(11)
+    names = ["x-ratelimit-remaining-requests", "X-Request-ID", "Set-Cookie", "content-type", "via"]
+    for _ in range(200):
+        raw = [
+            ("".join(c.upper() if rng.random() < 0.3 else c for c in rng.choice(names)), str(n))
+            for n in range(rng.randint(0, 12))
+        ]
+        headers = sdk_httpx.Headers(raw)
+        assert list(dict(headers.items()).items()) == list(dict(headers).items())
