@@ -259,13 +259,14 @@ class AsyncioBackend(sdk_httpcore.AsyncNetworkBackend):
         """A TCP connection (asyncio sets TCP_NODELAY; ``socket_options`` are applied after)."""
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
-        connecting = loop.create_connection(
-            _Protocol,
-            host,
-            port,
-            local_addr=local,
-            happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
-        )
+        # asyncio's own loops try a host's addresses in turn (happy eyeballs), as anyio does;
+        # other loops (uvloop) have no such argument and connect as they do.
+        if isinstance(loop, asyncio.BaseEventLoop):
+            connecting = loop.create_connection(
+                _Protocol, host, port, local_addr=local, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY
+            )
+        else:
+            connecting = loop.create_connection(_Protocol, host, port, local_addr=local)
         transport, protocol = await _connected(connecting, timeout)
         return _with_options(transport, protocol, socket_options)
 

@@ -12,15 +12,17 @@ import asyncio
 import random
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
 import trustme
+import uvloop
 
 from langchain_flexai._transport._asyncio_stream import AsyncioStream, on_asyncio_streams
 from langchain_flexai._transport._pools import sdk_httpx
+from langchain_flexai.testing import FlexAIEmulator
 
 
 @dataclass
@@ -160,3 +162,43 @@ async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
     assert (first.text, second.text) == ("eno", "owt")
     assert server.connections == 2
     assert server.bodies == [b"one", b"two"]
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        test_https_requests_reuse_one_verified_connection,
+        test_a_certificate_for_another_name_is_refused,
+        test_large_bodies_cross_tls_both_ways_intact,
+    ],
+)
+def test_the_tls_scenarios_on_uvloop(
+    scenario: Callable[[ssl.SSLContext, ssl.SSLContext], Awaitable[None]],
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    """uvloop's transports and ``start_tls`` serve the same streams (no happy-eyeballs there)."""
+    uvloop.run(scenario(server_context, client_context))
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        test_a_refused_connection_is_a_connect_error,
+        test_an_idle_connection_the_server_closed_is_not_reused,
+    ],
+)
+def test_the_tcp_scenarios_on_uvloop(scenario: Callable[[], Awaitable[None]]) -> None:
+    uvloop.run(scenario())
+
+
+def test_a_chat_model_answers_the_same_on_uvloop_and_asyncio() -> None:
+    with FlexAIEmulator() as emulator:
+        model = emulator.chat_model(max_retries=0)
+        on_uvloop = uvloop.run(model.ainvoke("Name a colour.", seed=3, temperature=0))
+        on_asyncio = asyncio.run(model.ainvoke("Name a colour.", seed=3, temperature=0))
+        first, second = emulator.requests[-2:]
+        assert first.path == second.path == "/v1/chat/completions"
+        assert first.body == second.body
+    assert on_uvloop.content == on_asyncio.content
+    assert on_uvloop.content
