@@ -55,7 +55,9 @@ class _Protocol(asyncio.Protocol):
         self.error: BaseException | None = None
         self.reading_paused = False
         self.writing_paused = False
-        self.waiter: asyncio.Future[None] | None = None  # a read or a drain waits on it
+        # Whoever waits (a read for data, a write for the kernel to drain) is woken by any
+        # event and looks again; a list, so that a read and a write may wait at once.
+        self.waiters: list[asyncio.Future[None]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -85,9 +87,10 @@ class _Protocol(asyncio.Protocol):
         self._wake()
 
     def _wake(self) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def take(self, max_bytes: int) -> bytes:
         chunk = self.chunks.popleft()
@@ -103,7 +106,8 @@ class _Protocol(asyncio.Protocol):
     async def wait(self, timeout: float | None) -> bool:
         """Wait for the next event; False when ``timeout`` passed first."""
         loop = asyncio.get_running_loop()
-        waiter = self.waiter = loop.create_future()
+        waiter = loop.create_future()
+        self.waiters.append(waiter)
         timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
             await waiter
@@ -112,8 +116,8 @@ class _Protocol(asyncio.Protocol):
         finally:
             if timer is not None:
                 timer.cancel()
-            if self.waiter is waiter:
-                self.waiter = None
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
         return True
 
 
@@ -152,25 +156,29 @@ class AsyncioStream(sdk_httpcore.AsyncNetworkStream):
         return protocol.take(max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        """Queue ``buffer``; small writes wait to leave with the next, or with the next read.
+        """Queue ``buffer``: small writes of one step of the task leave in one call.
 
         httpcore writes a request's headers, then its body: two system calls, two TCP segments
         (TCP_NODELAY), and for a small request the second call costs as much as the first.
-        Nothing waits on a queued write, since a read (or a larger write) sends it first.
+        What is queued leaves before the next read, when the queue reaches
+        :data:`_COALESCE_BELOW`, or when the task yields to the loop (a body produced slowly
+        is not held back).
         """
         if not buffer:
             return
         protocol = self._protocol
         if protocol.eof or self._transport.is_closing():
             raise sdk_httpcore.WriteError(_lost(protocol))
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self._send_queued)
         self._queued.append(buffer)
         self._queued_bytes += len(buffer)
         if self._queued_bytes >= _COALESCE_BELOW:
             await self._flush(timeout)
 
-    async def _flush(self, timeout: float | None) -> None:
+    def _send_queued(self) -> None:
         queued = self._queued
-        if not queued:
+        if not queued or self._transport.is_closing():
             return
         small = self._queued_bytes < _COALESCE_BELOW
         self._queued = []
@@ -180,6 +188,10 @@ class AsyncioStream(sdk_httpcore.AsyncNetworkStream):
         else:  # joining would copy a large body only to save one call
             for part in queued:
                 self._transport.write(part)
+
+    async def _flush(self, timeout: float | None) -> None:
+        """Send what is queued, then wait while the kernel's buffers are full."""
+        self._send_queued()
         protocol = self._protocol
         while protocol.writing_paused:
             if protocol.eof:
@@ -201,6 +213,7 @@ class AsyncioStream(sdk_httpcore.AsyncNetworkStream):
         """This connection wrapped in TLS (an ``https`` origin, or a tunnel through a proxy)."""
         loop = asyncio.get_running_loop()
         protocol = self._protocol
+        await self._flush(timeout)  # what was written in the clear goes first (a proxy's CONNECT)
         try:
             transport = await asyncio.wait_for(
                 loop.start_tls(

@@ -81,6 +81,35 @@ async def test_small_writes_leave_in_one_call_when_the_response_is_read() -> Non
     assert transport.written == [b'POST / HTTP/1.1\r\n\r\n{"a": 1}']
 
 
+async def test_small_writes_leave_when_the_task_yields() -> None:
+    """A body produced slowly (an async iterator that awaits) is not held back for the read."""
+    transport = _FakeTransport()
+    stream = AsyncioStream(transport, _asyncio_stream._Protocol())  # type: ignore[arg-type]
+    await stream.write(b"headers")
+    await stream.write(b"chunk 1")
+    await asyncio.sleep(0)  # the producer of the next chunk waits on something
+    assert transport.written == [b"headerschunk 1"]
+    await stream.write(b"chunk 2")
+    await asyncio.sleep(0)
+    assert transport.written == [b"headerschunk 1", b"chunk 2"]
+
+
+async def test_a_read_and_a_write_may_wait_at_once() -> None:
+    transport = _FakeTransport()
+    protocol = _asyncio_stream._Protocol()
+    stream = AsyncioStream(transport, protocol)  # type: ignore[arg-type]
+    protocol.pause_writing()  # the kernel's buffers are full
+    reading = asyncio.ensure_future(stream.read(100, timeout=5))
+    writing = asyncio.ensure_future(stream.write(b"w" * _asyncio_stream._COALESCE_BELOW, timeout=5))
+    await asyncio.sleep(0.01)
+    assert not reading.done()
+    assert not writing.done()
+    protocol.resume_writing()
+    await asyncio.wait_for(writing, 2)
+    protocol.data_received(b"answer")
+    assert await asyncio.wait_for(reading, 2) == b"answer"
+
+
 async def test_a_large_body_is_sent_at_once_and_never_joined() -> None:
     transport = _FakeTransport()
     stream = AsyncioStream(transport, _asyncio_stream._Protocol())  # type: ignore[arg-type]
