@@ -48,6 +48,29 @@ if TYPE_CHECKING:
 __all__ = ["LoopResults"]
 
 
+class _Sent:
+    """The raw response of one request, and langchain-openai's error mapping around it.
+
+    As in langchain-openai's ``_generate``/``_agenerate``: a 400 and other API errors go
+    through its helpers (which raise), and any other error leaving the block gets the raw
+    response's ``http_response`` when there is one.
+    """
+
+    def __init__(self) -> None:
+        self.raw: Any = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        if isinstance(error, openai.BadRequestError):
+            _handle_openai_bad_request(error)
+        elif isinstance(error, openai.APIError):
+            _handle_openai_api_error(error)
+        elif isinstance(error, Exception) and hasattr(self.raw, "http_response"):
+            error.response = self.raw.http_response  # type: ignore[attr-defined]
+
+
 class LoopResults(BaseChatOpenAI):
     """``BaseChatOpenAI`` whose chat completions build their result where the answer arrives."""
 
@@ -63,26 +86,16 @@ class LoopResults(BaseChatOpenAI):
         structured = "response_format" in payload
         if not structured and self._use_responses_api(payload):
             return super()._generate(messages, stop, run_manager, **kwargs)
-        raw_response: Any = None
-        try:
+        sent = _Sent()
+        with sent:
             if structured:
                 payload.pop("stream")
                 completions = self.root_client.chat.completions
-                raw_response = completions.with_raw_response.parse(**payload)
+                sent.raw = completions.with_raw_response.parse(**payload)
             else:
-                raw_response = self.client.with_raw_response.create(**payload)
-            response = _parsed(self.root_client, raw_response, structured=structured)
-        except openai.BadRequestError as error:
-            _handle_openai_bad_request(error)
-            raise  # (the helper always raises)
-        except openai.APIError as error:
-            _handle_openai_api_error(error)
-            raise
-        except Exception as error:
-            if raw_response is not None and hasattr(raw_response, "http_response"):
-                error.response = raw_response.http_response  # type: ignore[attr-defined]
-            raise
-        return self._result(response, raw_response)
+                sent.raw = self.client.with_raw_response.create(**payload)
+            response = _parsed(self.root_client, sent.raw, structured=structured)
+        return self._result(response, sent.raw)
 
     async def _agenerate(
         self,
@@ -95,26 +108,16 @@ class LoopResults(BaseChatOpenAI):
         structured = "response_format" in payload
         if not structured and self._use_responses_api(payload):
             return await super()._agenerate(messages, stop, run_manager, **kwargs)
-        raw_response: Any = None
-        try:
+        sent = _Sent()
+        with sent:
             if structured:
                 payload.pop("stream")
                 completions = self.root_async_client.chat.completions
-                raw_response = await completions.with_raw_response.parse(**payload)
+                sent.raw = await completions.with_raw_response.parse(**payload)
             else:
-                raw_response = await self.async_client.with_raw_response.create(**payload)
-            response = _parsed(self.root_async_client, raw_response, structured=structured)
-        except openai.BadRequestError as error:
-            _handle_openai_bad_request(error)
-            raise  # (the helper always raises)
-        except openai.APIError as error:
-            _handle_openai_api_error(error)
-            raise
-        except Exception as error:
-            if raw_response is not None and hasattr(raw_response, "http_response"):
-                error.response = raw_response.http_response  # type: ignore[attr-defined]
-            raise
-        return self._result(response, raw_response)
+                sent.raw = await self.async_client.with_raw_response.create(**payload)
+            response = _parsed(self.root_async_client, sent.raw, structured=structured)
+        return self._result(response, sent.raw)
 
     def _result(self, response: Any, raw_response: Any) -> ChatResult:
         generation_info: dict[str, Any] = {}
