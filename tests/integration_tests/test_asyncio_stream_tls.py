@@ -9,12 +9,16 @@ closes an idle keep-alive connection.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import socket
 import ssl
+import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import trustme
@@ -202,3 +206,34 @@ def test_a_chat_model_answers_the_same_on_uvloop_and_asyncio() -> None:
         assert first.body == second.body
     assert on_uvloop.content == on_asyncio.content
     assert on_uvloop.content
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_uvloop_runs_close_their_connections() -> None:
+    """Each uvloop run's pool closes with its loop, as an asyncio run's does."""
+
+    def open_fds() -> int:
+        gc.collect()
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    with FlexAIEmulator() as emulator:
+        model = emulator.chat_model(max_retries=0)
+
+        async def five() -> None:
+            await asyncio.gather(*(model.ainvoke(f"hello {i}") for i in range(5)))
+
+        uvloop.run(five())
+        baseline = open_fds()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for _ in range(10):
+                uvloop.run(five())
+            gc.collect()
+        assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+        # A pool left open would keep its five client sockets per run: 50 more descriptors.
+        for _ in range(100):  # the emulator's thread closes its ends on its own time
+            if open_fds() <= baseline + 5:
+                break
+            time.sleep(0.05)
+        assert open_fds() <= baseline + 5
+        assert len(emulator.requests) == 55
