@@ -13,7 +13,9 @@ heavy for the event loop's attempt: ``images._cache.uncached_work``).
    decode limits, decide the fast path (:func:`~langchain_flexai.images._probe.sendable_as_is`):
    a compliant JPEG, PNG, WebP or still GIF is sent byte for byte. A baseline JPEG's header is
    read without Pillow at all (:mod:`langchain_flexai.images._jpeg_header`), and so are a PNG's,
-   a still WebP's and a GIF's (:mod:`langchain_flexai.images._still_header`).
+   a still WebP's and a GIF's (:mod:`langchain_flexai.images._still_header`). A still GIF of
+   the common layout skips steps 1-3 for one pass that says what they would
+   (:mod:`langchain_flexai.images._still_gif`), or steps aside.
 4. **Slow path** (:mod:`langchain_flexai.images._render`): decode, downscale, rotate upright,
    normalise the pixel mode, encode.
 
@@ -55,6 +57,7 @@ from langchain_flexai.images._probe import (
     tiff_turned_upright,
 )
 from langchain_flexai.images._render import render
+from langchain_flexai.images._still_gif import GIF_SIGNATURES, still_gif_size
 from langchain_flexai.images._still_header import probe_still
 from langchain_flexai.images._structure import Structure, check_scans, walk_header
 
@@ -187,10 +190,16 @@ def _compliant(
     return compliant(data, policy, declared_mime, structure)
 
 
-def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:
+def encode_bytes(data: bytes, policy: ImagePolicy, declared_mime: str | None) -> Encoded:  # noqa: C901 - the GIF shortcut inline: a call costs a small file's budget
     """Prepare image bytes: fast path when compliant, slow path otherwise."""
     if len(data) > policy.max_input_bytes:
         raise input_too_large(len(data), policy)
+    if data[:6] in GIF_SIGNATURES:
+        # A still GIF of the common layout: one pass for what the walk and the probe would say
+        # (None when in any doubt: the general route below then decides, errors included).
+        shown = still_gif_size(data)
+        if shown is not None and fits(shown, policy) and len(data) <= policy.max_bytes:
+            return _as_is(data, "GIF", shown[0], shown[1], declared_mime)
     # Structure first: the caps bound what Pillow's plugins would walk (see _image_structure).
     structure = walk_header(data, policy.max_decode_pixels)
     if structure is not None and structure.progressive:

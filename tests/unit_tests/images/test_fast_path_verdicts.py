@@ -15,7 +15,10 @@ The compliant-file path was made cheaper by shortcuts, each of which must change
 - a VP8 (lossy WebP) frame header is read in one unpack: the same answer as the slices did,
   for any bytes;
 - ``check_pixels`` is not repeated after ``fits()``: whatever the fast path sends, it would have
-  let through.
+  let through;
+- a still GIF of the common layout skips the walk and the probe altogether
+  (``images._still_gif``): on every sample, truncation and damaged file, it answers the size the
+  walk and probe give, or None (then the general route runs, as before).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from langchain_flexai.images._jpeg_header import probe_jpeg
 from langchain_flexai.images._mpo import primary_picture
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._probe import check_pixels, decode_limit
+from langchain_flexai.images._still_gif import still_gif_size
 from langchain_flexai.images._still_header import _vp8, probe_still
 from langchain_flexai.images._structure import Structure, walk_header
 from tests.unit_tests.image_factory import encode, exif_bytes, noisy
@@ -62,6 +66,35 @@ def _offset_gif() -> bytes:
     return bytes(data)
 
 
+def _two_frame_gif() -> bytes:
+    # Frames whose pixels differ (Pillow merges frames that look the same into one).
+    frames = [noisy((20, 10), seed=seed).convert("P") for seed in (1, 2)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=50)
+    return buffer.getvalue()
+
+
+def _small_screen_gif() -> bytes:
+    # A logical screen smaller than the image (both sides): shown at the image's size.
+    data = bytearray(_gif())
+    data[6:10] = (10).to_bytes(2, "little") + (5).to_bytes(2, "little")
+    return bytes(data)
+
+
+def _short_subblocks_gif() -> bytes:
+    # The image data re-cut into 100-byte sub-blocks (legal; some encoders write short ones).
+    data = _gif()
+    palette = 3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0
+    at = data.index(b"\x2c", 13 + palette) + 11  # the image's LZW code size
+    pos, lzw = at + 1, b""
+    while data[pos]:
+        lzw += data[pos + 1 : pos + 1 + data[pos]]
+        pos += data[pos] + 1
+    chunks = [lzw[i : i + 100] for i in range(0, len(lzw), 100)]
+    body = b"".join(bytes([len(c)]) + c for c in chunks)
+    return data[: at + 1] + body + data[pos:]
+
+
 GIFS = [
     _gif(),
     _gif(comment=b"a comment"),
@@ -72,6 +105,12 @@ GIFS = [
     b"GIF87a" + _gif()[6:],
     _animated_gif(),
     _offset_gif(),
+    _two_frame_gif(),
+    _small_screen_gif(),
+    _short_subblocks_gif(),
+    _gif() + b"trailing garbage",
+    _gif(comment=b"c" * 1000, loop=0, transparency=1, interlace=True),
+    b"GIF89a\0\0\0\0" + _gif()[10:],  # an empty screen
 ]
 
 
@@ -123,16 +162,51 @@ def _verdict_now(data: bytes) -> tuple[object, ...]:
     return ("declined",) if header is None else ("size", header.width, header.height)
 
 
+ANIMATED = 9
+
+
+def _shortcut_agrees(data: bytes) -> bool:
+    """The one-pass GIF size is None, or the size the walk and probe give (and no refusal)."""
+    shown = still_gif_size(data)
+    return shown is None or _verdict_now(data) == ("size", *shown)
+
+
 @pytest.mark.parametrize("index", range(len(GIFS)))
 def test_every_sample_gets_the_verdict_it_had(index: int) -> None:
     data = GIFS[index]
     assert _verdict_now(data) == _verdict_before(data)
+    assert _shortcut_agrees(data)
+
+
+def test_the_one_pass_gif_size_answers_for_the_common_layouts() -> None:
+    # Not a shortcut that always steps aside: every still sample with a screen gets its size.
+    answered = {index for index, data in enumerate(GIFS) if still_gif_size(data) is not None}
+    assert answered == set(range(len(GIFS))) - {ANIMATED, len(GIFS) - 1}  # and no screen
+    assert still_gif_size(_offset_gif()) == (70, 30)  # the screen grown to hold the image
+    assert still_gif_size(_small_screen_gif()) == (40, 30)
+    compliant = encode_bytes(_gif(comment=b"x", loop=0), POLICY, "image/png")
+    assert compliant.passthrough
+    assert (compliant.width, compliant.height, compliant.transformations) == (
+        40,
+        30,
+        ("mime_corrected",),
+    )
 
 
 def test_every_truncation_gets_the_verdict_it_had() -> None:
     for data in GIFS:
         for cut in range(6, len(data) + 1):
             assert _verdict_now(data[:cut]) == _verdict_before(data[:cut]), cut
+            assert _shortcut_agrees(data[:cut]), cut
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 100, 254, 255])
+def test_every_bad_block_size_gets_the_general_verdict(size: int) -> None:
+    # Each length byte of the file set to an odd value: the shortcut agrees or steps aside.
+    for data in GIFS:
+        for at in range(10, len(data)):
+            damaged = data[:at] + bytes([size]) + data[at + 1 :]
+            assert _shortcut_agrees(damaged), (at, size)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -141,6 +215,7 @@ def test_every_damaged_gif_gets_the_verdict_it_had(data: bytes) -> None:
     if data[:6] not in (b"GIF87a", b"GIF89a"):
         return  # no longer a GIF to the walk: not this test's business
     assert _verdict_now(data) == _verdict_before(data)
+    assert _shortcut_agrees(data)
 
 
 def _jpeg() -> bytes:
