@@ -10,8 +10,9 @@ protocol's own state plus one poll of the descriptor.
 
 Used by :mod:`._pools` for every per-loop httpcore pool (``AsyncConnectionPool``'s public
 ``network_backend`` hook): the SDK's httpx client, its retries, redirects and error mapping are
-unchanged, and errors are httpcore's own classes, which httpx maps as it maps anyio's. TLS
-(``start_tls``, also used for proxy tunnels) is asyncio's ``loop.start_tls``.
+unchanged, and errors are httpcore's own classes, which httpx maps as it maps anyio's. TLS for
+an ``https`` origin is asyncio's ``loop.start_tls``. A proxy's pool is httpx's own (a mount for
+``openai_proxy`` or a proxy in the environment) and keeps anyio's streams.
 
 Knows asyncio's transport and protocol API and httpcore's stream interface; knows nothing about
 HTTP (httpcore's h11 does the protocol) nor about FlexAI.
@@ -98,9 +99,10 @@ class _Protocol(asyncio.Protocol):
             self.chunks.appendleft(chunk[max_bytes:])
             chunk = chunk[:max_bytes]
         self.buffered -= len(chunk)
-        if self.reading_paused and self.buffered <= _HIGH_WATER // 4 and self.transport:
+        if self.reading_paused and self.buffered <= _HIGH_WATER // 4:
             self.reading_paused = False
-            self.transport.resume_reading()
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.resume_reading()
         return chunk
 
     async def wait(self, timeout: float | None) -> bool:
@@ -210,10 +212,10 @@ class AsyncioStream(sdk_httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> sdk_httpcore.AsyncNetworkStream:
-        """This connection wrapped in TLS (an ``https`` origin, or a tunnel through a proxy)."""
+        """This connection wrapped in TLS (an ``https`` origin)."""
         loop = asyncio.get_running_loop()
         protocol = self._protocol
-        await self._flush(timeout)  # what was written in the clear goes first (a proxy's CONNECT)
+        await self._flush(timeout)  # anything written in the clear leaves before the handshake
         try:
             transport = await asyncio.wait_for(
                 loop.start_tls(
