@@ -52,8 +52,8 @@ from typing_extensions import Self
 from langchain_flexai._env import API_BASE_ENV, API_KEY_ENV, DEFAULT_BASE_URL
 from langchain_flexai._transport._clients import (
     MISSING_KEY_MESSAGE,
-    _proxied_clients,
     config_error,
+    proxied_clients,
 )
 from langchain_flexai._transport._errors import connection_error, to_flexai_error
 from langchain_flexai._transport._identity import sdk_user_agent, with_user_agent
@@ -195,11 +195,12 @@ class FlexAIEmbeddings(BaseModel, Embeddings):
             "default_query": self.default_query,
         }
         options = _resolve_socket_options(self.http_socket_options)
-        if self.openai_proxy:
-            if self.http_client or self.http_async_client:
-                msg = "Pass either openai_proxy or http_client/http_async_client, not both."
-                raise ValueError(msg)
-            self.http_client, self.http_async_client = _proxied_clients(self.openai_proxy, options)
+        self.http_client, self.http_async_client = proxied_clients(
+            self.openai_proxy,
+            self.openai_api_base,
+            (self.http_client, self.http_async_client),
+            options,
+        )
         base, timeout = self.openai_api_base, self.request_timeout
         if self.client is None and sync_key is not None:
             http = self.http_client or shared_sync_client(base, timeout, options)

@@ -3,13 +3,15 @@
 Knows that a key is required (and the one-line error saying where to get one), how the sync and
 async SDK clients are built over shared HTTP pools (:mod:`._pools`), which pool the async ones
 use (httpx's, or aiohttp's when ``FLEXAI_ASYNC_TRANSPORT=aiohttp`` and no proxy applies), and
-that an explicit proxy gets clients of its own. Knows nothing about messages, images or FlexAI's
+that a proxy gets clients of its own: an explicit ``openai_proxy``, or the one the environment
+names for the base URL (``environment_proxy``). Knows nothing about messages, images or FlexAI's
 error semantics.
 """
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from langchain_flexai._transport._controls import check_n
 from langchain_flexai._transport._identity import sdk_user_agent, with_user_agent
 from langchain_flexai._transport._pools import (
     LIMITS,
+    LoopLocalTransport,
     PoolFactory,
     SocketOption,
     sdk_httpx,
@@ -39,7 +42,14 @@ from langchain_flexai.errors import FlexAIConfigError
 if TYPE_CHECKING:
     from langchain_openai.chat_models.base import BaseChatOpenAI
 
-__all__ = ["ASYNC_TRANSPORT_VAR", "MISSING_KEY_MESSAGE", "config_error", "install_clients"]
+__all__ = [
+    "ASYNC_TRANSPORT_VAR",
+    "MISSING_KEY_MESSAGE",
+    "config_error",
+    "environment_proxy",
+    "install_clients",
+    "proxied_clients",
+]
 
 # Opt-in: "aiohttp" puts async requests on aiohttp's pool (:mod:`._aiohttp`); httpx by default.
 ASYNC_TRANSPORT_VAR = "FLEXAI_ASYNC_TRANSPORT"
@@ -95,13 +105,12 @@ def install_clients(model: BaseChatOpenAI) -> None:
     if model.max_retries is not None:
         client_params["max_retries"] = model.max_retries
     socket_options = _resolve_socket_options(model.http_socket_options)
-    if model.openai_proxy:
-        if model.http_client or model.http_async_client:
-            msg = "Pass either openai_proxy or http_client/http_async_client, not both."
-            raise ValueError(msg)
-        model.http_client, model.http_async_client = _proxied_clients(
-            model.openai_proxy, socket_options
-        )
+    model.http_client, model.http_async_client = proxied_clients(
+        model.openai_proxy,
+        model.openai_api_base,
+        (model.http_client, model.http_async_client),
+        socket_options,
+    )
     if not model.client and sync_key is not None:
         model.root_client = FlexAIOpenAI(
             **client_params,
@@ -151,25 +160,80 @@ def _async_pool_factory(*, proxy: str | None) -> PoolFactory | None:
     return AiohttpPool
 
 
+def environment_proxy(base_url: str | None) -> str | None:
+    """The proxy the environment names for ``base_url`` (``HTTPS_PROXY`` ...), or None.
+
+    httpx reads ``HTTP(S)_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` only for the transports it
+    builds itself; the shared pools are transports of ours (:mod:`._pools`), under which httpx
+    reads no proxy at all, so requests would go direct past a proxy the user set. As httpx
+    picks: the variable of the URL's scheme, else ``ALL_PROXY``; none for a host ``NO_PROXY``
+    names (the standard library's reading of both, which httpx's mirrors).
+    """
+    if not base_url:
+        return None
+    parts = urllib.parse.urlsplit(base_url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
+def proxied_clients(
+    explicit: str | None,
+    base_url: str | None,
+    given: tuple[Any, Any],
+    socket_options: tuple[SocketOption, ...],
+) -> tuple[Any, Any]:
+    """The (sync, async) HTTP clients a model keeps: its own, or a proxy's, or None for shared.
+
+    ``explicit`` is ``openai_proxy``; without it, a proxy from the environment applies unless the
+    caller gave a client of their own (theirs decides). The proxy URL (credentials and all) lives
+    only in the transports, never in a field that is printed or serialized.
+
+    Raises:
+        ValueError: ``openai_proxy`` beside a client of one's own.
+    """
+    if explicit:
+        if any(given):
+            msg = "Pass either openai_proxy or http_client/http_async_client, not both."
+            raise ValueError(msg)
+        return _proxied_clients(explicit, socket_options)
+    if any(given):
+        return given
+    proxy = environment_proxy(base_url)
+    return _proxied_clients(proxy, socket_options) if proxy else given
+
+
 def _proxied_clients(
     proxy: str, socket_options: tuple[SocketOption, ...]
 ) -> tuple[openai.DefaultHttpxClient, openai.DefaultAsyncHttpxClient]:
     """A sync and an async client sending everything through ``proxy``.
 
-    With socket options, the proxy transport is mounted under ``all://``, the shape httpx's own
-    ``proxy=`` gives (one transport whose pool knows the proxy URL), with the SDK's pool limits
-    restated (httpx ignores ``limits=`` beside a mount). Redirects are not followed through a
-    proxy, as before (the SDK's clients follow them otherwise).
+    The sync transport is mounted under ``all://``, the shape httpx's own ``proxy=`` gives (one
+    transport whose pool knows the proxy URL), with the SDK's pool limits restated (httpx
+    ignores ``limits=`` beside a mount). The async one is a per-loop transport (:mod:`._pools`)
+    whose pools are the proxy's, so a proxied model works across event loops as any other
+    does. Redirects are not followed through a proxy, as before (the SDK's clients follow them
+    otherwise).
     """
-    if not socket_options:
-        return (
-            openai.DefaultHttpxClient(proxy=proxy, follow_redirects=False),
-            openai.DefaultAsyncHttpxClient(proxy=proxy, follow_redirects=False),
+    target = sdk_httpx.Proxy(proxy)
+
+    def proxy_pool(options: tuple[SocketOption, ...]) -> sdk_httpx.AsyncBaseTransport:
+        return sdk_httpx.AsyncHTTPTransport(
+            proxy=target, socket_options=list(options) or None, limits=LIMITS
         )
-    options, target = list(socket_options), sdk_httpx.Proxy(proxy)
-    sync = sdk_httpx.HTTPTransport(proxy=target, socket_options=options, limits=LIMITS)
-    async_ = sdk_httpx.AsyncHTTPTransport(proxy=target, socket_options=options, limits=LIMITS)
+
+    sync = sdk_httpx.HTTPTransport(
+        proxy=target, socket_options=list(socket_options) or None, limits=LIMITS
+    )
+    # trust_env=False: the proxy is this one only (httpx would add the environment's beside it,
+    # and prefer them for the schemes they name); certificates are the transports' own choice.
     return (
-        openai.DefaultHttpxClient(mounts={"all://": sync}, follow_redirects=False),
-        openai.DefaultAsyncHttpxClient(mounts={"all://": async_}, follow_redirects=False),
+        openai.DefaultHttpxClient(mounts={"all://": sync}, follow_redirects=False, trust_env=False),
+        openai.DefaultAsyncHttpxClient(
+            transport=LoopLocalTransport(socket_options, proxy_pool),
+            follow_redirects=False,
+            trust_env=False,
+        ),
     )

@@ -228,13 +228,12 @@ def shared_async_client(
 def _build_sync(
     base_url: str | None, timeout: Any, socket_options: tuple[SocketOption, ...]
 ) -> openai.DefaultHttpxClient:
-    # The SDK's public client class (its defaults: limits, redirects, timeout); a transport only
-    # for socket options, with the SDK's limits restated (httpx ignores `limits=` beside one).
-    transport = (
-        sdk_httpx.HTTPTransport(socket_options=list(socket_options), limits=LIMITS)
-        if socket_options
-        else None
-    )
+    # The SDK's public client class (its defaults: limits, redirects, timeout) over a transport
+    # of ours, with the SDK's limits restated (httpx ignores `limits=` beside one): for socket
+    # options, and so that the shared client never reads proxy variables itself (a proxy the
+    # environment names gets clients of its own, `_clients.environment_proxy`), as the async
+    # one under its per-loop transport never does.
+    transport = sdk_httpx.HTTPTransport(socket_options=list(socket_options) or None, limits=LIMITS)
     return HttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
 
 

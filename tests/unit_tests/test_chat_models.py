@@ -24,6 +24,7 @@ from langchain_flexai._transport._errors import (
     FlexAIStreamInterruptedError,
 )
 from tests.unit_tests.conftest import FAKE_KEY
+from tests.unit_tests.proxies import proxy_pools
 from tests.unit_tests.wire import WireRecorder, chunk, completion, error_body, sse
 
 USAGE = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
@@ -555,7 +556,7 @@ def test_explicit_proxy_builds_proxied_clients(monkeypatch: pytest.MonkeyPatch) 
     assert model.http_client is not None
     assert model.http_async_client is not None
     assert model.root_client._client is model.http_client
-    proxies = [t._pool._proxy_url for t in model.http_client._mounts.values() if t]
+    proxies = [p._proxy_url for p in proxy_pools(model.http_client)]
     assert [(p.host, p.port) for p in proxies] == [(b"proxy.example.com", 3128)]
 
 
@@ -576,7 +577,7 @@ def test_clients_are_the_sdks_public_ones(socket_options: list[Any] | None) -> N
     for client in (proxied.http_client, proxied.http_async_client):
         assert isinstance(client, openai.DefaultHttpxClient | openai.DefaultAsyncHttpxClient)
         assert client.follow_redirects is False  # through a proxy, as langchain-openai's did
-        pools = [t._pool for t in client._mounts.values() if t]
+        pools = proxy_pools(client)
         assert [(p._proxy_url.host, p._proxy_url.port) for p in pools] == [
             (b"proxy.example.com", 3128)
         ]

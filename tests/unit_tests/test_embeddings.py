@@ -23,6 +23,7 @@ from langchain_flexai._version import __version__
 from langchain_flexai.embeddings import DEFAULT_BATCH_SIZE
 from langchain_flexai.errors import FlexAIConnectionError, FlexAITimeoutError, ModelCapabilityError
 from tests.unit_tests.conftest import FAKE_KEY
+from tests.unit_tests.proxies import proxy_pools
 from tests.unit_tests.wire import error_body
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -370,7 +371,7 @@ def test_an_explicit_proxy_gets_clients_of_its_own() -> None:
     embeddings = FlexAIEmbeddings(openai_proxy="http://me:pw@proxy.example.com:3128")
     for client in (embeddings.http_client, embeddings.http_async_client):
         assert client is not None
-        pools = [t._pool for t in client._mounts.values() if t]
+        pools = proxy_pools(client)
         assert [p._proxy_url.host for p in pools] == [b"proxy.example.com"]
 
 

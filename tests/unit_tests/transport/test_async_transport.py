@@ -61,18 +61,35 @@ def test_sync_requests_stay_on_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(transport, sdk_httpx.HTTPTransport)
 
 
+def _is_httpx_proxy_pool(model: ChatFlexAI) -> bool:
+    transport = model.root_async_client._client._transport
+    pool = transport._pool_factory(transport._socket_options)
+    return isinstance(pool, sdk_httpx.AsyncHTTPTransport) and pool._pool._proxy_url.port == 3128
+
+
 def test_an_explicit_proxy_keeps_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLEXAI_ASYNC_TRANSPORT", "aiohttp")
     model = _model(openai_proxy="http://127.0.0.1:3128")
-    assert not hasattr(model.root_async_client._client._transport, "_pool_factory")
+    assert _is_httpx_proxy_pool(model)
     assert model.root_async_client._client is model.http_async_client
 
 
-@pytest.mark.parametrize("name", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
-def test_an_environment_proxy_keeps_httpx(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "base_url"),
+    [
+        ("HTTPS_PROXY", "https://tokens.flex.ai/v1"),
+        ("http_proxy", "http://127.0.0.1:9/v1"),
+        ("ALL_PROXY", "http://127.0.0.1:9/v1"),
+    ],
+)
+def test_an_environment_proxy_keeps_httpx(
+    monkeypatch: pytest.MonkeyPatch, name: str, base_url: str
+) -> None:
     monkeypatch.setenv("FLEXAI_ASYNC_TRANSPORT", "aiohttp")
     monkeypatch.setenv(name, "http://127.0.0.1:3128")
-    assert _factory(_model()).__name__ == "_httpcore_pool"  # type: ignore[attr-defined]
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert _is_httpx_proxy_pool(ChatFlexAI(api_key="fake-key", base_url=base_url))
 
 
 def test_an_unknown_value_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

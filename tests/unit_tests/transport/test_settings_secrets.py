@@ -20,6 +20,7 @@ from langchain_core.load import dumpd, dumps
 
 from langchain_flexai import ChatFlexAI
 from langchain_flexai._transport._redact import mask_headers, mask_url
+from tests.unit_tests.proxies import proxy_pools
 
 
 def _secret() -> str:
@@ -85,7 +86,7 @@ def test_masking_is_display_only() -> None:
     expected = (b"Proxy-Authorization", b"Basic " + base64.b64encode(f"me:{secret}".encode()))
     for client in (model.http_client, model.http_async_client):
         assert client is not None
-        pools = [t._pool for t in client._mounts.values() if t]
+        pools = proxy_pools(client)
         assert [p._proxy_url.host for p in pools] == [b"proxy.example.com"]
         # httpx turns the URL's userinfo into the proxy's Basic credentials: the real password.
         assert [p._proxy_headers for p in pools] == [[expected]]
