@@ -130,17 +130,19 @@ def install_clients(model: BaseChatOpenAI) -> None:
                 model.openai_api_base,
                 model.request_timeout,
                 socket_options,
-                _async_pool_factory(proxy=model.openai_proxy),
+                _async_pool_factory(model.openai_api_base),
             ),
         )
         model.async_client = model.root_async_client.chat.completions
 
 
-def _async_pool_factory(*, proxy: str | None) -> PoolFactory | None:
+def _async_pool_factory(base_url: str | None) -> PoolFactory | None:
     """The aiohttp pool if ``FLEXAI_ASYNC_TRANSPORT=aiohttp`` and no proxy applies; else httpx's.
 
-    A proxy (``openai_proxy``, or ``HTTP(S)_PROXY``/``ALL_PROXY`` as httpx reads them) keeps
-    httpx: its proxy paths are the tested ones, and aiohttp's would be a second implementation.
+    A proxy keeps httpx: its proxy paths are the tested ones, and aiohttp's would be a second
+    implementation. A model with a proxy (``openai_proxy``, or the environment's for its base
+    URL) has proxied httpx clients before any shared pool is asked for (``proxied_clients``);
+    the environment's is asked again here for a model that brought only a sync client.
 
     Raises:
         FlexAIConfigError: The variable holds something other than ``httpx`` or ``aiohttp``.
@@ -150,10 +152,7 @@ def _async_pool_factory(*, proxy: str | None) -> PoolFactory | None:
     if choice not in {"httpx", "aiohttp"}:
         msg = f"{ASYNC_TRANSPORT_VAR}={choice!r} is neither 'httpx' nor 'aiohttp' (unset: httpx)."
         raise FlexAIConfigError(msg)
-    if choice == "httpx" or proxy:
-        return None
-    env_proxies = urllib.request.getproxies()  # what httpx's trust_env reads
-    if any(env_proxies.get(k) for k in ("http", "https", "all")):
+    if choice == "httpx" or environment_proxy(base_url):
         return None
     from langchain_flexai._transport._aiohttp import AiohttpPool  # noqa: PLC0415 - the extra
 
