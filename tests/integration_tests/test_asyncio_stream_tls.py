@@ -13,7 +13,6 @@ import gc
 import random
 import socket
 import ssl
-import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ import uvloop
 from langchain_flexai._transport._asyncio_stream import AsyncioStream, on_asyncio_streams
 from langchain_flexai._transport._pools import sdk_httpx
 from langchain_flexai.testing import FlexAIEmulator
+from tests.integration_tests._fds import SLACK, open_fds, settled_fds
 
 
 @dataclass
@@ -211,11 +211,6 @@ def test_a_chat_model_answers_the_same_on_uvloop_and_asyncio() -> None:
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
 def test_uvloop_runs_close_their_connections() -> None:
     """Each uvloop run's pool closes with its loop, as an asyncio run's does."""
-
-    def open_fds() -> int:
-        gc.collect()
-        return len(list(Path("/proc/self/fd").iterdir()))
-
     with FlexAIEmulator() as emulator:
         model = emulator.chat_model(max_retries=0)
 
@@ -223,6 +218,7 @@ def test_uvloop_runs_close_their_connections() -> None:
             await asyncio.gather(*(model.ainvoke(f"hello {i}") for i in range(5)))
 
         uvloop.run(five())
+        gc.collect()
         baseline = open_fds()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
@@ -231,9 +227,5 @@ def test_uvloop_runs_close_their_connections() -> None:
             gc.collect()
         assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
         # A pool left open would keep its five client sockets per run: 50 more descriptors.
-        for _ in range(100):  # the emulator's thread closes its ends on its own time
-            if open_fds() <= baseline + 5:
-                break
-            time.sleep(0.05)
-        assert open_fds() <= baseline + 5
+        assert settled_fds(baseline) <= baseline + SLACK
         assert len(emulator.requests) == 55

@@ -13,13 +13,13 @@ import gc
 import os
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import pytest
 
 from langchain_flexai.testing import FlexAIEmulator
+from tests.integration_tests._fds import SLACK, open_fds, settled_fds
 
 
 @pytest.fixture(autouse=True, params=["httpx", "aiohttp"])
@@ -68,28 +68,6 @@ def test_two_models_on_one_base_url_share_a_pool_per_loop(flexai_emulator: FlexA
 # -- pools die with their loop ------------------------------------------------------------------
 
 
-def _open_fds() -> int:
-    return len(list(Path("/proc/self/fd").iterdir()))
-
-
-def _settled_fds(baseline: int) -> int:
-    """The open descriptors once the emulator's thread has closed its ends of closed sockets.
-
-    The server side closes when it reads the client's FIN, on its own thread: on a busy machine
-    that can lag the client by a moment. Waiting for a condition, not timing anything.
-    """
-    for _ in range(100):
-        gc.collect()
-        count = _open_fds()
-        if count <= baseline + _SLACK:
-            return count
-        time.sleep(0.05)
-    return count
-
-
-_SLACK = 5
-
-
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
 def test_many_event_loops_do_not_leak_sockets(flexai_emulator: FlexAIEmulator) -> None:
     model = flexai_emulator.chat_model()
@@ -99,12 +77,12 @@ def test_many_event_loops_do_not_leak_sockets(flexai_emulator: FlexAIEmulator) -
 
     asyncio.run(ten())  # the first run also imports and warms everything up
     gc.collect()
-    baseline = _open_fds()
+    baseline = open_fds()
     for _ in range(30):
         asyncio.run(ten())
     # Before pools closed with their loop, every run kept its ten client sockets (and the
     # emulator its ten server ends): 600 more descriptors here.
-    assert _settled_fds(baseline) <= baseline + _SLACK
+    assert settled_fds(baseline) <= baseline + SLACK
     assert len(flexai_emulator.requests) == 310
 
 
@@ -119,7 +97,7 @@ def test_a_loop_closed_by_hand_is_released_by_the_next_request(
 
     asyncio.run(five())
     gc.collect()
-    baseline = _open_fds()
+    baseline = open_fds()
     with warnings.catch_warnings(record=True) as caught:
         # asyncio's own "unclosed transport", for loops closed so, is expected; the pool's own
         # (aiohttp's "Unclosed client session" / "Unclosed connector") is not.
@@ -129,7 +107,7 @@ def test_a_loop_closed_by_hand_is_released_by_the_next_request(
             loop.run_until_complete(five())
             loop.close()
         asyncio.run(model.ainvoke("hello"))  # any later request releases those pools
-        assert _settled_fds(baseline) <= baseline + _SLACK
+        assert settled_fds(baseline) <= baseline + SLACK
     assert not [w for w in caught if str(w.message).startswith("Unclosed")]
 
 
