@@ -36,6 +36,7 @@ from langchain_flexai._transport._pools import (
     sdk_httpx,
     shared_async_client,
     shared_sync_client,
+    verified_tls_context,
 )
 from langchain_flexai.errors import FlexAIConfigError
 
@@ -220,11 +221,17 @@ def _proxied_clients(
 
     def proxy_pool(options: tuple[SocketOption, ...]) -> sdk_httpx.AsyncBaseTransport:
         return sdk_httpx.AsyncHTTPTransport(
-            proxy=target, socket_options=list(options) or None, limits=LIMITS
+            verify=verified_tls_context(),
+            proxy=target,
+            socket_options=list(options) or None,
+            limits=LIMITS,
         )
 
     sync = sdk_httpx.HTTPTransport(
-        proxy=target, socket_options=list(socket_options) or None, limits=LIMITS
+        verify=verified_tls_context(),
+        proxy=target,
+        socket_options=list(socket_options) or None,
+        limits=LIMITS,
     )
     # trust_env=False: the proxy is this one only (httpx would add the environment's beside it,
     # and prefer them for the schemes they name); certificates are the transports' own choice.

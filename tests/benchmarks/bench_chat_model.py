@@ -7,6 +7,9 @@
   1.5 MB JPEG (≤ 0.4×), text only (≤ 1.0×);
 - invoke with an already-compliant ~2 MB image against the emulator vs `ChatOpenAI.invoke` with the
   same payload (target ≤ 1.15×; mostly the emulator's time, informational beside the above);
+- a text `ainvoke` in a fresh `asyncio.run` each time (a new event loop, so a new connection pool)
+  vs the same call on one long-lived loop, both against the emulator (informational: what a new
+  loop adds);
 - async: 16 concurrent 12 MP images through `ainvoke`: the event loop's longest stall and the
   throughput, vs preparing the images inline on the loop (target: stall ≤ 100 ms, both cores).
 """
@@ -175,6 +178,22 @@ def bench_invoke_compliant(emu: FlexAIEmulator) -> PairedResult:
     )
 
 
+def bench_fresh_event_loop(emu: FlexAIEmulator) -> PairedResult:
+    model = emu.chat_model(max_tokens=16)
+    loop = asyncio.new_event_loop()
+    try:
+        return paired(
+            "ainvoke (text) in a fresh asyncio.run each call vs on one running loop (emulator)",
+            lambda: asyncio.run(model.ainvoke("Say hi.")),
+            lambda: loop.run_until_complete(model.ainvoke("Say hi.")),
+            rounds=21,
+            target="informational: what a new event loop adds",
+        )
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
 async def _max_stall(work: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[float, float]:
     """Run `work` while a ticker measures the loop's longest gap; return (stall, wall)."""
     stall = 0.0
@@ -292,5 +311,6 @@ def run() -> list[PairedResult | str]:
     results: list[PairedResult | str] = [bench_construction(), *bench_invoke_rows()]
     with FlexAIEmulator() as emu:
         results.append(bench_invoke_compliant(emu))
+        results.append(bench_fresh_event_loop(emu))
     results.extend(bench_async_big_images())
     return results
