@@ -123,8 +123,10 @@ def verified_tls_context() -> ssl.SSLContext:
     Building one loads the whole CA bundle (about 25 ms, most of a transport's 36 ms), and a
     per-loop pool is made for every new event loop: each ``asyncio.run`` that sent a request
     paid it again. One context serves any number of loops and threads (each connection wraps
-    its own TLS object). ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``, which httpx reads when it
-    builds a context, are part of the key, so a changed setting gets a context of its own.
+    its own TLS object). httpcore sets the context's ALPN protocols at every connection; every
+    transport given this one speaks HTTP/1.1 only, so each writes the same ``["http/1.1"]``.
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``, which httpx reads when it builds a context, are part
+    of the key, so a changed setting gets a context of its own.
     """
     return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 

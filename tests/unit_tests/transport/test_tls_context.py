@@ -35,7 +35,12 @@ def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _context_of(transport: Any) -> ssl.SSLContext:
     """The context an httpx transport's httpcore pool wraps its connections with."""
-    context = transport._pool._ssl_context
+    pool = transport._pool
+    # httpcore writes the context's ALPN list at each connection: one shared context is only
+    # sound while every pool using it asks for the same list (HTTP/1.1 alone).
+    assert pool._http1 is True
+    assert pool._http2 is False
+    context = pool._ssl_context
     assert isinstance(context, ssl.SSLContext)
     return context
 
