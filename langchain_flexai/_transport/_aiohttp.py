@@ -22,7 +22,12 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from langchain_flexai._transport._pools import LIMITS, SocketOption, sdk_httpx
+from langchain_flexai._transport._pools import (
+    LIMITS,
+    SocketOption,
+    sdk_httpx,
+    verified_tls_context,
+)
 
 try:
     import aiohttp
@@ -104,8 +109,9 @@ class AiohttpPool(sdk_httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(
             limit=LIMITS.max_connections or 0,
             keepalive_timeout=LIMITS.keepalive_expiry,
-            # Certificates as httpx finds them (certifi, SSL_CERT_FILE / SSL_CERT_DIR).
-            ssl=sdk_httpx.create_ssl_context(),
+            # Certificates as httpx finds them (SSL_CERT_FILE / SSL_CERT_DIR), in the context
+            # every pool shares: a new loop's session does not load the CA bundle again.
+            ssl=verified_tls_context(),
             socket_factory=_socket_factory(socket_options) if socket_options else None,
         )
         # trust_env=False: env proxies never reach here (_clients), and httpx under a transport

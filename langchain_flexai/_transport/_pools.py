@@ -124,7 +124,8 @@ def verified_tls_context() -> ssl.SSLContext:
     per-loop pool is made for every new event loop: each ``asyncio.run`` that sent a request
     paid it again. One context serves any number of loops and threads (each connection wraps
     its own TLS object). httpcore sets the context's ALPN protocols at every connection; every
-    transport given this one speaks HTTP/1.1 only, so each writes the same ``["http/1.1"]``.
+    transport given this one (httpcore's pools, the opt-in aiohttp sessions) speaks HTTP/1.1
+    only, so the list it holds is always ``["http/1.1"]``.
     ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``, which httpx reads when it builds a context, are part
     of the key, so a changed setting gets a context of its own.
     """

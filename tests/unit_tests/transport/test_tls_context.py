@@ -116,3 +116,18 @@ def test_a_model_pool_made_in_a_second_asyncio_run_reuses_it() -> None:
     transport = model.root_async_client._client._transport
     assert isinstance(transport, LoopLocalTransport)
     assert _loop_pool_context(transport) is _loop_pool_context(transport)
+
+
+def test_the_aiohttp_pools_of_new_event_loops_share_it_too() -> None:
+    from langchain_flexai._transport._aiohttp import AiohttpPool  # noqa: PLC0415 - extra
+
+    async def session_context() -> object:
+        pool = AiohttpPool()
+        try:
+            return pool._session.connector._ssl  # type: ignore[union-attr]
+        finally:
+            await pool.aclose()
+
+    first, second = asyncio.run(session_context()), asyncio.run(session_context())
+    assert first is second
+    assert first is verified_tls_context()
