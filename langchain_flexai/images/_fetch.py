@@ -20,6 +20,7 @@ its loggers cuts the query strings from the URLs there (a redirect's presigned `
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -310,13 +311,12 @@ def _ssl_context(policy: FetchPolicy) -> ssl.SSLContext:
     which OpenSSL's default paths read. Each connection wraps its own TLS object; the pools set
     the same ALPN list (HTTP/1.1) on it.
     """
+    # No stamp for a file that cannot be read: loading it raises as it always did (not cached).
     stamp: tuple[int, int] | None = None
     if policy.ca_file is not None:
-        try:
+        with contextlib.suppress(OSError):
             status = Path(policy.ca_file).stat()
             stamp = (status.st_size, status.st_mtime_ns)
-        except OSError:
-            stamp = None  # not cached: loading it raises as it always did
     return _context(
         policy.ca_file, stamp, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
     )

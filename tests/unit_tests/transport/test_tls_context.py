@@ -52,11 +52,11 @@ def _loop_pool_context(transport: LoopLocalTransport) -> ssl.SSLContext:
     return _context_of(asyncio.run(pool()))
 
 
-def _ca_file(tmp_path: Path, name: str) -> tuple[trustme.CA, str]:
-    ca = trustme.CA()
+def _ca_file(tmp_path: Path, name: str) -> str:
+    """A fresh trustme CA's certificate, written to a file; its path."""
     path = tmp_path / f"{name}.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return ca, str(path)
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
 
 
 def _subjects(context: ssl.SSLContext) -> list[Any]:
@@ -84,7 +84,7 @@ def test_a_changed_trust_setting_gets_a_context_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     default = verified_tls_context()
-    ca, path = _ca_file(tmp_path, "first")
+    path = _ca_file(tmp_path, "first")
     monkeypatch.setenv("SSL_CERT_FILE", path)
     private = verified_tls_context()
     assert private is not default
@@ -92,13 +92,12 @@ def test_a_changed_trust_setting_gets_a_context_of_its_own(
     # It trusts that CA only, as httpx's context for the same setting does.
     assert _subjects(private) == _subjects(sdk_httpx.create_ssl_context())
     assert len(private.get_ca_certs()) == 1
-    _, other = _ca_file(tmp_path, "second")
+    other = _ca_file(tmp_path, "second")
     monkeypatch.setenv("SSL_CERT_FILE", other)
     assert verified_tls_context() is not private
     assert _loop_pool_context(LoopLocalTransport()) is verified_tls_context()
     monkeypatch.delenv("SSL_CERT_FILE")
     assert verified_tls_context() is default
-    del ca
 
 
 def test_the_sync_and_proxied_clients_use_it_too() -> None:
