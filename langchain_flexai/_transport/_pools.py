@@ -26,6 +26,7 @@ from typing import Any
 import openai
 
 from langchain_flexai._transport._asyncio_stream import on_asyncio_streams
+from langchain_flexai._transport._http11 import with_fast_http11
 from langchain_flexai._transport._redact import install_log_filter
 from langchain_flexai._transport._url_once import AsyncHttpxClient, HttpxClient
 
@@ -107,7 +108,8 @@ def _shutdown_socket(connection: Any) -> None:
     descriptor is released when the transport object is collected, which the sweep makes possible
     by dropping the pool.
     """
-    inner = getattr(connection, "_connection", None)
+    # httpcore's connection wraps its HTTP/1.1 one; ours (._http11) holds the stream itself.
+    inner = getattr(connection, "_connection", None) or connection
     stream = getattr(inner, "_network_stream", None)
     if stream is None:
         return
@@ -139,11 +141,13 @@ def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:  # n
 
 
 def _httpcore_pool(socket_options: tuple[SocketOption, ...]) -> sdk_httpx.AsyncBaseTransport:
-    return on_asyncio_streams(
-        sdk_httpx.AsyncHTTPTransport(
-            verify=verified_tls_context(),
-            limits=LIMITS,
-            socket_options=list(socket_options) or None,
+    return with_fast_http11(
+        on_asyncio_streams(
+            sdk_httpx.AsyncHTTPTransport(
+                verify=verified_tls_context(),
+                limits=LIMITS,
+                socket_options=list(socket_options) or None,
+            )
         )
     )
 
@@ -266,7 +270,9 @@ def _build_sync(
         socket_options=list(socket_options) or None,
         limits=LIMITS,
     )
-    return HttpxClient(base_url=base_url or "", timeout=timeout, transport=transport)
+    return HttpxClient(
+        base_url=base_url or "", timeout=timeout, transport=with_fast_http11(transport)
+    )
 
 
 @lru_cache
