@@ -36,8 +36,9 @@ __all__ = ["AVAILABLE", "with_fast_http11"]
 AVAILABLE = ResponseReader is not None
 """Whether httptools is installed, so that pools can use these connections."""
 
-_READ_BYTES = 64 * 1024
-_Transport = TypeVar("_Transport")  # as httpcore's HTTP/1.1 connection reads
+_READ_BYTES = 64 * 1024  # as httpcore's HTTP/1.1 connection reads
+_JOIN_BELOW = 64 * 1024  # a sync request's head and small body parts leave in one send
+_Transport = TypeVar("_Transport")
 
 
 class _State(enum.IntEnum):
@@ -266,10 +267,16 @@ class SyncConnection(_Connection, sdk_httpcore.ConnectionInterface):
             stream = self._network_stream
             write_timeout = timeouts.get("write")
             try:
-                stream.write(head, write_timeout)
+                # A small request leaves in one send (one system call, one TCP segment), as
+                # the async streams send it (._asyncio_stream); a large body is not copied.
+                pending = head
                 for chunk in request.stream:
-                    stream.write(framer.frame(chunk), write_timeout)
-                stream.write(framer.end(), write_timeout)
+                    data = framer.frame(chunk)
+                    if len(pending) + len(data) > _JOIN_BELOW:
+                        stream.write(pending, write_timeout)
+                        pending = b""
+                    pending += data
+                stream.write(pending + framer.end(), write_timeout)
             except sdk_httpcore.WriteError:
                 pass  # the server may have answered and closed early: read what it said
             reader = self._reader

@@ -254,6 +254,7 @@ class _Stream:
     def __init__(self, replies: list[bytes]) -> None:
         self.replies = list(replies)
         self.written = bytearray()
+        self.writes = 0
         self.closed = False
 
     def _read(self) -> bytes:
@@ -282,6 +283,7 @@ class _SyncStream(_Stream, sdk_httpcore.NetworkStream):
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self.written += buffer
+        self.writes += 1
 
     def close(self) -> None:
         self.closed = True
@@ -480,3 +482,15 @@ def test_without_httptools_the_pools_keep_httpcores_connections() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.split() == ["False", "AsyncConnectionPool"]
+
+
+def test_a_small_sync_request_leaves_in_one_write_and_a_large_body_is_not_joined() -> None:
+    large = b"x" * 200_000
+    backend = _SyncBackend(_SyncStream, [_OK, _OK])
+    with sdk_httpx.Client(transport=_sync_transport(backend)) as client:
+        client.post("http://api.test/v1", content=b'{"small":1}')
+        stream = backend.opened[0]
+        assert stream.writes == 1
+        client.post("http://api.test/v1", content=large)
+    assert stream.writes == 3  # the second request's head, then its body as it is
+    assert bytes(stream.written).endswith(b"Content-Length: 200000\r\n\r\n" + large)
