@@ -85,8 +85,8 @@ class _Connection:
         self._state = _State.ACTIVE
         self._expire_at = None
         self._requests += 1
-        head, length = request_head(request)  # before a byte is sent, or a socket opened
-        self._reader.begin(request.method)
+        head, length, close = request_head(request)  # before a byte is sent or a socket opened
+        self._reader.begin(request.method, reuse=not close)
         return head, BodyFramer(request, length)
 
     def _connect_arguments(self, request: Any) -> tuple[dict[str, Any], Any, dict[str, Any]]:

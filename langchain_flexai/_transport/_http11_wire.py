@@ -37,8 +37,10 @@ _FIELD_VALUE = re.compile(
 _TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 
 
-def request_head(request: Any) -> tuple[bytes, int | None]:
-    """The request line and headers, and the declared body length (None: chunked or none).
+def request_head(request: Any) -> tuple[bytes, int | None, bool]:
+    """A request's head, its declared body length, and whether it asks to close the connection.
+
+    The length is None for a chunked body or none; closing is ``Connection: close``.
 
     Raises:
         httpcore.LocalProtocolError: A method, target, header name or value that HTTP/1.1
@@ -55,6 +57,7 @@ def request_head(request: Any) -> tuple[bytes, int | None]:
         )
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
     length: int | None = None
+    close = False
     for name, value in request.headers:
         if not _TOKEN.fullmatch(name):
             raise sdk_httpcore.LocalProtocolError(f"illegal header name {name!r}")
@@ -63,11 +66,14 @@ def request_head(request: Any) -> tuple[bytes, int | None]:
                 f"illegal value for header {name.decode('ascii')!r} (a control byte, or "
                 "whitespace at either end)"
             )
-        if name.lower() == b"content-length":
+        lowered = name.lower()
+        if lowered == b"content-length":
             length = _content_length(value, length)
+        elif lowered == b"connection" and b"close" in value.lower():
+            close = True
         parts += (name, b": ", value, b"\r\n")
     parts.append(b"\r\n")
-    return b"".join(parts), length
+    return b"".join(parts), length, close
 
 
 def _content_length(value: bytes, before: int | None) -> int:
@@ -123,8 +129,8 @@ class ResponseReader:
         self._body: deque[bytes] = deque()
         self.begin(b"GET")
 
-    def begin(self, method: bytes) -> None:
-        """Expect the response to a ``method`` request."""
+    def begin(self, method: bytes, *, reuse: bool = True) -> None:
+        """Expect the response to a ``method`` request (``reuse``: it did not ask to close)."""
         self._head_only = method == b"HEAD"
         self._switched = False
         self._head_bytes = 0
@@ -135,7 +141,7 @@ class ResponseReader:
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_done = False
         self.complete = False
-        self.reusable = True
+        self.reusable = reuse
         self._until_close = False
         self._received = 0
         self._body.clear()
@@ -150,7 +156,8 @@ class ResponseReader:
         self.reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.head_done:  # a chunked body's trailer fields are not the response's headers
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()

@@ -141,7 +141,7 @@ def test_request_heads_are_the_bytes_h11_writes(
     request = sdk_httpcore.Request(method, "http://api.test/" + path.lstrip("/?"), headers=raw)
     connection = h11.Connection(h11.CLIENT)
     expected = connection.send(h11.Request(method=method, target=request.url.target, headers=raw))
-    assert request_head(request) == (expected, None)
+    assert request_head(request) == (expected, None, False)
 
 
 @pytest.mark.parametrize(
@@ -494,3 +494,27 @@ def test_a_small_sync_request_leaves_in_one_write_and_a_large_body_is_not_joined
         client.post("http://api.test/v1", content=large)
     assert stream.writes == 3  # the second request's head, then its body as it is
     assert bytes(stream.written).endswith(b"Content-Length: 200000\r\n\r\n" + large)
+
+
+async def test_a_request_that_asks_to_close_does_not_reuse_its_connection() -> None:
+    backend = _AsyncBackend(_AsyncStream, [_OK, _OK], [_OK])
+    async with sdk_httpx.AsyncClient(transport=_async_transport(backend)) as client:
+        await client.get("http://api.test/a", headers={"Connection": "close"})
+        assert backend.opened[0].closed
+        await client.get("http://api.test/b")
+    assert len(backend.opened) == 2
+
+
+def test_chunked_trailers_are_not_taken_for_headers() -> None:
+    reader = ResponseReader()
+    reader.begin(b"GET")
+    reader.feed(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nok\r\n0\r\nX-Checksum: 1\r\n\r\n"
+    )
+    assert (reader.headers, reader.take_body(), reader.complete, reader.reusable) == (
+        [(b"Transfer-Encoding", b"chunked")],
+        b"ok",
+        True,
+        True,
+    )
