@@ -308,8 +308,8 @@ _CONCURRENCY = 16
 # The emulator runs as a separate process, on the other core.
 
 
-def _start_emulator() -> tuple[subprocess.Popen[str], str]:
-    args = ["--port", "0", "--latency", str(_LATENCY), "--api-key", "fake-test-key"]
+def _start_emulator(latency: float = _LATENCY) -> tuple[subprocess.Popen[str], str]:
+    args = ["--port", "0", "--latency", str(latency), "--api-key", "fake-test-key"]
     process = subprocess.Popen(
         [sys.executable, "-m", "langchain_flexai.testing", *args, "--rpm", "100000000"],
         stdout=subprocess.PIPE,
@@ -459,6 +459,37 @@ def _sdk_row(base_url: str, images: list[PreparedImage]) -> str:
     )
 
 
+def _idle_row(images: list[PreparedImage]) -> str:
+    """The same requests one at a time, answered at once and after 50 ms: what idling costs.
+
+    On this machine a process that sleeps between requests spends more CPU on the same work
+    when it wakes (cold caches, a virtual CPU that idled); the describe rows above pay that
+    between answers, the mock-transport rows do not.
+    """
+    cpu: dict[float, float] = {}
+    for latency in (0.0, _LATENCY):
+        process, base_url = _start_emulator(latency)
+        try:
+            model = ChatFlexAI(base_url=base_url, api_key="fake-test-key", max_retries=0)
+            describer = ImageDescriber(model, "Describe.", max_concurrency=1)
+            messages = [describer.messages_for(image) for image in images[:120]]
+            for message in messages[:10]:  # warm-up: connection, caches
+                model.invoke(message)
+            start = time.process_time()
+            for message in messages:
+                model.invoke(message)
+            cpu[latency] = (time.process_time() - start) / len(messages)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    return (
+        "| ↳ client CPU per request, one request at a time (sync `invoke`, 120 images): "
+        f"answered after {_LATENCY * 1000:.0f} ms vs at once | {cpu[_LATENCY] * 1000:.2f} ms | "
+        f"{cpu[0.0] * 1000:.2f} ms | {cpu[_LATENCY] / cpu[0.0]:.2f}× the CPU | informational: "
+        "what waiting between requests adds to the same work on this machine |"
+    )
+
+
 def _describe_rows(folder: Path) -> list[str]:
     images = [prepare_image(p) for p in sorted(folder.rglob("*.png"))]
     scheduler = ImageDescriber(_LatencyOnlyModel(), "Describe.", max_concurrency=_CONCURRENCY)
@@ -485,6 +516,7 @@ def _describe_rows(folder: Path) -> list[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+    rows.append(_idle_row(images))
     return rows
 
 
