@@ -74,7 +74,8 @@ class _Connection:
         self._requests = 0
         self._reader = ResponseReader()
 
-    def _claim(self, request: Any) -> tuple[bytes, BodyFramer]:
+    def _claim(self, request: Any) -> None:
+        """Take the connection for ``request``, or raise ConnectionNotAvailable (untouched)."""
         if not self.can_handle_request(request.url.origin):
             msg = (
                 f"Attempted to send request to {request.url.origin} on connection to {self._origin}"
@@ -85,7 +86,11 @@ class _Connection:
         self._state = _State.ACTIVE
         self._expire_at = None
         self._requests += 1
-        head, length, close = request_head(request)  # before a byte is sent or a socket opened
+
+    def _start(self, request: Any) -> tuple[bytes, BodyFramer]:
+        # Before a byte is sent or a socket opened; an illegal head closes the connection (as
+        # h11's error state does), so that the pool drops it instead of keeping it taken.
+        head, length, close = request_head(request)
         self._reader.begin(request.method, reuse=not close)
         return head, BodyFramer(request, length)
 
@@ -176,9 +181,10 @@ class AsyncConnection(_Connection, sdk_httpcore.AsyncConnectionInterface):
     """One HTTP/1.1 connection of an async pool."""
 
     async def handle_async_request(self, request: Any) -> Any:
-        head, framer = self._claim(request)
+        self._claim(request)
         timeouts = request.extensions.get("timeout", {})
         try:
+            head, framer = self._start(request)
             if self._network_stream is None:
                 await self._connect(request)
             stream = self._network_stream
@@ -259,9 +265,10 @@ class SyncConnection(_Connection, sdk_httpcore.ConnectionInterface):
 
     def handle_request(self, request: Any) -> Any:
         with self._lock:
-            head, framer = self._claim(request)
+            self._claim(request)
         timeouts = request.extensions.get("timeout", {})
         try:
+            head, framer = self._start(request)
             if self._network_stream is None:
                 self._connect(request)
             stream = self._network_stream

@@ -399,12 +399,14 @@ async def test_a_cut_response_is_httpxs_remote_protocol_error() -> None:
 
 async def test_an_illegal_header_opens_no_connection() -> None:
     backend = _AsyncBackend(_AsyncStream, [_OK])
-    async with sdk_httpx.AsyncClient(transport=_async_transport(backend)) as client:
+    transport = _async_transport(backend)
+    async with sdk_httpx.AsyncClient(transport=transport) as client:
         request = client.build_request("GET", "http://api.test/a")
         request.headers["X-Key"] = "sk-secret"
         request.headers._list[-1] = (b"X-Key", b"x-key", b"sk-secret\r\nEvil: 1")
         with pytest.raises(sdk_httpx.LocalProtocolError) as caught:
             await client.send(request)
+        assert transport._pool.connections == []  # none left taken
     assert "secret" not in str(caught.value)
     assert backend.opened == []
 
@@ -518,3 +520,18 @@ def test_chunked_trailers_are_not_taken_for_headers() -> None:
         True,
         True,
     )
+
+
+async def test_an_illegal_header_on_a_kept_connection_closes_it_instead_of_keeping_it_taken() -> (
+    None
+):
+    backend = _AsyncBackend(_AsyncStream, [_OK, _OK])
+    transport = _async_transport(backend)
+    async with sdk_httpx.AsyncClient(transport=transport) as client:
+        await client.get("http://api.test/a")  # the connection is now idle in the pool
+        request = client.build_request("GET", "http://api.test/b", headers={"X-Key": "v"})
+        request.headers._list[-1] = (b"X-Key", b"x-key", b"v\r\nEvil: 1")
+        with pytest.raises(sdk_httpx.LocalProtocolError):
+            await client.send(request)
+        assert backend.opened[0].closed
+        assert transport._pool.connections == []  # not left ACTIVE, holding its socket
