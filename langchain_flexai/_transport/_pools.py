@@ -7,7 +7,8 @@ reuses the model fails with "Event loop is closed". Here the async client is sha
 with its loop: its sockets are closed when the loop shuts down, not left open until exit. The sync
 client is shared per setting too. Both are the openai SDK's public `DefaultHttpxClient` /
 `DefaultAsyncHttpxClient`; the async pools open their connections on asyncio's transports
-(`._asyncio_stream`). Knows nothing about FlexAI's protocol.
+(`._asyncio_stream`), and with httptools installed both kinds of pool speak HTTP/1.1 through
+`._http11`. Knows nothing about FlexAI's protocol.
 """
 
 from __future__ import annotations
