@@ -1,5 +1,8 @@
 """The asyncio network backend over TCP and TLS on loopback, through httpx as ChatFlexAI uses it.
 
+Every scenario runs on both HTTP/1.1 connections a pool may open: this package's (httptools,
+``_transport/_http11``) and httpcore's own (h11, what a pool uses without httptools).
+
 A small asyncio HTTP/1.1 server (plain or TLS with a trustme CA) answers each request with its
 body reversed and counts connections, so the tests see what crossed the wire: keep-alive reuse,
 certificate checks, handshake and connect failures, large bodies both ways, and a server that
@@ -23,7 +26,9 @@ import pytest
 import trustme
 import uvloop
 
+from langchain_flexai._transport import _http11
 from langchain_flexai._transport._asyncio_stream import AsyncioStream, on_asyncio_streams
+from langchain_flexai._transport._http11 import with_fast_http11
 from langchain_flexai._transport._pools import sdk_httpx
 from langchain_flexai.testing import FlexAIEmulator
 from tests.integration_tests._fds import SLACK, open_fds, settled_fds
@@ -95,9 +100,25 @@ def client_context(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
+@pytest.fixture(autouse=True, params=["llhttp", "h11"])
+def http11(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which HTTP/1.1 connection the pools built in this test open."""
+    if request.param == "h11":
+        monkeypatch.setattr(_http11, "AVAILABLE", False)
+    return str(request.param)
+
+
 def _client(verify: ssl.SSLContext | bool = True, timeout: float = 5) -> sdk_httpx.AsyncClient:
-    transport = on_asyncio_streams(sdk_httpx.AsyncHTTPTransport(verify=verify))
+    # Composed as the model's per-loop pools are (`_pools._httpcore_pool`), with a test CA.
+    transport = with_fast_http11(on_asyncio_streams(sdk_httpx.AsyncHTTPTransport(verify=verify)))
     return sdk_httpx.AsyncClient(transport=transport, timeout=timeout)
+
+
+def _sync_posts(port: int, texts: list[str], verify: ssl.SSLContext | bool) -> list[str]:
+    # Composed as the model's shared sync client is (`_pools._build_sync`), with a test CA.
+    transport = with_fast_http11(sdk_httpx.HTTPTransport(verify=verify))
+    with sdk_httpx.Client(transport=transport, timeout=5) as client:
+        return [client.post(f"https://localhost:{port}/", content=text).text for text in texts]
 
 
 async def test_https_requests_reuse_one_verified_connection(
@@ -111,6 +132,25 @@ async def test_https_requests_reuse_one_verified_connection(
             assert isinstance(stream, AsyncioStream)
             assert stream.get_extra_info("ssl_object").version() in {"TLSv1.2", "TLSv1.3"}
     assert server.connections == 1
+
+
+async def test_sync_https_requests_reuse_one_verified_connection(
+    server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    async with _serve(server_context) as server:
+        texts = ["first", "second", "third"]
+        answers = await asyncio.to_thread(_sync_posts, server.port, texts, client_context)
+    assert answers == [text[::-1] for text in texts]
+    assert server.connections == 1
+
+
+async def test_a_sync_request_to_an_untrusted_certificate_is_refused(
+    server_context: ssl.SSLContext,
+) -> None:
+    async with _serve(server_context) as server:
+        with pytest.raises(sdk_httpx.ConnectError, match="certificate verify failed"):
+            await asyncio.to_thread(_sync_posts, server.port, ["x"], True)
+    assert server.bodies == []
 
 
 async def test_large_bodies_cross_tls_both_ways_intact(
