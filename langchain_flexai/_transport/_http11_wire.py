@@ -1,8 +1,9 @@
 """HTTP/1.1 on the wire, without I/O: a request's head checked and encoded, a response parsed.
 
 httpcore speaks HTTP/1.1 through h11, a state machine written in Python: per request it builds
-and validates event objects, normalises every header and re-scans the receive buffer, about a
-fifth of a small request's client CPU. Here the response is parsed by httptools (llhttp, the
+and validates event objects, normalises every header and re-scans the receive buffer: replacing
+it took about a sixth of a small request's client instructions away (callgrind, sync and async;
+docs/performance.md). Here the response is parsed by httptools (llhttp, the
 parser of Node.js, which uvicorn uses too) and the request head is one ``join`` after the same
 checks h11 makes on what it sends: a method and header names that are tokens, a target and
 header values with no control characters. What h11 enforces on what it receives, llhttp
