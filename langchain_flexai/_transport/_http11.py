@@ -90,9 +90,9 @@ class _Connection:
     def _start(self, request: Any) -> tuple[bytes, BodyFramer]:
         # Before a byte is sent or a socket opened; an illegal head closes the connection (as
         # h11's error state does), so that the pool drops it instead of keeping it taken.
-        head, length, close = request_head(request)
-        self._reader.begin(request.method, reuse=not close)
-        return head, BodyFramer(request, length)
+        head = request_head(request)
+        self._reader.begin(request.method, reuse=not head.close)
+        return head.wire, BodyFramer(head)
 
     def _connect_arguments(self, request: Any) -> tuple[dict[str, Any], Any, dict[str, Any]]:
         timeout = request.extensions.get("timeout", {}).get("connect")

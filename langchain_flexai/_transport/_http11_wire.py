@@ -19,13 +19,13 @@ from __future__ import annotations
 import re
 from collections import deque
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 import httptools
 
 from langchain_flexai._transport._asyncio_stream import sdk_httpcore
 
-__all__ = ["MAX_HEAD_BYTES", "BodyFramer", "ResponseReader", "request_head"]
+__all__ = ["MAX_HEAD_BYTES", "BodyFramer", "RequestHead", "ResponseReader", "request_head"]
 
 MAX_HEAD_BYTES = 100 * 1024
 """The largest response head accepted (httpcore's limit for h11's incomplete events)."""
@@ -38,10 +38,17 @@ _FIELD_VALUE = re.compile(
 _TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 
 
-def request_head(request: Any) -> tuple[bytes, int | None, bool]:
-    """A request's head, its declared body length, and whether it asks to close the connection.
+class RequestHead(NamedTuple):
+    """A request's head as sent, and what its headers declare about the body and connection."""
 
-    The length is None for a chunked body or none; closing is ``Connection: close``.
+    wire: bytes
+    length: int | None  # Content-Length; None for a chunked body or none
+    chunked: bool  # Transfer-Encoding: chunked (and no Content-Length)
+    close: bool  # Connection: close, so the connection is not reused after the response
+
+
+def request_head(request: Any) -> RequestHead:
+    """A request's head, checked and encoded in one pass over its headers.
 
     Raises:
         httpcore.LocalProtocolError: A method, target, header name or value that HTTP/1.1
@@ -58,7 +65,7 @@ def request_head(request: Any) -> tuple[bytes, int | None, bool]:
         )
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
     length: int | None = None
-    close = False
+    chunked = close = False
     for name, value in request.headers:
         if not _TOKEN.fullmatch(name):
             raise sdk_httpcore.LocalProtocolError(f"illegal header name {name!r}")
@@ -70,11 +77,13 @@ def request_head(request: Any) -> tuple[bytes, int | None, bool]:
         lowered = name.lower()
         if lowered == b"content-length":
             length = _content_length(value, length)
+        elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
         elif lowered == b"connection" and b"close" in value.lower():
             close = True
         parts += (name, b": ", value, b"\r\n")
     parts.append(b"\r\n")
-    return b"".join(parts), length, close
+    return RequestHead(b"".join(parts), length, chunked and length is None, close)
 
 
 def _content_length(value: bytes, before: int | None) -> int:
@@ -89,13 +98,10 @@ def _content_length(value: bytes, before: int | None) -> int:
 class BodyFramer:
     """Frames a request body as its head declared it: exactly Content-Length bytes, or chunks."""
 
-    def __init__(self, request: Any, length: int | None) -> None:
-        self._length = length
+    def __init__(self, head: RequestHead) -> None:
+        self._length = head.length
+        self._chunked = head.chunked
         self._sent = 0
-        self._chunked = length is None and any(
-            name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
-            for name, value in request.headers
-        )
 
     def frame(self, chunk: bytes) -> bytes:
         """``chunk`` as it goes on the wire (h11's errors for a body longer than declared)."""

@@ -141,7 +141,8 @@ def test_request_heads_are_the_bytes_h11_writes(
     request = sdk_httpcore.Request(method, "http://api.test/" + path.lstrip("/?"), headers=raw)
     connection = h11.Connection(h11.CLIENT)
     expected = connection.send(h11.Request(method=method, target=request.url.target, headers=raw))
-    assert request_head(request) == (expected, None, False)
+    head = request_head(request)
+    assert (head.wire, head.length, head.close) == (expected, None, False)
 
 
 @pytest.mark.parametrize(
@@ -449,10 +450,6 @@ def test_sync_streamed_response_closed_early_closes_its_connection() -> None:
             assert next(response.iter_raw()) == b"abc"
         assert client.get("http://api.test/b").status_code == 200
     assert [s.closed for s in backend.opened] == [True, True]
-
-
-def _connections(transport: Any) -> Iterator[Any]:
-    yield from transport._pool.connections
 
 
 def test_pools_of_other_kinds_and_missing_httptools_keep_httpcores_connections(
