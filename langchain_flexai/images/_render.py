@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile
 
 from langchain_flexai.errors import ImageErrorReason, ImageInputError
+from langchain_flexai.images._banded_resize import lanczos_resize
 from langchain_flexai.images._pillow_errors import pillow_errors
 from langchain_flexai.images._policy import ImagePolicy
 from langchain_flexai.images._probe import fit_size, fits
@@ -306,9 +307,7 @@ def _jpeg_without_gil(im: Image.Image, options: dict[str, object]) -> bytes | No
 
 
 def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    with pillow_errors():
-        gap = _REDUCING_GAP.get(im.mode, _OTHER_MODES_GAP)
-        return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=gap)
+    return lanczos_resize(im, size, _REDUCING_GAP.get(im.mode, _OTHER_MODES_GAP))
 
 
 def _same_family(src_mode: str, out_mode: str) -> bool:
