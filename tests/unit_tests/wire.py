@@ -131,10 +131,10 @@ class WireRecorder:
         assert body is not None
         return body
 
-    def model(self, **kwargs: Any) -> ChatFlexAI:
-        """A ChatFlexAI whose sync and async HTTP go through this recorder."""
+    def model(self, cls: type[ChatFlexAI] = ChatFlexAI, **kwargs: Any) -> ChatFlexAI:
+        """A ChatFlexAI (or ``cls``) whose sync and async HTTP go through this recorder."""
         kwargs.setdefault("max_retries", 0)
-        return ChatFlexAI(
+        return cls(
             http_client=httpx.Client(transport=httpx.MockTransport(self._handle)),
             http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self._ahandle)),
             **kwargs,

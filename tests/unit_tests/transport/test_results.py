@@ -8,6 +8,7 @@ These tests pin that both give the same messages and the same errors (langchain-
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import random
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from langchain_core.outputs import ChatResult
 from langchain_core.utils._gateway import GATEWAY_METADATA_HEADER, GATEWAY_METADATA_RESPONSE_KEY
 from pydantic import BaseModel
 
+from langchain_flexai import ChatFlexAI
 from langchain_flexai._transport import _completion
 from langchain_flexai._transport import _results as results_module
 from langchain_flexai._transport._pools import sdk_httpx
@@ -435,3 +437,44 @@ def test_the_response_headers_are_langchain_openais_dict_of_them() -> None:
         ]
         headers = sdk_httpx.Headers(raw)
         assert list(dict(headers.items()).items()) == list(dict(headers).items())
+
+
+def _parameter_names(func: Callable[..., Any]) -> list[str]:
+    """A function's parameter names, read from its code rather than through ``inspect``."""
+    code = func.__code__
+    names = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    return names + (
+        [code.co_varnames[len(names)]] if code.co_flags & inspect.CO_VARKEYWORDS else []
+    )
+
+
+class _WithoutRunManager(ChatFlexAI):
+    """A user's subclass whose override takes no ``run_manager``."""
+
+    async def _agenerate(  # type: ignore[override]
+        self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
+    ) -> ChatResult:
+        _SEEN.append(dict(kwargs))
+        return await super()._agenerate(messages, stop, **kwargs)
+
+
+_SEEN: list[dict[str, Any]] = []
+
+
+@pytest.mark.parametrize("cls", [ChatFlexAI, _WithoutRunManager])
+@pytest.mark.parametrize("name", ["_generate", "_agenerate"])
+def test_the_signature_langchain_core_reads_on_every_call_is_the_methods_own(
+    cls: type[ChatFlexAI], name: str
+) -> None:
+    method = getattr(cls(api_key="test-key"), name)
+    assert list(inspect.signature(method).parameters) == _parameter_names(method.__func__)[1:]
+    assert "__signature__" in method.__func__.__dict__  # kept, not rebuilt on each call
+
+
+def test_a_subclass_override_without_run_manager_is_called_without_it() -> None:
+    recorder = WireRecorder()
+    recorder.respond(json_body=completion("A cat."))
+    model = recorder.model(_WithoutRunManager, api_key="test-key")
+    _SEEN.clear()
+    assert asyncio.run(model.ainvoke("Hi")).content == "A cat."
+    assert _SEEN == [{}]
