@@ -160,7 +160,7 @@ def test_a_failing_band_raises_the_image_error_on_the_callers_thread(
         (2160.0, 1152, (576, 1080.0)),
         (1000.0, 1000, None),  # no vertical scaling
         (500.0, 1, None),
-        (1009.0, 997, None),  # 1009/997: only row 997 meets exactly
+        (1009.0, 997, None),  # 1009/997: only the last output row meets exactly
         (1009.0, 1000, (500, 504.5)),  # 1009/1000: rows in steps of 125
     ],
 )
