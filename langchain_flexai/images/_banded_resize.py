@@ -51,6 +51,17 @@ _in_flight = 0
 _in_flight_lock = threading.Lock()
 
 
+def _reset_after_fork() -> None:
+    # A child forked mid-resize has none of the parent's threads: nothing of theirs is in
+    # flight, and a lock another thread held at the fork would never be released.
+    global _in_flight, _in_flight_lock
+    _in_flight, _in_flight_lock = 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 def _cpus() -> int:
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)

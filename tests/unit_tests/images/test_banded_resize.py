@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 import threading
@@ -196,3 +197,14 @@ def test_prepare_image_of_a_large_png_uses_both_bands(
     prepared = prepare_image(path)
     assert band_threads == ["flexai-resize-band"]
     assert (prepared.width, prepared.height) == (2048, 1536)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_child_forked_while_a_resize_is_in_flight_can_split_again() -> None:
+    with _banded_resize._large_resize():  # a resize in flight in this process at the fork
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit status
+            os._exit(0 if _banded_resize._in_flight == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _banded_resize._in_flight == 0
