@@ -171,7 +171,10 @@ def _both(
             outcome.append(exc)
 
     thread = threading.Thread(target=run, name="flexai-resize-band", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had (a process or memory limit): both bands here
+        return top(), bottom()
     try:
         upper = top()
     finally:

@@ -208,3 +208,16 @@ def test_a_child_forked_while_a_resize_is_in_flight_can_split_again() -> None:
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert _banded_resize._in_flight == 0
+
+
+def test_no_thread_to_be_had_resizes_both_bands_here(
+    band_threads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    im = _noise(random.Random(6), "RGB", (900, 600))
+    expected = lanczos_resize(im, (280, 190), 1.0)
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(_CountingThread, "start", refuse)
+    assert lanczos_resize(im, (280, 190), 1.0).tobytes() == expected.tobytes()
