@@ -15,7 +15,8 @@ computes:
   aligned to the reduce factor. Those rows span what the band's filters read, plus a margin, so a
   band sees the reduced rows the whole call would, and the image's edges only where the whole does.
 - **Premultiplied alpha**: LA and RGBA are converted around the resize as Pillow's own ``resize``
-  converts them.
+  converts them. (Pillow 12 and earlier then resize without ``reducing_gap``; the bands apply it,
+  as Pillow 13 does. The order of the two passes is the installed Pillow's.)
 
 Only when splitting pays: a source of 8 MP or more (under that a band saves a few milliseconds
 against a thread's start and the bands' copy), two CPUs, and no other large resize in flight (a
@@ -34,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
-from PIL import Image
+from PIL import Image, __version__
 
 from langchain_flexai.images._pillow_errors import pillow_errors
 
@@ -46,6 +47,7 @@ _MARGIN_ROWS = 2  # reduced rows past what a band's filters read, against roundi
 _PREMULTIPLIED = {"LA": "La", "RGBA": "RGBa"}
 _BANDED_MODES = frozenset({"L", "RGB", "La", "RGBa"})  # 8-bit modes Pillow's box reduce takes
 _FLOAT32_INTEGERS = 1 << 24
+_ORDER_BY_SHAPE = int(__version__.split(".")[0]) >= 13  # noqa: PLR2004 - Pillow 13
 
 _in_flight = 0
 _in_flight_lock = threading.Lock()
@@ -116,7 +118,8 @@ def _plan(im: Image.Image, size: tuple[int, int], gap: float) -> _Plan:
     fy = int(im.height / size[1] / gap) or 1
     reduced = (-(-im.width // fx), -(-im.height // fy))
     # Pillow 13's resampler runs the vertical pass first when the height shrinks by more than
-    # twice what the width does, comparing the (reduced) image's sides with the output's.
+    # twice what the width does, comparing the (reduced) image's sides with the output's;
+    # earlier ones always ran the horizontal pass first.
     shrink_h, shrink_w = reduced[1] - size[1], reduced[0] - size[0]
     return _Plan(
         size,
@@ -124,7 +127,7 @@ def _plan(im: Image.Image, size: tuple[int, int], gap: float) -> _Plan:
         _float32(im.width / fx),  # as C will read them: float32
         _float32(im.height / fy),
         reduced,
-        vertical_first=shrink_h > 0 and shrink_h > 2 * shrink_w,
+        vertical_first=_ORDER_BY_SHAPE and shrink_h > 0 and shrink_h > 2 * shrink_w,
     )
 
 
