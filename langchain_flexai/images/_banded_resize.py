@@ -18,7 +18,7 @@ computes:
   converts them. (Pillow 12 and earlier then resize without ``reducing_gap``; the bands apply it,
   as Pillow 13 does. The order of the two passes is the installed Pillow's.)
 
-Only when splitting pays: a source of 8 MP or more (under that a band saves a few milliseconds
+Only where splitting pays: a source of 8 MP or more (under that a band saves a few milliseconds
 against a thread's start and the bands' copy), two CPUs, and no other large resize in flight (a
 folder run's or a describe run's workers already keep the cores busy, one image each).
 
@@ -151,14 +151,14 @@ def _band(
             piece = im.crop((0, first, im.width, last))
         else:
             piece = im
-        vertical_box = (0.0, b0 - first, float(piece.width), b1 - first)
+        # One pass at a time, each with the box the one call gives it (in the piece's rows).
         if plan.vertical_first:
-            tall = piece.resize((piece.width, height), lanczos, vertical_box)
-            return tall.resize((width, height), lanczos, (0.0, 0.0, plan.box_width, height))
-        wide = piece.resize(
-            (width, piece.height), lanczos, (0.0, 0.0, plan.box_width, float(piece.height))
-        )
-        return wide.resize((width, height), lanczos, (0.0, b0 - first, float(width), b1 - first))
+            tall = piece.resize(
+                (piece.width, height), lanczos, (0, b0 - first, piece.width, b1 - first)
+            )
+            return tall.resize((width, height), lanczos, (0, 0, plan.box_width, height))
+        wide = piece.resize((width, piece.height), lanczos, (0, 0, plan.box_width, piece.height))
+        return wide.resize((width, height), lanczos, (0, b0 - first, width, b1 - first))
 
 
 def _both(
@@ -221,11 +221,11 @@ def _banded(im: Image.Image, plan: _Plan, split: tuple[int, float] | None) -> Im
 def lanczos_resize(im: Image.Image, size: tuple[int, int], gap: float) -> Image.Image:
     """``im.resize(size, LANCZOS, reducing_gap=gap)``, the same pixels, on two cores when it pays.
 
-    A large 8-bit image always takes the two explicit passes, split or not, so its pixels never
-    depend on whether another resize was in flight.
+    With two CPUs or more, a large 8-bit image always takes the two explicit passes, split or
+    not, so its pixels never depend on whether another resize was in flight.
     """
     mode = _PREMULTIPLIED.get(im.mode, im.mode)
-    large = im.width * im.height >= MIN_SOURCE_PIXELS and mode in _BANDED_MODES
+    large = _CPUS > 1 and im.width * im.height >= MIN_SOURCE_PIXELS and mode in _BANDED_MODES
     plan = _plan(im, size, gap) if large else None
     split = split_row(plan.box_height, size[1]) if plan is not None else None
     if plan is None or split is None:
@@ -234,7 +234,7 @@ def lanczos_resize(im: Image.Image, size: tuple[int, int], gap: float) -> Image.
     with pillow_errors():
         work = im if mode == im.mode else im.convert(mode)
     with _large_resize() as alone:
-        out = _banded(work, plan, split if alone and _CPUS > 1 else None)
+        out = _banded(work, plan, split if alone else None)
     if work is im:
         return out
     with pillow_errors():
